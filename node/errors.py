@@ -1,0 +1,142 @@
+"""The node's error hierarchy: every failure a user or a peer can cause has a class here.
+
+Each error carries a stable machine-readable ``code`` (used in fixtures' manifests, the CLI's
+``--json`` output and the control API) and a message a person can act on. Input from outside
+(a peer's frame, a file, a request) is turned into one of these at the boundary; it never
+kills the node.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class IfmeshError(Exception):
+    """Root of every error ifmesh raises on purpose."""
+
+    code: ClassVar[str] = "ifmesh_error"
+
+
+# --- protocol: IFMessages that cannot be accepted -------------------------------------------
+
+
+class ProtocolError(IfmeshError):
+    """An IFMessage (or a frame carrying one) that cannot be accepted.
+
+    ``path`` names the offending field with dots (``payload.percent``); empty when the
+    message as a whole is at fault (not JSON, too large).
+    """
+
+    code: ClassVar[str] = "protocol_error"
+
+    def __init__(self, reason: str, *, path: str = "") -> None:
+        self.reason = reason
+        self.path = path
+        where = f"{path}: " if path else ""
+        super().__init__(f"{where}{reason}")
+
+
+class MalformedJSON(ProtocolError):
+    code = "malformed_json"
+
+
+class MessageTooLarge(ProtocolError):
+    code = "too_large"
+
+
+class UnknownMessageType(ProtocolError):
+    code = "unknown_type"
+
+
+class MissingField(ProtocolError):
+    code = "missing_field"
+
+
+class UnknownField(ProtocolError):
+    code = "unknown_field"
+
+
+class InvalidField(ProtocolError):
+    """A field of the wrong type or out of its range."""
+
+    code = "invalid_field"
+
+
+class NaiveTimestamp(ProtocolError):
+    code = "naive_timestamp"
+
+
+class InvalidMilestone(ProtocolError):
+    code = "invalid_milestone"
+
+
+class EmptyCapability(ProtocolError):
+    code = "empty_capability"
+
+
+class InvalidCapability(ProtocolError):
+    code = "invalid_capability"
+
+
+class SenderMismatch(ProtocolError):
+    """The v2.1 ``sender`` URI names another session than ``source``."""
+
+    code = "sender_mismatch"
+
+
+class MessageExpired(ProtocolError):
+    """A live message older than its ``ttl``; only the mesh's live delivery checks this."""
+
+    code = "expired"
+
+
+# --- coordination: refusals of the board and the governor -----------------------------------
+
+
+class CoordinationError(IfmeshError):
+    """A command the board or the governor refuses; nothing was sent."""
+
+    code = "refused"
+
+
+class ClaimConflict(CoordinationError):
+    code = "claim_conflict"
+
+
+class StaleEpoch(CoordinationError):
+    code = "stale_epoch"
+
+
+class PolicyDenied(CoordinationError):
+    code = "policy_denied"
+
+
+class BudgetExhausted(PolicyDenied):
+    code = "budget_exhausted"
+
+
+class CircuitOpen(PolicyDenied):
+    code = "circuit_open"
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class InvalidPolicy(IfmeshError):
+    code = "invalid_policy"
+
+
+# --- the edges: transport, git, configuration -----------------------------------------------
+
+
+class TransportError(IfmeshError):
+    code = "transport_error"
+
+
+class GitSyncError(IfmeshError):
+    code = "gitsync_error"
+
+
+class ConfigError(IfmeshError):
+    code = "config_error"

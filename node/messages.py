@@ -1,0 +1,424 @@
+"""IFMessage: the envelope every ifmesh node speaks, and its typed payloads.
+
+Compatibility. An IFMessage v1.0 carries ``id``, ``timestamp``, ``level``, ``source``,
+``destination`` and ``payload``; those stay required. The v2.1 fields (``performative``,
+``sender``/``receiver`` URIs, ``conversation_id``, ``sequence_num``, ``nonce``, ``ttl``,
+``scope``, ``signature``) are optional. The mesh adds ``type`` (which payload this is),
+``lamport``, ``seq``, ``incarnation`` and ``hops``.
+
+Identity. ``source`` is the session id (``session-2-webrtc``); with ``lamport`` and ``seq`` it is
+the ordering key ``(lamport, source, seq)`` of the board. ``sender`` is derived from it
+(``if://agent/session-2-webrtc``) and, when present, must agree with it.
+
+Adding a message type is one payload model: subclass :class:`Payload` with
+``message_type="x.y"``. The envelope class for it, the discriminated union, the JSON Schema
+and the codec all follow from that registration.
+
+Validation lives in the models (pydantic, strict types, unknown fields refused); turning
+pydantic's errors into :mod:`node.errors` happens once, in :mod:`node.codec`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, ClassVar, Literal, Union
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    PlainSerializer,
+    TypeAdapter,
+    WithJsonSchema,
+    create_model,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+MAX_ENCODED_BYTES = 1 << 20  # an encoded IFMessage is at most 1 MiB (DESIGN.md)
+DEFAULT_TTL_SECONDS = 300
+MAX_TTL_SECONDS = 86_400
+MILESTONES = (25, 50, 75, 100)
+AGENT_URI_PREFIX = "if://agent/"
+BROADCAST = "*"
+
+# --- scalar types ---------------------------------------------------------------------------
+
+
+def _parse_timestamp(value: Any) -> Any:
+    """RFC 3339 with a zone, or epoch seconds (the original IFMessage mocks used time.time())."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("timestamp_type", "a timestamp is a string or epoch seconds")
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise PydanticCustomError(
+                "timestamp_format", "not an RFC 3339 timestamp: {value}", {"value": repr(value)}
+            ) from None
+        return parsed
+    if isinstance(value, datetime):
+        return value
+    raise PydanticCustomError("timestamp_type", "a timestamp is a string or epoch seconds")
+
+
+def _require_zone(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise PydanticCustomError(
+            "naive_timestamp",
+            "timestamp has no time zone; add 'Z' or an offset such as '+00:00'",
+        )
+    return value.astimezone(UTC)
+
+
+def format_timestamp(value: datetime) -> str:
+    """Canonical UTC form: ``2025-11-12T14:30:00Z``, microseconds only when present."""
+    utc = value.astimezone(UTC)
+    if utc.microsecond:
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+Timestamp = Annotated[
+    datetime,
+    BeforeValidator(_parse_timestamp),
+    AfterValidator(_require_zone),
+    PlainSerializer(format_timestamp, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date-time", "description": "RFC 3339 with a zone"},
+                {"type": "number", "description": "epoch seconds (normalised to UTC)"},
+            ]
+        }
+    ),
+]
+
+SessionId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+TaskId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+Destination = Annotated[str, Field(pattern=r"^(\*|[a-z0-9][a-z0-9._-]{0,63})$")]
+AgentUri = Annotated[str, Field(pattern=r"^if://agent/[a-z0-9][a-z0-9._-]{0,63}$")]
+NonEmptyText = Annotated[str, Field(min_length=1, max_length=4096)]
+Text = Annotated[str, Field(max_length=65_536)]
+Epoch = Annotated[int, Field(ge=0)]
+Money = Annotated[float, Field(ge=0)]
+
+
+def _check_capability(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("empty_capability", "a capability is a non-empty string")
+    category, sep, name = value.partition(":")
+    if not sep or not category or not name or value != value.strip():
+        raise PydanticCustomError(
+            "invalid_capability",
+            "capability {value} is not 'category:name' (e.g. 'docs:technical-writing')",
+            {"value": repr(value)},
+        )
+    return value
+
+
+Capability = Annotated[
+    str,
+    AfterValidator(_check_capability),
+    Field(max_length=128, json_schema_extra={"pattern": r"^[^\s:][^:]*:\S(.*\S)?$"}),
+]
+Capabilities = Annotated[list[Capability], Field(max_length=1024)]
+
+
+def _check_milestone(value: int) -> int:
+    if value not in MILESTONES:
+        raise PydanticCustomError(
+            "invalid_milestone",
+            "percent {value} is not a milestone; use one of 25, 50, 75, 100",
+            {"value": value},
+        )
+    return value
+
+
+Percent = Annotated[
+    int, AfterValidator(_check_milestone), Field(json_schema_extra={"enum": [25, 50, 75, 100]})
+]
+
+Level = Literal["debug", "info", "warning", "error", "critical"]
+Urgency = Literal["low", "medium", "high", "critical"]
+BlockerType = Literal["dependency", "capability", "resource", "external", "technical"]
+# FIPA-ACL communicative acts (FIPA SC00037J).
+Performative = Literal[
+    "accept-proposal", "agree", "cancel", "cfp", "confirm", "disconfirm", "failure", "inform",
+    "inform-if", "inform-ref", "not-understood", "propagate", "propose", "proxy", "query-if",
+    "query-ref", "refuse", "reject-proposal", "request", "request-when", "request-whenever",
+    "subscribe",
+]  # fmt: skip
+
+Metadata = dict[str, JsonValue]
+
+# --- payloads -------------------------------------------------------------------------------
+
+_STRICT = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class Payload(BaseModel):
+    """Base of every payload; a subclass names its wire ``type`` and is registered by it."""
+
+    model_config = _STRICT
+    message_type: ClassVar[str] = ""
+    registry: ClassVar[dict[str, type[Payload]]] = {}
+
+    def __init_subclass__(cls, message_type: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if message_type:
+            if message_type in Payload.registry:
+                raise TypeError(f"message type {message_type!r} registered twice")
+            cls.message_type = message_type
+            Payload.registry[message_type] = cls
+
+
+class TaskClaim(Payload, message_type="task.claim"):
+    task_id: TaskId
+    epoch: Epoch
+    swarm_id: SessionId
+    task_type: NonEmptyText = "general"
+    metadata: Metadata = Field(default_factory=dict)
+    timestamp: Timestamp
+    policy_hash: str = ""
+
+
+class TaskBroadcast(Payload, message_type="task.broadcast"):
+    task_id: TaskId
+    task_type: NonEmptyText = "general"
+    priority: Urgency = "medium"
+    metadata: Metadata = Field(default_factory=dict)
+    assigned_at: Timestamp
+
+
+class TaskProgress(Payload, message_type="task.progress"):
+    task_id: TaskId
+    epoch: Epoch
+    percent: Percent
+    milestone: Text = ""
+
+
+class TaskComplete(Payload, message_type="task.complete"):
+    task_id: TaskId
+    epoch: Epoch
+    deliverable: Text = ""
+    tests_pass: bool
+    actual_hours: Annotated[float, Field(ge=0)] | None = None
+
+
+class TaskFail(Payload, message_type="task.fail"):
+    task_id: TaskId
+    epoch: Epoch
+    reason: NonEmptyText
+
+
+class TaskRelease(Payload, message_type="task.release"):
+    task_id: TaskId
+    epoch: Epoch
+
+
+class TaskSteal(Payload, message_type="task.steal"):
+    """Takes over a task whose owner's lease expired; ``epoch`` is the new epoch (old + 1)."""
+
+    task_id: TaskId
+    epoch: Epoch
+    previous_owner: SessionId
+
+
+class TaskConfirmed(Payload, message_type="task.confirmed"):
+    """The git tier's verdict: ``winner`` holds (task, epoch) by the first confirm record."""
+
+    task_id: TaskId
+    epoch: Epoch
+    winner: SessionId
+
+
+class ClaimLost(Payload, message_type="claim.lost"):
+    task_id: TaskId
+    epoch: Epoch
+    winner: SessionId
+
+
+class LeaseRenew(Payload, message_type="lease.renew"):
+    """Keeps the sender's claims alive; emitted every lease/3 while it holds any."""
+
+    task_ids: Annotated[list[TaskId], Field(max_length=1024)]
+
+
+class Blocker(Payload, message_type="blocker"):
+    swarm_id: SessionId
+    task_id: TaskId
+    blocked_on: Annotated[list[TaskId], Field(max_length=256)] = Field(default_factory=list)
+    blocker_type: BlockerType = "dependency"
+    required_capabilities: Capabilities = Field(default_factory=list)
+    description: Text = ""
+    urgency: Urgency = "medium"
+    detected_at: Timestamp
+
+
+class BlockerResolved(Payload, message_type="blocker.resolved"):
+    swarm_id: SessionId
+    task_id: TaskId
+    resolution: Text = ""
+
+
+class HelpRequest(Payload, message_type="help.request"):
+    blocked_swarm_id: SessionId
+    task_id: TaskId
+    required_capabilities: Capabilities
+    description: Text = ""
+    urgency: Urgency = "medium"
+    max_helpers: Annotated[int, Field(ge=1, le=64)] = 3
+    max_cost_per_helper: Money = 10.0
+    deadline: Timestamp
+
+
+class HelpOffer(Payload, message_type="help.offer"):
+    """A helper's answer; ``request_id`` is the id of the help.request message."""
+
+    request_id: NonEmptyText
+    task_id: TaskId
+    helper_swarm_id: SessionId
+    capabilities: Capabilities = Field(default_factory=list)
+    estimated_cost: Money = 0.0
+    message: Text = ""
+
+
+class HelpEscalate(Payload, message_type="help.escalate"):
+    """An unanswered help.request past its deadline, raised to every session."""
+
+    request_id: NonEmptyText
+    task_id: TaskId
+    blocked_swarm_id: SessionId
+    reason: Text = ""
+
+
+class SwarmRegister(Payload, message_type="swarm.register"):
+    swarm_id: SessionId
+    capabilities: Capabilities
+    cost_per_hour: Money
+    reputation_score: Annotated[float, Field(ge=0, le=1)] = 0.5
+    budget: Money
+    model: NonEmptyText = "unspecified"
+
+
+class BreakerReset(Payload, message_type="breaker.reset"):
+    """An operator closes a circuit breaker: for a swarm, or a swarm's task type."""
+
+    swarm_id: SessionId
+    task_type: NonEmptyText | None = None
+    reason: Text = ""
+
+
+# --- envelope -------------------------------------------------------------------------------
+
+
+def new_message_id() -> str:
+    return str(uuid.uuid4())
+
+
+def agent_uri(session: str) -> str:
+    return f"{AGENT_URI_PREFIX}{session}"
+
+
+class Envelope(BaseModel):
+    """Fields every IFMessage carries; one subclass per payload type is generated below."""
+
+    model_config = _STRICT
+
+    # IFMessage v1.0: required on the wire (make_message fills id, level and destination).
+    id: NonEmptyText
+    timestamp: Timestamp
+    level: Level
+    source: SessionId
+    destination: Destination
+    type: str
+    payload: Payload
+    # IFMessage v2.1 (optional)
+    performative: Performative | None = None
+    sender: AgentUri | None = None
+    receiver: AgentUri | None = None
+    conversation_id: NonEmptyText | None = None
+    sequence_num: Annotated[int, Field(ge=0)] | None = None
+    nonce: NonEmptyText | None = None
+    ttl: Annotated[int, Field(ge=1, le=MAX_TTL_SECONDS)] = DEFAULT_TTL_SECONDS
+    scope: NonEmptyText | None = None
+    signature: NonEmptyText | None = None
+    # mesh ordering and relay
+    lamport: Annotated[int, Field(ge=0)] = 0
+    seq: Annotated[int, Field(ge=0)] = 0
+    incarnation: Annotated[str, Field(max_length=128)] = ""
+    hops: Annotated[int, Field(ge=0, le=16)] | None = None
+
+    @model_validator(mode="after")
+    def _sender_is_source(self) -> Envelope:
+        if self.sender is not None and self.sender != agent_uri(self.source):
+            raise PydanticCustomError(
+                "sender_mismatch",
+                "sender {sender} does not name source {source}",
+                {"sender": repr(self.sender), "source": repr(self.source)},
+            )
+        return self
+
+    def expires_at(self) -> datetime:
+        return self.timestamp + timedelta(seconds=self.ttl)
+
+
+def _envelope_for(message_type: str, payload: type[Payload]) -> type[Envelope]:
+    name = payload.__name__ + "Message"
+    model: type[Envelope] = create_model(
+        name,
+        __base__=Envelope,
+        __module__=__name__,
+        __doc__=f"An IFMessage of type {message_type!r}.",
+        type=(Literal[message_type], ...),  # type: ignore[arg-type]
+        payload=(payload, ...),
+    )
+    return model
+
+
+ENVELOPES: dict[str, type[Envelope]] = {
+    message_type: _envelope_for(message_type, payload)
+    for message_type, payload in Payload.registry.items()
+}
+
+IFMessage = Envelope
+"""Every decoded message is an instance of one of ``ENVELOPES``; annotate with this."""
+
+_union = Union[tuple(ENVELOPES.values())]  # type: ignore[valid-type]  # noqa: UP007
+MESSAGE_ADAPTER: TypeAdapter[Envelope] = TypeAdapter(
+    Annotated[_union, Field(discriminator="type")]  # type: ignore[arg-type]
+)
+
+
+def make_message(payload: Payload, *, source: str, timestamp: datetime, **fields: Any) -> Envelope:
+    """Builds a validated IFMessage around ``payload`` (the envelope type follows from it).
+
+    Defaults: a fresh uuid4 ``id``, ``level="info"``, ``destination="*"`` (everyone).
+    """
+    envelope = ENVELOPES[payload.message_type]
+    fields.setdefault("id", new_message_id())
+    fields.setdefault("level", "info")
+    fields.setdefault("destination", BROADCAST)
+    return envelope(
+        type=payload.message_type,
+        payload=payload,
+        source=source,
+        timestamp=timestamp,
+        **fields,
+    )
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of an IFMessage (all types), as committed in fixtures/schema/."""
+    schema = MESSAGE_ADAPTER.json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://ifmesh.dev/schema/ifmessage.schema.json"
+    schema["title"] = "IFMessage"
+    return schema

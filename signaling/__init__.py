@@ -1,0 +1,1 @@
+"""ifmesh signaling server: the WebSocket rendezvous nodes use to find each other."""

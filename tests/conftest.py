@@ -1,0 +1,25 @@
+"""Shared test support.
+
+When CI=true a missing component (git, redis-server, chromium) is a failure, never a skip:
+use ``require_tool`` instead of ``pytest.skip`` for such checks.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def require_tool(name: str) -> str:
+    """Path of executable ``name``; fails under CI (setup must install it), skips elsewhere."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (scripts/setup.sh installs it as root)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
