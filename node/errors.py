@@ -140,3 +140,13 @@ class GitSyncError(IfmeshError):
 
 class ConfigError(IfmeshError):
     code = "config_error"
+
+
+class SdpError(IfmeshError):
+    """An SDP that cannot be negotiated; ``line`` is 1-based where one line is at fault."""
+
+    code = "sdp_error"
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        self.line = line
+        super().__init__(f"line {line}: {message}" if line is not None else message)

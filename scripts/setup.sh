@@ -9,6 +9,7 @@ declare -A SYSTEM_DEPS=(
     [git]=git
     [redis-server]=redis-server
     [ip]=iproute2
+    [chromium]=chromium
 )
 
 missing=()

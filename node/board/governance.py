@@ -1,0 +1,49 @@
+"""The board's seam for IF.governor: the board records, the governor decides.
+
+The reducer calls a :class:`Governance` for every event, in the total order, with the board as
+it was *before* that event: ``admit`` for claims and steals (a refusal makes the event a no-op
+on every node alike), ``fold`` so the governor keeps its own part of the state (registrations,
+reservations, breakers) inside the same pure fold, and ``route_help`` to choose helpers for a
+``help.request``. Everything is judged at the event's own timestamp, never a node's clock.
+
+The board never imports the governor; the runtime passes one in. ``PERMISSIVE`` admits
+everything and keeps no state: the board's default until a governor is wired.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from node.messages import Envelope
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The governor's verdict on one claim or steal.
+
+    ``code`` is the refusal's error code (``policy_denied``, ``budget_exhausted``,
+    ``circuit_open``), ``retry_after`` the seconds until a breaker may let a probe through.
+    """
+
+    admitted: bool
+    reason: str = ""
+    code: str = ""
+    retry_after: float | None = None
+
+
+ADMITTED = Admission(admitted=True)
+
+
+class Governance(Protocol):
+    """What the reducer needs from a governor. ``part`` is the governor's own folded state;
+    ``board`` is the board state before ``event`` (read-only)."""
+
+    def initial(self) -> Any: ...
+
+    def admit(self, part: Any, board: Any, event: Envelope) -> Admission: ...
+
+    def fold(self, part: Any, board: Any, event: Envelope) -> Any: ...
+
+    def route_help(self, part: Any, board: Any, request: Envelope) -> tuple[str, ...]: ...

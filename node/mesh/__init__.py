@@ -1,0 +1,1 @@
+"""The WebRTC data-channel mesh: the only package that imports aiortc."""
