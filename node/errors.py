@@ -142,6 +142,38 @@ class ConfigError(IfmeshError):
     code = "config_error"
 
 
+# --- the control API between the CLI and a running node --------------------------------------
+
+
+class ControlError(IfmeshError):
+    code = "control_error"
+
+
+class NodeNotRunning(ControlError):
+    code = "node_not_running"
+
+
+class AmbiguousNode(ControlError):
+    code = "ambiguous_node"
+
+
+class Unauthorized(ControlError):
+    code = "unauthorized"
+
+
+class RemoteError(ControlError):
+    """An error the node reported; ``code`` is the node's own error code."""
+
+    def __init__(self, code: str, message: str, *, status: int) -> None:
+        self.remote_code = code
+        self.status = status
+        super().__init__(message)
+
+    @property
+    def code(self) -> str:  # type: ignore[override]
+        return self.remote_code
+
+
 class SdpError(IfmeshError):
     """An SDP that cannot be negotiated; ``line`` is 1-based where one line is at fault."""
 

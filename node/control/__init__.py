@@ -1,0 +1,1 @@
+"""The local control API of a running node: how the CLI (and agents) talk to it."""

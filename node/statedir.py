@@ -1,0 +1,92 @@
+"""A node's state directory: where it lives, and the lock that makes one process per session.
+
+Default: ``$XDG_STATE_HOME/ifmesh/<session>``, else ``~/.local/state/ifmesh/<session>``. The lock
+is an ``flock`` on ``node.lock`` held for the life of the process, so the kernel releases it
+when the process dies however it dies (``kill -9`` included): no stale lock files to clean up.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+from types import TracebackType
+
+from node.errors import ConfigError
+
+LOCK_FILE = "node.lock"
+
+
+class StateDirLocked(ConfigError):
+    code = "state_dir_locked"
+
+
+def state_root() -> Path:
+    """The directory holding every session's state directory on this host."""
+    xdg = os.environ.get("XDG_STATE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "state"
+    return base / "ifmesh"
+
+
+def default_state_dir(session: str) -> Path:
+    return state_root() / session
+
+
+class StateDirLock:
+    """Exclusive lock on a state directory; ``with StateDirLock(path):`` or acquire/release."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = self.directory / LOCK_FILE
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise StateDirLocked(
+                f"state directory {self.directory} is in use by pid {holder}: one node per "
+                "session per host. Stop that node first, or pass another --state-dir."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> StateDirLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+def is_locked(directory: Path) -> bool:
+    """Whether a live process holds ``directory``'s lock (a running node)."""
+    path = directory / LOCK_FILE
+    if not path.exists():
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
