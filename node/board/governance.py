@@ -47,3 +47,38 @@ class Governance(Protocol):
     def fold(self, part: Any, board: Any, event: Envelope) -> Any: ...
 
     def route_help(self, part: Any, board: Any, request: Envelope) -> tuple[str, ...]: ...
+
+
+class Permissive:
+    """Admits every claim and steal and keeps no state of its own.
+
+    Its helper choice is the plainest deterministic one: registered sessions other than the
+    requester that offer at least one required capability, best coverage first, ties by id,
+    at most ``max_helpers``. The real governor replaces all of this.
+    """
+
+    def initial(self) -> Any:
+        return None
+
+    def admit(self, part: Any, board: Any, event: Envelope) -> Admission:
+        return ADMITTED
+
+    def fold(self, part: Any, board: Any, event: Envelope) -> Any:
+        return part
+
+    def route_help(self, part: Any, board: Any, request: Envelope) -> tuple[str, ...]:
+        payload = request.payload
+        required = set(getattr(payload, "required_capabilities", ()))
+        limit = int(getattr(payload, "max_helpers", 3))
+        requester = getattr(payload, "blocked_swarm_id", request.source)
+        ranked = []
+        for session_id, session in board.sessions.items():
+            if session_id == requester:
+                continue
+            covered = len(required & set(session.capabilities))
+            if covered:
+                ranked.append((-covered, session_id))
+        return tuple(session_id for _, session_id in sorted(ranked)[:limit])
+
+
+PERMISSIVE: Governance = Permissive()

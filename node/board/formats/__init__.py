@@ -1,0 +1,29 @@
+"""The seed's file formats: ``PHASE-0-TASK-BOARD.md``, ``STATUS-SESSION-*.yaml`` and the
+optional ``.ifmesh/tasks.yaml`` overlay. Pure text in, typed values out (and back): no git,
+no file system access beyond what a caller hands in as text."""
+
+from node.board.formats.overlay import TaskOverlay, parse_overlay
+from node.board.formats.status import StatusFile, load_status_files, parse_status, render_status
+from node.board.formats.taskboard import (
+    CellUpdate,
+    TaskBoardDocument,
+    TaskRow,
+    TaskSection,
+    parse_task_board,
+    render_task_board,
+)
+
+__all__ = [
+    "CellUpdate",
+    "StatusFile",
+    "TaskBoardDocument",
+    "TaskOverlay",
+    "TaskRow",
+    "TaskSection",
+    "load_status_files",
+    "parse_overlay",
+    "parse_status",
+    "parse_task_board",
+    "render_status",
+    "render_task_board",
+]

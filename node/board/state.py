@@ -1,0 +1,170 @@
+"""The board's state: what every node folds the events into, as frozen values.
+
+This module owns the *shape* of the shared state and nothing else: the reducer
+(:mod:`node.board.reducer`) builds it, the lifecycle table (:mod:`node.board.lifecycle`) says
+how a task's status may change, :mod:`node.board.canonical` turns it into comparable bytes.
+
+Only folded facts live here. STALE is a judgement (:func:`lease_expired`), never a stored
+status; liveness, RTT and last-seen belong to the mesh's presence view.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Any
+
+DEFAULT_LEASE = timedelta(minutes=15)
+
+
+class TaskStatus(enum.Enum):
+    AVAILABLE = "AVAILABLE"
+    CLAIMED = "CLAIMED"
+    COMPLETED = "COMPLETED"
+    BLOCKED = "BLOCKED"
+
+
+class TaskKind(enum.Enum):
+    PRIMARY = "primary"  # a row of the main table of PHASE-0-TASK-BOARD.md
+    FILLER = "filler"  # a row of the filler table: no owner column, never blocked
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One task as every node sees it after the fold.
+
+    ``owner`` stays set on a COMPLETED task (the board shows who did it). ``confirmed`` is
+    False while the claim is only the mesh's provisional winner and True once the git tier
+    (first confirm record per task and epoch) has named the same owner.
+    """
+
+    task_id: str
+    title: str = ""
+    status: TaskStatus = TaskStatus.AVAILABLE
+    owner: str | None = None
+    epoch: int = 0
+    owner_last_event_at: datetime | None = None
+    percent: int = 0
+    milestone: str = ""
+    dependencies: tuple[str, ...] = ()
+    deliverable: str = ""
+    estimate_hours: float | None = None
+    model: str = ""
+    task_type: str = "general"
+    required_capabilities: tuple[str, ...] = ()
+    confirmed: bool = False
+    kind: TaskKind = TaskKind.PRIMARY
+    claimed_at: datetime | None = None
+    tests_pass: bool | None = None
+
+    @property
+    def held(self) -> bool:
+        """Whether someone holds the task now (claimed, or blocked while claimed)."""
+        return self.owner is not None and self.status in (TaskStatus.CLAIMED, TaskStatus.BLOCKED)
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A session as the fold knows it: from its registration and its own events.
+
+    ``status_timestamp`` is the latest timestamp of any event the session emitted (for a
+    session without a node, its STATUS file's timestamp, carried by the bridge's events).
+    """
+
+    session_id: str
+    capabilities: tuple[str, ...] = ()
+    current_task: str | None = None
+    status_timestamp: datetime | None = None
+    model: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BlockerRecord:
+    """A session waiting: on tasks (``waiting`` are those not yet COMPLETED), and/or on
+    something described in free text that needs ``required_capabilities``."""
+
+    session_id: str
+    task_id: str
+    blocked_on: tuple[str, ...]
+    waiting: tuple[str, ...]
+    blocker_type: str = "dependency"
+    required_capabilities: tuple[str, ...] = ()
+    description: str = ""
+    urgency: str = "medium"
+    detected_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HelpOfferRecord:
+    helper: str
+    capabilities: tuple[str, ...] = ()
+    estimated_cost: float = 0.0
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HelpRecord:
+    """A help request, the helpers the governor chose for it, and what came of it."""
+
+    request_id: str
+    requester: str
+    task_id: str
+    required_capabilities: tuple[str, ...]
+    deadline: datetime
+    requested_at: datetime
+    description: str = ""
+    urgency: str = "medium"
+    max_helpers: int = 3
+    helpers: tuple[str, ...] = ()
+    offers: tuple[HelpOfferRecord, ...] = ()
+    escalated: bool = False
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.offers)
+
+
+def _empty() -> Mapping[Any, Any]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    """The whole folded state. ``governor`` is the governor's own part (see
+    :mod:`node.board.governance`), folded by the same reducer; ``folded`` counts events."""
+
+    tasks: Mapping[str, Task] = field(default_factory=_empty)
+    sessions: Mapping[str, Session] = field(default_factory=_empty)
+    blockers: Mapping[tuple[str, str], BlockerRecord] = field(default_factory=_empty)
+    help_requests: Mapping[str, HelpRecord] = field(default_factory=_empty)
+    governor: Any = None
+    folded: int = 0
+
+    def task(self, task_id: str) -> Task | None:
+        return self.tasks.get(task_id)
+
+    def held_by(self, session_id: str) -> tuple[Task, ...]:
+        """Tasks ``session_id`` holds, in task-id order."""
+        return tuple(t for _, t in sorted(self.tasks.items()) if t.owner == session_id and t.held)
+
+    def dependencies_done(self, task: Task) -> bool:
+        return all(
+            (dep := self.tasks.get(d)) is not None and dep.status is TaskStatus.COMPLETED
+            for d in task.dependencies
+        )
+
+    def waiting_on(self, session_id: str) -> tuple[BlockerRecord, ...]:
+        return tuple(b for key, b in sorted(self.blockers.items()) if key[0] == session_id)
+
+
+def lease_expired(task: Task, at: datetime, lease: timedelta = DEFAULT_LEASE) -> bool:
+    """STALE, judged at ``at``: the task is held and its owner's last event is older than the
+    lease. An owner never heard from (a seed board's claim with no STATUS) is stale."""
+    if not task.held:
+        return False
+    if task.owner_last_event_at is None:
+        return True
+    return at - task.owner_last_event_at >= lease

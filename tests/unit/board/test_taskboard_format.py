@@ -1,0 +1,129 @@
+"""PHASE-0-TASK-BOARD.md: parsing the seed's table and sections, surgical re-rendering."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from node.board.errors import TaskBoardError
+from node.board.formats.taskboard import (
+    CellUpdate,
+    parse_task_board,
+    render_task_board,
+)
+from node.board.state import TaskKind, TaskStatus
+
+EXAMPLE = Path(__file__).parents[3] / "examples" / "phase0" / "PHASE-0-TASK-BOARD.md"
+HEADER = (
+    "| ID | Task | Status | Owner | Dependencies | Deliverable | Est | Model |\n"
+    "|---|---|---|---|---|---|---|---|\n"
+)
+
+
+def test_example_board_parses_rows_fillers_and_sections() -> None:
+    doc = parse_task_board(EXAMPLE.read_text(encoding="utf-8"))
+    rows = {r.task_id: r for r in doc.rows}
+    assert len(rows) == 26
+    assert rows["P0.5.5"].dependencies == ("P0.1.5", "P0.2.6", "P0.3.6")
+    assert rows["P0.5.5"].status is TaskStatus.BLOCKED and rows["P0.5.5"].owner is None
+    assert rows["P0.1.3"].owner == "session-1-ndi"
+    assert rows["P0.1.3"].estimate_hours == 1.5
+    assert rows["P0.4.4"].estimate_hours == 0.5
+    assert rows["P0.5.2"].deliverable == "docs/components/IF.GOVERNOR.md"
+    assert [f.task_id for f in doc.fillers][:4] == ["F2.1", "F2.2", "F2.3", "F2.4"]
+    assert all(f.kind is TaskKind.FILLER for f in doc.fillers)
+    section = doc.sections["P0.5.2"]
+    assert section.title == "IF.governor Documentation"
+    assert section.task_type == "docs"
+    assert section.required_capabilities == ("docs:technical-writing",)
+    assert [m.percent for m in section.milestones] == [25, 50, 75, 100]
+    assert "Security checklist" in doc.sections["P0.5.5"].acceptance
+
+
+def test_rendering_nothing_changed_is_byte_identical() -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    doc = parse_task_board(text)
+    same = {r.task_id: CellUpdate(r.status, r.owner) for r in doc.rows}
+    assert render_task_board(doc, same) == text
+
+
+def test_rendering_changes_only_status_and_owner_cells() -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    doc = parse_task_board(text)
+    out = render_task_board(
+        doc,
+        {
+            "P0.1.4": CellUpdate(TaskStatus.CLAIMED, "session-2-webrtc"),
+            "P0.1.3": CellUpdate(TaskStatus.CLAIMED, "session-1-ndi", stale=True),
+        },
+    )
+    before, after = text.splitlines(keepends=True), out.splitlines(keepends=True)
+    assert len(before) == len(after)
+    changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+    assert len(changed) == 2
+    for i in changed:
+        old_cells, new_cells = before[i].split("|"), after[i].split("|")
+        assert [c for j, c in enumerate(old_cells) if j not in (3, 4)] == [
+            c for j, c in enumerate(new_cells) if j not in (3, 4)
+        ]
+    reparsed = {r.task_id: r for r in parse_task_board(out).rows}
+    assert reparsed["P0.1.4"].owner == "session-2-webrtc"
+    assert reparsed["P0.1.4"].status is TaskStatus.CLAIMED
+    assert reparsed["P0.1.3"].shown_stale
+
+
+STATUSES = st.sampled_from(list(TaskStatus))
+OWNERS = st.none() | st.sampled_from(["session-1-ndi", "session-2-webrtc", "s3"])
+
+
+@given(st.dictionaries(st.sampled_from(["A.1", "A.2", "A.3"]), st.tuples(STATUSES, OWNERS)))
+def test_render_then_parse_round_trips_cells(
+    updates: dict[str, tuple[TaskStatus, str | None]],
+) -> None:
+    text = (
+        "intro line\r\n\n"
+        + HEADER
+        + "| A.1 | one | 🔵 AVAILABLE | - | None | `x.md` | 1h | Haiku |\n"
+        + "| A.2 |  two  |  🟢 COMPLETED   | s3 | A.1 | y | 2h | Sonnet |\n"
+        + "| A.3 | three | 🔴 BLOCKED | - | All above | z | 30m | Haiku |\n"
+        + "\ntrailer without newline"
+    )
+    doc = parse_task_board(text)
+    out = render_task_board(doc, {k: CellUpdate(s, o) for k, (s, o) in updates.items()})
+    again = parse_task_board(out)
+    assert again.rows[2].dependencies == ("A.1", "A.2")
+    for row in again.rows:
+        if row.task_id in updates:
+            assert (row.status, row.owner) == updates[row.task_id]
+    assert out.startswith("intro line\r\n\n") and out.endswith("trailer without newline")
+    # Undoing the updates restores the original bytes except for padding the cells grew into.
+    original = {r.task_id: CellUpdate(r.status, r.owner) for r in doc.rows}
+    restored = render_task_board(parse_task_board(out), original)
+    assert parse_task_board(restored).rows == doc.rows
+
+
+@pytest.mark.parametrize(
+    ("row", "line", "needle"),
+    [
+        ("| A.1 | one | 🟣 MAYBE | - | None | x | 1h | H |", 3, "status"),
+        ("| A.1 | one | 🔵 AVAILABLE | - | None | x | soon | H |", 3, "estimate"),
+        ("| A.1 | one | 🔵 AVAILABLE | Bob Smith | None | x | 1h | H |", 3, "owner"),
+        ("| A.1 | one | 🔵 AVAILABLE | - | Z.9 | x | 1h | H |", 3, "not on the board"),
+        ("| A.1 | one | 🔵 AVAILABLE | - | None | x | 1h |", 3, "cells"),
+    ],
+)
+def test_corrupt_rows_name_file_and_line(row: str, line: int, needle: str) -> None:
+    with pytest.raises(TaskBoardError) as info:
+        parse_task_board(HEADER + row + "\n", path="board.md")
+    assert info.value.line == line
+    assert info.value.path == "board.md"
+    assert needle in str(info.value)
+    assert str(info.value).startswith(f"board.md:{line}:")
+
+
+def test_a_file_without_the_table_is_refused() -> None:
+    with pytest.raises(TaskBoardError, match="no task table"):
+        parse_task_board("# just a title\n")
