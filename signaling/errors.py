@@ -14,6 +14,7 @@ __all__ = [
     "AlreadyJoined",
     "AuthError",
     "AuthRequired",
+    "BackplaneUnavailable",
     "BadToken",
     "ConfigError",
     "FrameError",
@@ -24,6 +25,7 @@ __all__ = [
     "MalformedFrame",
     "MissingField",
     "NotJoined",
+    "PresenceExpired",
     "RateLimited",
     "RoomFull",
     "SessionReplaced",
@@ -112,6 +114,12 @@ class RateLimited(SignalingError):
     code = "rate_limited"
 
 
+class BackplaneUnavailable(SignalingError):
+    """Redis (shared rooms) failed during the request; the client may retry it."""
+
+    code = "backplane_unavailable"
+
+
 # --- violations that end the connection -----------------------------------------------------
 
 
@@ -166,6 +174,14 @@ class SessionReplaced(SignalingError):
 
     code = "session_replaced"
     close_code = 4409
+
+
+class PresenceExpired(SignalingError):
+    """This server instance lost its shared presence (Redis) and other instances removed its
+    members; the client must reconnect and join again."""
+
+    code = "presence_expired"
+    close_code = 4410
 
 
 class InternalError(SignalingError):

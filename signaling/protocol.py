@@ -220,7 +220,7 @@ class Pong(_Frame):
 
 
 RelayFrame = Offer | Answer | Candidate
-_R = TypeVar("_R", Offer, Answer, Candidate)
+_R = TypeVar("_R", bound=_Relay)
 ClientFrame = Annotated[
     Join | Leave | Ping | Offer | Answer | Candidate, Field(discriminator="type")
 ]

@@ -1,0 +1,134 @@
+"""`ifmesh signaling` (run a server) and `ifmesh token` (mint a join token).
+
+``register(commands)`` adds both to an argparse subparsers object (node/cli.py's COMMANDS);
+``python -m signaling`` runs the server with the same options. Exit codes as everywhere in
+ifmesh: 0 done, 1 refused, 2 bad usage or unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+from pathlib import Path
+
+from signaling import auth, errors
+from signaling.config import ServerConfig
+from signaling.limits import ServerLimits
+from signaling.server import SignalingServer, serve
+
+__all__ = ["add_server_arguments", "config_from_args", "register", "run_server", "run_token"]
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def register(commands: Subparsers) -> None:
+    server = commands.add_parser(
+        "signaling",
+        help="run the signaling server (WebSocket rendezvous of the mesh)",
+        description="Run the signaling server: rooms, roster, authenticated relay of "
+        "offer/answer/candidate frames on ws://HOST:PORT/ws, /healthz and /metrics. "
+        "Protocol: docs/signaling-protocol.md. SIGTERM shuts it down gracefully.",
+    )
+    add_server_arguments(server)
+    server.set_defaults(handler=run_server)
+
+    token = commands.add_parser(
+        "token",
+        help="mint a signaling join token",
+        description="Print a join token (HMAC-SHA256 over room, session and expiry) that a "
+        "signaling server started with the same --secret-file accepts.",
+    )
+    token.add_argument("--room", required=True)
+    token.add_argument("--session", required=True)
+    token.add_argument("--ttl", default="1h", help="lifetime: 90s, 30m, 1h, 7d (default 1h)")
+    token.add_argument("--secret-file", required=True, type=Path, help="the server's secret")
+    token.set_defaults(handler=run_token)
+
+
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = ServerLimits()
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    parser.add_argument(
+        "--secret-file", type=Path, help="HMAC secret; joins then need a token (ifmesh token)"
+    )
+    parser.add_argument("--redis", metavar="URL", help="share rooms through Redis: redis://…")
+    parser.add_argument(
+        "--insecure-bind-all",
+        action="store_true",
+        help="allow an open server (no --secret-file) on a non-loopback address",
+    )
+    limits = parser.add_argument_group("limits")
+    limits.add_argument("--max-frame-bytes", type=int, default=defaults.max_frame_bytes)
+    limits.add_argument("--rate", type=float, default=defaults.rate, help="frames/s per client")
+    limits.add_argument("--burst", type=int, default=defaults.burst, help="frames at once")
+    limits.add_argument("--max-peers", type=int, default=defaults.max_peers, help="per room")
+    limits.add_argument("--max-rooms", type=int, default=defaults.max_rooms)
+    limits.add_argument("--join-deadline", type=float, default=defaults.join_deadline)
+    limits.add_argument("--heartbeat", type=float, default=10.0, help="WebSocket ping period (s)")
+    limits.add_argument(
+        "--presence-ttl", type=float, default=6.0, help="Redis presence TTL of an instance (s)"
+    )
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING")
+
+
+def config_from_args(args: argparse.Namespace) -> ServerConfig:
+    secret = auth.load_secret(args.secret_file) if args.secret_file is not None else None
+    limits = ServerLimits(
+        max_frame_bytes=args.max_frame_bytes,
+        rate=args.rate,
+        burst=args.burst,
+        max_peers=args.max_peers,
+        max_rooms=args.max_rooms,
+        join_deadline=args.join_deadline,
+    )
+    return ServerConfig(
+        host=args.host,
+        port=args.port,
+        secret=secret,
+        redis_url=args.redis,
+        insecure_bind_all=args.insecure_bind_all,
+        limits=limits,
+        heartbeat=args.heartbeat,
+        presence_ttl=args.presence_ttl,
+    )
+
+
+def run_server(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        config = config_from_args(args)
+        asyncio.run(serve(config, on_ready=_announce))
+    except errors.ConfigError as exc:
+        print(f"ifmesh signaling: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # port in use, address not available
+        print(f"ifmesh signaling: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def _announce(server: SignalingServer) -> None:
+    # One stdout line once the socket is bound, so scripts (and tests) can wait for it.
+    print(f"listening {server.url}", flush=True)
+
+
+def run_token(args: argparse.Namespace) -> int:
+    try:
+        secret = auth.load_secret(args.secret_file)
+        ttl = auth.parse_ttl(args.ttl)
+    except errors.ConfigError as exc:
+        print(f"ifmesh token: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(auth.mint(secret, args.room, args.session, int(time.time()) + ttl))
+    return EXIT_OK
