@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""Capture SDP fixtures from real implementations (aiortc and headless Chromium).
+
+    sudo .venv/bin/python scripts/capture_sdp.py --out fixtures/sdp [--json]
+
+As root it creates a network namespace (a veth pair with both ends inside: 10.77.0.1/24,
+10.77.0.2/24, fd77::1/64, fd77::2/64; lo up; a default route), runs itself inside it with
+``ip netns exec``, and deletes the namespace afterwards, so no packet leaves it. Inside:
+
+1. Chromium offers a data channel, aiortc answers, Chromium accepts; the channel opens and
+   one message goes each way.  → chromium-datachannel-offer, aiortc-datachannel-answer,
+   chromium-trickle-offer (+ .trickle.jsonl: the onicecandidate events)
+2. The same with aiortc offering.  → aiortc-datachannel-offer, chromium-datachannel-answer
+3. Chromium offers audio + video + data, aiortc answers (codec negotiation).
+   → chromium-av-offer, aiortc-av-answer
+4. aiortc offers audio + video, Chromium answers.  → aiortc-av-offer, chromium-av-answer
+
+Each fixture is written as NAME.sdp (byte for byte) and NAME.yaml (origin, what it
+exercises, and the negotiation result the replay tool reports for it). The last line on
+stdout is a JSON summary (interop results, fixtures written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from node.mesh.sdp_replay import CapturePeer, replay  # noqa: E402
+from node.sdp.capture.chromium import Chromium  # noqa: E402
+from node.sdp.capture.netns import ADDRESSES, network_namespace  # noqa: E402
+from node.sdp.capture.page_peer import PagePeer  # noqa: E402
+from node.sdp.trickle import parse_trickle  # noqa: E402
+
+TIMEOUT = 20.0
+NS_NOTE = (
+    "inside a network namespace created by the script (veth pair "
+    + ", ".join(f"{dev} {v4} {v6}" for dev, v4, v6 in ADDRESSES)
+    + "; lo up; default route via 10.77.0.2; deleted afterwards)"
+)
+CHROMIUM_HOW = (
+    "headless Chromium driven over the DevTools protocol (scripts/capture_sdp.py, "
+    "node/sdp/capture/), RTCPeerConnection({iceServers: []}), flags: FLAGS, " + NS_NOTE
+)
+AIORTC_HOW = (
+    "aiortc RTCPeerConnection(RTCConfiguration(iceServers=[])) via "
+    "node.mesh.sdp_replay.CapturePeer, scripts/capture_sdp.py, " + NS_NOTE
+)
+
+FIXTURES: dict[str, tuple[str, list[str]]] = {
+    "chromium-datachannel-offer": (
+        "Chromium's data-channel offer once ICE gathering completed (candidates inline); "
+        "aiortc answered it and a negotiated channel carried a message each way.",
+        ["data-channel", "sctp", "bundle", "ice-host", "ipv6", "dtls-actpass"],
+    ),
+    "chromium-trickle-offer": (
+        "The same Chromium offer as createOffer() returned it, before any candidate: the "
+        "candidates arrive trickled (NAME.trickle.jsonl, onicecandidate events, end marker "
+        "included).",
+        ["data-channel", "trickle-ice", "ice-host", "ipv6", "end-of-candidates"],
+    ),
+    "aiortc-datachannel-answer": (
+        "aiortc's answer to chromium-datachannel-offer (DTLS active, all candidates inline, "
+        "end-of-candidates); Chromium accepted it and the channel opened.",
+        ["data-channel", "sctp", "bundle", "dtls-active", "end-of-candidates", "dtls-sha-384"],
+    ),
+    "aiortc-datachannel-offer": (
+        "aiortc's data-channel offer: sha-256/384/512 fingerprints, end-of-candidates; "
+        "Chromium answered it and the channel carried a message each way.",
+        ["data-channel", "sctp", "bundle", "dtls-actpass", "dtls-sha-512", "end-of-candidates"],
+    ),
+    "chromium-datachannel-answer": (
+        "Chromium's answer to aiortc-datachannel-offer (DTLS active); aiortc accepted it "
+        "and the channel opened.",
+        ["data-channel", "sctp", "bundle", "dtls-active", "ice-host", "ipv6"],
+    ),
+    "chromium-mdns-offer": (
+        "Chromium's data-channel offer with its default privacy setting: host candidates "
+        "hidden behind mDNS names (<uuid>.local), as a browser on the web sends them. The "
+        "replay reports them and never resolves them.",
+        ["data-channel", "ice-host", "mdns-candidate", "dtls-actpass"],
+    ),
+    "chromium-av-offer": (
+        "Chromium's audio + video + data offer: every codec Chromium has (opus, red, G722, "
+        "PCMU/PCMA, CN, telephone-event; VP8, VP9, AV1, H264 profiles, rtx, red, ulpfec), "
+        "BUNDLE of three sections, rtcp-mux and rtcp-rsize.",
+        ["basic-av-offer", "multi-codec", "bundle", "rtcp-mux", "data-channel", "dtls-actpass"],
+    ),
+    "aiortc-av-answer": (
+        "aiortc's answer to chromium-av-offer: codec negotiation keeps only what aiortc "
+        "supports (opus, G722, PCMU, PCMA; VP8, H264 + rtx).",
+        ["codec-negotiation", "bundle", "rtcp-mux", "dtls-active"],
+    ),
+    "aiortc-av-offer": (
+        "aiortc's basic audio + video offer (no data channel), BUNDLE and rtcp-mux.",
+        ["basic-av-offer", "bundle", "rtcp-mux", "dtls-actpass", "end-of-candidates"],
+    ),
+    "chromium-av-answer": (
+        "Chromium's answer to aiortc-av-offer: the codecs Chromium selects from aiortc's.",
+        ["codec-negotiation", "bundle", "rtcp-mux", "dtls-active"],
+    ),
+}
+
+
+class Capture:
+    def __init__(self, out: Path, browser: Chromium) -> None:
+        self.out = out
+        self.browser = browser
+        self.written: list[str] = []
+        self.when = datetime.datetime.now(datetime.UTC).date().isoformat()
+
+    async def save(self, name: str, sdp: str, sdp_type: str, *, trickle: Any = None) -> None:
+        description, exercises = FIXTURES[name]
+        chromium = name.startswith("chromium")
+        (self.out / f"{name}.sdp").write_bytes(sdp.encode())
+        trickle_name = None
+        if trickle is not None:
+            trickle_name = f"{name}.trickle.jsonl"
+            lines = "".join(json.dumps(item) + "\n" for item in trickle)
+            (self.out / trickle_name).write_text(lines)
+        parsed = parse_trickle((self.out / trickle_name).read_text()) if trickle_name else None
+        result = await replay(sdp, source=name, sdp_type=sdp_type, trickle=parsed)  # type: ignore[arg-type]
+        meta = {
+            "description": description,
+            "exercises": exercises,
+            "type": sdp_type,
+            "origin": {
+                "method": "captured",
+                "implementation": self.browser.version if chromium else _aiortc_version(),
+                "how": CHROMIUM_HOW.replace("FLAGS", " ".join(self.browser.flags))
+                if chromium
+                else AIORTC_HOW,
+                "captured_at": self.when,
+            },
+            **({"trickle": trickle_name} if trickle_name else {}),
+            "expect": result.summary(),
+        }
+        (self.out / f"{name}.yaml").write_text(yaml.safe_dump(meta, sort_keys=False, width=100))
+        self.written.append(name)
+
+
+def _aiortc_version() -> str:
+    import aiortc
+
+    return f"aiortc {aiortc.__version__}"
+
+
+async def interop(page: PagePeer, aio: CapturePeer, offerer: str) -> dict[str, Any]:
+    """Both sides wait for the open channel, then one message goes each way."""
+    state = await page.wait_open(TIMEOUT)
+    await aio.wait_open(TIMEOUT)
+    await page.send(f"hello from chromium ({offerer} offered)")
+    to_aiortc = await aio.receive(TIMEOUT)
+    aio.send(f"hello from aiortc ({offerer} offered)")
+    to_chromium = await page.receive(TIMEOUT)
+    return {
+        "offerer": offerer,
+        "channel_state": state,
+        "to_aiortc": to_aiortc,
+        "to_chromium": to_chromium,
+    }
+
+
+async def capture(out: Path, chromium_path: str) -> dict[str, Any]:
+    results: list[dict[str, Any]] = []
+    async with Chromium(chromium_path) as browser:
+        cap = Capture(out, browser)
+        page = PagePeer(browser)
+
+        # 1. Chromium offers a data channel; aiortc answers.
+        await page.start()
+        offered = await page.offer()
+        aio = CapturePeer()
+        answer = await aio.answer(offered.complete)
+        await page.accept(answer)
+        results.append(await interop(page, aio, "chromium"))
+        await aio.close()
+        await page.close()
+        await cap.save("chromium-datachannel-offer", offered.complete, "offer")
+        await cap.save("chromium-trickle-offer", offered.initial, "offer", trickle=offered.trickle)
+        await cap.save("aiortc-datachannel-answer", answer, "answer")
+
+        # 2. aiortc offers a data channel; Chromium answers.
+        aio = CapturePeer()
+        offer = await aio.offer()
+        await page.start()
+        answered = await page.answer(offer)
+        await aio.accept(answered.complete)
+        results.append(await interop(page, aio, "aiortc"))
+        await aio.close()
+        await page.close()
+        await cap.save("aiortc-datachannel-offer", offer, "offer")
+        await cap.save("chromium-datachannel-answer", answered.complete, "answer")
+
+        # 3. Chromium offers audio + video + data; aiortc answers (codec negotiation).
+        await page.start(("audio", "video"))
+        offered = await page.offer()
+        aio = CapturePeer(datachannel=True)
+        answer = await aio.answer(offered.complete)
+        await page.accept(answer)
+        await aio.close()
+        await page.close()
+        await cap.save("chromium-av-offer", offered.complete, "offer")
+        await cap.save("aiortc-av-answer", answer, "answer")
+
+        # 4. aiortc offers audio + video; Chromium answers.
+        aio = CapturePeer(kinds=("audio", "video"), datachannel=False)
+        offer = await aio.offer()
+        await page.start(datachannel=False)
+        answered = await page.answer(offer)
+        await aio.accept(answered.complete)
+        await aio.close()
+        await page.close()
+        await cap.save("aiortc-av-offer", offer, "offer")
+        await cap.save("chromium-av-answer", answered.complete, "answer")
+        version = browser.version
+
+    # 5. Chromium as on the web: host addresses hidden behind mDNS names.
+    async with Chromium(chromium_path, mdns=True) as browser:
+        page = PagePeer(browser)
+        await page.start()
+        offered = await page.offer()
+        await page.close()
+        await Capture(out, browser).save("chromium-mdns-offer", offered.complete, "offer")
+        cap.written.append("chromium-mdns-offer")
+    return {
+        "chromium": version,
+        "aiortc": _aiortc_version(),
+        "interop": results,
+        "fixtures": cap.written,
+        "out": str(out),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "fixtures" / "sdp")
+    parser.add_argument("--chromium", default=shutil.which("chromium") or "chromium")
+    parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    if args.inside:
+        args.out.mkdir(parents=True, exist_ok=True)
+        summary = asyncio.run(capture(args.out.resolve(), args.chromium))
+        print(json.dumps(summary))
+        return 0
+    if os.geteuid() != 0:
+        print("capture_sdp: needs root to create a network namespace", file=sys.stderr)
+        return 2
+    with network_namespace() as ns:
+        command = [
+            *ns.exec_prefix,
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--inside",
+            "--out",
+            str(args.out.resolve()),
+            "--chromium",
+            args.chromium,
+        ]
+        return subprocess.run(command, check=False).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
