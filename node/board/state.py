@@ -18,6 +18,17 @@ from types import MappingProxyType
 from typing import Any
 
 DEFAULT_LEASE = timedelta(minutes=15)
+DEFAULT_CONTEST_WINDOW = timedelta(milliseconds=50)
+
+
+@dataclass(frozen=True, slots=True)
+class BoardConfig:
+    """Parameters every node of a room must share, since the fold depends on them."""
+
+    lease: timedelta = DEFAULT_LEASE
+    # How long a provisional winner waits for competing claims before writing its confirm
+    # record (above the mesh's p99 delivery time). Node-side only; the fold never reads it.
+    contest_window: timedelta = DEFAULT_CONTEST_WINDOW
 
 
 class TaskStatus(enum.Enum):

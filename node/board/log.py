@@ -1,0 +1,157 @@
+"""The event log: every session's events in the total order, and the board folded from them.
+
+Events are kept sorted by ``(lamport, source, seq)`` (incarnation last, only to make the order
+total). An event that arrives in order is folded at once; one that arrives late is inserted
+and the board is re-folded from the nearest checkpoint before it, so every node holding the
+same events holds the same board whatever the arrival order. The same (source, seq) arriving
+again is a no-op; a *different* event under a (source, seq) already held means two processes
+write one session's log, and raises :class:`~node.board.errors.ForkedLog`.
+
+The log is pure bookkeeping: it never reads a clock, and persisting it is the caller's job.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from node.board import reducer
+from node.board.effects import Effect
+from node.board.errors import ForkedLog
+from node.board.fold import FoldState
+from node.board.governance import PERMISSIVE, Governance
+from node.board.state import Board, BoardConfig
+from node.messages import Envelope
+
+OrderKey = tuple[int, str, int, str]
+DEFAULT_CHECKPOINT_EVERY = 64
+
+
+def order_key(event: Envelope) -> OrderKey:
+    return (event.lamport, event.source, event.seq, event.incarnation)
+
+
+@dataclass(frozen=True, slots=True)
+class Added:
+    """What adding one event did: ``new`` is False for a duplicate; ``effects`` are those of
+    every event (re-)folded, so a caller that delivers effects must drop repeats;
+    ``refolded`` counts the events folded again because this one arrived late."""
+
+    new: bool
+    effects: tuple[Effect, ...] = ()
+    refolded: int = 0
+
+
+class EventLog:
+    def __init__(
+        self,
+        initial: Board | None = None,
+        config: BoardConfig | None = None,
+        governance: Governance = PERMISSIVE,
+        checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+    ) -> None:
+        self.config = config or BoardConfig()
+        self.governance = governance
+        base = initial or Board()
+        if base.governor is None:
+            base = Board(
+                base.tasks, base.sessions, base.blockers, base.help_requests, governance.initial()
+            )
+        self._initial = base
+        self._every = max(1, checkpoint_every)
+        self._events: list[Envelope] = []
+        self._keys: list[OrderKey] = []
+        self._held: dict[tuple[str, int], tuple[str, str]] = {}  # (source, seq) → (inc, id)
+        self._last: dict[str, tuple[int, int]] = {}  # source → (highest seq, its lamport)
+        self._checkpoints: list[Board] = [base]  # [i] = board after events[: i * every]
+        self._state = FoldState(base)
+        self._board: Board | None = base
+
+    # --- reading -------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __iter__(self) -> Iterator[Envelope]:
+        return iter(self._events)
+
+    @property
+    def board(self) -> Board:
+        """The folded board (a frozen snapshot, cached until the next event)."""
+        if self._board is None:
+            self._board = self._state.snapshot()
+        return self._board
+
+    def view(self) -> Board:
+        """The folded board as a read-only view, valid until the next event (no copying)."""
+        return self._state.view()
+
+    def contains(self, source: str, seq: int) -> bool:
+        return (source, seq) in self._held
+
+    def last_of(self, source: str) -> tuple[int, int]:
+        """(highest seq, its lamport) held from ``source``; (0, 0) for none. A restarting
+        node resumes from this before it emits anything."""
+        return self._last.get(source, (0, 0))
+
+    def max_lamport(self) -> int:
+        return self._keys[-1][0] if self._keys else 0
+
+    def frontier(self) -> dict[str, int]:
+        """Highest seq held per source (what a peer compares to send what we lack)."""
+        return {source: seq for source, (seq, _) in self._last.items()}
+
+    def missing_for(self, frontier: dict[str, int]) -> list[Envelope]:
+        """Events a peer with ``frontier`` lacks, in the total order."""
+        return [e for e in self._events if e.seq > frontier.get(e.source, 0)]
+
+    # --- writing -------------------------------------------------------------------------
+
+    def add(self, event: Envelope) -> Added:
+        held = self._held.get((event.source, event.seq))
+        if held is not None:
+            if held == (event.incarnation, event.id):
+                return Added(new=False)
+            raise ForkedLog(
+                f"{event.source} seq {event.seq} is held as event {held[1]} of incarnation"
+                f" {held[0] or '?'}, and now arrives as event {event.id} of incarnation"
+                f" {event.incarnation or '?'}: two processes write this session's log"
+                " (is the same session running on two hosts?)"
+            )
+        key = order_key(event)
+        position = bisect.bisect_right(self._keys, key)
+        self._keys.insert(position, key)
+        self._events.insert(position, event)
+        self._held[(event.source, event.seq)] = (event.incarnation, event.id)
+        if event.seq >= self._last.get(event.source, (-1, 0))[0]:
+            self._last[event.source] = (event.seq, event.lamport)
+        self._board = None
+        if position == len(self._events) - 1:
+            effects = self._fold(position)
+            return Added(new=True, effects=tuple(effects))
+        return self._refold(position)
+
+    def extend(self, events: Iterable[Envelope]) -> list[Effect]:
+        """Adds many events (duplicates skipped); returns every effect produced."""
+        effects: list[Effect] = []
+        for event in sorted(events, key=order_key):
+            effects.extend(self.add(event).effects)
+        return effects
+
+    def _fold(self, position: int) -> list[Effect]:
+        effects = reducer.apply(self._state, self._events[position], self.config, self.governance)
+        done = position + 1
+        if done % self._every == 0 and len(self._checkpoints) == done // self._every:
+            self._checkpoints.append(self._state.snapshot())
+        return effects
+
+    def _refold(self, position: int) -> Added:
+        keep = position // self._every + 1  # checkpoints at or before the insertion point
+        del self._checkpoints[keep:]
+        start = (keep - 1) * self._every
+        self._state = FoldState(self._checkpoints[-1])
+        effects: list[Effect] = []
+        for index in range(start, len(self._events)):
+            effects.extend(self._fold(index))
+        return Added(new=True, effects=tuple(effects), refolded=len(self._events) - start - 1)

@@ -1,0 +1,292 @@
+"""The reducer: one event, folded into the board, in the total order (lamport, source, seq).
+
+Every handler first *judges* the event against the board as it is (unknown task, stale epoch,
+not the owner, lease not expired, the governor's admission…) without touching anything, then
+returns what to *commit*. A refused event is a no-op on every node alike and becomes a
+:class:`~node.board.effects.Rejected` (or :class:`~node.board.effects.Lost`) effect. Between
+judging and committing, the governor folds its own part (registrations, reservations,
+breakers) with the board before the event — the one place it does (:func:`apply`).
+
+Time here is only ever the event's own ``timestamp``. Status changes go through the lifecycle
+table; blockers, help and dependency cascades live in :mod:`node.board.waiting`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from node import messages as m
+from node.board import roster, waiting
+from node.board.effects import Confirmed, Effect, Fenced, Lost
+from node.board.fold import FoldState
+from node.board.governance import Governance
+from node.board.judgement import REFUSED, Handler, Outcome, Refused, refuse
+from node.board.lifecycle import FREED, Trigger, next_status, settle
+from node.board.state import BoardConfig, Task, TaskStatus, lease_expired
+
+
+def apply(
+    state: FoldState, event: m.Envelope, config: BoardConfig, governance: Governance
+) -> list[Effect]:
+    """Folds ``event`` into ``state`` (mutated in place) and returns its effects."""
+    effects: list[Effect] = []
+    handler = HANDLERS.get(event.type)
+    outcome = handler(state, event, config, governance, effects) if handler else None
+    if outcome is not REFUSED:
+        # The governor sees exactly the events the board accepted, before they change it.
+        state.governor = governance.fold(state.governor, state.view(), event)
+        if callable(outcome):
+            outcome()
+    roster.touch(state, event.source, event.timestamp)
+    state.folded += 1
+    return effects
+
+
+def _lookup(
+    state: FoldState, event: m.Envelope, task_id: str, effects: list[Effect]
+) -> Task | Refused:
+    task = state.tasks.get(task_id)
+    if task is None:
+        return refuse(effects, event, task_id, "unknown_task", f"no task {task_id} on the board")
+    return task
+
+
+def _admit(
+    state: FoldState, event: m.Envelope, governance: Governance, task_id: str, effects: list[Effect]
+) -> Refused | None:
+    admission = governance.admit(state.governor, state.view(), event)
+    if admission.admitted:
+        return None
+    return refuse(effects, event, task_id, admission.code or "policy_denied", admission.reason)
+
+
+def _take(state: FoldState, task: Task, owner: str, epoch: int, at: datetime) -> None:
+    """``owner`` now holds ``task`` at ``epoch``, provisionally, starting from scratch."""
+    state.put_task(
+        replace(
+            task,
+            status=TaskStatus.CLAIMED,
+            owner=owner,
+            epoch=epoch,
+            confirmed=False,
+            percent=0,
+            milestone="",
+            claimed_at=at,
+            owner_last_event_at=at,
+            tests_pass=None,
+        )
+    )
+    roster.set_current(state, owner, task.task_id)
+
+
+def _claim(
+    state: FoldState, event: m.Envelope, config: BoardConfig, gov: Governance, fx: list[Effect]
+) -> Outcome:
+    p = event.payload
+    assert isinstance(p, m.TaskClaim)
+    task = _lookup(state, event, p.task_id, fx)
+    if isinstance(task, Refused):
+        return task
+    source = event.source
+    if task.held and task.owner == source and task.epoch == p.epoch:
+        return None  # already ours at this epoch (the git verdict may have come first)
+    if task.status is TaskStatus.COMPLETED:
+        return refuse(fx, event, p.task_id, "claim_conflict", f"{p.task_id} is COMPLETED")
+    if task.held:
+        assert task.owner is not None
+        fx.append(Lost(event.id, source, p.task_id, p.epoch, task.owner, "mesh"))
+        return REFUSED
+    if p.epoch != task.epoch:
+        return refuse(
+            fx, event, p.task_id, "stale_epoch", f"claim names epoch {p.epoch}; it is {task.epoch}"
+        )
+    if p.metadata.get("force") is not True and not state.dependencies_done(task):
+        missing = [d for d in task.dependencies if not _completed(state, d)]
+        return refuse(
+            fx,
+            event,
+            p.task_id,
+            "dependencies_not_completed",
+            f"{p.task_id} waits on {', '.join(missing)}",
+        )
+    if _admit(state, event, gov, p.task_id, fx) is REFUSED:
+        return REFUSED
+    return lambda: _take(state, task, source, p.epoch, event.timestamp)
+
+
+def _completed(state: FoldState, task_id: str) -> bool:
+    task = state.tasks.get(task_id)
+    return task is not None and task.status is TaskStatus.COMPLETED
+
+
+def _steal(
+    state: FoldState, event: m.Envelope, config: BoardConfig, gov: Governance, fx: list[Effect]
+) -> Outcome:
+    p = event.payload
+    assert isinstance(p, m.TaskSteal)
+    task = _lookup(state, event, p.task_id, fx)
+    if isinstance(task, Refused):
+        return task
+    source, at = event.source, event.timestamp
+    if task.held and task.owner == source and task.epoch == p.epoch:
+        return None
+    if not task.held or task.owner is None:
+        return refuse(fx, event, p.task_id, "not_held", f"nobody holds {p.task_id}; claim it")
+    if task.epoch + 1 != p.epoch or task.owner != p.previous_owner:
+        fx.append(Lost(event.id, source, p.task_id, p.epoch, task.owner, "mesh"))
+        return REFUSED
+    if not lease_expired(task, at, config.lease):
+        last = task.owner_last_event_at
+        return refuse(
+            fx,
+            event,
+            p.task_id,
+            "lease_not_expired",
+            f"{task.owner}'s last event ({last and m.format_timestamp(last)}) is within the"
+            f" lease of {config.lease} at {m.format_timestamp(at)}",
+        )
+    if _admit(state, event, gov, p.task_id, fx) is REFUSED:
+        return REFUSED
+    previous = task.owner
+
+    def commit() -> None:
+        _take(state, task, source, p.epoch, at)
+        waiting.drop_tenure(state, previous, p.task_id)
+        fx.append(Fenced(event.id, previous, p.task_id, p.epoch, source))
+
+    return commit
+
+
+_HOLDER_TRIGGERS: dict[str, Trigger] = {
+    "task.progress": Trigger.PROGRESS,
+    "task.complete": Trigger.COMPLETE,
+    "task.fail": Trigger.FAIL,
+    "task.release": Trigger.RELEASE,
+}
+
+
+def _holder(
+    state: FoldState, event: m.Envelope, config: BoardConfig, gov: Governance, fx: list[Effect]
+) -> Outcome:
+    """progress / complete / fail / release: only the holder, only at the current epoch."""
+    p = event.payload
+    assert isinstance(p, m.TaskProgress | m.TaskComplete | m.TaskFail | m.TaskRelease)
+    trigger = _HOLDER_TRIGGERS[event.type]
+    task = _lookup(state, event, p.task_id, fx)
+    if isinstance(task, Refused):
+        return task
+    if p.epoch != task.epoch:
+        return refuse(
+            fx,
+            event,
+            p.task_id,
+            "stale_epoch",
+            f"{event.type} carries epoch {p.epoch}; {p.task_id} is at epoch {task.epoch}"
+            f" (held by {task.owner or 'nobody'})",
+        )
+    if task.owner != event.source:
+        return refuse(
+            fx,
+            event,
+            p.task_id,
+            "not_owner",
+            f"{p.task_id} is held by {task.owner or 'nobody'}, not {event.source}",
+        )
+    status = next_status(task.status, task.held, trigger)
+    if status is None:
+        return refuse(
+            fx, event, p.task_id, "invalid_transition", f"{p.task_id} is {task.status.value}"
+        )
+    source = event.source
+
+    def commit() -> None:
+        if isinstance(p, m.TaskProgress):
+            state.put_task(replace(task, status=status, percent=p.percent, milestone=p.milestone))
+        elif isinstance(p, m.TaskComplete):
+            done = replace(
+                task,
+                status=status,
+                percent=100,
+                milestone=task.milestone if task.percent == 100 else "Complete",
+                tests_pass=p.tests_pass,
+                deliverable=p.deliverable or task.deliverable,
+            )
+            state.put_task(done)
+            waiting.drop_tenure(state, source, p.task_id)
+            waiting.cascade(state, p.task_id, event.id, fx)
+        elif trigger in FREED:
+            state.put_task(
+                replace(
+                    task,
+                    status=settle(state.dependencies_done(task)),
+                    owner=None,
+                    epoch=task.epoch + 1,
+                    confirmed=False,
+                    percent=0,
+                    milestone="",
+                    claimed_at=None,
+                    owner_last_event_at=None,
+                    tests_pass=None,
+                )
+            )
+            waiting.drop_tenure(state, source, p.task_id)
+
+    return commit
+
+
+def _verdict(
+    state: FoldState, event: m.Envelope, config: BoardConfig, gov: Governance, fx: list[Effect]
+) -> Outcome:
+    """The git tier's word (task.confirmed, claim.lost): the first confirm record per task and
+    epoch names the holder, and overrules the mesh."""
+    p = event.payload
+    assert isinstance(p, m.TaskConfirmed | m.ClaimLost)
+    task = _lookup(state, event, p.task_id, fx)
+    if isinstance(task, Refused):
+        return task
+    winner, at = p.winner, event.timestamp
+    loser = event.source if isinstance(p, m.ClaimLost) and event.source != winner else None
+    if loser is not None:
+        fx.append(Lost(event.id, loser, p.task_id, p.epoch, winner, "git"))
+    if p.epoch < task.epoch:
+        return refuse(fx, event, p.task_id, "stale_epoch", f"verdict for old epoch {p.epoch}")
+    same = task.owner == winner and task.epoch == p.epoch
+    if task.status is TaskStatus.COMPLETED:
+        if not same:
+            return refuse(fx, event, p.task_id, "claim_conflict", f"{p.task_id} is COMPLETED")
+        return None if task.confirmed else lambda: state.put_task(replace(task, confirmed=True))
+    if same and task.held:
+        if task.confirmed:
+            return None
+
+        def confirm() -> None:
+            state.put_task(replace(task, confirmed=True))
+            fx.append(Confirmed(event.id, winner, p.task_id, p.epoch))
+
+        return confirm
+    previous = task.owner if task.held else None
+
+    def overrule() -> None:
+        _take(state, task, winner, p.epoch, at)
+        state.put_task(replace(state.tasks[p.task_id], confirmed=True))
+        fx.append(Confirmed(event.id, winner, p.task_id, p.epoch))
+        if previous is not None and previous != winner:
+            waiting.drop_tenure(state, previous, p.task_id)
+            if previous != loser:
+                fx.append(Lost(event.id, previous, p.task_id, p.epoch, winner, "git"))
+
+    return overrule
+
+
+HANDLERS: dict[str, Handler] = {
+    "task.claim": _claim,
+    "task.steal": _steal,
+    "task.progress": _holder,
+    "task.complete": _holder,
+    "task.fail": _holder,
+    "task.release": _holder,
+    "task.confirmed": _verdict,
+    "claim.lost": _verdict,
+    **waiting.HANDLERS,
+}

@@ -1,0 +1,290 @@
+"""One node's board, sans-IO: its log, what it emits, its effects, and its timers.
+
+The runtime feeds it peers' events (:meth:`Replica.receive`), the session's commands (which
+return the events to broadcast), the mesh's presence view (:meth:`Replica.set_presence`) and
+time (aioquic-style: :meth:`Replica.get_timer` says when to call :meth:`Replica.handle_timer`
+next). Effects for the session — unblocked, lost, fenced, help wanted — queue up and are read
+with :meth:`Replica.effects`; an effect already delivered is not delivered again when a late
+event makes the log re-fold.
+
+Time passing changes nothing by itself: when a lease runs out or a help request's deadline
+passes, it is this node that *issues* an event (``lease.renew``, ``task.steal``,
+``help.escalate``), and the fold judges it at that event's own timestamp.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from node import messages as m
+from node.board import commands
+from node.board.commands import Author
+from node.board.effects import Effect
+from node.board.errors import ForkedLog
+from node.board.governance import PERMISSIVE, Admission, Governance
+from node.board.log import EventLog
+from node.board.state import Board, BoardConfig, Task, lease_expired
+from node.errors import CoordinationError
+
+log = structlog.get_logger(__name__)
+
+
+class Replica:
+    def __init__(
+        self,
+        session_id: str,
+        incarnation: str,
+        *,
+        initial: Board | None = None,
+        config: BoardConfig | None = None,
+        governance: Governance = PERMISSIVE,
+        steal_when_idle: bool = True,
+        checkpoint_every: int = 64,
+    ) -> None:
+        self.log = EventLog(initial, config, governance, checkpoint_every)
+        self.config = self.log.config
+        self.governance = governance
+        self.author = Author(session_id, incarnation)
+        self.steal_when_idle = steal_when_idle
+        self._queue: deque[Effect] = deque()
+        self._delivered: set[Effect] = set()
+        self._alive: frozenset[str] | None = None  # None: no presence view, never steal
+        self._handed: set[tuple[str, int]] = set()
+
+    @property
+    def session_id(self) -> str:
+        return self.author.session_id
+
+    @property
+    def board(self) -> Board:
+        return self.log.board
+
+    # --- input ---------------------------------------------------------------------------
+
+    def resume(self) -> None:
+        """Continue ``seq`` and ``lamport`` from what the log holds (call after loading the
+        state directory, git, or peers' copies of this session's log, before emitting)."""
+        seq, _ = self.log.last_of(self.session_id)
+        lamport = max(self.author.lamport, self.log.max_lamport())
+        self.author = Author(
+            self.session_id, self.author.incarnation, max(seq, self.author.seq), lamport
+        )
+
+    def receive(self, event: m.Envelope) -> bool:
+        """Folds a peer's (or a replayed) event; False for a duplicate. Raises ForkedLog when
+        another incarnation of this very session appends beyond what this one resumed from."""
+        if (
+            event.source == self.session_id
+            and event.incarnation != self.author.incarnation
+            and event.seq > self.author.seq
+            and self.author.seq > 0
+        ):
+            raise ForkedLog(
+                f"{self.session_id} seq {event.seq} comes from incarnation"
+                f" {event.incarnation or '?'} while this process is incarnation"
+                f" {self.author.incarnation}: the session runs twice; stop one of them"
+            )
+        added = self.log.add(event)
+        self.author = Author(
+            self.session_id,
+            self.author.incarnation,
+            self.author.seq,
+            max(self.author.lamport, event.lamport),
+        )
+        self._deliver(added.effects)
+        return added.new
+
+    def set_presence(self, alive: Iterable[str]) -> None:
+        """Sessions the mesh currently sees alive; a steal is proposed only for the others."""
+        self._alive = frozenset(alive)
+
+    # --- output --------------------------------------------------------------------------
+
+    def effects(self) -> Iterator[Effect]:
+        """Drains the effects queued since the last call, oldest first."""
+        while self._queue:
+            yield self._queue.popleft()
+
+    def _deliver(self, effects: Sequence[Effect]) -> None:
+        for effect in effects:
+            if effect not in self._delivered:
+                self._delivered.add(effect)
+                self._queue.append(effect)
+
+    def emit(self, events: Sequence[m.Envelope]) -> tuple[m.Envelope, ...]:
+        for event in events:
+            added = self.log.add(event)
+            self.author = self.author.after(event)
+            self._deliver(added.effects)
+        return tuple(events)
+
+    # --- commands (each returns the events to broadcast) ---------------------------------
+
+    def _admit(self, board: Board, event: m.Envelope) -> Admission:
+        return self.governance.admit(board.governor, board, event)
+
+    def claim(
+        self, task_id: str, now: datetime, *, force: bool = False, policy_hash: str = ""
+    ) -> tuple[m.Envelope, ...]:
+        event = commands.claim(
+            self.log.view(),
+            self.author,
+            task_id,
+            now,
+            admit=self._admit,
+            force=force,
+            policy_hash=policy_hash,
+        )
+        return self.emit([event])
+
+    def steal(self, task_id: str, now: datetime) -> tuple[m.Envelope, ...]:
+        event = commands.steal(
+            self.log.view(), self.author, task_id, now, lease=self.config.lease, admit=self._admit
+        )
+        return self.emit([event])
+
+    def progress(
+        self, task_id: str, percent: int, now: datetime, *, milestone: str = ""
+    ) -> tuple[m.Envelope, ...]:
+        return self.emit(
+            [
+                commands.progress(
+                    self.log.view(), self.author, task_id, percent, now, milestone=milestone
+                )
+            ]
+        )
+
+    def complete(
+        self, task_id: str, now: datetime, *, deliverable: str = "", tests_pass: bool = True
+    ) -> tuple[m.Envelope, ...]:
+        event = commands.complete(
+            self.log.view(),
+            self.author,
+            task_id,
+            now,
+            deliverable=deliverable,
+            tests_pass=tests_pass,
+        )
+        return self.emit([event])
+
+    def fail(self, task_id: str, reason: str, now: datetime) -> tuple[m.Envelope, ...]:
+        return self.emit([commands.fail(self.log.view(), self.author, task_id, reason, now)])
+
+    def release(self, task_id: str, now: datetime) -> tuple[m.Envelope, ...]:
+        return self.emit([commands.release(self.log.view(), self.author, task_id, now)])
+
+    def block(self, task_id: str, now: datetime, **details: Any) -> tuple[m.Envelope, ...]:
+        return self.emit(commands.block(self.log.view(), self.author, task_id, now, **details))
+
+    def offer_help(self, request_id: str, now: datetime, **details: Any) -> tuple[m.Envelope, ...]:
+        return self.emit(
+            [commands.offer_help(self.log.view(), self.author, request_id, now, **details)]
+        )
+
+    def publish(self, payload: m.Payload, now: datetime) -> tuple[m.Envelope, ...]:
+        """Emits any payload as this session (registrations, announcements, resolutions)."""
+        return self.emit([self.author.stamp(payload, now)])
+
+    # --- the git tier --------------------------------------------------------------------
+
+    def take_confirmations(self, now: datetime) -> list[tuple[str, int]]:
+        """(task, epoch) pairs this node should now write confirm records for: its
+        provisional claims still winning after the contest window. Each is handed out once."""
+        due = []
+        for task in self.board.held_by(self.session_id):
+            key = (task.task_id, task.epoch)
+            if task.confirmed or key in self._handed or task.claimed_at is None:
+                continue
+            if task.claimed_at + self.config.contest_window <= now:
+                self._handed.add(key)
+                due.append(key)
+        return due
+
+    def git_verdict(
+        self, task_id: str, epoch: int, winner: str, now: datetime
+    ) -> tuple[m.Envelope, ...]:
+        """Reports what the branch says for (task, epoch): task.confirmed when this session
+        won the first confirm record, claim.lost otherwise."""
+        payload: m.Payload
+        if winner == self.session_id:
+            payload = m.TaskConfirmed(task_id=task_id, epoch=epoch, winner=winner)
+        else:
+            payload = m.ClaimLost(task_id=task_id, epoch=epoch, winner=winner)
+        return self.publish(payload, now)
+
+    # --- timers --------------------------------------------------------------------------
+
+    def get_timer(self) -> datetime | None:
+        """When :meth:`handle_timer` (or :meth:`take_confirmations`) has something to do."""
+        board, me, lease = self.log.view(), self.session_id, self.config.lease
+        deadlines: list[datetime] = []
+        held = board.held_by(me)
+        renew_at = self._renewal_due(held)
+        if renew_at is not None:
+            deadlines.append(renew_at)
+        for task in held:
+            if (
+                not task.confirmed
+                and (task.task_id, task.epoch) not in self._handed
+                and task.claimed_at
+            ):
+                deadlines.append(task.claimed_at + self.config.contest_window)
+        for request in board.help_requests.values():
+            if request.requester == me and not request.escalated and not request.answered:
+                deadlines.append(request.deadline)
+        if self._may_steal(held):
+            for task in board.tasks.values():
+                if task.held and task.owner not in self._alive_or_empty() and task.owner != me:
+                    last = task.owner_last_event_at
+                    if last is not None:
+                        deadlines.append(last + lease)
+        return min(deadlines) if deadlines else None
+
+    def _renewal_due(self, held: Sequence[Task]) -> datetime | None:
+        """A third of the lease after the oldest last event among the tasks held."""
+        stamps = [t.owner_last_event_at or t.claimed_at for t in held]
+        known = [s for s in stamps if s is not None]
+        return min(known) + self.config.lease / 3 if known else None
+
+    def _alive_or_empty(self) -> frozenset[str]:
+        return self._alive or frozenset()
+
+    def _may_steal(self, held: Sequence[object]) -> bool:
+        return self.steal_when_idle and self._alive is not None and not held
+
+    def handle_timer(self, now: datetime) -> tuple[m.Envelope, ...]:
+        """Issues what time has made due at ``now``: a lease renewal, escalations of this
+        session's unanswered help requests, and (when idle) one steal of a task whose owner
+        is absent from the mesh and whose lease has expired."""
+        board, me, lease = self.log.view(), self.session_id, self.config.lease
+        out: list[m.Envelope] = []
+        renew_at = self._renewal_due(board.held_by(me))
+        if renew_at is not None and renew_at <= now:
+            renewal = commands.renew(board, self.author, now)
+            if renewal is not None:
+                out.extend(self.emit([renewal]))
+        for request_id, request in sorted(self.log.view().help_requests.items()):
+            mine = request.requester == me and not request.escalated
+            if mine and not request.answered and request.deadline <= now:
+                out.extend(
+                    self.emit([commands.escalate(self.log.view(), self.author, request_id, now)])
+                )
+        board = self.log.view()
+        if self._may_steal(board.held_by(me)):
+            for task_id, task in sorted(board.tasks.items()):
+                if task.owner in self._alive_or_empty() or task.owner == me:
+                    continue
+                if lease_expired(task, now, lease):
+                    try:
+                        out.extend(self.steal(task_id, now))
+                    except CoordinationError as exc:
+                        log.info("board.steal_refused", task=task_id, reason=str(exc))
+                        continue
+                    log.info("board.steal", task=task_id, owner=task.owner, session=me)
+                    break
+        return tuple(out)

@@ -1,0 +1,105 @@
+"""Sessions and tasks as they appear: registrations, announcements, and each session's last
+event time (which is what keeps its claims' leases alive).
+
+Every event refreshes its source's ``status_timestamp`` and the ``owner_last_event_at`` of
+every task it holds, taking the latest timestamp seen, so the result does not depend on the
+order events arrive in — only on the events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from node import messages as m
+from node.board.effects import Effect
+from node.board.fold import FoldState
+from node.board.governance import Governance
+from node.board.judgement import Handler, Outcome
+from node.board.lifecycle import settle
+from node.board.state import BoardConfig, Session, Task
+
+
+def touch(state: FoldState, source: str, at: datetime) -> None:
+    session = state.sessions.get(source)
+    if session is None:
+        state.sessions[source] = Session(source, status_timestamp=at)
+    elif session.status_timestamp is None or at > session.status_timestamp:
+        state.sessions[source] = replace(session, status_timestamp=at)
+    tasks = state.tasks
+    for task_id in state.holdings.get(source, ()):
+        task = tasks[task_id]
+        if task.owner_last_event_at is None or at > task.owner_last_event_at:
+            tasks[task_id] = replace(task, owner_last_event_at=at)  # holdings unchanged
+
+
+def set_current(state: FoldState, session_id: str, task_id: str | None) -> None:
+    session = state.sessions.get(session_id) or Session(session_id)
+    state.sessions[session_id] = replace(session, current_task=task_id)
+
+
+def clear_current(state: FoldState, session_id: str, task_id: str) -> None:
+    session = state.sessions.get(session_id)
+    if session is not None and session.current_task == task_id:
+        state.sessions[session_id] = replace(session, current_task=None)
+
+
+def _register(
+    state: FoldState, event: m.Envelope, config: BoardConfig, gov: Governance, fx: list[Effect]
+) -> Outcome:
+    p = event.payload
+    assert isinstance(p, m.SwarmRegister)
+
+    def commit() -> None:
+        session = state.sessions.get(p.swarm_id) or Session(p.swarm_id)
+        state.sessions[p.swarm_id] = replace(
+            session, capabilities=tuple(p.capabilities), model=p.model
+        )
+
+    return commit
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    if isinstance(value, list):
+        return tuple(str(v) for v in value if isinstance(v, str))
+    return ()
+
+
+def _broadcast(
+    state: FoldState, event: m.Envelope, config: BoardConfig, gov: Governance, fx: list[Effect]
+) -> Outcome:
+    """A task announced on the mesh joins the board (once: later announcements are no-ops).
+
+    Its fields come from the payload's metadata: title, dependencies, deliverable,
+    estimate_hours, model, required_capabilities.
+    """
+    p = event.payload
+    assert isinstance(p, m.TaskBroadcast)
+    if p.task_id in state.tasks:
+        return None
+    meta = p.metadata
+    estimate = meta.get("estimate_hours")
+    task = Task(
+        task_id=p.task_id,
+        title=str(meta.get("title", "")),
+        dependencies=_strings(meta.get("dependencies")),
+        deliverable=str(meta.get("deliverable", "")),
+        estimate_hours=float(estimate) if isinstance(estimate, int | float) else None,
+        model=str(meta.get("model", "")),
+        task_type=p.task_type,
+        required_capabilities=_strings(meta.get("required_capabilities")),
+    )
+
+    def commit() -> None:
+        state.put_task(replace(task, status=settle(state.dependencies_done(task))))
+
+    return commit
+
+
+HANDLERS: dict[str, Handler] = {
+    "swarm.register": _register,
+    "task.broadcast": _broadcast,
+}
