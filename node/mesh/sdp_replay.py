@@ -160,9 +160,10 @@ def _report(
 ) -> NegotiationReport:
     transceivers = {t.mid: t for t in pc.getTransceivers()}
     sctp = pc.sctp
-    transports = {id(t.receiver.transport) for t in pc.getTransceivers()}
+    dtls_transports = [t.receiver.transport for t in pc.getTransceivers()]
     if sctp is not None:
-        transports.add(id(sctp.transport))
+        dtls_transports.append(sctp.transport)
+    transports = {id(t) for t in dtls_transports}
     given = sum(
         len(t.receiver.transport.transport.getRemoteCandidates()) for t in pc.getTransceivers()
     ) + (len(sctp.transport.transport.getRemoteCandidates()) if sctp is not None else 0)
@@ -187,6 +188,7 @@ def _report(
         bundle=list(bundle.mids) if bundle else None,
         bundle_transport_shared=len(transports) == 1,
         ice_lite=description.ice_lite,
+        ice_role=dtls_transports[0].transport.role if dtls_transports else "none",
         trickled=[CandidateReport.of(t.candidate, t.sdp_mid) for t in trickled if t.candidate],
         local_sdp=pc.localDescription.sdp,
         local_sctp_port=local_data.sctp_port if local_data else None,

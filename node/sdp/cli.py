@@ -74,7 +74,9 @@ def run_replay(args: argparse.Namespace) -> int:
 
 
 def _refused(args: argparse.Namespace, exc: SdpError, where: str) -> int:
-    failed = {"code": exc.code, "message": str(exc), "line": exc.line, "file": where}
+    # SdpError puts "line N: " in front of its message; the line is reported on its own.
+    message = str(exc).removeprefix(f"line {exc.line}: ")
+    failed = {"code": exc.code, "message": message, "line": exc.line, "file": where}
     return _fail(args, EXIT_INVALID, failed)
 
 
@@ -86,3 +88,17 @@ def _fail(args: argparse.Namespace, code: int, error: dict[str, Any]) -> int:
         print(f"{error.get('file', args.file)}{line}: {error['code']}: {error['message']}",
               file=sys.stderr)  # fmt: skip
     return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m node.sdp.cli replay FILE``: the same command without the rest of ifmesh."""
+    parser = argparse.ArgumentParser(prog="ifmesh sdp")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    register(commands)
+    args = parser.parse_args(["sdp", *(sys.argv[1:] if argv is None else argv)])
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -67,6 +67,7 @@ class NegotiationReport(BaseModel):
     bundle: list[str] | None
     bundle_transport_shared: bool
     ice_lite: bool
+    ice_role: str
     trickled: list[CandidateReport]
     local_sdp: str
     local_sctp_port: int | None
@@ -101,6 +102,7 @@ class NegotiationReport(BaseModel):
             ),
             "ice_ufrag": self.media[0].ice_ufrag if self.media else None,
             "ice_lite": self.ice_lite,
+            "ice_role": self.ice_role,
             "candidate_count": len(candidates),
             "candidate_types": dict(sorted(Counter(c.type for c in candidates).items())),
             "candidate_transports": dict(sorted(Counter(c.transport for c in candidates).items())),
@@ -117,11 +119,15 @@ class NegotiationReport(BaseModel):
         if self.bundle is not None:
             shared = "one transport" if self.bundle_transport_shared else "separate transports"
             lines.append(f"  BUNDLE {' '.join(self.bundle)} ({shared})")
+        lite = ", remote is ice-lite" if self.ice_lite else ""
+        lines.append(f"  ICE: aiortc is {self.ice_role}{lite}")
         for m in self.media:
-            lines.append(
-                f"  m={m.kind} mid={m.mid} (line {m.line}) {m.protocol} "
-                f"remote {m.remote_direction} -> {m.negotiated_direction or '-'}"
+            flow = (
+                "data channels"
+                if m.sctp_port is not None
+                else f"remote {m.remote_direction} -> {m.negotiated_direction or '-'}"
             )
+            lines.append(f"  m={m.kind} mid={m.mid} (line {m.line}) {m.protocol}: {flow}")
             if m.codecs_chosen or m.kind in ("audio", "video"):
                 lines.append(f"    codecs chosen: {', '.join(m.codecs_chosen) or 'none'}")
                 lines.append(f"    rtcp-mux: {'yes' if m.rtcp_mux else 'no'}")
