@@ -1,0 +1,379 @@
+"""The git-sync bridge of one node: its own commits out, every other session's events in.
+
+:class:`GitSync` is driven like a sans-IO connection, though it does the git work itself:
+``start(now)`` once, then ``submit(event, now)`` and ``write_confirm_record(task, epoch, now)``
+as the node acts, ``handle_timer(now)`` whenever ``get_timer()`` says so, and
+``take_outputs()`` for what git brought in (other sessions' events, verdicts on this node's
+claims, typed errors). Blocking calls: the async runtime runs them in a worker thread
+(:mod:`node.gitsync.runner`). What to do when is decided by :mod:`node.gitsync.schedule`.
+
+Nothing the node submitted is lost: it is in a local commit before any push is tried, and
+local commits stay queued (``state().pending_commits``) until a push lands.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import random
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO
+
+import git
+import structlog
+
+from node.gitsync.batch import Batch, CommitPlan
+from node.gitsync.chain import OwnChain
+from node.gitsync.clone import Clone, PushOutcome
+from node.gitsync.config import BridgeConfig
+from node.gitsync.confirm import Verdict
+from node.gitsync.errors import (
+    BranchMissing,
+    GitCommandFailed,
+    GitSyncError,
+    IncarnationConflict,
+    RemoteUnreachable,
+    StateDirLocked,
+)
+from node.gitsync.eventlog import ResumePoint
+from node.gitsync.paths import BOARD_PATH
+from node.gitsync.reader import BranchReader, ReadResult
+from node.gitsync.schedule import Action, Backoff, SyncSchedule
+from node.gitsync.scribe import STARTER_BOARD
+from node.gitsync.scribing import BoardScribe
+from node.messages import Envelope
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Outputs:
+    events: list[Envelope] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)
+    errors: list[GitSyncError] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """What ``ifmesh status`` shows about git."""
+
+    session: str
+    branch: str
+    remote_url: str
+    head: str | None
+    remote_head: str | None
+    pending_commits: int
+    last_error: str | None
+    last_error_code: str | None
+    last_push_at: float | None
+    last_fetch_at: float | None
+    pushes: int
+    lost_races: int
+    scribe: str | None
+    stopped: bool
+
+
+class GitSync:
+    def __init__(
+        self,
+        config: BridgeConfig,
+        *,
+        rng: random.Random | None = None,
+        starter_board: str = STARTER_BOARD,
+    ) -> None:
+        self.config = config
+        self._rng = rng or random.Random()
+        self._starter = starter_board
+        self._lock = threading.Lock()
+        self._batch = Batch()
+        self._outputs = Outputs()
+        self._awaiting: set[tuple[str, int]] = set()
+        self._lockfile: IO[str] | None = None
+        self._last_error: GitSyncError | None = None
+        self._last_push_at: float | None = None
+        self._last_fetch_at: float | None = None
+        self._pushes = 0
+        self._lost_races = 0
+        self._stopped: IncarnationConflict | None = None
+        self._schedule: SyncSchedule | None = None
+
+    # --- start and stop ----------------------------------------------------------------------
+
+    def start(self, now: float) -> ResumePoint:
+        """Opens the clone, fetches, and resumes ``seq``/``lamport`` from this session's log
+        (the local chain, else the branch in git). Raises BranchMissing, RemoteUnreachable
+        (with an empty state directory), StateDirLocked or IncarnationConflict."""
+        config = self.config
+        self._lock_state_dir()
+        self.clone = Clone(config.clone_dir, config.remote_url, config.branch)
+        self.chain = OwnChain(
+            self.clone,
+            session=config.session,
+            branch=config.branch,
+            incarnation=config.incarnation,
+        )
+        self.reader = BranchReader(
+            self.clone,
+            session=config.session,
+            branch=config.branch,
+            read_seed_branches=config.seed_branch_glob is not None,
+            renew_interval=config.seed_renew_interval,
+        )
+        self.scribe = BoardScribe(config, self.reader, self.chain)
+        self._schedule = SyncSchedule(
+            batch_window=config.batch_window,
+            fetch_interval=config.fetch_interval,
+            status_refresh_interval=config.status_refresh_interval,
+            backoff=Backoff(config.push_backoff_base, config.push_backoff_cap),
+            now=now,
+        )
+        try:
+            self._fetch_or_create()
+        except RemoteUnreachable as exc:
+            if self.chain.tip is None:
+                raise
+            self._record(exc)  # resume offline from the state directory
+        remote_tip = self.clone.ref(self.clone.remote_ref)
+        resume = self.chain.load(remote_tip, _wall(now))
+        self._outputs.errors.extend(self.chain.check_branch(remote_tip))
+        self._absorb(self.reader.read(remote_tip), now)
+        self._schedule.fetched(now)
+        self._last_fetch_at = now
+        if self.chain.needs_push(remote_tip):
+            self._schedule.push_wanted(now)
+        log.info(
+            "gitsync.started",
+            session=config.session,
+            branch=config.branch,
+            seq=resume.seq,
+            lamport=resume.lamport,
+            pending=self.chain.pending(),
+        )
+        return resume
+
+    def _fetch_or_create(self) -> None:
+        try:
+            self.clone.fetch(self.config.seed_branch_glob)
+        except BranchMissing:
+            if not self.config.create_branch:
+                raise
+            root = self.clone.commit_files(
+                None,
+                {BOARD_PATH: self._starter.encode()},
+                "chore: Create coordination branch with a starter board",
+            )
+            outcome = self.clone.push(root)
+            log.info("gitsync.branch_created", branch=self.config.branch, outcome=outcome.value)
+            self.clone.fetch(self.config.seed_branch_glob)
+
+    def _lock_state_dir(self) -> None:
+        state_dir = self.config.state_dir
+        state_dir.mkdir(parents=True, exist_ok=True)
+        handle = (state_dir / "gitsync.lock").open("a+")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise StateDirLocked(
+                f"state directory {state_dir} is in use by another process (pid {holder}); "
+                "stop that node, or give this one another --state-dir"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._lockfile = handle
+
+    def close(self) -> None:
+        if self._lockfile is not None:
+            fcntl.flock(self._lockfile.fileno(), fcntl.LOCK_UN)
+            self._lockfile.close()
+            self._lockfile = None
+
+    # --- inputs ------------------------------------------------------------------------------
+
+    def submit(self, event: Envelope, now: float) -> None:
+        """One of this node's own events: appended to its log in the next commit."""
+        if event.source != self.config.session:
+            raise ValueError(f"event {event.id} is from {event.source}, not this session")
+        with self._lock:
+            self._batch.add_event(event)
+            self._sched.event_added(now)
+
+    def write_confirm_record(self, task: str, epoch: int, now: float) -> None:
+        """The mesh winner's confirm record; its verdict comes back in ``take_outputs``."""
+        with self._lock:
+            verdict = self.reader.ledger.verdict(task, epoch, self.config.session)
+            if verdict is not None:  # git already named a winner: nothing to contest
+                self._outputs.verdicts.append(verdict)
+                return
+            self._batch.add_confirm(task, epoch)
+            self._awaiting.add((task, epoch))
+            self._sched.event_added(now, urgent=True)
+
+    def request_fetch(self, now: float) -> None:
+        with self._lock:
+            self._sched.fetch_soon(now)
+
+    # --- timer -------------------------------------------------------------------------------
+
+    @property
+    def _sched(self) -> SyncSchedule:
+        assert self._schedule is not None, "start() first"
+        return self._schedule
+
+    def get_timer(self) -> float | None:
+        if self._stopped is not None:
+            return None
+        with self._lock:
+            return self._sched.get_timer()
+
+    def handle_timer(self, now: float) -> None:
+        """Runs whatever is due; IncarnationConflict stops the bridge (and is raised)."""
+        if self._stopped is not None:
+            raise self._stopped
+        with self._lock:
+            actions = self._sched.due(now)
+            plans = self._batch.take() if Action.COMMIT in actions else []
+        try:
+            for action in actions:
+                self._run(action, plans, now)
+        except IncarnationConflict as exc:
+            self._stopped = exc
+            self._record(exc)
+            raise
+
+    def _run(self, action: Action, plans: list[CommitPlan], now: float) -> None:
+        try:
+            if action is Action.COMMIT:
+                for plan in plans:
+                    self.chain.commit(plan, _wall(now))
+                with self._lock:
+                    self._sched.committed(now)
+            elif action is Action.REFRESH_STATUS:
+                self.chain.refresh_status(_wall(now))
+                with self._lock:
+                    self._sched.committed(now)
+            elif action is Action.PUSH:
+                self._push(now)
+            else:
+                self._fetch(now)
+        except IncarnationConflict:
+            raise
+        except GitSyncError as exc:
+            self._record(exc)
+        except (git.GitError, OSError, ValueError) as exc:
+            self._record(GitCommandFailed(f"{action.value} failed: {exc}"))
+
+    def _fetch(self, now: float) -> None:
+        try:
+            self.clone.fetch(self.config.seed_branch_glob)
+        except GitSyncError as exc:
+            with self._lock:
+                self._sched.fetch_failed(now)
+            self._record(exc)
+            return
+        self._last_fetch_at = now
+        remote_tip = self.clone.ref(self.clone.remote_ref)
+        self._outputs.errors.extend(self.chain.check_branch(remote_tip))
+        self._absorb(self.reader.read(remote_tip), now)
+        wants_push = self.chain.needs_push(remote_tip) or self.scribe.board_outdated(now)
+        with self._lock:
+            self._sched.fetched(now)
+            if wants_push:
+                self._sched.push_wanted(now)
+
+    def _push(self, now: float) -> None:
+        try:
+            self.clone.fetch(self.config.seed_branch_glob)
+            self._last_fetch_at = now
+            remote_tip = self.clone.ref(self.clone.remote_ref)
+            self._outputs.errors.extend(self.chain.check_branch(remote_tip))
+            self._absorb(self.reader.read(remote_tip), now)
+            if remote_tip is None:
+                raise BranchMissing(
+                    f"branch {self.config.branch!r} is gone from {self.config.remote_url}; "
+                    "commits stay queued until it is back"
+                )
+            self.chain.replay(remote_tip)
+            self.scribe.add_board_commit(now)
+            tip = self.chain.tip
+            if tip is None or tip == remote_tip:
+                with self._lock:
+                    self._sched.push_landed(now)
+                return
+            outcome = self.clone.push(tip)
+        except IncarnationConflict:
+            raise
+        except GitSyncError as exc:
+            self._record(exc)
+            with self._lock:
+                self._sched.push_failed(now, self._rng.random())
+            return
+        if outcome is PushOutcome.LOST_RACE:
+            self._lost_races += 1
+            with self._lock:
+                delay = self._sched.push_lost_race(now, self._rng.random())
+            log.debug("gitsync.push_lost_race", delay=round(delay, 3))
+            return
+        self.clone.set_ref(self.clone.remote_ref, tip)
+        self.chain.mark_pushed(tip)
+        self._pushes += 1
+        self._last_push_at = now
+        self._last_error = None
+        with self._lock:
+            self._sched.push_landed(now)
+        self._absorb(self.reader.read(tip), now)
+
+    # --- outputs -----------------------------------------------------------------------------
+
+    def _absorb(self, result: ReadResult, now: float) -> None:
+        self._outputs.events.extend(result.events)
+        for problem in [*result.errors, *self.scribe.errors]:
+            self._record(problem)
+        self.scribe.errors.clear()
+        for task, epoch in sorted(self._awaiting):
+            verdict = self.reader.ledger.verdict(task, epoch, self.config.session)
+            if verdict is None:
+                continue
+            self._awaiting.discard((task, epoch))
+            self._outputs.verdicts.append(verdict)
+            if not verdict.confirmed:
+                self.chain.claim_lost(task)
+
+    def _record(self, problem: GitSyncError) -> None:
+        self._last_error = problem
+        self._outputs.errors.append(problem)
+        log.warning("gitsync.error", code=problem.code, error=str(problem))
+
+    def take_outputs(self) -> Outputs:
+        outputs, self._outputs = self._outputs, Outputs()
+        return outputs
+
+    def state(self) -> SyncState:
+        error = self._last_error
+        return SyncState(
+            session=self.config.session,
+            branch=self.config.branch,
+            remote_url=self.config.remote_url,
+            head=self.chain.tip,
+            remote_head=self.clone.ref(self.clone.remote_ref),
+            pending_commits=self.chain.pending(),
+            last_error=str(error) if error else None,
+            last_error_code=error.code if error else None,
+            last_push_at=self._last_push_at,
+            last_fetch_at=self._last_fetch_at,
+            pushes=self._pushes,
+            lost_races=self._lost_races,
+            scribe=self.scribe.current(now=datetime.now(UTC)),
+            stopped=self._stopped is not None,
+        )
+
+
+def _wall(now: float) -> datetime:
+    # STATUS files carry whole seconds, as the seed's `date -Iseconds` does.
+    return datetime.fromtimestamp(int(now), UTC)

@@ -1,0 +1,213 @@
+"""This session's own commits: its event log and STATUS file, and nothing else.
+
+Every commit of the chain carries the whole log as committed so far and the STATUS after it,
+so a commit can be replayed anywhere. A "rebase" onto a freshly fetched branch tip is a replay
+of the pending commits (those not yet on the remote) onto that tip, each keeping its message:
+no textual merge is ever needed, because no one else writes these files. The same replay
+recovers from a force-push: if the branch lacks lines of our log or holds a STATUS that is not
+ours, one more commit puts them back. Lines in our log on the branch that we never wrote mean a
+second writer: another incarnation of this session stops us (:class:`IncarnationConflict`).
+
+The scribe's board commit is always the chain's last and is never replayed: the board is a
+projection, re-rendered from whatever the branch holds.
+
+Refs in the bridge's clone: ``refs/heads/<branch>`` is the chain's tip, ``refs/ifmesh/base``
+the remote tip it was built on; ``base..tip`` are the pending commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from node import codec
+from node.board.formats.status import StatusFile
+from node.gitsync import ownstatus
+from node.gitsync.batch import CommitPlan
+from node.gitsync.clone import Clone
+from node.gitsync.confirm import ConfirmRecord, records_in
+from node.gitsync.errors import CorruptStatus, MalformedLogLine
+from node.gitsync.eventlog import (
+    ResumePoint,
+    check_foreign,
+    compare_own_log,
+    parse_log,
+    resume_point,
+)
+from node.gitsync.paths import BOARD_PATH, log_path, status_path
+from node.gitsync.statusfiles import read_status
+from node.messages import Envelope
+
+BASE_REF = "refs/ifmesh/base"
+BOARD_MESSAGE = "chore: Update PHASE-0-TASK-BOARD.md from git-confirmed state"
+
+
+class OwnChain:
+    def __init__(self, clone: Clone, *, session: str, branch: str, incarnation: str) -> None:
+        self._clone = clone
+        self.session = session
+        self._branch = branch
+        self._incarnation = incarnation
+        self._log_path = log_path(session)
+        self._status_path = status_path(session)
+        self.log = b""
+        self.status: StatusFile = ownstatus.initial_status(session, branch)
+        self.events: list[Envelope] = []  # every event of our log, in order
+
+    @property
+    def clone(self) -> Clone:
+        return self._clone
+
+    # --- refs --------------------------------------------------------------------------------
+
+    @property
+    def tip(self) -> str | None:
+        return self._clone.ref(self._clone.local_ref)
+
+    @property
+    def base(self) -> str | None:
+        return self._clone.ref(BASE_REF)
+
+    def pending(self) -> int:
+        tip = self.tip
+        if tip is None:
+            return 0
+        return len(self._clone.first_parent_history(tip, self.base))
+
+    def mark_pushed(self, sha: str) -> None:
+        self._clone.set_ref(BASE_REF, sha)
+
+    # --- start -------------------------------------------------------------------------------
+
+    def load(self, remote_tip: str | None, now: datetime) -> ResumePoint:
+        """Resumes from the local chain (state directory), else from the branch in git."""
+        tip = self.tip
+        source = tip or remote_tip
+        if tip is None and remote_tip is not None:
+            self._clone.set_ref(self._clone.local_ref, remote_tip)
+            self._clone.set_ref(BASE_REF, remote_tip)
+        self.log = (self._clone.read(source, self._log_path) if source else None) or b""
+        data = self._clone.read(source, self._status_path) if source else None
+        status = None
+        if data is not None:
+            try:
+                status = read_status(data, self._status_path)
+            except CorruptStatus:
+                status = None  # our own file: rewritten at the next commit
+        self.status = status or ownstatus.stamped(
+            ownstatus.initial_status(self.session, self._branch), now
+        )
+        read = parse_log(self.log.decode("utf-8", "replace"), self._log_path, self.session)
+        self.events = list(read.messages)
+        return resume_point(read.messages)
+
+    # --- writing -----------------------------------------------------------------------------
+
+    def commit(self, plan: CommitPlan, now: datetime) -> str:
+        lines = b"".join(codec.encode(event) + b"\n" for event in plan.events)
+        status = self.status
+        for event in plan.events:
+            status = ownstatus.after_event(status, event)
+        if plan.confirm is not None:
+            status = ownstatus.with_confirm_record(status, plan.confirm.task, plan.confirm.epoch)
+        self.log += lines
+        self.events.extend(plan.events)
+        self.status = ownstatus.stamped(status, now)
+        return self._commit_own(plan.message(self.session))
+
+    def refresh_status(self, now: datetime) -> str:
+        self.status = ownstatus.stamped(self.status, now)
+        return self._commit_own(f"chore: Update {self.session} status")
+
+    def claim_lost(self, task: str) -> None:
+        self.status = ownstatus.after_claim_lost(self.status, task)
+
+    def _commit_own(self, message: str, parent: str | None = None) -> str:
+        files = {self._log_path: self.log, self._status_path: ownstatus.render(self.status)}
+        sha = self._clone.commit_files(parent or self.tip, files, message)
+        self._clone.set_ref(self._clone.local_ref, sha)
+        return sha
+
+    def add_board(self, text: bytes) -> str:
+        tip = self.tip
+        sha = self._clone.commit_files(tip, {BOARD_PATH: text}, BOARD_MESSAGE)
+        self._clone.set_ref(self._clone.local_ref, sha)
+        return sha
+
+    # --- replay ------------------------------------------------------------------------------
+
+    def check_branch(self, remote_tip: str | None) -> list[MalformedLogLine]:
+        """Compares the branch's copy of our log with ours; raises IncarnationConflict when
+        another process of this session appends to it."""
+        if remote_tip is None:
+            return []
+        theirs = self._clone.read(remote_tip, self._log_path) or b""
+        comparison = compare_own_log(
+            theirs.decode("utf-8", "replace"), self.log.decode("utf-8", "replace")
+        )
+        return check_foreign(comparison.foreign, self._log_path, self.session, self._incarnation)
+
+    def needs_push(self, remote_tip: str | None) -> bool:
+        """Whether the branch lacks pending commits of ours, or our files as we wrote them
+        (lost to a force-push). With nothing to push, the chain moves up to ``remote_tip``."""
+        if remote_tip is None:
+            return self.tip is not None
+        if self.pending() > 0 or not self._holds_own_files(remote_tip):
+            return True
+        if self.tip != remote_tip:
+            self._clone.set_ref(self._clone.local_ref, remote_tip)
+            self._clone.set_ref(BASE_REF, remote_tip)
+        return False
+
+    def pending_records(self) -> list[ConfirmRecord]:
+        """Confirm records in commits not yet on the remote, oldest first."""
+        tip = self.tip
+        if tip is None:
+            return []
+        records: list[ConfirmRecord] = []
+        for commit in self._clone.first_parent_history(tip, self.base):
+            data = self._clone.read(commit.sha, self._status_path)
+            if data is None or commit.message == BOARD_MESSAGE:
+                continue
+            try:
+                status = read_status(data, self._status_path)
+            except CorruptStatus:
+                continue
+            records.extend(records_in(commit.sha, [(self._status_path, status)]))
+        return records
+
+    def replay(self, onto: str | None) -> bool:
+        """Rebuilds the chain on ``onto``; True when a recovery commit had to be added."""
+        tip, base = self.tip, self.base
+        pending = self._clone.first_parent_history(tip, base) if tip is not None else []
+        if base is not None and tip is not None and not self._clone.is_ancestor(base, tip):
+            pending = []
+        new_tip = onto
+        for commit in pending:
+            if commit.message == BOARD_MESSAGE:
+                continue
+            files = {
+                path: data
+                for path in (self._log_path, self._status_path)
+                if (data := self._clone.read(commit.sha, path)) is not None
+            }
+            new_tip = self._clone.commit_files(new_tip, files, commit.message)
+        recovered = False
+        if new_tip is None or not self._holds_own_files(new_tip):
+            new_tip = self._clone.commit_files(
+                new_tip,
+                {self._log_path: self.log, self._status_path: ownstatus.render(self.status)},
+                f"chore: Update {self.session} status",
+            )
+            recovered = True
+        assert new_tip is not None
+        self._clone.set_ref(self._clone.local_ref, new_tip)
+        if onto is not None:
+            self._clone.set_ref(BASE_REF, onto)
+        elif self.base is not None:
+            self._clone.set_ref(BASE_REF, None)
+        return recovered
+
+    def _holds_own_files(self, commit: str) -> bool:
+        return self._clone.read(commit, self._log_path) == self.log and self._clone.read(
+            commit, self._status_path
+        ) == ownstatus.render(self.status)

@@ -1,0 +1,99 @@
+"""Typed errors of the git-sync bridge; each message says what to do about it.
+
+All subclass :class:`node.errors.GitSyncError`. Errors about other sessions' files or the
+remote are reported (``SyncState.last_error`` and the bridge's outputs) and the bridge keeps
+going; only :class:`IncarnationConflict` and :class:`StateDirLocked` stop it, because going on
+would give one session two writers.
+"""
+
+from __future__ import annotations
+
+from node.errors import GitSyncError
+
+__all__ = [
+    "BoardUnparseable",
+    "BranchMissing",
+    "CorruptStatus",
+    "GitCommandFailed",
+    "GitSyncError",
+    "HistoryRewritten",
+    "IncarnationConflict",
+    "MalformedLogLine",
+    "PushRejected",
+    "RemoteUnreachable",
+    "StateDirLocked",
+]
+
+
+class RemoteUnreachable(GitSyncError):
+    """The remote cannot be reached; events stay committed locally until it returns."""
+
+    code = "remote_unreachable"
+
+
+class PushRejected(GitSyncError):
+    """The remote refused a push that was not a plain lost race (a hook, permissions)."""
+
+    code = "push_rejected"
+
+
+class BranchMissing(GitSyncError):
+    code = "branch_missing"
+
+
+class CorruptStatus(GitSyncError):
+    """Another session's STATUS file cannot be read; it is skipped until it is fixed."""
+
+    code = "corrupt_status"
+
+    def __init__(self, message: str, *, path: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+
+
+class MalformedLogLine(GitSyncError):
+    """A line of an event log that is not a valid IFMessage; the line is skipped."""
+
+    code = "malformed_log_line"
+
+    def __init__(self, message: str, *, path: str, line: int) -> None:
+        self.path = path
+        self.line = line
+        super().__init__(f"{path}:{line}: {message}")
+
+
+class BoardUnparseable(GitSyncError):
+    code = "board_unparseable"
+
+
+class HistoryRewritten(GitSyncError):
+    """The coordination branch was force-pushed; the bridge re-read it and re-appended its own
+    events. Reported so a person knows it happened; nothing needs doing."""
+
+    code = "history_rewritten"
+
+
+class IncarnationConflict(GitSyncError):
+    """Another process appends to this session's log: two hosts run one session id."""
+
+    code = "incarnation_conflict"
+
+    def __init__(self, session: str, ours: str, theirs: str) -> None:
+        self.session = session
+        self.ours = ours
+        self.theirs = theirs
+        super().__init__(
+            f"session {session!r} is being written by two processes: this one (incarnation "
+            f"{ours}) and another (incarnation {theirs}) appended to its log in git. Stop one "
+            "of them, or give one a different --session."
+        )
+
+
+class StateDirLocked(GitSyncError):
+    code = "state_dir_locked"
+
+
+class GitCommandFailed(GitSyncError):
+    code = "git_failed"

@@ -1,0 +1,140 @@
+"""Event logs in git: ``.ifmesh/log/<session>.jsonl``, one canonical IFMessage per line.
+
+Pure functions over file text: reading a log (a bad line is a typed error and is skipped,
+never the end of the file), the point a restarted node resumes ``seq`` and ``lamport`` from,
+and comparing the branch's copy of our own log with ours: lines we did not write mean
+another process appends to it (two hosts, one session id); lines we wrote that the branch
+lacks were lost to a force-push and are appended again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from node import codec
+from node.errors import ProtocolError
+from node.gitsync.errors import IncarnationConflict, MalformedLogLine
+from node.messages import Envelope
+
+
+@dataclass(frozen=True)
+class LogRead:
+    messages: tuple[Envelope, ...]
+    errors: tuple[MalformedLogLine, ...]
+    lines: int  # lines consumed, good and bad
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """The last ``seq`` and ``lamport`` a session used; its next event uses more."""
+
+    seq: int = 0
+    lamport: int = 0
+    incarnations: tuple[str, ...] = ()
+    events: int = 0
+
+
+def split_lines(text: str) -> list[str]:
+    """Complete lines only: a last line without its newline is still being written."""
+    lines = text.split("\n")
+    return lines[:-1]
+
+
+def parse_log(text: str, path: str, session: str, *, line_offset: int = 0) -> LogRead:
+    """Messages of ``session``'s log; ``text`` starts at line ``line_offset + 1`` of the file."""
+    lines = split_lines(text)
+    messages: list[Envelope] = []
+    problems: list[MalformedLogLine] = []
+    for number, line in enumerate(lines, line_offset + 1):
+        if not line.strip():
+            continue
+        try:
+            message = codec.decode(line)
+        except ProtocolError as exc:
+            problems.append(
+                MalformedLogLine(
+                    f"not a valid IFMessage ({exc}); the line is skipped — the session that "
+                    "owns this log should rewrite it",
+                    path=path,
+                    line=number,
+                )
+            )
+            continue
+        if message.source != session:
+            problems.append(
+                MalformedLogLine(
+                    f"message {message.id} has source {message.source!r} but this log belongs "
+                    f"to {session!r}; the line is skipped",
+                    path=path,
+                    line=number,
+                )
+            )
+            continue
+        messages.append(message)
+    return LogRead(tuple(messages), tuple(problems), len(lines))
+
+
+def resume_point(messages: Iterable[Envelope]) -> ResumePoint:
+    seq = lamport = count = 0
+    incarnations: list[str] = []
+    for message in messages:
+        count += 1
+        seq = max(seq, message.seq)
+        lamport = max(lamport, message.lamport)
+        if message.incarnation not in incarnations:
+            incarnations.append(message.incarnation)
+    return ResumePoint(seq, lamport, tuple(incarnations), count)
+
+
+@dataclass(frozen=True)
+class LogComparison:
+    foreign: tuple[tuple[int, str], ...]  # (line number, text) on the branch we never wrote
+    missing: int  # our lines the branch lacks (force-pushed away)
+
+
+def compare_own_log(branch_text: str, own_text: str) -> LogComparison:
+    ours = split_lines(own_text)
+    theirs = split_lines(branch_text)
+    own_set = set(ours)
+    their_set = set(theirs)
+    foreign = tuple(
+        (number, line)
+        for number, line in enumerate(theirs, 1)
+        if line.strip() and line not in own_set
+    )
+    missing = sum(1 for line in ours if line not in their_set)
+    return LogComparison(foreign, missing)
+
+
+def check_foreign(
+    foreign: Iterable[tuple[int, str]], path: str, session: str, incarnation: str
+) -> list[MalformedLogLine]:
+    """Raises IncarnationConflict when a foreign line is this session's from another process;
+    other foreign lines (hand edits, garbage) come back as errors: we own the file and
+    overwrite them."""
+    problems: list[MalformedLogLine] = []
+    for number, line in foreign:
+        try:
+            message = codec.decode(line)
+        except ProtocolError as exc:
+            problems.append(
+                MalformedLogLine(
+                    f"a line this session did not write and that is no IFMessage ({exc}); it "
+                    "is dropped because only this session writes its log",
+                    path=path,
+                    line=number,
+                )
+            )
+            continue
+        if message.source == session and message.incarnation != incarnation:
+            raise IncarnationConflict(session, incarnation, message.incarnation or "(none)")
+        problems.append(
+            MalformedLogLine(
+                f"message {message.id} from {message.source!r} was added to this session's log "
+                "by someone else; it is dropped because only this session writes its log",
+                path=path,
+                line=number,
+            )
+        )
+    return problems

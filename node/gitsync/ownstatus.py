@@ -1,0 +1,111 @@
+"""The STATUS file a node writes for its own session, in the seed's format.
+
+The node's STATUS follows its own events: a confirm record (``claiming:`` with ``epoch:``),
+milestones (``milestone: "50% - text"``), completion (``completed:``, ``deliverable:``,
+``tests_pass:``) and blockers (``blocked_on:``). The event log stays the authority; this file is
+what people and the seed's polling loops read, and what the confirm ledger judges. Rendering is
+the board's (:func:`node.board.formats.status.render_status`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from node.board.formats.status import StatusFile, render_status
+from node.messages import (
+    Blocker,
+    BlockerResolved,
+    ClaimLost,
+    Envelope,
+    TaskComplete,
+    TaskFail,
+    TaskProgress,
+    TaskRelease,
+)
+
+
+def initial_status(session: str, branch: str) -> StatusFile:
+    return StatusFile(session=session, status="idle", current_task="none", branch=branch)
+
+
+def with_confirm_record(status: StatusFile, task: str, epoch: int) -> StatusFile:
+    """``claiming: TASK`` with its epoch: the record the first-parent history judges."""
+    return replace(
+        _cleared(status),
+        status="claiming",
+        claiming=task,
+        current_task=task,
+        epoch=epoch,
+        milestone="0% - Starting task",
+    )
+
+
+def after_event(status: StatusFile, event: Envelope) -> StatusFile:
+    """The STATUS once ``event`` (one of this session's own) has happened."""
+    payload = event.payload
+    if isinstance(payload, TaskProgress):
+        keep_blocker = status.current_task == payload.task_id
+        return replace(
+            _cleared(status),
+            status="working",
+            current_task=payload.task_id,
+            epoch=payload.epoch,
+            milestone=f"{payload.percent}% - {payload.milestone}".rstrip(" -"),
+            blocked_on=status.blocked_on if keep_blocker else (),
+        )
+    if isinstance(payload, TaskComplete):
+        return replace(
+            _cleared(status),
+            status="completed",
+            completed=payload.task_id,
+            epoch=payload.epoch,
+            milestone="100% - Complete",
+            deliverable=payload.deliverable or None,
+            tests_pass=payload.tests_pass,
+        )
+    if isinstance(payload, Blocker):
+        return replace(
+            status,
+            status="blocked",
+            blocked_on=tuple(payload.blocked_on),
+            next_action=payload.description or status.next_action,
+        )
+    if isinstance(payload, BlockerResolved):
+        return replace(status, status="working", blocked_on=(), next_action=None)
+    if isinstance(payload, TaskRelease | TaskFail | ClaimLost) and payload.task_id in (
+        status.claiming,
+        status.current_task,
+    ):
+        return replace(_cleared(status), status="idle")
+    return status
+
+
+def after_claim_lost(status: StatusFile, task: str) -> StatusFile:
+    """Drops a confirm record the git tier judged lost, so the file stops claiming it."""
+    if task in (status.claiming, status.current_task):
+        return replace(_cleared(status), status="idle")
+    return status
+
+
+def stamped(status: StatusFile, now: datetime) -> StatusFile:
+    return replace(status, timestamp=now, last_poll=None)
+
+
+def render(status: StatusFile) -> bytes:
+    return render_status(status).encode()
+
+
+def _cleared(status: StatusFile) -> StatusFile:
+    return replace(
+        status,
+        claiming=None,
+        current_task="none",
+        completed=None,
+        epoch=None,
+        milestone=None,
+        deliverable=None,
+        tests_pass=None,
+        blocked_on=(),
+        next_action=None,
+    )

@@ -1,0 +1,214 @@
+"""Turning what was fetched into board events: the reading half of the bridge.
+
+After every fetch and every push that lands, :meth:`BranchReader.read` looks at what is new:
+
+* on the coordination branch, each commit's changed STATUS files, in first-parent order: their
+  confirm records go to the :class:`ConfirmLedger`; a session that writes there without a node
+  (no event log) gets events derived from its STATUS changes;
+* the event logs at the branch's tip: lines not read before, decoded through the codec;
+* branches matching the seed glob: STATUS changes of sessions that run only the seed's polling
+  loop, derived into events in commit order.
+
+Bad input (a corrupt STATUS, a malformed log line) becomes a typed error in the result; the
+rest is read. A force-pushed branch (its old tip no longer an ancestor) is read again from the
+root: the ledger is rebuilt and events are delivered again (the board drops duplicates).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from node.board.formats.status import StatusFile
+from node.gitsync.clone import Clone, CommitInfo
+from node.gitsync.confirm import ConfirmLedger, ConfirmRecord, records_in
+from node.gitsync.errors import CorruptStatus, GitSyncError, HistoryRewritten, MalformedLogLine
+from node.gitsync.eventlog import parse_log
+from node.gitsync.paths import LOG_DIR, STATUS_GLOB, log_path, session_of_log, session_of_status
+from node.gitsync.seedstatus import StatusChange, derive_events
+from node.gitsync.statusfiles import read_status
+from node.messages import Envelope
+
+
+@dataclass
+class ReadResult:
+    events: list[Envelope] = field(default_factory=list)  # other sessions' events
+    won: list[ConfirmRecord] = field(default_factory=list)  # newly decided confirm records
+    errors: list[GitSyncError] = field(default_factory=list)
+    rewritten: bool = False
+
+
+@dataclass
+class _LogCursor:
+    blob: str
+    lines: int
+    consumed: int  # bytes of the file already read
+    digest: str  # of those bytes, to notice a rewritten prefix
+
+
+class BranchReader:
+    def __init__(
+        self,
+        clone: Clone,
+        *,
+        session: str,
+        branch: str,
+        read_seed_branches: bool,
+        renew_interval: float,
+    ) -> None:
+        self._clone = clone
+        self._session = session
+        self._branch = branch
+        self._read_seeds = read_seed_branches
+        self._renew_interval = renew_interval
+        self._reset()
+        self._seed_tips: dict[str, str] = {}
+        self._reported: set[tuple[str, str]] = set()
+
+    def _reset(self) -> None:
+        self.ledger = ConfirmLedger()
+        self.tip: str | None = None
+        self._logs: dict[str, _LogCursor] = {}
+        # Latest readable STATUS of each session on the coordination branch (for the scribe).
+        self.statuses: dict[str, StatusFile] = {}
+        # Every event found in git, own log included, by its board identity.
+        self.git_events: dict[tuple[str, str, int], Envelope] = {}
+        self.log_sessions: set[str] = set()
+
+    def read(self, tip: str | None) -> ReadResult:
+        result = ReadResult()
+        if tip is not None and tip != self.tip:
+            if self.tip is not None and not self._clone.is_ancestor(self.tip, tip):
+                result.rewritten = True
+                result.errors.append(
+                    HistoryRewritten(
+                        f"{self._branch} was rewritten (force-pushed) from {self.tip[:12]} to "
+                        f"{tip[:12]}; re-read it from the root and re-appending this "
+                        "session's events"
+                    )
+                )
+                self._reset()
+            self._read_logs(tip, result)
+            self._read_coordination(tip, result)
+            self.tip = tip
+        if self._read_seeds:
+            self._read_seed_branches(result)
+        return result
+
+    # --- coordination branch -----------------------------------------------------------------
+
+    def _read_coordination(self, tip: str, result: ReadResult) -> None:
+        for commit in self._clone.first_parent_history(tip, self.tip, STATUS_GLOB):
+            parsed: list[tuple[str, StatusFile]] = []
+            for path in commit.paths:
+                session = session_of_status(path)
+                if session is None:
+                    continue
+                status = self._status_at(commit.sha, path, result)
+                if status is None:
+                    continue
+                parsed.append((path, status))
+                self.statuses[session] = status
+                has_log = self._clone.blob_sha(commit.sha, log_path(session)) is not None
+                if not has_log and session != self._session:
+                    self._derive(commit, path, status, self._branch, result)
+            result.won.extend(self.ledger.apply(records_in(commit.sha, parsed)))
+
+    def _read_logs(self, tip: str, result: ReadResult) -> None:
+        for path, blob in sorted(self._clone.blobs_under(tip, LOG_DIR).items()):
+            session = session_of_log(path)
+            if session is None:
+                continue
+            self.log_sessions.add(session)
+            cursor = self._logs.get(path)
+            if cursor is not None and cursor.blob == blob:
+                continue
+            data = self._clone.read(tip, path) or b""
+            lines = start = 0
+            if cursor is not None and _digest(data[: cursor.consumed]) == cursor.digest:
+                lines, start = cursor.lines, cursor.consumed
+            # Only complete lines are read; a partial last line waits for its newline.
+            end = data.rfind(b"\n", start) + 1 or start
+            try:
+                text = data[start:end].decode("utf-8")
+            except UnicodeDecodeError as exc:
+                result.errors.append(
+                    MalformedLogLine(
+                        f"not UTF-8 ({exc.reason}); the new part of this log is skipped",
+                        path=path,
+                        line=lines + 1,
+                    )
+                )
+                continue
+            read = parse_log(text, path, session, line_offset=lines)
+            self._logs[path] = _LogCursor(blob, lines + read.lines, end, _digest(data[:end]))
+            result.errors.extend(read.errors)
+            for message in read.messages:
+                self.git_events[(message.source, message.incarnation, message.seq)] = message
+                if session != self._session:
+                    result.events.append(message)
+
+    # --- seed sessions' own branches ---------------------------------------------------------
+
+    def _read_seed_branches(self, result: ReadResult) -> None:
+        tips = self._clone.seed_refs()
+        for branch in list(self._seed_tips):
+            if branch not in tips:
+                del self._seed_tips[branch]
+        for branch, tip in sorted(tips.items()):
+            last = self._seed_tips.get(branch)
+            if last == tip:
+                continue
+            since = last if last is not None and self._clone.is_ancestor(last, tip) else None
+            for commit in self._clone.first_parent_history(tip, since, STATUS_GLOB):
+                for path in commit.paths:
+                    session = session_of_status(path)
+                    if session is None or session in self.log_sessions:
+                        continue  # a session with a node: its log is the authority
+                    status = self._status_at(commit.sha, path, result)
+                    if status is not None:
+                        self._derive(commit, path, status, branch, result)
+            self._seed_tips[branch] = tip
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _status_at(self, commit: str, path: str, result: ReadResult) -> StatusFile | None:
+        data = self._clone.read(commit, path)
+        if data is None:
+            return None  # deleted
+        try:
+            return read_status(data, path, commit)
+        except CorruptStatus as exc:
+            key = (path, hashlib.sha256(data).hexdigest())
+            if key not in self._reported:  # one report per bad version, not per read
+                self._reported.add(key)
+                result.errors.append(exc)
+            return None
+
+    def _derive(
+        self, commit: CommitInfo, path: str, status: StatusFile, branch: str, result: ReadResult
+    ) -> None:
+        before = None
+        if commit.parent is not None:
+            data = self._clone.read(commit.parent, path)
+            if data is not None:
+                try:
+                    before = read_status(data, path, commit.parent)
+                except CorruptStatus:
+                    before = None  # reported when that commit was read
+        change = StatusChange(
+            commit=commit.sha,
+            path=path,
+            committed_at=commit.committed_at,
+            depth=commit.depth,
+            branch=branch,
+            before=before,
+            after=status,
+        )
+        for event in derive_events(change, renew_interval=self._renew_interval):
+            self.git_events[(event.source, event.incarnation, event.seq)] = event
+            result.events.append(event)
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

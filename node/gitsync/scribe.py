@@ -1,0 +1,140 @@
+"""The board file's one writer, and what it writes: git-confirmed Status and Owner cells.
+
+The scribe is the lowest session id, among sessions with a node (an event log in git), whose
+STATUS on the coordination branch is fresh — decided from git alone, so every node agrees on
+it up to clock skew (two scribes for a moment only render the same projection twice).
+
+The cells come from a small fold of what git holds, in the total order ``(lamport, source,
+seq)``: a node's claim counts only where the confirm ledger names it the winner of (task,
+epoch); a claim derived from a seed session's STATUS counts when the task is free and git
+confirmed no one else for that epoch; completions, blockers, releases and failures count from
+the owner at the current epoch. A held task whose owner's last event is older than the lease
+at ``now`` shows as ``🟠 STALE``. Tasks git says nothing about keep their cells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from node.board.errors import TaskBoardError
+from node.board.formats.status import StatusFile
+from node.board.formats.taskboard import CellUpdate, parse_task_board, render_task_board
+from node.board.state import TaskStatus
+from node.gitsync.confirm import ConfirmLedger
+from node.gitsync.errors import BoardUnparseable
+from node.gitsync.paths import BOARD_PATH
+from node.gitsync.seedstatus import INCARNATION_PREFIX
+from node.messages import (
+    Blocker,
+    BlockerResolved,
+    Envelope,
+    TaskClaim,
+    TaskComplete,
+    TaskFail,
+    TaskRelease,
+    TaskSteal,
+)
+
+
+def choose_scribe(
+    statuses: Mapping[str, StatusFile],
+    node_sessions: Iterable[str],
+    now: datetime,
+    freshness: timedelta,
+) -> str | None:
+    fresh = [
+        session
+        for session in node_sessions
+        if (status := statuses.get(session)) is not None
+        and status.last_seen is not None
+        and now - status.last_seen <= freshness
+    ]
+    return min(fresh) if fresh else None
+
+
+@dataclass
+class _Cell:
+    status: TaskStatus = TaskStatus.AVAILABLE
+    owner: str | None = None
+    epoch: int = 0
+
+
+def confirmed_cells(
+    events: Iterable[Envelope], ledger: ConfirmLedger, now: datetime, lease: timedelta
+) -> dict[str, CellUpdate]:
+    cells: dict[str, _Cell] = {}
+    last_event: dict[str, datetime] = {}
+    for event in sorted(events, key=lambda e: (e.lamport, e.source, e.seq)):
+        source = event.source
+        if source not in last_event or event.timestamp > last_event[source]:
+            last_event[source] = event.timestamp
+        payload = event.payload
+        if isinstance(payload, TaskClaim | TaskSteal):
+            cell = cells.setdefault(payload.task_id, _Cell())
+            record = ledger.winner(payload.task_id, payload.epoch)
+            if event.incarnation.startswith(INCARNATION_PREFIX):  # a seed session's claim
+                free = cell.status is TaskStatus.AVAILABLE or cell.owner == source
+                counts = record is None and free
+            else:
+                counts = record is not None and record.session == source
+            if counts and cell.status is not TaskStatus.COMPLETED and payload.epoch >= cell.epoch:
+                cell.status, cell.owner, cell.epoch = TaskStatus.CLAIMED, source, payload.epoch
+            continue
+        task_id = getattr(payload, "task_id", None)
+        found = cells.get(task_id) if isinstance(task_id, str) else None
+        if found is None or found.owner != source:
+            continue
+        epoch = getattr(payload, "epoch", found.epoch)
+        if epoch != found.epoch:
+            continue  # fenced: an old epoch's owner
+        if isinstance(payload, TaskComplete):
+            found.status = TaskStatus.COMPLETED
+        elif isinstance(payload, Blocker) and found.status is TaskStatus.CLAIMED:
+            found.status = TaskStatus.BLOCKED
+        elif isinstance(payload, BlockerResolved) and found.status is TaskStatus.BLOCKED:
+            found.status = TaskStatus.CLAIMED
+        elif isinstance(payload, TaskRelease | TaskFail) and found.status in (
+            TaskStatus.CLAIMED,
+            TaskStatus.BLOCKED,
+        ):
+            found.status, found.owner, found.epoch = TaskStatus.AVAILABLE, None, found.epoch + 1
+    updates = {}
+    for task_id, cell in cells.items():
+        held = cell.owner is not None and cell.status in (TaskStatus.CLAIMED, TaskStatus.BLOCKED)
+        seen = last_event.get(cell.owner) if cell.owner else None
+        stale = held and (seen is None or now - seen >= lease)
+        updates[task_id] = CellUpdate(cell.status, cell.owner, stale=stale)
+    return updates
+
+
+def render_board(text: str, updates: Mapping[str, CellUpdate]) -> str:
+    """The board with only those cells rewritten; BoardUnparseable when it no longer parses."""
+    try:
+        document = parse_task_board(text, BOARD_PATH)
+    except TaskBoardError as exc:
+        raise BoardUnparseable(
+            f"{exc}; the scribe leaves the board as it is until someone fixes the file "
+            "(only Status and Owner cells are ever rewritten)"
+        ) from None
+    return render_task_board(document, updates)
+
+
+STARTER_BOARD = """\
+# Phase 0 Task Board
+
+**Protocol:** claim by writing `claiming: <ID>` in your STATUS file (or `ifmesh claim <ID>`);
+the Status and Owner cells below are re-rendered from git-confirmed state, edit everything else.
+
+## Primary Tasks
+
+| ID | Task | Status | Owner | Dependencies | Deliverable | Est | Model |
+|----|------|--------|-------|--------------|-------------|-----|-------|
+| P0.0.1 | Replace this row with real tasks | 🔵 AVAILABLE | - | None | `TASKS.md` | 30m | Haiku |
+
+## Filler Tasks
+
+| ID | Task | Description | Est |
+|----|------|-------------|-----|
+"""

@@ -1,0 +1,77 @@
+"""The scribe at work: when this node is the scribe, keep the branch's board file rendered.
+
+Decides with :func:`node.gitsync.scribe.choose_scribe` from the STATUS files git holds (this
+node's own, as it is about to push it), and renders with
+:func:`node.gitsync.scribe.confirmed_cells` over everything git holds plus this node's commits
+about to be pushed: a push is compare-and-swap, so what lands is exactly that history. The
+board commit goes last in the chain and is rebuilt on every attempt. A board that no longer
+parses is reported once per version and left alone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from node.gitsync.chain import OwnChain
+from node.gitsync.config import BridgeConfig
+from node.gitsync.errors import BoardUnparseable, GitSyncError
+from node.gitsync.paths import BOARD_PATH
+from node.gitsync.reader import BranchReader
+from node.gitsync.scribe import choose_scribe, confirmed_cells, render_board
+
+
+class BoardScribe:
+    def __init__(self, config: BridgeConfig, reader: BranchReader, chain: OwnChain) -> None:
+        self._config = config
+        self._reader = reader
+        self._chain = chain
+        self._reported: set[str] = set()
+        self.errors: list[GitSyncError] = []
+
+    def current(self, now: datetime) -> str | None:
+        session = self._config.session
+        statuses = dict(self._reader.statuses)
+        statuses[session] = self._chain.status
+        nodes = self._reader.log_sessions | {session}
+        return choose_scribe(statuses, nodes, now, timedelta(seconds=self._config.status_freshness))
+
+    def board_outdated(self, now: float) -> bool:
+        tip = self._reader.tip
+        return tip is not None and self._render(tip, now, pending=False) is not None
+
+    def add_board_commit(self, now: float) -> None:
+        tip = self._chain.tip
+        if tip is None:
+            return
+        board = self._render(tip, now, pending=True)
+        if board is not None:
+            self._chain.add_board(board)
+
+    def _render(self, commit: str, now: float, *, pending: bool) -> bytes | None:
+        wall = datetime.fromtimestamp(now, UTC)
+        if self.current(wall) != self._config.session:
+            return None
+        clone = self._chain.clone
+        data = clone.read(commit, BOARD_PATH)
+        if data is None:
+            return None
+        ledger = self._reader.ledger
+        session = self._config.session
+        events = [e for e in self._reader.git_events.values() if e.source != session]
+        if pending:
+            ledger = ledger.copy()
+            ledger.apply(self._chain.pending_records())
+            events += self._chain.events
+        else:
+            events += [e for e in self._reader.git_events.values() if e.source == session]
+        cells = confirmed_cells(events, ledger, wall, timedelta(seconds=self._config.lease))
+        text = data.decode("utf-8", "replace")
+        try:
+            rendered = render_board(text, cells)
+        except BoardUnparseable as exc:
+            blob = clone.blob_sha(commit, BOARD_PATH) or ""
+            if blob not in self._reported:
+                self._reported.add(blob)
+                self.errors.append(exc)
+            return None
+        return rendered.encode() if rendered != text else None
