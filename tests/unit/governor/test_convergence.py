@@ -86,7 +86,9 @@ def histories(draw: st.DrawFn) -> list[m.Envelope]:
     seqs: dict[str, int] = {}
     requests: list[m.Envelope] = []
 
-    def emit(payload: m.Payload, source: str) -> m.Envelope:
+    claims: list[tuple[str, str, int, int]] = []  # (swarm, task, epoch, lamport)
+
+    def emit(payload: m.Payload, source: str, after: int | None = None) -> m.Envelope:
         seq = seqs.get(source, 0)
         seqs[source] = seq + 1
         event = m.make_message(
@@ -94,7 +96,7 @@ def histories(draw: st.DrawFn) -> list[m.Envelope]:
             source=source,
             id=f"ev-{len(events)}",
             timestamp=T0 + timedelta(minutes=draw(st.integers(0, 150))),
-            lamport=draw(st.integers(0, 40)),
+            lamport=draw(st.integers(0, 40)) if after is None else after + draw(st.integers(1, 5)),
             seq=seq,
             incarnation="p",
         )
@@ -104,7 +106,7 @@ def histories(draw: st.DrawFn) -> list[m.Envelope]:
     for swarm in draw(st.lists(st.sampled_from(SWARMS), min_size=3, max_size=6)):
         fields = dict(FLEET[swarm])
         fields["budget"] = draw(st.sampled_from([4.0, 10.0, 25.0]))
-        emit(m.SwarmRegister(swarm_id=swarm, **fields), swarm)
+        emit(m.SwarmRegister(swarm_id=swarm, **fields), swarm, after=-1)  # early, mostly
     for _ in range(draw(st.integers(5, 30))):
         swarm = draw(st.sampled_from(SWARMS))
         task_id = draw(st.sampled_from(sorted(TASKS)))
@@ -116,20 +118,24 @@ def histories(draw: st.DrawFn) -> list[m.Envelope]:
             )
         )  # fmt: skip
         stamp = T0 + timedelta(minutes=draw(st.integers(0, 150)))
+        after = None
+        if kind in ("complete", "fail", "release") and claims and draw(st.booleans()):
+            # Mostly follow up on a claim made earlier, so the ends of claims are exercised.
+            swarm, task_id, epoch, after = draw(st.sampled_from(claims))
         if kind == "claim":
             task_type = TASKS[task_id].task_type
             claim = m.TaskClaim(
                 task_id=task_id, epoch=epoch, swarm_id=swarm, task_type=task_type, timestamp=stamp
             )
-            emit(claim, swarm)
+            claims.append((swarm, task_id, epoch, emit(claim, swarm).lamport))
         elif kind == "complete":
             hours = draw(st.none() | st.sampled_from([0.5, 2.0, 4.0]))
             emit(m.TaskComplete(task_id=task_id, epoch=epoch, tests_pass=draw(st.booleans()),
-                                actual_hours=hours), swarm)  # fmt: skip
+                                actual_hours=hours), swarm, after)  # fmt: skip
         elif kind == "fail":
-            emit(m.TaskFail(task_id=task_id, epoch=epoch, reason="red"), swarm)
+            emit(m.TaskFail(task_id=task_id, epoch=epoch, reason="red"), swarm, after)
         elif kind == "release":
-            emit(m.TaskRelease(task_id=task_id, epoch=epoch), swarm)
+            emit(m.TaskRelease(task_id=task_id, epoch=epoch), swarm, after)
         elif kind == "lost":
             winner = draw(st.sampled_from(SWARMS))
             emit(m.ClaimLost(task_id=task_id, epoch=epoch, winner=winner), swarm)
