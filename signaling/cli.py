@@ -13,18 +13,26 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import TypeAlias
 
 from signaling import auth, errors
 from signaling.config import ServerConfig
 from signaling.limits import ServerLimits
 from signaling.server import SignalingServer, serve
 
-__all__ = ["add_server_arguments", "config_from_args", "register", "run_server", "run_token"]
+__all__ = [
+    "add_server_arguments",
+    "config_from_args",
+    "main",
+    "register",
+    "run_server",
+    "run_token",
+]
 
 EXIT_OK = 0
 EXIT_USAGE = 2
 
-Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def register(commands: Subparsers) -> None:
@@ -60,6 +68,9 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--redis", metavar="URL", help="share rooms through Redis: redis://…")
     parser.add_argument(
+        "--redis-prefix", default="ifmesh:signaling:", help="key and channel prefix in Redis"
+    )
+    parser.add_argument(
         "--insecure-bind-all",
         action="store_true",
         help="allow an open server (no --secret-file) on a non-loopback address",
@@ -93,6 +104,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         port=args.port,
         secret=secret,
         redis_url=args.redis,
+        redis_prefix=args.redis_prefix,
         insecure_bind_all=args.insecure_bind_all,
         limits=limits,
         heartbeat=args.heartbeat,
@@ -132,3 +144,13 @@ def run_token(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(auth.mint(secret, args.room, args.session, int(time.time()) + ttl))
     return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Both commands without the rest of ifmesh (`ifmesh signaling …` once wired in)."""
+    parser = argparse.ArgumentParser(prog="ifmesh")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    register(commands)
+    args = parser.parse_args(argv)
+    code: int = args.handler(args)
+    return code

@@ -1,0 +1,145 @@
+"""Limits and tokens: every violation gets its error code before any close."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import aiohttp
+import pytest
+
+from signaling import auth
+from tests.integration.signaling.conftest import Connect, StartServer, join_room
+
+pytestmark = pytest.mark.integration
+
+SECRET = b"integration-test-secret-0123456789"
+
+
+async def test_oversize_frame_gets_an_error_then_close_1009(
+    start_server: StartServer, connect: Connect
+) -> None:
+    server = await start_server(limits={"max_frame_bytes": 4096})
+    big, bystander = await connect(server.url), await connect(server.url)
+    await join_room("room", {"big": big, "bystander": bystander})
+    await big.send(type="offer", to="bystander", epoch=0, sdp="v" * 4000)  # just under: fine
+    assert (await bystander.expect("offer"))["from"] == "big"
+    await big.send(type="offer", to="bystander", epoch=0, sdp="v" * 5000)
+    error = await big.expect_error("frame_too_large")
+    assert "4096" in error["message"]
+    assert await big.expect_close() == 1009
+    assert (await bystander.expect("peer-left"))["session"] == "big"
+
+
+async def test_too_fast_frames_are_dropped_with_rate_limited(
+    start_server: StartServer, connect: Connect
+) -> None:
+    server = await start_server(limits={"rate": 2.0, "burst": 5})
+    client = await connect(server.url)
+    for index in range(12):
+        await client.send(type="ping", nonce=str(index))
+    replies = [await client.recv() for _ in range(12)]
+    pongs = [r["nonce"] for r in replies if r["type"] == "pong"]
+    limited = [r for r in replies if r["type"] == "error"]
+    assert pongs[:5] == ["0", "1", "2", "3", "4"], "the burst passes"
+    assert limited and all(r["code"] == "rate_limited" for r in limited)
+    assert len(pongs) + len(limited) == 12
+    # The bucket refills: the same connection is served again.
+    deadline = time.monotonic() + 5
+    while True:
+        await client.send(type="ping", nonce="later")
+        if (await client.recv())["type"] == "pong":
+            break
+        assert time.monotonic() < deadline
+
+
+async def test_room_full_and_too_many_rooms_close_with_4403(
+    start_server: StartServer, connect: Connect
+) -> None:
+    server = await start_server(limits={"max_peers": 2, "max_rooms": 1})
+    a, b, c, d = [await connect(server.url) for _ in range(4)]
+    await join_room("room", {"a": a, "b": b})
+    await c.send(type="join", room="room", session="c")
+    assert "2 members" in (await c.expect_error("room_full"))["message"]
+    assert await c.expect_close() == 4403
+    await d.send(type="join", room="another", session="d")
+    await d.expect_error("too_many_rooms")
+    assert await d.expect_close() == 4403
+    await a.roundtrip()  # members saw no change
+    await b.roundtrip()
+
+
+async def test_a_client_that_never_joins_is_closed_at_the_deadline(
+    start_server: StartServer, connect: Connect
+) -> None:
+    server = await start_server(limits={"join_deadline": 0.3})
+    idle, prompt = await connect(server.url), await connect(server.url)
+    await prompt.join("room", "prompt")
+    await idle.expect_error("join_timeout")
+    assert await idle.expect_close() == 4408
+    await prompt.roundtrip()  # a joined client is not subject to the deadline
+
+
+async def test_with_a_secret_joins_need_a_valid_token(
+    start_server: StartServer, connect: Connect
+) -> None:
+    server = await start_server(secret=SECRET)
+    now = int(time.time())
+    cases = [
+        (None, "auth_required"),
+        ("garbage", "bad_token"),
+        (auth.mint(b"some-other-secret-xyz", "room", "a", now + 60), "bad_token"),
+        (auth.mint(SECRET, "room", "a", now - 1), "token_expired"),
+        (auth.mint(SECRET, "other-room", "a", now + 60), "wrong_room"),
+        (auth.mint(SECRET, "room", "b", now + 60), "wrong_session"),
+    ]
+    for token, code in cases:
+        client = await connect(server.url)
+        fields = {} if token is None else {"token": token}
+        await client.send(type="join", room="room", session="a", **fields)
+        await client.expect_error(code)
+        assert await client.expect_close() == 4401, code
+    client = await connect(server.url)
+    joined = await client.join("room", "a", token=auth.mint(SECRET, "room", "a", now + 60))
+    assert joined["roster_version"] == 1
+
+
+async def test_healthz_and_metrics_describe_the_server(
+    start_server: StartServer, connect: Connect
+) -> None:
+    server = await start_server()
+    a, b = await connect(server.url), await connect(server.url)
+    await join_room("room", {"a": a, "b": b})
+    await a.send(type="offer", to="b", epoch=0, sdp="v=0")
+    await a.send(type="candidate", to="b", epoch=0, candidate="")
+    await b.expect("offer")
+    await b.expect("candidate")
+    await a.send(type="offer", to="nobody", epoch=0, sdp="v=0")
+    await a.expect_error("unknown_peer")
+    await a.ws.send_str("{")
+    await a.expect_error("bad_json")
+
+    base = f"http://127.0.0.1:{server.port}"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/healthz") as response:
+            assert response.status == 200
+            health = json.loads(await response.text())
+        async with http.get(f"{base}/metrics") as response:
+            assert response.status == 200
+            assert response.content_type == "text/plain"
+            metrics = await response.text()
+    assert health["status"] == "ok" and health["auth"] == "open"
+    assert (health["rooms"], health["peers"], health["connections"]) == (1, 2, 2)
+    for line in [
+        "signaling_connections 2",
+        "signaling_rooms 1",
+        "signaling_peers 2",
+        "signaling_joins_total 2",
+        'signaling_relays_total{type="offer"} 1',
+        'signaling_relays_total{type="candidate"} 1',
+        'signaling_errors_total{code="unknown_peer"} 1',
+        'signaling_errors_total{code="bad_json"} 1',
+        'signaling_relay_latency_seconds_bucket{le="+Inf"} 2',
+        "signaling_relay_latency_seconds_count 2",
+    ]:
+        assert line in metrics.splitlines(), line

@@ -1,0 +1,155 @@
+"""Several server instances sharing rooms through a real redis-server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+
+import aiohttp
+import pytest
+
+from signaling.server import SignalingServer
+from tests.integration.signaling.conftest import TIMEOUT, Connect, SpawnServer, StartServer
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def pair(
+    start_server: StartServer, redis_url: str, redis_prefix: str
+) -> tuple[SignalingServer, SignalingServer]:
+    options = {"redis_url": redis_url, "redis_prefix": redis_prefix, "presence_ttl": 1.5}
+    first = await start_server(**options, limits={"max_peers": 3})
+    second = await start_server(**options, limits={"max_peers": 3})
+    return first, second
+
+
+async def test_roster_and_relay_cross_instances(
+    pair: tuple[SignalingServer, SignalingServer], connect: Connect
+) -> None:
+    first, second = pair
+    a, b = await connect(first.url), await connect(second.url)
+    await a.join("room", "a", capabilities=["git"])
+    joined = await b.join("room", "b")
+    assert joined["roster"] == [
+        {"session": "a", "capabilities": ["git"]},
+        {"session": "b", "capabilities": []},
+    ]
+    assert joined["roster_version"] == 2
+    seen = await a.expect("peer-joined")
+    assert (seen["session"], seen["roster_version"]) == ("b", 2)
+
+    await a.send(type="offer", to="b", epoch=3, sdp="v=0", **{"from": "mallory"})
+    assert await b.expect("offer") == {
+        "type": "offer", "to": "b", "from": "a", "epoch": 3, "sdp": "v=0"
+    }  # fmt: skip
+    await b.send(type="candidate", to="a", epoch=3, candidate="", sdpMid="0", sdpMLineIndex=0)
+    candidate = await a.expect("candidate")
+    assert (candidate["from"], candidate["candidate"], candidate["sdpMid"]) == ("b", "", "0")
+
+    await b.send(type="leave")
+    left = await a.expect("peer-left")
+    assert (left["session"], left["reason"], left["roster_version"]) == ("b", "left", 3)
+    await b.join("room", "b")
+    assert (await a.expect("peer-joined"))["roster_version"] == 4
+    await b.ws.close()
+    left = await a.expect("peer-left")
+    assert (left["session"], left["reason"], left["roster_version"]) == ("b", "closed", 5)
+    await a.send(type="offer", to="b", epoch=4, sdp="v=0")
+    await a.expect_error("unknown_peer")
+
+
+async def test_a_rejoin_on_another_instance_replaces_the_old_connection(
+    pair: tuple[SignalingServer, SignalingServer], connect: Connect
+) -> None:
+    first, second = pair
+    watcher, old, new = (
+        await connect(first.url),
+        await connect(first.url),
+        await connect(second.url),
+    )
+    await watcher.join("room", "watcher")
+    await old.join("room", "node")
+    await watcher.expect("peer-joined")
+    joined = await new.join("room", "node")
+    assert [m["session"] for m in joined["roster"]] == ["node", "watcher"]
+    await old.expect_error("session_replaced")
+    assert await old.expect_close() == 4409
+    assert (await watcher.expect("peer-left"))["reason"] == "replaced"
+    assert (await watcher.expect("peer-joined"))["session"] == "node"
+    await watcher.send(type="answer", to="node", epoch=1, sdp="v=0")
+    assert (await new.expect("answer"))["from"] == "watcher"
+
+
+async def test_room_size_is_enforced_across_instances(
+    pair: tuple[SignalingServer, SignalingServer], connect: Connect
+) -> None:
+    first, second = pair
+    clients = [await connect(server.url) for server in (first, second, first, second)]
+    for index, client in enumerate(clients[:3]):
+        await client.join("room", f"s{index}")
+    await clients[3].send(type="join", room="room", session="s3")
+    await clients[3].expect_error("room_full")
+    assert await clients[3].expect_close() == 4403
+
+
+async def test_a_crashed_instance_members_leave_within_the_presence_ttl(
+    start_server: StartServer,
+    spawn_server: SpawnServer,
+    connect: Connect,
+    redis_url: str,
+    redis_prefix: str,
+) -> None:
+    survivor = await start_server(redis_url=redis_url, redis_prefix=redis_prefix, presence_ttl=1.0)
+    doomed = await spawn_server(
+        "--redis", redis_url, "--redis-prefix", redis_prefix, "--presence-ttl", "1"
+    )
+    a, b = await connect(survivor.url), await connect(doomed.url)
+    await a.join("room", "a")
+    await b.join("room", "b")
+    assert (await a.expect("peer-joined"))["session"] == "b"
+
+    doomed.signal(signal.SIGKILL)  # no goodbye: only the expired presence tells
+    await doomed.process.wait()
+    loop = asyncio.get_running_loop()
+    killed_at = loop.time()
+    left = await a.expect("peer-left", timeout=TIMEOUT)
+    assert (left["session"], left["reason"]) == ("b", "expired")
+    # Bound: ttl (1 s) + one reaping period (ttl/3) + scheduling; generous for loaded hosts.
+    assert loop.time() - killed_at < 8.0
+    await a.send(type="offer", to="b", epoch=0, sdp="v=0")
+    await a.expect_error("unknown_peer")
+
+
+async def test_a_stopping_instance_members_leave_at_once(
+    start_server: StartServer,
+    spawn_server: SpawnServer,
+    connect: Connect,
+    redis_url: str,
+    redis_prefix: str,
+) -> None:
+    survivor = await start_server(redis_url=redis_url, redis_prefix=redis_prefix)
+    leaving = await spawn_server("--redis", redis_url, "--redis-prefix", redis_prefix)
+    a, b = await connect(survivor.url), await connect(leaving.url)
+    await a.join("room", "a")
+    await b.join("room", "b")
+    await a.expect("peer-joined")
+    leaving.signal(signal.SIGTERM)
+    await b.expect("server-closing")
+    left = await a.expect("peer-left")
+    assert (left["session"], left["reason"]) == ("b", "closed")
+    assert await asyncio.wait_for(leaving.process.wait(), TIMEOUT) == 0
+
+
+async def test_healthz_names_the_backplane(
+    pair: tuple[SignalingServer, SignalingServer], connect: Connect
+) -> None:
+    first, _ = pair
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{first.port}/healthz") as response,
+    ):
+        health = json.loads(await response.text())
+    assert response.status == 200
+    assert (health["status"], health["backplane"]) == ("ok", "redis")
