@@ -1,0 +1,108 @@
+"""The event log: total order, late arrivals re-folded, duplicates, forks, canonical bytes."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from node import messages as m
+from node.board.canonical import canonical_bytes
+from node.board.errors import ForkedLog
+from node.board.log import EventLog
+from tests.unit.board.helpers import Stamper, at, chain_board, claim, complete, progress
+
+
+def scenario() -> list[m.Envelope]:
+    """Three sessions racing, releasing, blocking and completing along the A ← B ← C chain."""
+    ev = Stamper()
+    return [
+        ev("s1", claim("A", "s1"), lamport=1, when=at(0)),
+        ev("s2", claim("A", "s2"), lamport=1, when=at(0)),
+        ev("s3", claim("F", "s3"), lamport=1, when=at(1)),
+        ev(
+            "s3",
+            m.Blocker(swarm_id="s3", task_id="F", blocked_on=["B"], detected_at=at(1)),
+            lamport=2,
+        ),
+        ev("s1", progress("A", percent=50), lamport=3, when=at(2)),
+        ev("s2", progress("A", percent=25), lamport=3, when=at(2)),
+        ev("s1", complete("A"), lamport=4, when=at(3)),
+        ev("s2", claim("B", "s2"), lamport=5, when=at(4)),
+        ev("s2", m.TaskRelease(task_id="B", epoch=0), lamport=6, when=at(5)),
+        ev("s1", claim("B", "s1", epoch=1), lamport=7, when=at(6)),
+        ev("s1", m.TaskConfirmed(task_id="B", epoch=1, winner="s1"), lamport=8, when=at(6)),
+        ev("s1", complete("B", epoch=1), lamport=9, when=at(7)),
+        ev("s3", m.LeaseRenew(task_ids=["F"]), lamport=10, when=at(8)),
+    ]
+
+
+def folded(events: list[m.Envelope], checkpoint_every: int = 4) -> EventLog:
+    log = EventLog(chain_board(), checkpoint_every=checkpoint_every)
+    for event in events:
+        log.add(event)
+    return log
+
+
+def test_in_order_fold_reaches_the_expected_board() -> None:
+    board = folded(scenario()).board
+    assert board.tasks["A"].owner == "s1" and board.tasks["A"].percent == 100
+    assert board.tasks["B"].owner == "s1" and board.tasks["B"].epoch == 1
+    assert board.tasks["C"].status.value == "AVAILABLE"
+    assert board.tasks["F"].status.value == "CLAIMED"  # s3's blocker on B resolved
+    assert board.folded == 13
+
+
+@settings(max_examples=60)
+@given(st.permutations(range(13)), st.sampled_from([1, 3, 64]))
+def test_any_arrival_order_gives_byte_identical_boards(order: list[int], every: int) -> None:
+    events = scenario()
+    reference = canonical_bytes(folded(events).board)
+    assert canonical_bytes(folded([events[i] for i in order], every).board) == reference
+
+
+@given(st.lists(st.integers(0, 12), min_size=1, max_size=30))
+def test_duplicates_are_no_ops(again: list[int]) -> None:
+    events = scenario()
+    log = folded(events)
+    before = canonical_bytes(log.board)
+    for i in again:
+        assert log.add(events[i]).new is False
+    assert canonical_bytes(log.board) == before and len(log) == 13
+
+
+def test_a_late_event_refolds_only_from_the_checkpoint_before_it() -> None:
+    events = scenario()
+    log = folded(events[1:], checkpoint_every=4)
+    added = log.add(events[0])
+    assert added.new and added.refolded == 12  # inserted first: everything after it
+    log = folded(events[:-2] + events[-1:], checkpoint_every=4)
+    added = log.add(events[-2])
+    assert added.refolded == 4  # from the checkpoint after 8 events: 8, 9, 10 and 12
+
+
+def test_a_second_writer_under_one_session_is_a_forked_log() -> None:
+    events = scenario()
+    log = folded(events)
+    impostor = m.make_message(
+        m.LeaseRenew(task_ids=[]),
+        source="s1",
+        timestamp=at(9),
+        seq=events[0].seq,
+        lamport=99,
+        incarnation="other-host",
+    )
+    with pytest.raises(ForkedLog, match="other-host"):
+        log.add(impostor)
+    assert len(log) == 13  # nothing already accepted is lost
+
+
+def test_frontier_and_catching_up_a_peer() -> None:
+    events = scenario()
+    full, partial = folded(events), folded(events[:5])
+    missing = full.missing_for(partial.frontier())
+    assert len(missing) == 8
+    partial.extend(missing)
+    assert canonical_bytes(partial.board) == canonical_bytes(full.board)
+    assert full.last_of("s1") == (6, 9) and full.last_of("nobody") == (0, 0)
+    assert full.max_lamport() == 10
