@@ -1,0 +1,479 @@
+"""The mesh: this node's data channels to every other member of its room, and its API.
+
+``async with Mesh(config) as mesh:`` joins the room through the signaling server and keeps one
+:class:`~node.mesh.pair.Pair` per other member. The owner then uses ``broadcast``, ``send``,
+``request``/``reply`` and ``events()``. Everything that happens arrives through three entry
+points, each run on the event loop and never concurrently with another: signaling notices
+(one dispatcher task, in order), frames from a pair's channel (aiortc callbacks), and the
+liveness timer (one task, woken at the earliest deadline of all pairs).
+
+Roster rules. The room's roster (from signaling) says whom to build pairs with; the data plane
+says who is reachable. So a peer that drops off the roster keeps its working channel (its
+signaling connection may be what failed, or the server restarted), a ``peer-left`` with reason
+``replaced`` ends the pair at once (the peer restarted under the same id), and ``left`` stops
+rebuilds. After the server comes back, members re-join and new members build pairs as usual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import secrets
+import time
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from types import TracebackType
+
+import structlog
+
+from node import codec
+from node.errors import IfmeshError, ProtocolError, TransportError
+from node.mesh.config import MeshConfig
+from node.mesh.dedupe import SeenIds
+from node.mesh.errors import MeshClosed, PeerUnavailable, ReplyTimeout, SignalingRefused
+from node.mesh.events import (
+    DownReason,
+    MeshEvent,
+    MeshReady,
+    MessageReceived,
+    PeerDown,
+    PeerMetrics,
+    PeerSuspect,
+    PeerUp,
+    SignalingChanged,
+    Subscription,
+)
+from node.mesh.framing import (
+    AckArrived,
+    ByeArrived,
+    Delivery,
+    FrameEvent,
+    FrameRejected,
+    FrameWriter,
+    MessageArrived,
+)
+from node.mesh.pair import Pair
+from node.mesh.peer import PeerLink
+from node.mesh.reconnect import PairEpochs
+from node.mesh.signaling_client import SignalingClient, SignalingDown, SignalingNotice, SignalingUp
+from node.messages import Envelope
+from signaling.protocol import Answer, Candidate, Error, Offer, PeerJoined, PeerLeft
+
+log = structlog.get_logger(__name__)
+
+
+class Mesh:
+    def __init__(self, config: MeshConfig, *, rng: random.Random | None = None) -> None:
+        self.config = config
+        self.session = config.session
+        self.rng = rng or random.Random()
+        self.ice_servers = config.rtc_ice_servers()
+        # Wall-clock start: a restarted offerer outbids its previous incarnation's epochs.
+        self.epochs = PairEpochs(start=time.time_ns() // 1_000_000)
+        self.writer = FrameWriter(config.limits)
+        self.seen = SeenIds(config.dedupe_capacity)
+        self.pairs: dict[str, Pair] = {}
+        self.roster: frozenset[str] = frozenset()
+        self._first = Subscription()  # buffers from the start for the first events() caller
+        self._subscribers: list[Subscription] = [self._first]
+        self._first_taken = False
+        self._replies: dict[tuple[str, str], asyncio.Future[Envelope]] = {}
+        self._acks: dict[str, tuple[set[str], asyncio.Event]] = {}
+        self._notices: asyncio.Queue[SignalingNotice] = asyncio.Queue()
+        self._changed = asyncio.Event()
+        self._timer_wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._fatal: SignalingDown | None = None
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._timer: asyncio.Task[None] | None = None
+        self._ready = False
+        self._closed = False
+        self.signaling = SignalingClient(
+            config.signaling_url, config.room, config.session, self._notices.put_nowait,
+            token=config.token, capabilities=config.capabilities, backoff=config.backoff,
+            rng=self.rng,
+        )  # fmt: skip
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Mesh:
+        self._dispatcher = self._spawn(self._dispatch(), "mesh-signaling")
+        self._timer = self._spawn(self._timer_loop(), "mesh-liveness")
+        self.signaling.start()
+        if self.config.join_timeout is not None:
+            try:
+                await self.wait_joined(self.config.join_timeout)
+            except IfmeshError:
+                await self.close()
+                raise
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Says bye to every peer, drains every channel (bounded), then closes everything."""
+        if self._closed:
+            return
+        self._closed = True
+        open_pairs = [p for p in self.pairs.values() if p.is_open and p.link is not None]
+        token = secrets.token_hex(8)
+        acked: set[str] = set()
+        all_acked = asyncio.Event()
+        self._acks[token] = (acked, all_acked)
+        bye = [self.writer.bye(token, "closing")]
+        for pair in open_pairs:
+            assert pair.link is not None
+            with contextlib.suppress(TransportError):
+                if not pair.link.try_send(bye):
+                    await pair.link.send(bye)
+        links = [p.link for p in open_pairs if p.link is not None]
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.config.drain_timeout):
+                await asyncio.gather(*(link.drain(self.config.drain_timeout) for link in links))
+                while not {p.peer for p in open_pairs} <= acked:
+                    all_acked.clear()
+                    await all_acked.wait()
+        for task in (self._dispatcher, self._timer):
+            if task is not None:
+                task.cancel()
+        for pair in list(self.pairs.values()):
+            await pair.stop(None, "mesh closed")
+        await self.signaling.close()
+        # What is left are links closing: let them finish (sockets released), bounded.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.config.drain_timeout):
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+        for future in self._replies.values():
+            if not future.done():
+                future.set_exception(MeshClosed("the mesh closed before a reply came"))
+        for subscription in self._subscribers:
+            subscription.end()
+        log.info("mesh_closed", session=self.session, peers_said_bye=sorted(acked))
+
+    def _spawn(self, coro: Coroutine[object, object, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("mesh_task_failed", task=task.get_name(), error=repr(task.exception()))
+
+    def close_later(self, link: PeerLink) -> None:
+        """Closes a retired link in the background (aiortc's close takes a few ms)."""
+        self._spawn(link.close(), f"close-{link.peer}-{link.epoch}")
+
+    # --- state and waiting -----------------------------------------------------------------
+
+    def now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    @property
+    def peers_up(self) -> frozenset[str]:
+        return frozenset(peer for peer, pair in self.pairs.items() if pair.is_open)
+
+    def metrics(self) -> dict[str, PeerMetrics]:
+        """A snapshot of every peer's metrics (state, RTT, traffic, reconnects)."""
+        result = {}
+        for peer, pair in self.pairs.items():
+            snapshot = pair.metrics.snapshot()
+            snapshot.buffered = pair.link.buffered if pair.link is not None else 0
+            result[peer] = snapshot
+        return result
+
+    async def wait_joined(self, timeout: float) -> None:
+        """Until the signaling server accepted our join; SignalingRefused if it never will."""
+        await self._wait_until(lambda: self.signaling.is_joined, timeout, "join the room")
+
+    async def wait_ready(self, timeout: float, peers: set[str] | None = None) -> None:
+        """Until channels to ``peers`` (default: the whole roster, non-empty) are open."""
+
+        def ready() -> bool:
+            wanted = peers if peers is not None else self.roster
+            return bool(wanted or peers is not None) and wanted <= self.peers_up
+
+        await self._wait_until(ready, timeout, "form the mesh")
+
+    async def signaling_joined(self) -> None:
+        await self.signaling.joined.wait()
+
+    async def _wait_until(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
+        try:
+            async with asyncio.timeout(timeout):
+                while not predicate():
+                    if self._fatal is not None:
+                        raise SignalingRefused(self._fatal.reason, server_code=self._fatal.code)
+                    if self._closed:
+                        raise MeshClosed("the mesh is closed")
+                    self._changed.clear()
+                    await self._changed.wait()
+        except TimeoutError:
+            raise TransportError(
+                f"{self.session} did not {what} within {timeout:g} s (peers up: "
+                f"{sorted(self.peers_up)}, roster: {sorted(self.roster)})"
+            ) from None
+
+    def _state_changed(self) -> None:
+        self._changed.set()
+        complete = self.signaling.is_joined and self.roster <= self.peers_up
+        if complete and not self._ready:
+            self._emit(MeshReady(self.peers_up))
+        self._ready = complete
+
+    # --- events ----------------------------------------------------------------------------
+
+    def events(self) -> Subscription:
+        """Typed events; the first caller also gets everything since the mesh started."""
+        if not self._first_taken:
+            self._first_taken = True
+            return self._first
+        subscription = Subscription()
+        if self._closed:
+            subscription.end()
+        self._subscribers.append(subscription)
+        return subscription
+
+    def _emit(self, event: MeshEvent) -> None:
+        for subscription in self._subscribers:
+            subscription.put(event)
+
+    def on_pair_up(self, pair: Pair) -> None:
+        assert pair.link is not None
+        self._emit(PeerUp(pair.peer, pair.link.epoch, pair.metrics.reconnects))
+        self._timer_wake.set()
+        self._state_changed()
+
+    def on_pair_suspect(self, pair: Pair, silence: float) -> None:
+        log.info("peer_suspect", peer=pair.peer, silence=round(silence, 2))
+        self._emit(PeerSuspect(pair.peer, silence))
+
+    def on_pair_down(self, pair: Pair, reason: DownReason, detail: str) -> None:
+        log.info("peer_down", peer=pair.peer, reason=reason.value, detail=detail)
+        self._emit(PeerDown(pair.peer, reason, detail))
+        for (peer, _), future in self._replies.items():
+            if peer == pair.peer and not future.done():
+                future.set_exception(PeerUnavailable(f"{peer} went down ({reason.value})"))
+        self._state_changed()
+
+    # --- sending ---------------------------------------------------------------------------
+
+    def _open_pair(self, peer: str) -> Pair:
+        if self._closed:
+            raise MeshClosed("the mesh is closed")
+        pair = self.pairs.get(peer)
+        if pair is None or not pair.is_open:
+            state = "not in the room" if pair is None else pair.metrics.state.value
+            raise PeerUnavailable(f"no open channel to {peer!r} ({state})")
+        return pair
+
+    async def _send(self, pair: Pair, frames: list[bytes], size: int) -> None:
+        assert pair.link is not None
+        await pair.link.send(frames)
+        pair.metrics.messages_out += 1
+        pair.metrics.bytes_out += size
+
+    async def send(self, peer: str, message: Envelope) -> None:
+        """Sends ``message`` to one peer; PeerUnavailable if its channel is not open."""
+        pair = self._open_pair(peer)
+        encoded = codec.encode(message)
+        await self._send(pair, self.writer.message(encoded), len(encoded))
+
+    async def broadcast(
+        self, message: Envelope, *, ack: bool = False, timeout: float = 5.0
+    ) -> frozenset[str]:
+        """Sends ``message`` to every open peer. Returns the peers it went to or, with
+        ``ack=True``, those that acknowledged it within ``timeout``."""
+        if self._closed:
+            raise MeshClosed("the mesh is closed")
+        encoded = codec.encode(message)
+        frames = self.writer.message(encoded, Delivery.ACKED if ack else Delivery.PLAIN)
+        targets = [p for p in self.pairs.values() if p.is_open]
+        acked: set[str] = set()
+        done = asyncio.Event()
+        if ack:
+            self._acks[message.id] = (acked, done)
+        sent: set[str] = set()
+        blocked = []
+        for pair in targets:
+            assert pair.link is not None
+            if pair.link.try_send(frames):
+                sent.add(pair.peer)
+                pair.metrics.messages_out += 1
+                pair.metrics.bytes_out += len(encoded)
+            else:
+                blocked.append(pair)
+        results = await asyncio.gather(
+            *(self._send(pair, frames, len(encoded)) for pair in blocked), return_exceptions=True
+        )
+        sent.update(p.peer for p, r in zip(blocked, results, strict=True) if r is None)
+        if not ack:
+            return frozenset(sent)
+        try:
+            async with asyncio.timeout(timeout):
+                while not sent <= acked:
+                    done.clear()
+                    await done.wait()
+        except TimeoutError:
+            pass
+        finally:
+            del self._acks[message.id]
+        return frozenset(acked & sent)
+
+    async def request(self, peer: str, message: Envelope, timeout: float) -> Envelope:
+        """Sends ``message`` to ``peer`` and returns its reply; ReplyTimeout after ``timeout``."""
+        pair = self._open_pair(peer)
+        key = (peer, message.id)
+        future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
+        self._replies[key] = future
+        try:
+            encoded = codec.encode(message)
+            await self._send(pair, self.writer.message(encoded, Delivery.REQUEST), len(encoded))
+            async with asyncio.timeout(timeout):
+                return await future
+        except TimeoutError:
+            raise ReplyTimeout(f"{peer} did not reply to {message.id} in {timeout:g} s") from None
+        finally:
+            self._replies.pop(key, None)
+
+    async def reply(self, to: MessageReceived, message: Envelope) -> None:
+        """Answers a request received as ``to``."""
+        pair = self._open_pair(to.peer)
+        encoded = codec.encode(message)
+        frames = self.writer.message(encoded, Delivery.REPLY, in_reply_to=to.message.id)
+        await self._send(pair, frames, len(encoded))
+
+    # --- receiving -------------------------------------------------------------------------
+
+    def on_frame_event(self, pair: Pair, event: FrameEvent) -> None:
+        if isinstance(event, MessageArrived):
+            self._on_message(pair, event)
+        elif isinstance(event, AckArrived):
+            waiting = self._acks.get(event.id)
+            if waiting is not None:
+                waiting[0].add(pair.peer)
+                waiting[1].set()
+        elif isinstance(event, ByeArrived):
+            if pair.link is not None:
+                pair.link.try_send([self.writer.ack(event.token)])
+            pair.said_bye()
+        elif isinstance(event, FrameRejected):
+            self._rejected(pair, event.error)
+
+    def _rejected(self, pair: Pair, error: ProtocolError) -> None:
+        log.warning("frame_dropped", peer=pair.peer, code=error.code, error=str(error))
+
+    def _on_message(self, pair: Pair, event: MessageArrived) -> None:
+        message = event.message
+        if message.source != pair.peer:
+            pair.metrics.malformed += 1
+            pair.reader.malformed += 1
+            self._rejected(pair, ProtocolError(
+                f"message {message.id} claims source {message.source!r} but came from"
+                f" {pair.peer!r}", path="source",
+            ))  # fmt: skip
+            return
+        try:
+            codec.check_live(message, datetime.now(UTC))
+        except ProtocolError as error:
+            pair.metrics.expired += 1
+            self._rejected(pair, error)
+            return
+        if event.delivery is Delivery.ACKED and pair.link is not None:
+            pair.link.try_send([self.writer.ack(message.id)])
+        if not self.seen.first_time(message.source, message.id):
+            pair.metrics.duplicates += 1
+            return
+        pair.metrics.messages_in += 1
+        if event.delivery is Delivery.REPLY:
+            assert event.in_reply_to is not None
+            future = self._replies.get((pair.peer, event.in_reply_to))
+            if future is not None and not future.done():
+                future.set_result(message)
+            else:
+                log.info("late_reply_dropped", peer=pair.peer, request=event.in_reply_to)
+            return
+        self._emit(
+            MessageReceived(pair.peer, message, event.size, event.delivery is Delivery.REQUEST)
+        )
+
+    # --- signaling -------------------------------------------------------------------------
+
+    async def signal(self, frame: Offer | Answer | Candidate) -> bool:
+        return await self.signaling.send(frame)
+
+    def _pair(self, peer: str) -> Pair:
+        pair = self.pairs.get(peer)
+        if pair is None:
+            pair = self.pairs[peer] = Pair(self, peer)
+        return pair
+
+    async def _dispatch(self) -> None:
+        while True:
+            notice = await self._notices.get()
+            try:
+                await self._on_notice(notice)
+            except Exception:  # one bad negotiation must not stop the dispatcher
+                log.exception("signaling_notice_failed", kind=type(notice).__name__)
+
+    async def _on_notice(self, notice: SignalingNotice) -> None:
+        if isinstance(notice, SignalingUp):
+            self.roster = frozenset(m.session for m in notice.joined.roster) - {self.session}
+            for peer in self.roster:
+                pair = self._pair(peer)
+                pair.in_room = True
+                pair.wake()
+            for peer, pair in self.pairs.items():
+                pair.in_room = peer in self.roster
+            self._emit(SignalingChanged(True, f"joined {notice.joined.room}"))
+        elif isinstance(notice, SignalingDown):
+            self._fatal = notice if notice.fatal else None
+            self._emit(SignalingChanged(False, notice.reason, notice.fatal))
+        elif isinstance(notice, PeerJoined) and notice.session != self.session:
+            self.roster = self.roster | {notice.session}
+            pair = self._pair(notice.session)
+            pair.in_room, pair.left = True, False
+            pair.wake()
+        elif isinstance(notice, PeerLeft):
+            self.roster = self.roster - {notice.session}
+            pair_or_none = self.pairs.get(notice.session)
+            if pair_or_none is not None:
+                pair_or_none.in_room = False
+                if notice.reason == "left":
+                    pair_or_none.left = True
+                elif notice.reason == "replaced" and pair_or_none.link is not None:
+                    self.epochs.forget(notice.session)
+                    await pair_or_none.stop(DownReason.REPLACED, "session replaced")
+                    del self.pairs[notice.session]
+        elif isinstance(notice, Offer) and notice.sender is not None:
+            await self._pair(notice.sender).on_offer(notice)
+        elif isinstance(notice, Answer) and notice.sender in self.pairs:
+            await self.pairs[notice.sender].on_answer(notice)
+        elif isinstance(notice, Candidate) and notice.sender in self.pairs:
+            await self.pairs[notice.sender].on_candidate(notice)
+        elif isinstance(notice, Error):
+            log.warning("signaling_error", code=notice.code, message=notice.message)
+        self._state_changed()
+
+    # --- liveness --------------------------------------------------------------------------
+
+    async def _timer_loop(self) -> None:
+        while True:
+            self._timer_wake.clear()
+            timers = [
+                timer
+                for pair in self.pairs.values()
+                if pair.liveness is not None and (timer := pair.liveness.get_timer()) is not None
+            ]
+            delay = max(0.0, min(timers) - self.now()) if timers else None
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._timer_wake.wait()
+            now = self.now()
+            for pair in list(self.pairs.values()):
+                pair.handle_timer(now)

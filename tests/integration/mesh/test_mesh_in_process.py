@@ -1,0 +1,146 @@
+"""Meshes of real aiortc peers in one process, rendezvousing through a real signaling server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from node import codec, messages
+from node.mesh.errors import PeerUnavailable, ReplyTimeout
+from node.mesh.events import DownReason, MessageReceived, PeerDown, PeerUp
+from node.mesh.mesh import Mesh
+from tests.integration.mesh.conftest import (
+    TIMEOUT,
+    MeshFactory,
+    claim_of_size,
+    full_mesh,
+    next_event,
+    progress,
+    take,
+)
+
+pytestmark = pytest.mark.integration
+
+PER_SENDER = 5
+
+
+@pytest.mark.parametrize("size", [2, 5, 8])
+async def test_full_mesh_delivers_every_broadcast_once_in_order(
+    make_mesh: MeshFactory, size: int
+) -> None:
+    sessions = [f"node-{i}" for i in range(size)]
+    meshes = await full_mesh(make_mesh, sessions)
+    streams = [mesh.events() for mesh in meshes]
+    for round_ in range(PER_SENDER):
+        for mesh in meshes:
+            sent_to = await mesh.broadcast(progress(mesh.session, f"{round_}"))
+            assert sent_to == frozenset(sessions) - {mesh.session}
+    expected = (size - 1) * PER_SENDER
+    received = await asyncio.gather(*(take(s, MessageReceived, expected) for s in streams))
+    for mesh, events in zip(meshes, received, strict=True):
+        by_sender: dict[str, list[str]] = {}
+        for event in events:
+            assert event.message.source == event.peer
+            by_sender.setdefault(event.peer, []).append(event.message.payload.milestone)
+        assert set(by_sender) == set(sessions) - {mesh.session}
+        for milestones in by_sender.values():
+            assert milestones == [str(r) for r in range(PER_SENDER)], "in order, exactly once"
+    await asyncio.sleep(0)  # let any stray duplicate surface before checking
+    for mesh in meshes:
+        for metrics in mesh.metrics().values():
+            assert metrics.duplicates == 0 and metrics.malformed == 0
+            assert metrics.messages_in == PER_SENDER and metrics.messages_out == PER_SENDER
+
+
+async def test_graceful_close_is_reported_as_left_within_one_second(
+    make_mesh: MeshFactory,
+) -> None:
+    a, b = await full_mesh(make_mesh, ["alpha", "bravo"])
+    events = a.events()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await b.close()
+    down = await next_event(events, PeerDown, timeout=1.0)
+    assert (down.peer, down.reason) == ("bravo", DownReason.LEFT)
+    assert loop.time() - started < 1.0
+    with pytest.raises(PeerUnavailable):
+        await a.send("bravo", progress("alpha"))
+
+
+async def test_one_mebibyte_round_trips_through_request_and_reply(
+    make_mesh: MeshFactory,
+) -> None:
+    a, b = await full_mesh(make_mesh, ["alpha", "bravo"])
+    big = claim_of_size("alpha", messages.MAX_ENCODED_BYTES)
+    assert len(codec.encode(big)) > messages.MAX_ENCODED_BYTES - 2048
+    answer_message = claim_of_size("bravo", messages.MAX_ENCODED_BYTES, fill="y")
+
+    async def answer() -> None:
+        request = await next_event(b.events(), MessageReceived, lambda e: e.request)
+        assert request.message == big and request.size > messages.MAX_ENCODED_BYTES - 2048
+        await b.reply(request, answer_message)
+
+    responder = asyncio.create_task(answer())
+    reply = await a.request("bravo", big, timeout=TIMEOUT)
+    await responder
+    assert reply == answer_message
+    assert a.metrics()["bravo"].bytes_out > messages.MAX_ENCODED_BYTES - 2048
+
+
+async def test_request_without_reply_times_out(make_mesh: MeshFactory) -> None:
+    a, _ = await full_mesh(make_mesh, ["alpha", "bravo"])
+    with pytest.raises(ReplyTimeout):
+        await a.request("bravo", progress("alpha"), timeout=0.3)
+
+
+async def test_broadcast_with_ack_names_the_peers_that_acknowledged(
+    make_mesh: MeshFactory,
+) -> None:
+    meshes = await full_mesh(make_mesh, ["alpha", "bravo", "charlie"])
+    acked = await meshes[0].broadcast(progress("alpha"), ack=True, timeout=TIMEOUT)
+    assert acked == {"bravo", "charlie"}
+
+
+async def test_malformed_frames_are_dropped_and_the_peer_stays_up(
+    make_mesh: MeshFactory,
+) -> None:
+    a, b = await full_mesh(make_mesh, ["alpha", "bravo"])
+    events = b.events()
+    link = a.pairs["bravo"].link
+    assert link is not None
+    link.channel.send(b"garbage that is no frame")
+    link.channel.send(b'M{"type": "task.progress"}')
+    spoofed = codec.encode(progress("charlie", "spoofed"))
+    link.channel.send(b"M" + spoofed)
+    await a.send("bravo", progress("alpha", "after"))
+    received = await next_event(events, MessageReceived)
+    assert received.message.payload.milestone == "after", "bad frames were not delivered"
+    metrics = b.metrics()["alpha"]
+    assert metrics.malformed == 3 and metrics.state == "up"
+    assert "alpha" in b.peers_up
+
+
+async def test_restarted_offerer_rebuilds_its_pairs(make_mesh: MeshFactory) -> None:
+    # "a-first" has the lowest id, so it offers to everyone; its new incarnation must be
+    # accepted although the others saw an earlier build.
+    first, second, _ = await full_mesh(make_mesh, ["a-first", "b-second", "c-third"])
+    watch = second.events()
+    await first.close()
+    await next_event(watch, PeerDown, lambda e: e.peer == "a-first")
+    again = await make_mesh("a-first")
+    await again.wait_ready(TIMEOUT, {"b-second", "c-third"})
+    up = await next_event(watch, PeerUp, lambda e: e.peer == "a-first")
+    assert up.epoch > 0
+    sent = await again.broadcast(progress("a-first", "back"), ack=True, timeout=TIMEOUT)
+    assert sent == {"b-second", "c-third"}
+    received = await next_event(watch, MessageReceived)
+    assert received.message.payload.milestone == "back"
+
+
+async def test_mesh_close_is_idempotent_and_refuses_later_sends(make_mesh: MeshFactory) -> None:
+    mesh: Mesh = await make_mesh("solo")
+    await mesh.close()
+    await mesh.close()
+    with pytest.raises(Exception, match="closed"):
+        await mesh.broadcast(progress("solo"))
