@@ -71,6 +71,12 @@ class Client:
         await self.send(type="join", room=room, session=session, **fields)
         return await self.expect("joined")
 
+    async def roundtrip_until_done(self, reader: asyncio.Task[None]) -> None:
+        """Asks for a pong with nonce "fuzz-done" so a concurrent reader knows it has all."""
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self.send(type="ping", nonce="fuzz-done")
+        await asyncio.wait_for(asyncio.shield(reader), TIMEOUT)
+
     async def roundtrip(self) -> None:
         """Waits until the server has handled everything sent before (a ping answers)."""
         nonce = uuid.uuid4().hex
