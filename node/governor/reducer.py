@@ -14,7 +14,7 @@ from dataclasses import replace
 from node.governor import breaker as breakers
 from node.governor.admission import ClaimDecision, decide_claim
 from node.governor.help import assign_helpers
-from node.governor.ledger import ClaimKind, HelpKind, Ledger, micros, period_index
+from node.governor.ledger import ClaimKind, HelpKind, Ledger, Reservation, micros, period_index
 from node.governor.policy import Policy
 from node.governor.registry import register
 from node.governor.state import SWARM_WIDE, BreakerKey, GovernorState, HelpCase, TaskDemand
@@ -102,7 +102,10 @@ def fold(
             for r in state.ledger.on_task(payload.task_id)
             if r.kind == ClaimKind and r.ref == str(payload.epoch) and r.session != payload.winner
         ]
-        return replace(state, ledger=state.ledger.release(losers))
+        state = replace(state, ledger=state.ledger.release(losers))
+        if isinstance(payload, TaskConfirmed):
+            state = _reserve_for_git_winner(policy, state, payload, demand_for(event, demand))
+        return state
     if isinstance(payload, TaskRelease | TaskFail | TaskComplete):
         return _end_claim(policy, state, event, now)
     if isinstance(payload, HelpRequest):
@@ -128,6 +131,33 @@ def _apply_claim(
         ledger = ledger.reserve(decision.reservation)
     state = replace(state, ledger=ledger)
     return _signal(policy, state, decision.probes, Signal.PROBE, now)
+
+
+def _reserve_for_git_winner(
+    policy: Policy, state: GovernorState, confirmed: TaskConfirmed, demand: TaskDemand
+) -> GovernorState:
+    """Git overrules the mesh: a winner whose claim lost on the mesh (so it reserved nothing)
+    holds the task now, and its reservation is made here, without admission — the verdict is
+    final, and the mesh winner's reservation it replaces was released just before."""
+    epoch = str(confirmed.epoch)
+    if any(
+        r.kind == ClaimKind and r.ref == epoch and r.session == confirmed.winner
+        for r in state.ledger.on_task(confirmed.task_id)
+    ):
+        return state
+    profile = state.profiles.get(confirmed.winner)
+    limits = policy.limits(demand.task_type)
+    hours = demand.estimate_hours if demand.estimate_hours else limits.default_estimate_hours
+    reservation = Reservation(
+        kind=ClaimKind,
+        task_id=confirmed.task_id,
+        ref=epoch,
+        swarm_id=confirmed.winner,
+        session=confirmed.winner,
+        amount=micros(hours * profile.cost_per_hour) if profile is not None else 0,
+        task_type=demand.task_type,
+    )
+    return replace(state, ledger=state.ledger.reserve(reservation))
 
 
 def _end_claim(policy: Policy, state: GovernorState, event: Envelope, now: float) -> GovernorState:

@@ -174,3 +174,18 @@ def test_demand_lookup_in_support_matches_tasks() -> None:
     events = Events()
     assert demand_of(events.claim("F2.1", "session-5-cli", 0)) == TASKS["F2.1"]
     assert fold_all(Governor(), []) == Governor().initial()
+
+
+def test_git_confirmation_moves_the_reservation_to_the_git_winner() -> None:
+    events = Events()
+    governor = Governor(parse_policy("resource_policy: {max_cost_per_task: 25}"))
+    state = fleet_registered(events, governor)
+    task = TASKS["P0.5.4"]  # 1.5 h
+    # Partition: the mesh (this side) saw only session-5-cli's claim; git says session-4-sip.
+    state = governor.fold(state, events.claim("P0.5.4", "session-5-cli", 1), task)
+    confirmed = m.TaskConfirmed(task_id="P0.5.4", epoch=0, winner="session-4-sip")
+    state = governor.fold(state, events(confirmed, "session-4-sip", 2), task)
+    (reservation,) = state.ledger.on_task("P0.5.4")
+    assert (reservation.swarm_id, reservation.amount) == ("session-4-sip", micros(1.5 * 3.0))
+    again = governor.fold(state, events(confirmed, "session-4-sip", 3), task)
+    assert again == state  # the same verdict twice changes nothing

@@ -113,7 +113,7 @@ def histories(draw: st.DrawFn) -> list[m.Envelope]:
         epoch = draw(st.integers(0, 1))
         kind = draw(
             st.sampled_from(
-                ["claim", "claim", "complete", "fail", "release", "lost", "steal", "help",
+                ["claim", "claim", "complete", "fail", "release", "lost", "confirmed", "steal", "help",
                  "offer", "escalate", "resolved", "reset"]
             )
         )  # fmt: skip
@@ -139,6 +139,9 @@ def histories(draw: st.DrawFn) -> list[m.Envelope]:
         elif kind == "lost":
             winner = draw(st.sampled_from(SWARMS))
             emit(m.ClaimLost(task_id=task_id, epoch=epoch, winner=winner), swarm)
+        elif kind == "confirmed":
+            winner = draw(st.sampled_from(SWARMS))
+            emit(m.TaskConfirmed(task_id=task_id, epoch=epoch, winner=winner), winner)
         elif kind == "steal":
             emit(m.TaskSteal(task_id=task_id, epoch=epoch + 1, previous_owner="session-9-x"), swarm)
         elif kind == "help":
