@@ -113,8 +113,8 @@ def histories(draw: st.DrawFn) -> list[m.Envelope]:
         epoch = draw(st.integers(0, 1))
         kind = draw(
             st.sampled_from(
-                ["claim", "claim", "complete", "fail", "release", "lost", "confirmed", "steal", "help",
-                 "offer", "escalate", "resolved", "reset"]
+                ["claim", "claim", "complete", "fail", "release", "lost", "confirmed", "steal",
+                 "help", "offer", "escalate", "resolved", "reset"]
             )
         )  # fmt: skip
         stamp = T0 + timedelta(minutes=draw(st.integers(0, 150)))
