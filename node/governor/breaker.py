@@ -30,6 +30,7 @@ class Signal(Enum):
     RESET = "reset"  # an operator's breaker.reset
     COOLED = "cooled"  # the reset timeout has passed (time-triggered, judged at event time)
     PROBE = "probe"  # a claim admitted while HALF_OPEN
+    PROBE_RETURNED = "probe_returned"  # a claim released while HALF_OPEN gives its probe back
 
 
 CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN
@@ -52,6 +53,7 @@ EVENT_TRIGGERED_TRANSITIONS: dict[BreakerState, dict[Signal, BreakerState]] = {
     },
     HALF_OPEN: {
         Signal.PROBE: HALF_OPEN,
+        Signal.PROBE_RETURNED: HALF_OPEN,
         Signal.SUCCESS: CLOSED,
         Signal.FAILURE: OPEN,
         Signal.RESET: CLOSED,
@@ -87,8 +89,10 @@ def apply(breaker: Breaker, signal: Signal, now: float, *, threshold: int) -> Br
         result = breaker if breaker.state is OPEN else Breaker(OPEN, opened_at=now)
     elif breaker.state is OPEN:  # COOLED
         result = Breaker(HALF_OPEN, opened_at=breaker.opened_at)
-    else:  # PROBE
+    elif signal is Signal.PROBE:
         result = replace(breaker, probes=breaker.probes + 1)
+    else:  # PROBE_RETURNED
+        result = replace(breaker, probes=max(0, breaker.probes - 1))
     return _state_triggered(result, now, threshold)
 
 

@@ -186,6 +186,8 @@ def _end_claim(policy: Policy, state: GovernorState, event: Envelope, now: float
         if isinstance(payload, TaskFail):
             signal = Signal.FAILURE
     state = replace(state, ledger=ledger)
+    if isinstance(payload, TaskRelease):
+        state = _return_probes(policy, state, held, now)
     if signal is not None:
         keys: list[BreakerKey] = []
         for r in held:
@@ -280,6 +282,23 @@ def _close_help(
                 ledger = ledger.release([key])
         del help_cases[case.request_id]
     return replace(state, ledger=ledger, help=help_cases)
+
+
+def _return_probes(
+    policy: Policy, state: GovernorState, released: Iterable[Reservation], now: float
+) -> GovernorState:
+    """A claim let through a HALF_OPEN breaker and then released never tells whether the swarm
+    recovered: its probe is given back, so the breaker is not stuck waiting for it."""
+    keys: list[BreakerKey] = []
+    for r in released:
+        for key in ((r.swarm_id, SWARM_WIDE), (r.swarm_id, r.task_type)):
+            limits = policy.base if key[1] == SWARM_WIDE else policy.limits(key[1])
+            current = breakers.at(
+                state.breaker(key), now, reset_timeout=limits.circuit_breaker_reset_timeout
+            )
+            if current.state is breakers.HALF_OPEN and current.probes:
+                keys.append(key)
+    return _signal(policy, state, keys, Signal.PROBE_RETURNED, now)
 
 
 def _reset_breakers(

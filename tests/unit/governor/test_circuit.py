@@ -92,3 +92,18 @@ def test_operator_reset_closes_swarm_and_task_type_breakers() -> None:
     everything = governor.fold(state, events.reset(SWARM, 4))
     assert everything.breakers == {}
     assert governor.admit(everything, events.claim("C", SWARM, 4), task("C", "protocol")).admitted
+
+
+def test_a_released_probe_is_given_back() -> None:
+    events, governor = Events(), Governor(POLICY)
+    state = fleet_registered(events, governor)
+    state = run_and_fail(governor, state, events, "A", 0)
+    state = run_and_fail(governor, state, events, "B", 2)  # OPEN at minute 3
+    probe = events.claim("C", SWARM, 14)
+    state = governor.fold(state, probe, task("C"))
+    assert governor.admit(state, events.claim("D", SWARM, 15), task("D")).code == "circuit_open"
+    state = governor.fold(state, events.release("C", SWARM, 16), task("C"))
+    assert state.breaker((SWARM, SWARM_WIDE)) == b.Breaker(
+        b.HALF_OPEN, opened_at=events.claim("x", SWARM, 3).timestamp.timestamp(), probes=0
+    )
+    assert governor.admit(state, events.claim("D", SWARM, 17), task("D")).admitted
