@@ -12,7 +12,7 @@ Rules this module keeps (measured with aiortc 1.16, see DESIGN.md "Mesh rules"):
 * Drain: ``pc.close()`` right after ``send()`` can lose queued data, so :meth:`drain` waits for
   ``bufferedAmount == 0`` first (bounded).
 * aiortc accepts an SDP without a fingerprint or without ICE credentials; :func:`check_sdp`
-  refuses those before aiortc sees them.
+  (built on :mod:`node.sdp`'s checks) refuses those before aiortc sees them.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 import structlog
 from aiortc import (
@@ -34,6 +35,8 @@ from aiortc.exceptions import InvalidStateError
 from node.errors import SdpError
 from node.mesh import ice
 from node.mesh.errors import PeerUnavailable
+from node.sdp.checks import check
+from node.sdp.parse import parse_sdp
 
 log = structlog.get_logger(__name__)
 
@@ -53,18 +56,13 @@ def role_towards(local: str, remote: str) -> Role:
     return Role.OFFERER if local < remote else Role.ANSWERER
 
 
-def check_sdp(sdp: str, kind: str) -> None:
-    """Refuses SDPs aiortc would accept but that cannot give an authenticated data channel."""
-    lines = sdp.splitlines()
-    if not any(line.startswith("m=application") for line in lines):
-        raise SdpError(f"{kind} has no m=application section: it offers no data channel")
-    missing = [
-        attribute
-        for attribute in ("a=fingerprint:", "a=ice-ufrag:", "a=ice-pwd:")
-        if not any(line.startswith(attribute) for line in lines)
-    ]
-    if missing:
-        raise SdpError(f"{kind} lacks {', '.join(m[2:-1] for m in missing)}")
+def check_sdp(sdp: str, kind: Literal["offer", "answer"]) -> None:
+    """Refuses SDPs aiortc would accept but that cannot give an authenticated data channel
+    (node.sdp's checks: fingerprint, ICE credentials, BUNDLE, ...) or that carry no channel."""
+    description = parse_sdp(sdp)
+    check(description, kind)
+    if not any(media.kind == "application" and media.port != 0 for media in description.media):
+        raise SdpError(f"{kind} has no active m=application section: it offers no data channel")
 
 
 class PeerLink:
