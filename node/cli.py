@@ -14,7 +14,10 @@ import sys
 from collections.abc import Callable, Sequence
 
 from node import messages
+from node.governor.cli import register as _add_governor
+from node.sdp.cli import register as _add_sdp
 from node.validation import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE, validate_paths
+from signaling.cli import register as _add_signaling
 
 EXIT_USAGE = 2
 
@@ -85,6 +88,9 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
     _add_schema,
     _add_validate,
     _add_demo,
+    _add_signaling,
+    _add_governor,
+    _add_sdp,
 )
 
 
