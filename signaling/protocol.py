@@ -47,6 +47,7 @@ __all__ = [
     "decode_client_frame",
     "decode_server_frame",
     "encode_frame",
+    "encode_relay",
     "error_frame",
     "stamp",
 ]
@@ -286,6 +287,13 @@ def decode_server_frame(data: str | bytes, *, max_bytes: int | None = None) -> S
 def stamp(frame: _R, sender: str) -> _R:
     """``frame`` as delivered: ``from`` is the sender's joined session, whatever it claimed."""
     return frame.model_copy(update={"sender": sender})
+
+
+def encode_relay(frame: RelayFrame, sender: str) -> str:
+    """``encode_frame(stamp(frame, sender))``, without copying the model (the relay hot path)."""
+    document = frame.model_dump(by_alias=True)
+    document["from"] = sender
+    return orjson.dumps({k: v for k, v in document.items() if v is not None}).decode()
 
 
 def error_frame(error: errors.SignalingError, *, ref: str | None = None) -> Error:

@@ -40,8 +40,7 @@ from signaling.protocol import (
     Pong,
     ServerClosing,
     decode_client_frame,
-    encode_frame,
-    stamp,
+    encode_relay,
 )
 from signaling.rooms import Presence, Rooms, RosterChange
 
@@ -305,7 +304,7 @@ class SignalingServer:
         target = self.directory.lookup(conn.room, frame.to)
         if target is None:
             raise errors.UnknownPeer(f"no member {frame.to!r} in room {conn.room!r}")
-        text = encode_frame(stamp(frame, conn.session))
+        text = encode_relay(frame, conn.session)
         self.metrics.relays.inc(type=frame.type)
         if target.instance == self.config.instance_id:
             self._deliver(target.conn, text, received_at)

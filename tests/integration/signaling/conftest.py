@@ -37,20 +37,43 @@ class Closed(Exception):
 
 
 class Client:
-    """A signaling client speaking raw JSON frames, as a browser would."""
+    """A signaling client speaking raw JSON frames, as a browser would.
+
+    A pump task reads the socket all the time, as a browser does, so the server's heartbeat
+    pings are answered even while a test is busy elsewhere; frames wait in a queue.
+    """
 
     def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         self.ws = ws
+        self._frames: asyncio.Queue[dict[str, Any] | Closed] = asyncio.Queue()
+        self.pump = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        while True:
+            message = await self.ws.receive()
+            if message.type is aiohttp.WSMsgType.TEXT:
+                self._frames.put_nowait(json.loads(message.data))
+                continue
+            if message.type is aiohttp.WSMsgType.CLOSE:
+                self._frames.put_nowait(Closed(message.data))
+            else:
+                self._frames.put_nowait(Closed(self.ws.close_code))
+            return
 
     async def send(self, **frame: Any) -> None:
         await self.ws.send_str(json.dumps(frame))
 
+    async def _next(self, timeout: float) -> dict[str, Any] | Closed:
+        item = await asyncio.wait_for(self._frames.get(), timeout)
+        if isinstance(item, Closed):
+            self._frames.put_nowait(item)  # closed stays closed for every later read
+        return item
+
     async def recv(self, timeout: float = TIMEOUT) -> dict[str, Any]:
-        message = await self.ws.receive(timeout=timeout)
-        if message.type is aiohttp.WSMsgType.TEXT:
-            frame: dict[str, Any] = json.loads(message.data)
-            return frame
-        raise Closed(self.ws.close_code)
+        item = await self._next(timeout)
+        if isinstance(item, Closed):
+            raise item
+        return item
 
     async def expect(self, kind: str, timeout: float = TIMEOUT) -> dict[str, Any]:
         frame = await self.recv(timeout)
@@ -63,9 +86,9 @@ class Client:
         return frame
 
     async def expect_close(self, timeout: float = TIMEOUT) -> int | None:
-        message = await self.ws.receive(timeout=timeout)
-        assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED), message
-        return self.ws.close_code
+        item = await self._next(timeout)
+        assert isinstance(item, Closed), item
+        return item.code
 
     async def join(self, room: str, session: str, **fields: Any) -> dict[str, Any]:
         await self.send(type="join", room=room, session=session, **fields)
@@ -90,12 +113,21 @@ Connect = Callable[[str], Awaitable[Client]]
 
 @pytest.fixture
 async def connect() -> AsyncIterator[Connect]:
+    clients: list[Client] = []
     async with aiohttp.ClientSession() as http:
 
         async def open_client(url: str) -> Client:
-            return Client(await http.ws_connect(url, autoping=True))
+            client = Client(await http.ws_connect(url, autoping=True))
+            clients.append(client)
+            return client
 
         yield open_client
+        for client in clients:
+            await client.ws.close()
+    for client in clients:
+        client.pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError, aiohttp.ClientError):
+            await client.pump
 
 
 StartServer = Callable[..., Awaitable[SignalingServer]]

@@ -25,9 +25,12 @@ from signaling.protocol import (
     decode_client_frame,
     decode_server_frame,
     encode_frame,
+    encode_relay,
     error_frame,
     stamp,
 )
+
+RELAY_TYPES = {"offer", "answer", "candidate"}
 
 CLIENT_FRAMES = [
     Join(room="phase-0", session="session-2-webrtc", token="t", capabilities=["webrtc"]),
@@ -171,3 +174,11 @@ def test_error_codes_are_unique_and_stable() -> None:
         "bad_token", "token_expired", "wrong_room", "wrong_session", "room_full",
         "too_many_rooms", "join_timeout", "session_replaced", "internal_error",
     } <= set(codes)  # fmt: skip
+
+
+@pytest.mark.parametrize("frame", [f for f in CLIENT_FRAMES if f.type in RELAY_TYPES])
+def test_encode_relay_equals_encoding_the_stamped_frame(frame: object) -> None:
+    stamped = encode_frame(stamp(frame, "sender"))  # type: ignore[type-var]
+    fast = encode_relay(frame, "sender")  # type: ignore[arg-type]
+    assert json.loads(fast) == json.loads(stamped)
+    assert next(iter(json.loads(fast))) == "type"
