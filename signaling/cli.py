@@ -10,15 +10,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeAlias
 
 from signaling import auth, errors
 from signaling.config import ServerConfig
 from signaling.limits import ServerLimits
-from signaling.server import SignalingServer, serve
+from signaling.server import SignalingServer
 
 __all__ = [
     "add_server_arguments",
@@ -154,3 +156,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     code: int = args.handler(args)
     return code
+
+
+async def serve(
+    config: ServerConfig, on_ready: Callable[[SignalingServer], None] | None = None
+) -> None:
+    """Runs a server until SIGTERM or SIGINT, then shuts it down gracefully."""
+    server = SignalingServer(config)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if on_ready is not None:
+        on_ready(server)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()

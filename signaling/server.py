@@ -12,9 +12,7 @@ import asyncio
 import json
 import logging
 import secrets
-import signal
 import time
-from collections.abc import Callable
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -44,7 +42,7 @@ from signaling.protocol import (
 )
 from signaling.rooms import Presence, Rooms, RosterChange
 
-__all__ = ["SignalingServer", "serve"]
+__all__ = ["SignalingServer"]
 
 log = logging.getLogger("signaling")
 
@@ -402,21 +400,3 @@ class SignalingServer:
 
 def _who(conn: Connection) -> tuple[str, str | None, str | None]:
     return conn.id, conn.room, conn.session
-
-
-async def serve(
-    config: ServerConfig, on_ready: Callable[[SignalingServer], None] | None = None
-) -> None:
-    """Runs a server until SIGTERM or SIGINT, then shuts it down gracefully."""
-    server = SignalingServer(config)
-    await server.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    if on_ready is not None:
-        on_ready(server)
-    try:
-        await stop.wait()
-    finally:
-        await server.stop()
