@@ -64,6 +64,8 @@ class EventLog:
         self._keys: list[OrderKey] = []
         self._held: dict[tuple[str, int], tuple[str, str]] = {}  # (source, seq) → (inc, id)
         self._last: dict[str, tuple[int, int]] = {}  # source → (highest seq, its lamport)
+        self._prefix: dict[str, int] = {}  # source → n: every seq 1..n is held
+        self._above: dict[str, set[int]] = {}  # source → seqs held beyond a gap
         self._checkpoints: list[Board] = [base]  # [i] = board after events[: i * every]
         self._state = FoldState(base)
         self._board: Board | None = base
@@ -99,12 +101,25 @@ class EventLog:
         return self._keys[-1][0] if self._keys else 0
 
     def frontier(self) -> dict[str, int]:
-        """Highest seq held per source (what a peer compares to send what we lack)."""
-        return {source: seq for source, (seq, _) in self._last.items()}
+        """Per source, the n such that seqs 1..n are all held (seq counts from 1 without gaps
+        per session): what a peer compares to send what we lack, gaps included."""
+        return dict(self._prefix)
 
     def missing_for(self, frontier: dict[str, int]) -> list[Envelope]:
-        """Events a peer with ``frontier`` lacks, in the total order."""
+        """Events a peer with ``frontier`` may lack (beyond its gap-free prefix), in order."""
         return [e for e in self._events if e.seq > frontier.get(e.source, 0)]
+
+    def _count(self, source: str, seq: int) -> None:
+        prefix = self._prefix.get(source, 0)
+        if seq != prefix + 1:
+            self._above.setdefault(source, set()).add(seq)
+            return
+        prefix += 1
+        above = self._above.get(source)
+        while above and prefix + 1 in above:
+            prefix += 1
+            above.discard(prefix)
+        self._prefix[source] = prefix
 
     # --- writing -------------------------------------------------------------------------
 
@@ -126,6 +141,7 @@ class EventLog:
         self._held[(event.source, event.seq)] = (event.incarnation, event.id)
         if event.seq >= self._last.get(event.source, (-1, 0))[0]:
             self._last[event.source] = (event.seq, event.lamport)
+        self._count(event.source, event.seq)
         self._board = None
         if position == len(self._events) - 1:
             effects = self._fold(position)

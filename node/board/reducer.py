@@ -13,7 +13,6 @@ table; blockers, help and dependency cascades live in :mod:`node.board.waiting`.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from node import messages as m
@@ -23,7 +22,7 @@ from node.board.fold import FoldState
 from node.board.governance import Governance
 from node.board.judgement import REFUSED, Handler, Outcome, Refused, refuse
 from node.board.lifecycle import FREED, Trigger, next_status, settle
-from node.board.state import BoardConfig, Task, TaskStatus, lease_expired
+from node.board.state import BoardConfig, Task, TaskStatus, evolve, lease_expired
 
 
 def apply(
@@ -64,7 +63,7 @@ def _admit(
 def _take(state: FoldState, task: Task, owner: str, epoch: int, at: datetime) -> None:
     """``owner`` now holds ``task`` at ``epoch``, provisionally, starting from scratch."""
     state.put_task(
-        replace(
+        evolve(
             task,
             status=TaskStatus.CLAIMED,
             owner=owner,
@@ -202,9 +201,9 @@ def _holder(
 
     def commit() -> None:
         if isinstance(p, m.TaskProgress):
-            state.put_task(replace(task, status=status, percent=p.percent, milestone=p.milestone))
+            state.put_task(evolve(task, status=status, percent=p.percent, milestone=p.milestone))
         elif isinstance(p, m.TaskComplete):
-            done = replace(
+            done = evolve(
                 task,
                 status=status,
                 percent=100,
@@ -217,7 +216,7 @@ def _holder(
             waiting.cascade(state, p.task_id, event.id, fx)
         elif trigger in FREED:
             state.put_task(
-                replace(
+                evolve(
                     task,
                     status=settle(state.dependencies_done(task)),
                     owner=None,
@@ -255,13 +254,13 @@ def _verdict(
     if task.status is TaskStatus.COMPLETED:
         if not same:
             return refuse(fx, event, p.task_id, "claim_conflict", f"{p.task_id} is COMPLETED")
-        return None if task.confirmed else lambda: state.put_task(replace(task, confirmed=True))
+        return None if task.confirmed else lambda: state.put_task(evolve(task, confirmed=True))
     if same and task.held:
         if task.confirmed:
             return None
 
         def confirm() -> None:
-            state.put_task(replace(task, confirmed=True))
+            state.put_task(evolve(task, confirmed=True))
             fx.append(Confirmed(event.id, winner, p.task_id, p.epoch))
 
         return confirm
@@ -269,7 +268,7 @@ def _verdict(
 
     def overrule() -> None:
         _take(state, task, winner, p.epoch, at)
-        state.put_task(replace(state.tasks[p.task_id], confirmed=True))
+        state.put_task(evolve(state.tasks[p.task_id], confirmed=True))
         fx.append(Confirmed(event.id, winner, p.task_id, p.epoch))
         if previous is not None and previous != winner:
             waiting.drop_tenure(state, previous, p.task_id)

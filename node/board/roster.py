@@ -8,7 +8,6 @@ order events arrive in — only on the events.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +17,7 @@ from node.board.fold import FoldState
 from node.board.governance import Governance
 from node.board.judgement import Handler, Outcome
 from node.board.lifecycle import settle
-from node.board.state import BoardConfig, Session, Task
+from node.board.state import BoardConfig, Session, Task, evolve
 
 
 def touch(state: FoldState, source: str, at: datetime) -> None:
@@ -26,23 +25,23 @@ def touch(state: FoldState, source: str, at: datetime) -> None:
     if session is None:
         state.sessions[source] = Session(source, status_timestamp=at)
     elif session.status_timestamp is None or at > session.status_timestamp:
-        state.sessions[source] = replace(session, status_timestamp=at)
+        state.sessions[source] = evolve(session, status_timestamp=at)
     tasks = state.tasks
     for task_id in state.holdings.get(source, ()):
         task = tasks[task_id]
         if task.owner_last_event_at is None or at > task.owner_last_event_at:
-            tasks[task_id] = replace(task, owner_last_event_at=at)  # holdings unchanged
+            tasks[task_id] = evolve(task, owner_last_event_at=at)  # holdings unchanged
 
 
 def set_current(state: FoldState, session_id: str, task_id: str | None) -> None:
     session = state.sessions.get(session_id) or Session(session_id)
-    state.sessions[session_id] = replace(session, current_task=task_id)
+    state.sessions[session_id] = evolve(session, current_task=task_id)
 
 
 def clear_current(state: FoldState, session_id: str, task_id: str) -> None:
     session = state.sessions.get(session_id)
     if session is not None and session.current_task == task_id:
-        state.sessions[session_id] = replace(session, current_task=None)
+        state.sessions[session_id] = evolve(session, current_task=None)
 
 
 def _register(
@@ -53,7 +52,7 @@ def _register(
 
     def commit() -> None:
         session = state.sessions.get(p.swarm_id) or Session(p.swarm_id)
-        state.sessions[p.swarm_id] = replace(
+        state.sessions[p.swarm_id] = evolve(
             session, capabilities=tuple(p.capabilities), model=p.model
         )
 
@@ -94,7 +93,7 @@ def _broadcast(
     )
 
     def commit() -> None:
-        state.put_task(replace(task, status=settle(state.dependencies_done(task))))
+        state.put_task(evolve(task, status=settle(state.dependencies_done(task))))
 
     return commit
 

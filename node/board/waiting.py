@@ -18,7 +18,14 @@ from node.board.fold import FoldState
 from node.board.governance import Governance
 from node.board.judgement import Handler, Outcome, refuse
 from node.board.lifecycle import Trigger, next_status
-from node.board.state import BlockerRecord, BoardConfig, HelpOfferRecord, HelpRecord, TaskStatus
+from node.board.state import (
+    BlockerRecord,
+    BoardConfig,
+    HelpOfferRecord,
+    HelpRecord,
+    TaskStatus,
+    evolve,
+)
 
 
 def drop_tenure(state: FoldState, session_id: str, task_id: str) -> None:
@@ -31,7 +38,7 @@ def cascade(state: FoldState, done: str, cause: str, fx: list[Effect]) -> None:
     for task_id in sorted(state.dependents.get(done, ())):
         task = state.tasks[task_id]
         if not task.held and task.status is TaskStatus.BLOCKED and state.dependencies_done(task):
-            state.put_task(replace(task, status=TaskStatus.AVAILABLE))
+            state.put_task(evolve(task, status=TaskStatus.AVAILABLE))
             fx.append(Available(cause, None, task_id))
     for key in sorted(state.waiters.get(done, ())):
         blocker = state.blockers[key]
@@ -49,7 +56,7 @@ def _resolve(state: FoldState, blocker: BlockerRecord) -> None:
     if task is not None and task.owner == blocker.session_id and task.held:
         status = next_status(task.status, True, Trigger.UNBLOCK)
         if status is not None and status is not task.status:
-            state.put_task(replace(task, status=status))
+            state.put_task(evolve(task, status=status))
 
 
 def _blocker(
@@ -85,7 +92,7 @@ def _blocker(
         if task.owner == session and task.held:
             status = next_status(task.status, True, Trigger.BLOCK)
             if status is not None:
-                state.put_task(replace(task, status=status))
+                state.put_task(evolve(task, status=status))
 
     return commit
 
