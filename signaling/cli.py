@@ -17,9 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeAlias
 
+from pydantic import ValidationError
+
 from signaling import auth, errors
 from signaling.config import ServerConfig
 from signaling.limits import ServerLimits
+from signaling.protocol import Join
 from signaling.server import SignalingServer
 
 __all__ = [
@@ -138,6 +141,12 @@ def _announce(server: SignalingServer) -> None:
 
 
 def run_token(args: argparse.Namespace) -> int:
+    try:
+        Join(room=args.room, session=args.session)  # a token for an unjoinable id is useless
+    except ValidationError as exc:
+        field = exc.errors()[0]["loc"][0]
+        print(f"ifmesh token: invalid --{field}: {exc.errors()[0]['msg']}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         secret = auth.load_secret(args.secret_file)
         ttl = auth.parse_ttl(args.ttl)

@@ -97,8 +97,7 @@ async def test_sigterm_sends_server_closing_then_1001_and_exits_cleanly(
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "import sys; from signaling.cli import main as m; "
-         "sys.exit(m(sys.argv[1:]))", *args],
+        [sys.executable, "-m", "node.cli", *args],  # `ifmesh …`
         capture_output=True, text=True, cwd=REPO, timeout=TIMEOUT, check=False,
     )  # fmt: skip
 
@@ -116,6 +115,9 @@ def test_token_command_mints_a_token_the_server_accepts(tmp_path: Path) -> None:
     assert 3590 <= claims.expires_at - time.time() <= 3600
     refused = run_cli("token", "--room", "r", "--session", "s", "--secret-file", "/nonexistent")
     assert refused.returncode == 2 and "cannot read secret file" in refused.stderr
+    refused = run_cli("token", "--room", "no spaces", "--session", "s",
+                      "--secret-file", str(secret_file))  # fmt: skip
+    assert refused.returncode == 2 and "invalid --room" in refused.stderr
 
 
 def test_an_open_server_refuses_to_bind_beyond_loopback() -> None:
