@@ -161,11 +161,9 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def start_redis(port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    """A real redis-server on 127.0.0.1:``port``, answering PING when this returns."""
     binary = require_tool("redis-server")
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--dir", str(workdir)],
@@ -178,15 +176,25 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         while True:
             with contextlib.suppress(redis.ConnectionError):
                 if client.ping():
-                    break
+                    return process
             assert process.poll() is None, "redis-server exited at start-up"
             assert time.monotonic() < deadline, "redis-server did not answer PING"
             time.sleep(0.02)
-        yield f"redis://127.0.0.1:{port}/0"
     finally:
         client.close()
-        process.terminate()
-        process.wait(timeout=TIMEOUT)
+
+
+def stop_redis(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(timeout=TIMEOUT)
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    process = start_redis(port, tmp_path_factory.mktemp("redis"))
+    yield f"redis://127.0.0.1:{port}/0"
+    stop_redis(process)
 
 
 @pytest.fixture

@@ -5,12 +5,22 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import time
+from pathlib import Path
 
 import aiohttp
 import pytest
 
 from signaling.server import SignalingServer
-from tests.integration.signaling.conftest import TIMEOUT, Connect, SpawnServer, StartServer
+from tests.integration.signaling.conftest import (
+    TIMEOUT,
+    Connect,
+    SpawnServer,
+    StartServer,
+    free_port,
+    start_redis,
+    stop_redis,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -153,3 +163,42 @@ async def test_healthz_names_the_backplane(
         health = json.loads(await response.text())
     assert response.status == 200
     assert (health["status"], health["backplane"]) == ("ok", "redis")
+
+
+async def health(port: int) -> int:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{port}/healthz") as response,
+    ):
+        return response.status
+
+
+async def test_a_redis_outage_is_survived_and_members_rejoin_after_it(
+    start_server: StartServer, connect: Connect, tmp_path: Path
+) -> None:
+    port = free_port()
+    redis_process = start_redis(port, tmp_path)
+    try:
+        server = await start_server(redis_url=f"redis://127.0.0.1:{port}/0", presence_ttl=1.5)
+        member, newcomer = await connect(server.url), await connect(server.url)
+        await member.join("room", "member")
+
+        stop_redis(redis_process)
+        await newcomer.send(type="join", room="room", session="newcomer")
+        error = await newcomer.expect_error("backplane_unavailable")
+        assert "Redis" in error["message"]
+        assert await health(server.port) == 503
+        await member.roundtrip()  # the server keeps serving what it can
+
+        redis_process = start_redis(port, tmp_path)  # restarted empty: every roster is lost
+        # The member's presence went with Redis's data: it is told to join again.
+        await member.expect_error("presence_expired")
+        assert await member.expect_close() == 4410
+        deadline = time.monotonic() + TIMEOUT
+        while await health(server.port) != 200:
+            assert time.monotonic() < deadline, "server did not recover its Redis connection"
+            await asyncio.sleep(0.05)
+        joined = await newcomer.join("room", "newcomer")  # the same connection, retried
+        assert [m["session"] for m in joined["roster"]] == ["newcomer"]
+    finally:
+        stop_redis(redis_process)
