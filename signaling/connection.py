@@ -26,25 +26,38 @@ __all__ = ["Connection", "FrameSocket"]
 
 log = logging.getLogger(__name__)
 
+# Seconds a slow consumer gets to start reading its error frame before it is cut off.
+SLOW_CONSUMER_GRACE = 2.0
+
 
 class FrameSocket(web.WebSocketResponse):
-    """aiohttp closes an oversize frame's connection itself (1009) before the application sees
-    the frame; this sends the ``frame_too_large`` error first, as the protocol promises."""
+    """aiohttp closes a connection itself when a frame breaks the WebSocket layer (too large,
+    invalid UTF-8 text, a protocol violation) before the application sees the frame; this
+    sends the matching ``error`` frame first, as the protocol promises."""
 
     frame_limit: int = 0
-    on_oversize: Callable[[], None] | None = None
+    on_refused: Callable[[str], None] | None = None
 
     async def close(
         self, *, code: int = WSCloseCode.OK, message: bytes = b"", drain: bool = True
     ) -> bool:
-        if code == WSCloseCode.MESSAGE_TOO_BIG and not self.closed:
-            error = errors.FrameTooLarge(f"frame exceeds the limit of {self.frame_limit} bytes")
-            if self.on_oversize is not None:
-                self.on_oversize()
+        error = self._transport_error(code)
+        if error is not None and not self.closed:
+            if self.on_refused is not None:
+                self.on_refused(error.code)
             # If the peer is already gone, closing is all that is left to do.
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await self.send_str(encode_frame(error_frame(error)))
         return await super().close(code=code, message=message, drain=drain)
+
+    def _transport_error(self, code: int) -> errors.SignalingError | None:
+        if code == WSCloseCode.MESSAGE_TOO_BIG:
+            return errors.FrameTooLarge(f"frame exceeds the limit of {self.frame_limit} bytes")
+        if code == WSCloseCode.INVALID_TEXT:
+            return errors.MalformedFrame("text frame is not valid UTF-8")
+        if code == WSCloseCode.PROTOCOL_ERROR:
+            return errors.MalformedFrame("WebSocket protocol violation")
+        return None
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,7 @@ class Connection:
         send_queue: int,
         on_error: Callable[[str], None],
         on_relay_sent: Callable[[float], None],
+        transport: asyncio.Transport | None = None,
     ) -> None:
         self.id = conn_id
         self.ws = ws
@@ -83,6 +97,7 @@ class Connection:
         # Removed from its room by someone else (replaced, expired): already announced.
         self.evicted = False
         self._send_queue = send_queue
+        self._transport = transport
         self._on_error = on_error
         self._on_relay_sent = on_relay_sent
         self._outbox: deque[_Outgoing | _Close] = deque()
@@ -108,7 +123,14 @@ class Connection:
             log.warning(
                 "slow_consumer conn=%s session=%s room=%s", self.id, self.session, self.room
             )
-            self._enqueue(_Close(WSCloseCode.TRY_AGAIN_LATER, "slow consumer: outbox full"))
+            self.send_error(
+                errors.SlowConsumer(
+                    f"{self._send_queue} frames were waiting for this client to read them"
+                )
+            )
+            # The error and the close wait behind what the client does not read; if it does
+            # not start reading soon, nothing will reach it: cut the connection instead.
+            asyncio.get_running_loop().call_later(SLOW_CONSUMER_GRACE, self._abort_if_stuck)
             return
         self._enqueue(_Outgoing(text, received_at))
 
@@ -124,6 +146,13 @@ class Connection:
     def close(self, code: int, reason: str) -> None:
         if not self._closing:
             self._enqueue(_Close(code, reason))
+
+    def _abort_if_stuck(self) -> None:
+        if not self.writer.done():
+            log.warning("slow_consumer_aborted conn=%s session=%s", self.id, self.session)
+            self.writer.cancel()
+            if self._transport is not None:
+                self._transport.abort()
 
     async def wait_closed(self, timeout: float) -> None:
         try:

@@ -30,6 +30,7 @@ __all__ = [
     "RoomFull",
     "SessionReplaced",
     "SignalingError",
+    "SlowConsumer",
     "TokenExpired",
     "TooManyRooms",
     "UnknownFrameType",
@@ -182,6 +183,13 @@ class PresenceExpired(SignalingError):
 
     code = "presence_expired"
     close_code = 4410
+
+
+class SlowConsumer(SignalingError):
+    """The client stopped reading: its outbox is full; frames for it cannot be kept forever."""
+
+    code = "slow_consumer"
+    close_code = 1013
 
 
 class InternalError(SignalingError):

@@ -160,7 +160,7 @@ class SignalingServer:
             compress=False,
         )
         ws.frame_limit = self.limits.max_frame_bytes
-        ws.on_oversize = lambda: self.metrics.errors.inc(code="frame_too_large")
+        ws.on_refused = lambda code: self.metrics.errors.inc(code=code)
         await ws.prepare(request)
         loop = asyncio.get_running_loop()
         conn = Connection(
@@ -170,6 +170,7 @@ class SignalingServer:
             send_queue=self.limits.send_queue,
             on_error=lambda code: self.metrics.errors.inc(code=code),
             on_relay_sent=self.metrics.relay_latency.observe,
+            transport=request.transport,
         )
         task = asyncio.current_task()
         if task is not None:

@@ -143,3 +143,45 @@ async def test_healthz_and_metrics_describe_the_server(
         "signaling_relay_latency_seconds_count 2",
     ]:
         assert line in metrics.splitlines(), line
+
+
+async def test_invalid_utf8_text_gets_bad_json_then_close_1007(
+    start_server: StartServer, connect: Connect
+) -> None:
+    server = await start_server()
+    client = await connect(server.url)
+    await client.ws.send_frame(b'{"type": "ping", "nonce": "\xff"}', aiohttp.WSMsgType.TEXT)
+    assert "UTF-8" in (await client.expect_error("bad_json"))["message"]
+    assert await client.expect_close() == 1007
+
+
+async def test_a_client_that_stops_reading_is_cut_off_as_a_slow_consumer(
+    start_server: StartServer, connect: Connect
+) -> None:
+    server = await start_server(limits={"send_queue": 16})
+    sender = await connect(server.url)
+    await sender.join("room", "sender")
+    async with aiohttp.ClientSession() as http:
+        sink = await http.ws_connect(server.url)  # joins, then reads nothing at all
+        await sink.send_str(json.dumps({"type": "join", "room": "room", "session": "sink"}))
+        assert (await sender.expect("peer-joined"))["session"] == "sink"
+        sdp, left, epoch = "v" * 50_000, False, 0
+        while not left:  # the sink's socket buffers fill, then its outbox does
+            assert epoch < 800, "40 MB sent and the sink is still connected"
+            for _ in range(8):
+                await sender.send(type="offer", to="sink", epoch=epoch, sdp=sdp)
+                epoch += 1
+            # A ping round trip between bursts: the server's writer keeps up, so only a
+            # client that does not read can make its outbox grow.
+            await sender.send(type="ping", nonce=str(epoch))
+            while (frame := await sender.recv())["type"] != "pong":
+                left = left or frame["type"] == "peer-left"
+        # The sink never read its error frame, so the server cut it off; others carry on.
+        last: dict[str, object] = {}
+        async for message in sink:  # what reached the sink before the end
+            last = json.loads(message.data)
+        if sink.close_code == 1013:  # it was closed, not cut off: the error came first
+            assert (last["type"], last["code"]) == ("error", "slow_consumer"), last
+        await sink.close()
+    await sender.roundtrip()
+    assert server.metrics.errors.value(code="slow_consumer") == 1
