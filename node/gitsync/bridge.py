@@ -17,6 +17,7 @@ import fcntl
 import os
 import random
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO
@@ -86,7 +87,8 @@ class GitSync:
         self.config = config
         self._rng = rng or random.Random()
         self._starter = starter_board
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the intake: batch, schedule, outputs
+        self._io = threading.Lock()  # one git operation at a time
         self._batch = Batch()
         self._outputs = Outputs()
         self._awaiting: set[tuple[str, int]] = set()
@@ -137,7 +139,7 @@ class GitSync:
             self._record(exc)  # resume offline from the state directory
         remote_tip = self.clone.ref(self.clone.remote_ref)
         resume = self.chain.load(remote_tip, _wall(now))
-        self._outputs.errors.extend(self.chain.check_branch(remote_tip))
+        self._report(self.chain.check_branch(remote_tip))
         self._absorb(self.reader.read(remote_tip), now)
         self._schedule.fetched(now)
         self._last_fetch_at = now
@@ -215,6 +217,11 @@ class GitSync:
             self._awaiting.add((task, epoch))
             self._sched.event_added(now, urgent=True)
 
+    def has_batch(self) -> bool:
+        """Whether submitted events or records still wait for their commit."""
+        with self._lock:
+            return bool(self._batch)
+
     def request_fetch(self, now: float) -> None:
         with self._lock:
             self._sched.fetch_soon(now)
@@ -236,16 +243,17 @@ class GitSync:
         """Runs whatever is due; IncarnationConflict stops the bridge (and is raised)."""
         if self._stopped is not None:
             raise self._stopped
-        with self._lock:
-            actions = self._sched.due(now)
-            plans = self._batch.take() if Action.COMMIT in actions else []
-        try:
-            for action in actions:
-                self._run(action, plans, now)
-        except IncarnationConflict as exc:
-            self._stopped = exc
-            self._record(exc)
-            raise
+        with self._io:
+            with self._lock:
+                actions = self._sched.due(now)
+                plans = self._batch.take() if Action.COMMIT in actions else []
+            try:
+                for action in actions:
+                    self._run(action, plans, now)
+            except IncarnationConflict as exc:
+                self._stopped = exc
+                self._record(exc)
+                raise
 
     def _run(self, action: Action, plans: list[CommitPlan], now: float) -> None:
         try:
@@ -279,7 +287,7 @@ class GitSync:
             return
         self._last_fetch_at = now
         remote_tip = self.clone.ref(self.clone.remote_ref)
-        self._outputs.errors.extend(self.chain.check_branch(remote_tip))
+        self._report(self.chain.check_branch(remote_tip))
         self._absorb(self.reader.read(remote_tip), now)
         wants_push = self.chain.needs_push(remote_tip) or self.scribe.board_outdated(now)
         with self._lock:
@@ -288,23 +296,31 @@ class GitSync:
                 self._sched.push_wanted(now)
 
     def _push(self, now: float) -> None:
+        """Compare-and-swap. The first attempt pushes on the tip last seen; after a lost race
+        it fetches, replays our commits onto the new tip, and pushes again. Reading what the
+        fetch brought waits until the push is decided: the shorter the time between fetch and
+        push, the fewer races are lost."""
         try:
-            self.clone.fetch(self.config.seed_branch_glob)
-            self._last_fetch_at = now
+            if self._sched.push_attempt > 0 or self.clone.ref(self.clone.remote_ref) is None:
+                self.clone.fetch(self.config.seed_branch_glob)
+                self._last_fetch_at = now
             remote_tip = self.clone.ref(self.clone.remote_ref)
-            self._outputs.errors.extend(self.chain.check_branch(remote_tip))
-            self._absorb(self.reader.read(remote_tip), now)
             if remote_tip is None:
                 raise BranchMissing(
                     f"branch {self.config.branch!r} is gone from {self.config.remote_url}; "
                     "commits stay queued until it is back"
                 )
+            self._report(self.chain.check_branch(remote_tip))
             self.chain.replay(remote_tip)
-            self.scribe.add_board_commit(now)
+            if self.chain.pending() == 0:
+                # The scribe's board goes alone, once our own commits have landed.
+                self._absorb(self.reader.read(remote_tip), now)
+                self.scribe.add_board_commit(now)
             tip = self.chain.tip
             if tip is None or tip == remote_tip:
                 with self._lock:
                     self._sched.push_landed(now)
+                self._absorb(self.reader.read(remote_tip), now)
                 return
             outcome = self.clone.push(tip)
         except IncarnationConflict:
@@ -319,6 +335,7 @@ class GitSync:
             with self._lock:
                 delay = self._sched.push_lost_race(now, self._rng.random())
             log.debug("gitsync.push_lost_race", delay=round(delay, 3))
+            self._absorb(self.reader.read(remote_tip), now)
             return
         self.clone.set_ref(self.clone.remote_ref, tip)
         self.chain.mark_pushed(tip)
@@ -329,29 +346,50 @@ class GitSync:
             self._sched.push_landed(now)
         self._absorb(self.reader.read(tip), now)
 
+    def flush(self, now: float) -> int:
+        """Commits whatever is batched and tries one push now; returns the commits still
+        pending (for a shutdown that wants its last events on the remote)."""
+        with self._io:
+            if self._stopped is not None:
+                return self.chain.pending()
+            with self._lock:
+                plans = self._batch.take()
+            if plans:
+                self._run(Action.COMMIT, plans, now)
+            if self.chain.needs_push(self.clone.ref(self.clone.remote_ref)):
+                self._run(Action.PUSH, [], now)
+            return self.chain.pending()
+
     # --- outputs -----------------------------------------------------------------------------
 
     def _absorb(self, result: ReadResult, now: float) -> None:
-        self._outputs.events.extend(result.events)
         for problem in [*result.errors, *self.scribe.errors]:
             self._record(problem)
         self.scribe.errors.clear()
-        for task, epoch in sorted(self._awaiting):
-            verdict = self.reader.ledger.verdict(task, epoch, self.config.session)
-            if verdict is None:
-                continue
-            self._awaiting.discard((task, epoch))
-            self._outputs.verdicts.append(verdict)
-            if not verdict.confirmed:
-                self.chain.claim_lost(task)
+        with self._lock:
+            self._outputs.events.extend(result.events)
+            for task, epoch in sorted(self._awaiting):
+                verdict = self.reader.ledger.verdict(task, epoch, self.config.session)
+                if verdict is None:
+                    continue
+                self._awaiting.discard((task, epoch))
+                self._outputs.verdicts.append(verdict)
+                if not verdict.confirmed:
+                    self.chain.claim_lost(task)
+
+    def _report(self, problems: Sequence[GitSyncError]) -> None:
+        for problem in problems:
+            self._record(problem)
 
     def _record(self, problem: GitSyncError) -> None:
-        self._last_error = problem
-        self._outputs.errors.append(problem)
+        with self._lock:
+            self._last_error = problem
+            self._outputs.errors.append(problem)
         log.warning("gitsync.error", code=problem.code, error=str(problem))
 
     def take_outputs(self) -> Outputs:
-        outputs, self._outputs = self._outputs, Outputs()
+        with self._lock:
+            outputs, self._outputs = self._outputs, Outputs()
         return outputs
 
     def state(self) -> SyncState:

@@ -23,7 +23,7 @@ from node import codec
 from node.board.formats.status import StatusFile
 from node.gitsync import ownstatus
 from node.gitsync.batch import CommitPlan
-from node.gitsync.clone import Clone
+from node.gitsync.clone import Clone, CommitInfo
 from node.gitsync.confirm import ConfirmRecord, records_in
 from node.gitsync.errors import CorruptStatus, MalformedLogLine
 from node.gitsync.eventlog import (
@@ -52,6 +52,7 @@ class OwnChain:
         self.log = b""
         self.status: StatusFile = ownstatus.initial_status(session, branch)
         self.events: list[Envelope] = []  # every event of our log, in order
+        self._pending = 0  # commits base..tip, kept here so status checks run no git
 
     @property
     def clone(self) -> Clone:
@@ -68,13 +69,21 @@ class OwnChain:
         return self._clone.ref(BASE_REF)
 
     def pending(self) -> int:
+        return self._pending
+
+    def _count_pending(self) -> int:
         tip = self.tip
         if tip is None:
             return 0
-        return len(self._clone.first_parent_history(tip, self.base))
+        return len(self._since_base(tip))
+
+    def _since_base(self, tip: str) -> list[CommitInfo]:
+        """Our commits on top of the base; none if the base is not below the tip."""
+        return self._clone.first_parent_history(tip, self.base) or []
 
     def mark_pushed(self, sha: str) -> None:
         self._clone.set_ref(BASE_REF, sha)
+        self._pending = 0 if sha == self.tip else self._count_pending()
 
     # --- start -------------------------------------------------------------------------------
 
@@ -98,6 +107,7 @@ class OwnChain:
         )
         read = parse_log(self.log.decode("utf-8", "replace"), self._log_path, self.session)
         self.events = list(read.messages)
+        self._pending = self._count_pending()
         return resume_point(read.messages)
 
     # --- writing -----------------------------------------------------------------------------
@@ -125,12 +135,14 @@ class OwnChain:
         files = {self._log_path: self.log, self._status_path: ownstatus.render(self.status)}
         sha = self._clone.commit_files(parent or self.tip, files, message)
         self._clone.set_ref(self._clone.local_ref, sha)
+        self._pending += 1
         return sha
 
     def add_board(self, text: bytes) -> str:
         tip = self.tip
         sha = self._clone.commit_files(tip, {BOARD_PATH: text}, BOARD_MESSAGE)
         self._clone.set_ref(self._clone.local_ref, sha)
+        self._pending += 1
         return sha
 
     # --- replay ------------------------------------------------------------------------------
@@ -151,7 +163,7 @@ class OwnChain:
         (lost to a force-push). With nothing to push, the chain moves up to ``remote_tip``."""
         if remote_tip is None:
             return self.tip is not None
-        if self.pending() > 0 or not self._holds_own_files(remote_tip):
+        if self._pending > 0 or not self._holds_own_files(remote_tip):
             return True
         if self.tip != remote_tip:
             self._clone.set_ref(self._clone.local_ref, remote_tip)
@@ -164,7 +176,7 @@ class OwnChain:
         if tip is None:
             return []
         records: list[ConfirmRecord] = []
-        for commit in self._clone.first_parent_history(tip, self.base):
+        for commit in self._since_base(tip):
             data = self._clone.read(commit.sha, self._status_path)
             if data is None or commit.message == BOARD_MESSAGE:
                 continue
@@ -177,14 +189,20 @@ class OwnChain:
 
     def replay(self, onto: str | None) -> bool:
         """Rebuilds the chain on ``onto``; True when a recovery commit had to be added."""
-        tip, base = self.tip, self.base
-        pending = self._clone.first_parent_history(tip, base) if tip is not None else []
-        if base is not None and tip is not None and not self._clone.is_ancestor(base, tip):
-            pending = []
+        tip = self.tip
+        if tip is not None and onto is not None and self.base == onto:
+            # Already built on it: only our files may need a refresh (a lost claim dropped).
+            if self._holds_own_files(tip):
+                return False
+            self._commit_own(f"chore: Update {self.session} status")
+            return True
+        pending = self._since_base(tip) if tip is not None else []
         new_tip = onto
+        replayed = 0
         for commit in pending:
             if commit.message == BOARD_MESSAGE:
                 continue
+            replayed += 1
             files = {
                 path: data
                 for path in (self._log_path, self._status_path)
@@ -199,12 +217,14 @@ class OwnChain:
                 f"chore: Update {self.session} status",
             )
             recovered = True
+            replayed += 1
         assert new_tip is not None
         self._clone.set_ref(self._clone.local_ref, new_tip)
         if onto is not None:
             self._clone.set_ref(BASE_REF, onto)
         elif self.base is not None:
             self._clone.set_ref(BASE_REF, None)
+        self._pending = replayed
         return recovered
 
     def _holds_own_files(self, commit: str) -> bool:

@@ -11,6 +11,7 @@ branch, a push that lost the race (the branch moved: not an error, a :data:`LOST
 from __future__ import annotations
 
 import enum
+import fnmatch
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,7 +21,9 @@ from pathlib import Path
 
 import git
 from git.objects.fun import tree_to_stream
+from git.refs.symbolic import SymbolicReference
 from gitdb import IStream  # type: ignore[import-untyped]
+from gitdb.db.loose import LooseObjectDB  # type: ignore[import-untyped]
 
 from node.gitsync.errors import (
     BranchMissing,
@@ -80,6 +83,8 @@ class Clone:
             path.mkdir(parents=True, exist_ok=True)
             self.repo = git.Repo.init(path, bare=True)
         self._env = {"GIT_TERMINAL_PROMPT": "0"}
+        # Objects are written in-process; GitPython's default store starts `git hash-object`.
+        self._loose = LooseObjectDB(str(path / "objects"))
 
     # --- refs --------------------------------------------------------------------------------
 
@@ -92,16 +97,18 @@ class Clone:
         return f"refs/remotes/origin/{self.branch}"
 
     def ref(self, name: str) -> str | None:
+        # Read in-process (loose or packed): status checks call this often.
         try:
-            return str(self.repo.git.rev_parse("--verify", "--quiet", f"{name}^{{commit}}"))
-        except git.GitCommandError:
+            return str(SymbolicReference(self.repo, name).commit.hexsha)
+        except ValueError:
             return None
 
     def set_ref(self, name: str, sha: str | None) -> None:
         if sha is None:
-            self.repo.git.update_ref("-d", name)
+            if self.ref(name) is not None:
+                SymbolicReference.delete(self.repo, name)
         else:
-            self.repo.git.update_ref(name, sha)
+            SymbolicReference.create(self.repo, name, sha, force=True)
 
     def seed_refs(self) -> dict[str, str]:
         """Fetched branches matching the seed glob: branch name → tip."""
@@ -217,39 +224,36 @@ class Clone:
         return [str(blob.path) for blob in self.repo.commit(commit).tree.blobs]
 
     def first_parent_history(
-        self, tip: str, since: str | None = None, pathspec: str | None = None
-    ) -> list[CommitInfo]:
-        """Commits from ``since`` (excluded; None = the root) to ``tip``, oldest first, with
-        the files each changed against its first parent; only commits changing ``pathspec``
-        when given (depths still count every commit)."""
-        revision = f"{since}..{tip}" if since else tip
-        chain = self.repo.git.rev_list("--first-parent", "--reverse", revision).split()
-        base = 0
-        if since is not None:
-            base = int(self.repo.git.rev_list("--first-parent", "--count", since))
-        depth = {sha: base + index for index, sha in enumerate(chain, 1)}
-        args = [
-            "--first-parent",
-            "--reverse",
-            "--no-renames",
-            "--format=%x1e%H %P%x1f%ct%x1f%s%x1f",
-            "--name-only",
-            revision,
-        ]
-        if pathspec is not None:
-            args += ["--", pathspec]
-        history: list[CommitInfo] = []
-        for record in self.repo.git.log(*args).split("\x1e")[1:]:
-            head, committed, subject, names = record.split("\x1f", 3)
-            shas = head.split()
+        self,
+        tip: str,
+        since: str | None = None,
+        *,
+        since_depth: int = 0,
+        pattern: str | None = None,
+    ) -> list[CommitInfo] | None:
+        """Commits after ``since`` (None: from the root) up to ``tip`` along first parents,
+        oldest first, with the top-level files each changed against its first parent
+        (only those matching ``pattern`` when given). None when ``since`` is not on that
+        first-parent line: the history was rewritten. Walked in-process: the usual step is a
+        few commits, read through git's object store without starting git."""
+        chain: list[git.Commit] = []
+        commit: git.Commit | None = self.repo.commit(tip)
+        while commit is not None and commit.hexsha != since:
+            chain.append(commit)
+            commit = commit.parents[0] if commit.parents else None
+        if since is not None and commit is None:
+            return None
+        history = []
+        for depth, commit in enumerate(reversed(chain), since_depth + 1):
+            parent = commit.parents[0] if commit.parents else None
             history.append(
                 CommitInfo(
-                    sha=shas[0],
-                    parent=shas[1] if len(shas) > 1 else None,
-                    committed_at=datetime.fromtimestamp(int(committed), UTC),
-                    depth=depth.get(shas[0], 0),
-                    message=subject,
-                    paths=tuple(line for line in names.splitlines() if line.strip()),
+                    sha=commit.hexsha,
+                    parent=parent.hexsha if parent is not None else None,
+                    committed_at=datetime.fromtimestamp(commit.committed_date, UTC),
+                    depth=depth,
+                    message=str(commit.message).split("\n", 1)[0],
+                    paths=_changed_top_level(commit, parent, pattern),
                 )
             )
         return history
@@ -267,7 +271,7 @@ class Clone:
         return str(commit.hexsha)
 
     def _store(self, kind: bytes, data: bytes) -> bytes:
-        stream = self.repo.odb.store(IStream(kind, len(data), BytesIO(data)))
+        stream = self._loose.store(IStream(kind, len(data), BytesIO(data)))
         binsha: bytes = stream.binsha
         return binsha
 
@@ -301,6 +305,24 @@ class Clone:
         stream = BytesIO()
         tree_to_stream([(binsha, mode, name) for name, (binsha, mode) in ordered], stream.write)
         return self._store(b"tree", stream.getvalue())
+
+
+def _changed_top_level(
+    commit: git.Commit, parent: git.Commit | None, pattern: str | None
+) -> tuple[str, ...]:
+    def blobs(of: git.Commit | None) -> dict[str, bytes]:
+        if of is None:
+            return {}
+        return {
+            str(item.name): item.binsha
+            for item in of.tree
+            if item.type == "blob" and (pattern is None or fnmatch.fnmatchcase(item.name, pattern))
+        }
+
+    now, before = blobs(commit), blobs(parent)
+    return tuple(
+        sorted(name for name in now.keys() | before.keys() if now.get(name) != before.get(name))
+    )
 
 
 def _last_line(out: str, err: str) -> str:

@@ -31,7 +31,7 @@ class BridgeConfig(BaseModel):
     status_refresh_interval: Seconds = 900.0
     fetch_interval: Seconds = 30.0
     push_backoff_base: Seconds = 0.05
-    push_backoff_cap: Seconds = 2.0
+    push_backoff_cap: Seconds = 1.0
     # A STATUS is fresh (its session may be the scribe) this long after its timestamp.
     status_freshness: Seconds = 1800.0
     # The board shows a claim as STALE when its owner's last event is older than this.

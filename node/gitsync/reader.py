@@ -62,12 +62,13 @@ class BranchReader:
         self._read_seeds = read_seed_branches
         self._renew_interval = renew_interval
         self._reset()
-        self._seed_tips: dict[str, str] = {}
+        self._seed_tips: dict[str, tuple[str, int]] = {}  # branch → (tip, its depth)
         self._reported: set[tuple[str, str]] = set()
 
     def _reset(self) -> None:
         self.ledger = ConfirmLedger()
         self.tip: str | None = None
+        self._depth = 0  # first-parent depth of tip
         self._logs: dict[str, _LogCursor] = {}
         # Latest readable STATUS of each session on the coordination branch (for the scribe).
         self.statuses: dict[str, StatusFile] = {}
@@ -78,27 +79,32 @@ class BranchReader:
     def read(self, tip: str | None) -> ReadResult:
         result = ReadResult()
         if tip is not None and tip != self.tip:
-            if self.tip is not None and not self._clone.is_ancestor(self.tip, tip):
+            history = self._clone.first_parent_history(
+                tip, self.tip, since_depth=self._depth, pattern=STATUS_GLOB
+            )
+            if history is None:
                 result.rewritten = True
                 result.errors.append(
                     HistoryRewritten(
-                        f"{self._branch} was rewritten (force-pushed) from {self.tip[:12]} to "
-                        f"{tip[:12]}; re-read it from the root and re-appending this "
+                        f"{self._branch} was rewritten (force-pushed) from {self.tip or '?':.12} "
+                        f"to {tip:.12}; re-read it from the root and re-appending this "
                         "session's events"
                     )
                 )
                 self._reset()
+                history = self._clone.first_parent_history(tip, pattern=STATUS_GLOB) or []
             self._read_logs(tip, result)
-            self._read_coordination(tip, result)
+            self._read_coordination(history, result)
             self.tip = tip
+            self._depth = history[-1].depth if history else self._depth
         if self._read_seeds:
             self._read_seed_branches(result)
         return result
 
     # --- coordination branch -----------------------------------------------------------------
 
-    def _read_coordination(self, tip: str, result: ReadResult) -> None:
-        for commit in self._clone.first_parent_history(tip, self.tip, STATUS_GLOB):
+    def _read_coordination(self, history: list[CommitInfo], result: ReadResult) -> None:
+        for commit in history:
             parsed: list[tuple[str, StatusFile]] = []
             for path in commit.paths:
                 session = session_of_status(path)
@@ -156,11 +162,15 @@ class BranchReader:
             if branch not in tips:
                 del self._seed_tips[branch]
         for branch, tip in sorted(tips.items()):
-            last = self._seed_tips.get(branch)
+            last, depth = self._seed_tips.get(branch, (None, 0))
             if last == tip:
                 continue
-            since = last if last is not None and self._clone.is_ancestor(last, tip) else None
-            for commit in self._clone.first_parent_history(tip, since, STATUS_GLOB):
+            history = self._clone.first_parent_history(
+                tip, last, since_depth=depth, pattern=STATUS_GLOB
+            )
+            if history is None:  # force-pushed: read it all again (the board drops repeats)
+                history = self._clone.first_parent_history(tip, pattern=STATUS_GLOB) or []
+            for commit in history:
                 for path in commit.paths:
                     session = session_of_status(path)
                     if session is None or session in self.log_sessions:
@@ -168,7 +178,7 @@ class BranchReader:
                     status = self._status_at(commit.sha, path, result)
                     if status is not None:
                         self._derive(commit, path, status, branch, result)
-            self._seed_tips[branch] = tip
+            self._seed_tips[branch] = (tip, history[-1].depth if history else depth)
 
     # --- helpers -----------------------------------------------------------------------------
 

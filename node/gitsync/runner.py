@@ -1,0 +1,101 @@
+"""The bridge inside an asyncio node: git work in a worker thread, timers on the loop.
+
+:class:`AsyncGitSync` wakes when :meth:`GitSync.get_timer` says, or at once when the node
+submits something, runs :meth:`GitSync.handle_timer` in a thread (git is blocking; the mesh
+must not wait on it), and hands what git brought in to ``on_outputs`` on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+
+import structlog
+
+from node.gitsync.bridge import GitSync, Outputs, SyncState
+from node.gitsync.errors import IncarnationConflict
+from node.gitsync.eventlog import ResumePoint
+from node.messages import Envelope
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], float]
+
+
+class AsyncGitSync:
+    def __init__(
+        self,
+        sync: GitSync,
+        on_outputs: Callable[[Outputs], None],
+        *,
+        clock: Clock = time.time,
+    ) -> None:
+        self.sync = sync
+        self._on_outputs = on_outputs
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.stopped: IncarnationConflict | None = None
+
+    async def start(self) -> ResumePoint:
+        resume = await asyncio.to_thread(self.sync.start, self._clock())
+        self._deliver()
+        self._task = asyncio.create_task(self._run(), name=f"gitsync-{self.sync.config.session}")
+        return resume
+
+    def submit(self, event: Envelope) -> None:
+        self.sync.submit(event, self._clock())
+        self._wake.set()
+
+    def write_confirm_record(self, task: str, epoch: int) -> None:
+        self.sync.write_confirm_record(task, epoch, self._clock())
+        self._wake.set()
+
+    def request_fetch(self) -> None:
+        self.sync.request_fetch(self._clock())
+        self._wake.set()
+
+    def state(self) -> SyncState:
+        return self.sync.state()
+
+    async def _run(self) -> None:
+        while True:
+            timer = self.sync.get_timer()
+            if timer is None:
+                return
+            delay = max(0.0, timer - self._clock())
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), delay)
+            self._wake.clear()
+            try:
+                await asyncio.to_thread(self.sync.handle_timer, self._clock())
+            except IncarnationConflict as exc:
+                self.stopped = exc
+                log.error("gitsync.stopped", error=str(exc))
+                return
+            finally:
+                self._deliver()
+
+    def _deliver(self) -> None:
+        outputs = self.sync.take_outputs()
+        if outputs.events or outputs.verdicts or outputs.errors:
+            self._on_outputs(outputs)
+
+    async def close(self, timeout: float = 10.0) -> int:
+        """Stops the timer loop, then tries for ``timeout`` seconds to push what is pending;
+        returns the commits still pending (kept in the state directory for the next start)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        deadline = self._clock() + timeout
+        pending = await asyncio.to_thread(self.sync.flush, self._clock())
+        while pending and self._clock() < deadline and self.stopped is None:
+            await asyncio.sleep(min(0.2, max(0.0, deadline - self._clock())))
+            pending = await asyncio.to_thread(self.sync.flush, self._clock())
+        self._deliver()
+        self.sync.close()
+        return pending
