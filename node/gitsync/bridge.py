@@ -191,6 +191,10 @@ class GitSync:
         self._lockfile = handle
 
     def close(self) -> None:
+        """Releases the state directory; commits not pushed stay there for the next start."""
+        clone = getattr(self, "clone", None)
+        if clone is not None:
+            clone.close()
         if self._lockfile is not None:
             fcntl.flock(self._lockfile.fileno(), fcntl.LOCK_UN)
             self._lockfile.close()
@@ -366,6 +370,11 @@ class GitSync:
         for problem in [*result.errors, *self.scribe.errors]:
             self._record(problem)
         self.scribe.errors.clear()
+        mine = [r for r in result.dropped if r.session == self.config.session]
+        if mine:
+            self.chain.reconfirm(mine, _wall(now))
+            with self._lock:
+                self._sched.push_wanted(now)
         with self._lock:
             self._outputs.events.extend(result.events)
             for task, epoch in sorted(self._awaiting):

@@ -128,6 +128,17 @@ class OwnChain:
         self.status = ownstatus.stamped(self.status, now)
         return self._commit_own(f"chore: Update {self.session} status")
 
+    def reconfirm(self, records: list[ConfirmRecord], now: datetime) -> None:
+        """Writes confirm records again that a force-push erased, one commit each; the STATUS
+        goes back to what it was at the next commit."""
+        current = self.status
+        for record in records:
+            self.status = ownstatus.stamped(
+                ownstatus.with_confirm_record(current, record.task, record.epoch), now
+            )
+            self._commit_own(f"claim: {record.task}")
+        self.status = current
+
     def claim_lost(self, task: str) -> None:
         self.status = ownstatus.after_claim_lost(self.status, task)
 

@@ -86,6 +86,10 @@ class Clone:
         # Objects are written in-process; GitPython's default store starts `git hash-object`.
         self._loose = LooseObjectDB(str(path / "objects"))
 
+    def close(self) -> None:
+        """Ends git's helper processes (GitPython keeps `git cat-file` running)."""
+        self.repo.close()
+
     # --- refs --------------------------------------------------------------------------------
 
     @property

@@ -36,6 +36,8 @@ class ReadResult:
     won: list[ConfirmRecord] = field(default_factory=list)  # newly decided confirm records
     errors: list[GitSyncError] = field(default_factory=list)
     rewritten: bool = False
+    # Winners the old history had and the rewritten one lacks: their owners write them again.
+    dropped: list[ConfirmRecord] = field(default_factory=list)
 
 
 @dataclass
@@ -82,6 +84,7 @@ class BranchReader:
             history = self._clone.first_parent_history(
                 tip, self.tip, since_depth=self._depth, pattern=STATUS_GLOB
             )
+            previous = self.ledger.winners()
             if history is None:
                 result.rewritten = True
                 result.errors.append(
@@ -97,6 +100,9 @@ class BranchReader:
             self._read_coordination(history, result)
             self.tip = tip
             self._depth = history[-1].depth if history else self._depth
+            if result.rewritten:
+                now_known = self.ledger.winners()
+                result.dropped = [r for key, r in previous.items() if key not in now_known]
         if self._read_seeds:
             self._read_seed_branches(result)
         return result
