@@ -155,9 +155,10 @@ class Connection:
                 self._transport.abort()
 
     async def wait_closed(self, timeout: float) -> None:
-        try:
-            await asyncio.wait_for(asyncio.shield(self.writer), timeout)
-        except TimeoutError:
+        # asyncio.wait, not wait_for: a writer cancelled by _abort_if_stuck must not raise
+        # CancelledError into the caller's cleanup.
+        await asyncio.wait({self.writer}, timeout=timeout)
+        if not self.writer.done():
             self.writer.cancel()
 
     def _enqueue(self, item: _Outgoing | _Close) -> None:
