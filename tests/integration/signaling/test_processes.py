@@ -60,7 +60,7 @@ async def test_a_frozen_peer_leaves_the_roster_by_heartbeat(
     connect: Connect,
     frozen_client: list[asyncio.subprocess.Process],
 ) -> None:
-    server = await start_server(heartbeat=0.5)
+    server = await start_server(heartbeat=1.0)
     watcher = await connect(server.url)
     await watcher.join("room", "watcher")
     process = await asyncio.create_subprocess_exec(
