@@ -1,0 +1,97 @@
+"""File names, event logs and the node's own STATUS, in the seed's formats."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from node import codec
+from node.board.formats.status import parse_status
+from node.gitsync import ownstatus
+from node.gitsync.errors import CorruptStatus, IncarnationConflict
+from node.gitsync.eventlog import check_foreign, compare_own_log, parse_log, resume_point
+from node.gitsync.paths import log_path, session_of_log, session_of_status, status_path
+from node.gitsync.statusfiles import read_status
+from node.messages import Blocker, TaskComplete, TaskProgress, make_message
+
+NOW = datetime(2025, 11, 12, 14, 30, tzinfo=UTC)
+S = "session-2-webrtc"
+
+
+def test_names_follow_the_seed() -> None:
+    assert status_path(S) == "STATUS-SESSION-2-WEBRTC.yaml"
+    assert session_of_status("STATUS-SESSION-2-WEBRTC.yaml") == S
+    assert session_of_status("docs/STATUS-X.yaml") is None
+    assert log_path(S) == ".ifmesh/log/session-2-webrtc.jsonl"
+    assert session_of_log(log_path(S)) == S
+
+
+def line(seq: int, incarnation: str = "inc-1", source: str = S) -> str:
+    message = make_message(
+        TaskProgress(task_id="P0.5.2", epoch=0, percent=25),
+        source=source,
+        timestamp=NOW,
+        seq=seq,
+        lamport=seq * 10,
+        incarnation=incarnation,
+        id=f"m{seq}-{incarnation}",
+    )
+    return codec.encode(message).decode()
+
+
+def test_log_reading_skips_bad_lines_and_resumes_from_the_highest_seq() -> None:
+    text = "\n".join([line(1), "{oops", line(2, source="session-9"), line(3)]) + "\n" + line(4)
+    read = parse_log(text, log_path(S), S)
+    assert [m.seq for m in read.messages] == [1, 3]  # line 4 has no newline yet
+    assert [e.line for e in read.errors] == [2, 3]
+    point = resume_point(read.messages)
+    assert (point.seq, point.lamport, point.incarnations) == (3, 30, ("inc-1",))
+
+
+def test_own_log_on_the_branch_compared_with_ours() -> None:
+    ours = line(1) + "\n" + line(2) + "\n"
+    assert compare_own_log(ours, ours).foreign == ()
+    lost = compare_own_log(line(1) + "\n", ours)
+    assert lost.missing == 1 and lost.foreign == ()
+    other = line(3, incarnation="inc-2")
+    forked = compare_own_log(ours + other + "\n", ours)
+    assert forked.foreign == ((3, other),)
+    with pytest.raises(IncarnationConflict, match=r"inc-1.*inc-2"):
+        check_foreign(forked.foreign, log_path(S), S, "inc-1")
+    garbage = check_foreign([(5, "{hand edit")], log_path(S), S, "inc-1")
+    assert garbage[0].line == 5
+
+
+def test_own_status_follows_own_events_in_the_seed_format() -> None:
+    status = ownstatus.initial_status(S, "coord")
+    claimed = ownstatus.stamped(ownstatus.with_confirm_record(status, "P0.5.2", 3), NOW)
+    text = ownstatus.render(claimed).decode()
+    assert "claiming: P0.5.2\n" in text and "epoch: 3\n" in text
+    assert 'milestone: "0% - Starting task"' in text and "timestamp: 2025-11-12T14:30:00Z" in text
+    parsed = parse_status(text)
+    assert (parsed.claiming, parsed.epoch) == ("P0.5.2", 3)
+
+    def after(payload: object) -> ownstatus.StatusFile:
+        return ownstatus.after_event(claimed, make_message(payload, source=S, timestamp=NOW))  # type: ignore[arg-type]
+
+    half = after(TaskProgress(task_id="P0.5.2", epoch=3, percent=50, milestone="Policy done"))
+    assert (half.claiming, half.current_task, half.milestone) == (
+        None,
+        "P0.5.2",
+        "50% - Policy done",
+    )
+    done = after(TaskComplete(task_id="P0.5.2", epoch=3, tests_pass=True, deliverable="d.md"))
+    assert (done.completed, done.tests_pass, done.deliverable) == ("P0.5.2", True, "d.md")
+    blocked = after(Blocker(swarm_id=S, task_id="P0.5.2", blocked_on=["P0.2.6"], detected_at=NOW))
+    assert blocked.blocked_on == ("P0.2.6",) and blocked.status == "blocked"
+    lost = ownstatus.after_claim_lost(claimed, "P0.5.2")
+    assert lost.claiming is None and lost.status == "idle"
+
+
+def test_another_sessions_status_must_be_its_own_file() -> None:
+    with pytest.raises(CorruptStatus, match="belongs to 'session-1-ndi'"):
+        read_status(b"session: session-2-webrtc\n", "STATUS-SESSION-1-NDI.yaml")
+    with pytest.raises(CorruptStatus) as bad:
+        read_status(b"session: x\n\xff\n", "STATUS-X.yaml")
+    assert "UTF-8" in str(bad.value)

@@ -1,0 +1,99 @@
+"""The bridge's timers, with time as a parameter: batching, backoff, fetch and refresh cadence."""
+
+from __future__ import annotations
+
+from node.gitsync.schedule import Action, Backoff, SyncSchedule
+
+
+def schedule(now: float = 1000.0, **overrides: float) -> SyncSchedule:
+    values = {"batch_window": 0.2, "fetch_interval": 30.0, "status_refresh_interval": 900.0}
+    values.update(overrides)
+    return SyncSchedule(backoff=Backoff(base=0.05, cap=1.0), now=now, **values)
+
+
+def test_events_within_the_window_share_one_commit() -> None:
+    s = schedule()
+    s.fetched(1000.0)
+    s.event_added(1000.0)
+    s.event_added(1000.15)
+    assert s.get_timer() == 1000.2
+    assert s.due(1000.19) == []
+    assert s.due(1000.2) == [Action.COMMIT, Action.PUSH]
+
+
+def test_a_confirm_record_closes_the_window_at_once() -> None:
+    s = schedule()
+    s.fetched(1000.0)
+    s.event_added(1000.0)
+    s.event_added(1000.05, urgent=True)
+    assert s.get_timer() == 1000.05
+    assert s.due(1000.05) == [Action.COMMIT, Action.PUSH]
+
+
+def test_lost_race_backs_off_with_full_jitter_growing_to_the_cap() -> None:
+    s = schedule()
+    s.fetched(1000.0)
+    s.event_added(1000.0)
+    s.committed(1000.2)
+    delays = [s.push_lost_race(1000.2, draw=0.999) for _ in range(8)]
+    assert delays == sorted(delays)
+    assert delays[0] < 0.2 and max(delays) <= 1.0 and delays[-1] > 0.99
+    assert s.push_lost_race(1000.2, draw=0.0) == 0.0
+    s.push_lost_race(1000.2, draw=0.5)
+    assert s.due(1000.2) == []  # waiting out the backoff
+    assert Action.PUSH in s.due(1000.2 + 1.0)
+
+
+def test_backoff_spreads_writers_by_their_draws() -> None:
+    backoff = Backoff(base=0.05, cap=1.0)
+    assert backoff.delay(3, 0.25) == 0.25 * 0.4
+    assert backoff.delay(30, 0.5) == 0.5
+
+
+def test_unreachable_remote_is_retried_no_later_than_the_fetch_interval() -> None:
+    s = schedule(fetch_interval=2.0)
+    s.fetched(1000.0)
+    s.push_wanted(1000.0)
+    for _ in range(20):
+        delay = s.push_failed(1000.0, draw=0.999)
+    assert delay <= 2.0
+    assert s.pending_push
+
+
+def test_landed_push_is_followed_by_a_fetch_and_clears_the_backoff() -> None:
+    s = schedule()
+    s.fetched(1000.0)
+    s.push_wanted(1000.0)
+    s.push_lost_race(1000.0, draw=0.5)
+    s.push_landed(1000.5)
+    assert not s.pending_push and s.push_attempt == 0
+    assert s.due(1000.5) == [Action.FETCH]
+
+
+def test_fetch_every_interval() -> None:
+    s = schedule(fetch_interval=30.0)
+    s.fetched(1000.0)
+    assert s.get_timer() == 1030.0
+    assert s.due(1029.9) == []
+    assert s.due(1030.0) == [Action.FETCH]
+
+
+def test_status_refresh_at_most_once_per_interval_and_only_when_idle() -> None:
+    s = schedule(status_refresh_interval=900.0, fetch_interval=30.0)
+    now = 1000.0
+    refreshes = 0
+    while now < 1000.0 + 3600:
+        s.fetched(now)
+        if Action.REFRESH_STATUS in s.due(now):
+            refreshes += 1
+            s.committed(now)
+            s.push_landed(now)
+        now += 30.0
+    assert refreshes == 3  # at 15, 30 and 45 minutes: never one per poll
+    busy = schedule(status_refresh_interval=900.0)
+    for minute in range(60):  # a commit every minute writes the STATUS anyway
+        at = 1000.0 + 60 * minute
+        busy.event_added(at)
+        assert Action.REFRESH_STATUS not in busy.due(at + 0.2)
+        busy.committed(at + 0.2)
+        busy.push_landed(at + 0.2)
