@@ -11,14 +11,24 @@ a snapshot, never stored in it, so the canonical bytes hold only folded facts.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from types import MappingProxyType
 from typing import Any
 
 from node.board.state import BlockerRecord, Board, HelpRecord, Session, Task
 
+Indexes = tuple[
+    Mapping[str, AbstractSet[str]],
+    defaultdict[str, set[str]],
+    Mapping[str, AbstractSet[tuple[str, str]]],
+]
+Checkpoint = tuple[Board, Indexes]
+
 
 class FoldState:
     __slots__ = (
+        "_own_dependents",
         "_proxies",
         "blockers",
         "dependents",
@@ -31,7 +41,7 @@ class FoldState:
         "waiters",
     )
 
-    def __init__(self, board: Board) -> None:
+    def __init__(self, board: Board, indexes: Indexes | None = None) -> None:
         self.tasks: dict[str, Task] = dict(board.tasks)
         self.sessions: dict[str, Session] = dict(board.sessions)
         self.blockers: dict[tuple[str, str], BlockerRecord] = dict(board.blockers)
@@ -41,11 +51,19 @@ class FoldState:
         self.holdings: defaultdict[str, set[str]] = defaultdict(set)
         self.dependents: defaultdict[str, set[str]] = defaultdict(set)
         self.waiters: defaultdict[str, set[tuple[str, str]]] = defaultdict(set)
-        for task in self.tasks.values():
-            self._index_task(task)
-        for key, blocker in self.blockers.items():
-            for dep in blocker.waiting:
-                self.waiters[dep].add(key)
+        self._own_dependents = True
+        if indexes is not None:  # restoring a checkpoint: no scan of every task
+            holdings, dependents, waiters = indexes
+            self.holdings.update((k, set(v)) for k, v in holdings.items())
+            self.waiters.update((k, set(v)) for k, v in waiters.items())
+            # Dependencies change only when a task is announced: share until then.
+            self.dependents, self._own_dependents = dependents, False
+        else:
+            for task in self.tasks.values():
+                self._index_task(task)
+            for key, blocker in self.blockers.items():
+                for dep in blocker.waiting:
+                    self.waiters[dep].add(key)
         self._proxies = (
             MappingProxyType(self.tasks),
             MappingProxyType(self.sessions),
@@ -63,6 +81,13 @@ class FoldState:
         """The state as it is now, read-only; valid until the next change."""
         tasks, sessions, blockers, help_requests = self._proxies
         return Board(tasks, sessions, blockers, help_requests, self.governor, self.folded)
+
+    def checkpoint(self) -> Checkpoint:
+        """A snapshot with the indexes, so restoring it needs no scan of every task."""
+        holdings = {k: frozenset(v) for k, v in self.holdings.items() if v}
+        waiters = {k: frozenset(v) for k, v in self.waiters.items() if v}
+        self._own_dependents = False  # the checkpoint shares it from now on
+        return self.snapshot(), (holdings, self.dependents, waiters)
 
     def snapshot(self) -> Board:
         """An independent frozen copy."""
@@ -82,6 +107,9 @@ class FoldState:
         if old is not None and old.held and old.owner is not None:
             self.holdings[old.owner].discard(task.task_id)
         if old is None:
+            if not self._own_dependents:
+                self.dependents = defaultdict(set, {k: set(v) for k, v in self.dependents.items()})
+                self._own_dependents = True
             for dep in task.dependencies:
                 self.dependents[dep].add(task.task_id)
         if task.held and task.owner is not None:

@@ -42,6 +42,9 @@ class Governance(Protocol):
 
     def initial(self) -> Any: ...
 
+    # A governance may set ``folds = False`` when its ``fold`` returns ``part`` unchanged for
+    # every event; the reducer then skips the call (optional, read with getattr).
+
     def admit(self, part: Any, board: Any, event: Envelope) -> Admission: ...
 
     def fold(self, part: Any, board: Any, event: Envelope) -> Any: ...
@@ -56,6 +59,8 @@ class Permissive:
     requester that offer at least one required capability, best coverage first, ties by id,
     at most ``max_helpers``. The real governor replaces all of this.
     """
+
+    folds = False  # fold() is the identity: the reducer need not call it
 
     def initial(self) -> Any:
         return None

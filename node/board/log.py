@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from node.board import reducer
 from node.board.effects import Effect
 from node.board.errors import ForkedLog
-from node.board.fold import FoldState
+from node.board.fold import Checkpoint, FoldState
 from node.board.governance import PERMISSIVE, Governance
-from node.board.state import Board, BoardConfig
+from node.board.state import Board, BoardConfig, Task
 from node.messages import Envelope
 
 OrderKey = tuple[int, str, int, str]
@@ -53,6 +53,7 @@ class EventLog:
     ) -> None:
         self.config = config or BoardConfig()
         self.governance = governance
+        self._folds = bool(getattr(governance, "folds", True))
         base = initial or Board()
         if base.governor is None:
             base = Board(
@@ -66,8 +67,9 @@ class EventLog:
         self._last: dict[str, tuple[int, int]] = {}  # source → (highest seq, its lamport)
         self._prefix: dict[str, int] = {}  # source → n: every seq 1..n is held
         self._above: dict[str, set[int]] = {}  # source → seqs held beyond a gap
-        self._checkpoints: list[Board] = [base]  # [i] = board after events[: i * every]
         self._state = FoldState(base)
+        # [i] = the fold after events[: i * every], with its indexes
+        self._checkpoints: list[Checkpoint] = [self._state.checkpoint()]
         self._board: Board | None = base
 
     # --- reading -------------------------------------------------------------------------
@@ -88,6 +90,11 @@ class EventLog:
     def view(self) -> Board:
         """The folded board as a read-only view, valid until the next event (no copying)."""
         return self._state.view()
+
+    def held_by(self, session_id: str) -> tuple[Task, ...]:
+        """Tasks ``session_id`` holds, in id order (from the fold's index: no scan)."""
+        tasks = self._state.tasks
+        return tuple(tasks[t] for t in sorted(self._state.holdings.get(session_id, ())))
 
     def contains(self, source: str, seq: int) -> bool:
         return (source, seq) in self._held
@@ -124,28 +131,36 @@ class EventLog:
     # --- writing -------------------------------------------------------------------------
 
     def add(self, event: Envelope) -> Added:
-        held = self._held.get((event.source, event.seq))
+        source, seq, incarnation = event.source, event.seq, event.incarnation
+        slot = (source, seq)
+        held = self._held.get(slot)
         if held is not None:
-            if held == (event.incarnation, event.id):
+            if held == (incarnation, event.id):
                 return Added(new=False)
             raise ForkedLog(
-                f"{event.source} seq {event.seq} is held as event {held[1]} of incarnation"
+                f"{source} seq {seq} is held as event {held[1]} of incarnation"
                 f" {held[0] or '?'}, and now arrives as event {event.id} of incarnation"
-                f" {event.incarnation or '?'}: two processes write this session's log"
+                f" {incarnation or '?'}: two processes write this session's log"
                 " (is the same session running on two hosts?)"
             )
-        key = order_key(event)
-        position = bisect.bisect_right(self._keys, key)
-        self._keys.insert(position, key)
-        self._events.insert(position, event)
-        self._held[(event.source, event.seq)] = (event.incarnation, event.id)
-        if event.seq >= self._last.get(event.source, (-1, 0))[0]:
-            self._last[event.source] = (event.seq, event.lamport)
-        self._count(event.source, event.seq)
+        key = (event.lamport, source, seq, incarnation)
+        keys, events = self._keys, self._events
+        in_order = not keys or key > keys[-1]  # the common case
+        if in_order:
+            keys.append(key)
+            events.append(event)
+        else:
+            position = bisect.bisect_right(keys, key)
+            keys.insert(position, key)
+            events.insert(position, event)
+        self._held[slot] = (incarnation, event.id)
+        last = self._last.get(source)
+        if last is None or seq >= last[0]:
+            self._last[source] = (seq, event.lamport)
+        self._count(source, seq)
         self._board = None
-        if position == len(self._events) - 1:
-            effects = self._fold(position)
-            return Added(new=True, effects=tuple(effects))
+        if in_order:
+            return Added(new=True, effects=tuple(self._fold(len(events) - 1)))
         return self._refold(position)
 
     def extend(self, events: Iterable[Envelope]) -> list[Effect]:
@@ -156,17 +171,19 @@ class EventLog:
         return effects
 
     def _fold(self, position: int) -> list[Effect]:
-        effects = reducer.apply(self._state, self._events[position], self.config, self.governance)
+        effects = reducer.apply(
+            self._state, self._events[position], self.config, self.governance, self._folds
+        )
         done = position + 1
         if done % self._every == 0 and len(self._checkpoints) == done // self._every:
-            self._checkpoints.append(self._state.snapshot())
+            self._checkpoints.append(self._state.checkpoint())
         return effects
 
     def _refold(self, position: int) -> Added:
         keep = position // self._every + 1  # checkpoints at or before the insertion point
         del self._checkpoints[keep:]
         start = (keep - 1) * self._every
-        self._state = FoldState(self._checkpoints[-1])
+        self._state = FoldState(*self._checkpoints[-1])
         effects: list[Effect] = []
         for index in range(start, len(self._events)):
             effects.extend(self._fold(index))

@@ -26,15 +26,22 @@ from node.board.state import BoardConfig, Task, TaskStatus, evolve, lease_expire
 
 
 def apply(
-    state: FoldState, event: m.Envelope, config: BoardConfig, governance: Governance
+    state: FoldState,
+    event: m.Envelope,
+    config: BoardConfig,
+    governance: Governance,
+    folds: bool = True,
 ) -> list[Effect]:
-    """Folds ``event`` into ``state`` (mutated in place) and returns its effects."""
+    """Folds ``event`` into ``state`` (mutated in place) and returns its effects.
+
+    ``folds=False`` skips the governor's fold (for a governance whose fold is the identity)."""
     effects: list[Effect] = []
     handler = HANDLERS.get(event.type)
     outcome = handler(state, event, config, governance, effects) if handler else None
     if outcome is not REFUSED:
         # The governor sees exactly the events the board accepted, before they change it.
-        state.governor = governance.fold(state.governor, state.view(), event)
+        if folds:
+            state.governor = governance.fold(state.governor, state.view(), event)
         if callable(outcome):
             outcome()
     roster.touch(state, event.source, event.timestamp)

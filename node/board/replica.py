@@ -196,7 +196,7 @@ class Replica:
         """(task, epoch) pairs this node should now write confirm records for: its
         provisional claims still winning after the contest window. Each is handed out once."""
         due = []
-        for task in self.board.held_by(self.session_id):
+        for task in self.log.held_by(self.session_id):
             key = (task.task_id, task.epoch)
             if task.confirmed or key in self._handed or task.claimed_at is None:
                 continue
@@ -223,7 +223,7 @@ class Replica:
         """When :meth:`handle_timer` (or :meth:`take_confirmations`) has something to do."""
         board, me, lease = self.log.view(), self.session_id, self.config.lease
         deadlines: list[datetime] = []
-        held = board.held_by(me)
+        held = self.log.held_by(me)
         renew_at = self._renewal_due(held)
         if renew_at is not None:
             deadlines.append(renew_at)
@@ -263,7 +263,7 @@ class Replica:
         is absent from the mesh and whose lease has expired."""
         board, me, lease = self.log.view(), self.session_id, self.config.lease
         out: list[m.Envelope] = []
-        renew_at = self._renewal_due(board.held_by(me))
+        renew_at = self._renewal_due(self.log.held_by(me))
         if renew_at is not None and renew_at <= now:
             renewal = commands.renew(board, self.author, now)
             if renewal is not None:
@@ -275,7 +275,7 @@ class Replica:
                     self.emit([commands.escalate(self.log.view(), self.author, request_id, now)])
                 )
         board = self.log.view()
-        if self._may_steal(board.held_by(me)):
+        if self._may_steal(self.log.held_by(me)):
             for task_id, task in sorted(board.tasks.items()):
                 if task.owner in self._alive_or_empty() or task.owner == me:
                     continue

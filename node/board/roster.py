@@ -9,7 +9,7 @@ order events arrive in — only on the events.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from node import messages as m
 from node.board.effects import Effect
@@ -19,18 +19,35 @@ from node.board.judgement import Handler, Outcome
 from node.board.lifecycle import settle
 from node.board.state import BoardConfig, Session, Task, evolve
 
+_Stamped = TypeVar("_Stamped", Task, Session)
+
 
 def touch(state: FoldState, source: str, at: datetime) -> None:
-    session = state.sessions.get(source)
+    sessions = state.sessions
+    session = sessions.get(source)
     if session is None:
-        state.sessions[source] = Session(source, status_timestamp=at)
-    elif session.status_timestamp is None or at > session.status_timestamp:
-        state.sessions[source] = evolve(session, status_timestamp=at)
-    tasks = state.tasks
-    for task_id in state.holdings.get(source, ()):
-        task = tasks[task_id]
-        if task.owner_last_event_at is None or at > task.owner_last_event_at:
-            tasks[task_id] = evolve(task, owner_last_event_at=at)  # holdings unchanged
+        sessions[source] = Session(source, status_timestamp=at)
+    else:
+        stamp = session.status_timestamp
+        if stamp is None or at > stamp:
+            sessions[source] = _restamp(session, "status_timestamp", at)
+    held = state.holdings.get(source)
+    if held:
+        tasks = state.tasks
+        for task_id in held:
+            task = tasks[task_id]
+            last = task.owner_last_event_at
+            if last is None or at > last:
+                tasks[task_id] = _restamp(task, "owner_last_event_at", at)  # holdings unchanged
+
+
+def _restamp(value: _Stamped, name: str, at: datetime) -> _Stamped:
+    """``evolve`` for one timestamp field: the hottest line of the fold (every event)."""
+    fresh = value.__dict__.copy()
+    fresh[name] = at
+    new = object.__new__(type(value))
+    object.__setattr__(new, "__dict__", fresh)
+    return new
 
 
 def set_current(state: FoldState, session_id: str, task_id: str | None) -> None:

@@ -74,7 +74,9 @@ class Task:
     @property
     def held(self) -> bool:
         """Whether someone holds the task now (claimed, or blocked while claimed)."""
-        return self.owner is not None and self.status in (TaskStatus.CLAIMED, TaskStatus.BLOCKED)
+        status = self.status
+        held = status is TaskStatus.CLAIMED or status is TaskStatus.BLOCKED
+        return held and self.owner is not None
 
 
 @dataclass(frozen=True)
@@ -155,8 +157,7 @@ def evolve(value: _Evolvable, **changes: Any) -> _Evolvable:
     if not names.issuperset(changes):
         raise TypeError(f"{cls.__name__} has no field(s) {sorted(set(changes) - names)}")
     new = object.__new__(cls)
-    new.__dict__.update(value.__dict__)
-    new.__dict__.update(changes)
+    object.__setattr__(new, "__dict__", {**value.__dict__, **changes})
     return new
 
 

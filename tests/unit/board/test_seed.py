@@ -49,3 +49,26 @@ def test_canonical_bytes_are_stable_and_order_free() -> None:
     document = to_document(first)
     assert document["tasks"]["P0.5.5"]["dependencies"] == ["P0.1.5", "P0.2.6", "P0.3.6"]
     assert document["tasks"]["P0.5.5"]["status"] == "BLOCKED"
+
+
+def test_the_scribes_projection_shows_confirmed_holders_and_stale_claims() -> None:
+    from node.board.formats import parse_task_board as parse
+    from node.board.log import EventLog
+    from node.board.projection import render_board_file
+    from node.board.replica import Replica
+
+    text = (EXAMPLE / "PHASE-0-TASK-BOARD.md").read_text(encoding="utf-8")
+    document = parse(text)
+    board = example_board()
+    # Nothing happened yet, and every owner is fresh: the file comes back byte for byte.
+    assert render_board_file(document, board, at(35)) == text
+    node = Replica("session-2-webrtc", "i1", initial=board)
+    node.claim("P0.1.4", at(55))
+    rows = {r.task_id: r for r in parse(render_board_file(document, node.board, at(55))).rows}
+    assert rows["P0.1.4"].owner is None  # provisional: not in git yet
+    node.git_verdict("P0.1.4", 0, "session-2-webrtc", at(55))
+    later = parse(render_board_file(document, node.board, at(69)))
+    rows = {r.task_id: r for r in later.rows}
+    assert rows["P0.1.4"].owner == "session-2-webrtc"
+    assert rows["P0.1.3"].shown_stale  # session-1-ndi's last word was at 14:52:10
+    assert EventLog(board).board.tasks == board.tasks
