@@ -12,6 +12,7 @@ from node.board.formats.taskboard import (
     parse_task_board,
     render_task_board,
 )
+from node.board.formats.translate import status_payloads
 
 __all__ = [
     "CellUpdate",
@@ -26,4 +27,5 @@ __all__ = [
     "parse_task_board",
     "render_status",
     "render_task_board",
+    "status_payloads",
 ]
