@@ -6,6 +6,14 @@ on every node alike), ``fold`` so the governor keeps its own part of the state (
 reservations, breakers) inside the same pure fold, and ``route_help`` to choose helpers for a
 ``help.request``. Everything is judged at the event's own timestamp, never a node's clock.
 
+Precisely, per event: the board first runs its own checks (unknown task, held by another,
+stale epoch, dependencies, lease); only a claim or steal that passes them reaches ``admit``.
+``route_help`` is asked for a ``help.request`` before it is folded. ``fold`` then sees every
+event the board accepts — not a claim refused by ``admit``, not a claim that lost the mesh
+contest, not progress from a fenced owner — always before the board applies it. A git verdict
+(``task.confirmed`` / ``claim.lost``) naming another winner than the mesh's is folded too, so a
+reservation made by the mesh loser can be released there.
+
 The board never imports the governor; the runtime passes one in. ``PERMISSIVE`` admits
 everything and keeps no state: the board's default until a governor is wired.
 """
