@@ -43,7 +43,7 @@ def _replay(cluster: Cluster) -> list[Step]:
     if cached is not None and cached[0] is cluster:
         return cached[1]
     any_node = next(iter(cluster.nodes.values()))
-    log = EventLog(cluster.board, cluster.board_config)
+    log = EventLog(cluster.board, cluster.board_config, cluster.governance)
     steps = []
     for event in sorted(any_node.replica.log, key=order_key):
         before = log.board

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
 from node.board.effects import Effect
+from node.board.governance import PERMISSIVE, Governance
 from node.board.replica import Replica
 from node.board.state import Board, BoardConfig, Task, TaskKind, TaskStatus
 from node.messages import Envelope
@@ -37,6 +38,7 @@ class ScenarioConfig:
     drop: float = 0.1
     duplicate: float = 0.1
     lease: timedelta = timedelta(minutes=2)
+    governed: bool = False  # fold IF.governor's part too (default policy)
 
 
 @dataclass
@@ -100,6 +102,11 @@ class Cluster:
         self.git = GitTier()
         self.board = seed_tasks(self.rng, config.tasks)
         self.board_config = BoardConfig(lease=config.lease)
+        self.governance: Governance = PERMISSIVE
+        if config.governed:
+            from node.governor.board_governance import BoardGovernance
+
+            self.governance = BoardGovernance()
         self.world = T0
         self.trace: list[str] = []
         self.nodes: dict[str, SimNode] = {}
@@ -117,6 +124,7 @@ class Cluster:
             f"{name}-inc{restarts}",
             initial=self.board,
             config=self.board_config,
+            governance=self.governance,
             checkpoint_every=8,
         )
         replica.set_presence(())

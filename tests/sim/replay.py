@@ -47,6 +47,7 @@ def parse(argv: list[str]) -> ScenarioConfig:
     parser.add_argument("--duplicate", type=float, default=0.1)
     for name in ("partitions", "crashes", "wipes"):
         parser.add_argument(f"--no-{name}", action="store_true")
+    parser.add_argument("--governed", action="store_true", help="fold IF.governor's part too")
     args = parser.parse_args(argv)
     return ScenarioConfig(
         seed=args.seed,
@@ -59,6 +60,7 @@ def parse(argv: list[str]) -> ScenarioConfig:
         wipes=not args.no_wipes,
         drop=args.drop,
         duplicate=args.duplicate,
+        governed=args.governed,
     )
 
 

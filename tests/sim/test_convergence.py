@@ -70,6 +70,14 @@ def test_crash_heavy_rooms_lose_nothing_accepted(seed: int) -> None:
     assert_holds(ScenarioConfig(seed=seed, nodes=4, steps=80, partitions=False, wipes=True))
 
 
+@settings(max_examples=10, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_converges_with_the_governor_folded_in(seed: int) -> None:
+    """IF.governor's part (registrations, reservations, breakers) is folded by the same
+    reducer, so it converges byte for byte along with the rest of the board."""
+    assert_holds(ScenarioConfig(seed=seed, nodes=4, governed=True))
+
+
 def test_a_broken_property_is_reported_with_its_replay_command() -> None:
     """The harness can fail: a board tampered with after the run is caught."""
     config = ScenarioConfig(seed=3, nodes=3, steps=20)
