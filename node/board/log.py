@@ -43,6 +43,9 @@ class Added:
     refolded: int = 0
 
 
+_NEW_QUIET = Added(new=True)  # most events have no effects: share one answer
+
+
 class EventLog:
     def __init__(
         self,
@@ -160,7 +163,8 @@ class EventLog:
         self._count(source, seq)
         self._board = None
         if in_order:
-            return Added(new=True, effects=tuple(self._fold(len(events) - 1)))
+            effects = self._fold(len(events) - 1)
+            return Added(new=True, effects=tuple(effects)) if effects else _NEW_QUIET
         return self._refold(position)
 
     def extend(self, events: Iterable[Envelope]) -> list[Effect]:
