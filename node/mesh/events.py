@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+from collections import deque
 from dataclasses import dataclass
 
 from node.messages import Envelope
@@ -98,38 +99,50 @@ class PeerMetrics:
         return PeerMetrics(**{name: getattr(self, name) for name in self.__slots__})
 
 
-_END = object()
-
-
 class Subscription:
     """An async iterator over the events a mesh reports from the moment of subscribing.
 
-    The queue is unbounded on purpose: events are small, and dropping a MessageReceived
-    would lose an accepted message. The iteration ends when the mesh closes.
+    Unbounded on purpose: events are small, and dropping a MessageReceived would lose an
+    accepted message. A deque and one waiter future rather than an asyncio.Queue, because this
+    sits on every message's path and the queue's bookkeeping costs more than the delivery.
+    The iteration ends when the mesh closes.
     """
 
     def __init__(self) -> None:
-        self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self._events: deque[MeshEvent] = deque()
+        self._waiter: asyncio.Future[None] | None = None
         self.closed = False
 
     def put(self, event: MeshEvent) -> None:
         if not self.closed:
-            self._queue.put_nowait(event)
+            self._events.append(event)
+            self._wake()
 
     def end(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self._queue.put_nowait(_END)
+        self.closed = True
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def __aiter__(self) -> Subscription:
         return self
 
     async def __anext__(self) -> MeshEvent:
-        item = await self._queue.get()
-        if item is _END:
-            self._queue.put_nowait(_END)  # later calls end too
-            raise StopAsyncIteration
-        return item  # type: ignore[return-value]
+        while not self._events:
+            if self.closed:
+                raise StopAsyncIteration
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._events.popleft()
 
-    def pending(self) -> int:
-        return self._queue.qsize()
+    def pending(self) -> list[MeshEvent]:
+        """Events already queued, taken without waiting."""
+        taken = list(self._events)
+        self._events.clear()
+        return taken

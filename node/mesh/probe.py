@@ -10,8 +10,9 @@ aiortc twin speaking the same lines.
 Commands: ``{"cmd": "join"}``, ``{"cmd": "broadcast", "label": L, "count": n, "pad": bytes,
 "ack": bool}``, ``{"cmd": "metrics"}``, ``{"cmd": "close"}``.
 Events: ``started``, ``joined``, ``up``/``down``/``suspect`` (with ``peer``), ``message`` (per
-message, with ``latency``), ``flood`` (once ``n`` messages of a ``flood*`` label came from a
-peer), ``sent``, ``metrics`` (with ``rss_kb``), ``closed``.
+message, ``t`` being its arrival), ``flood`` (once ``n`` messages of a ``flood*`` label came
+from a peer), ``sent`` (``t_first``: when the first broadcast began), ``metrics`` (with
+``rss_kb``), ``closed``.
 """
 
 from __future__ import annotations
@@ -90,8 +91,8 @@ async def _watch(mesh: Mesh) -> None:
             if label.startswith("flood"):
                 floods.count(event.peer, label, int(meta["n"]), now)
             else:
-                emit("message", peer=event.peer, label=label, i=meta.get("i"),
-                     latency=now - float(meta.get("t", now)), size=event.size)  # fmt: skip
+                emit("message", peer=event.peer, label=label, i=meta.get("i"), size=event.size,
+                     t=now)  # fmt: skip
         elif isinstance(event, PeerUp):
             emit("up", peer=event.peer, epoch=event.epoch)
         elif isinstance(event, PeerDown):
@@ -122,12 +123,15 @@ async def run(config: MeshConfig) -> None:
             watcher = asyncio.create_task(_watch(mesh))
             await mesh.__aenter__()
         elif kind == "broadcast" and mesh is not None:
-            count, acked = int(command.get("count", 1)), set[str]()
+            count, pad = int(command.get("count", 1)), int(command.get("pad", 0))
+            acked: set[str] = set()
+            # Built before the clock starts: constructing messages is the application's work,
+            # sending them (encoding included) is the mesh's.
+            batch = [
+                probe_message(config.session, command["label"], i, count, pad) for i in range(count)
+            ]
             started = time.monotonic()
-            for index in range(count):
-                message = probe_message(
-                    config.session, command["label"], index, count, int(command.get("pad", 0))
-                )
+            for message in batch:
                 acked |= await mesh.broadcast(message, ack=bool(command.get("ack")))
             emit("sent", label=command["label"], count=count, acked=sorted(acked),
                  t_first=started)  # fmt: skip

@@ -11,7 +11,7 @@ import pytest
 
 from node import messages
 from node.mesh.config import LOOPBACK, MeshConfig
-from node.mesh.events import MeshEvent, Subscription
+from node.mesh.events import Subscription
 from node.mesh.liveness import LivenessConfig
 from node.mesh.mesh import Mesh
 from signaling.config import ServerConfig
@@ -66,14 +66,6 @@ async def take(
                 if len(found) == count:
                     return found
     raise AssertionError(f"events ended after {len(found)} of {count}")
-
-
-def drain_now(events: Subscription) -> list[MeshEvent]:
-    """Events already queued (no waiting)."""
-    out = []
-    while events.pending():
-        out.append(events._queue.get_nowait())  # type: ignore[arg-type]
-    return out  # type: ignore[return-value]
 
 
 @pytest.fixture
