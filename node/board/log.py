@@ -160,7 +160,10 @@ class EventLog:
         last = self._last.get(source)
         if last is None or seq >= last[0]:
             self._last[source] = (seq, event.lamport)
-        self._count(source, seq)
+        if seq == self._prefix.get(source, 0) + 1 and not self._above.get(source):
+            self._prefix[source] = seq  # gap-free, the usual case
+        else:
+            self._count(source, seq)
         self._board = None
         if in_order:
             effects = self._fold(len(events) - 1)

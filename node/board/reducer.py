@@ -177,7 +177,7 @@ def _holder(
 ) -> Outcome:
     """progress / complete / fail / release: only the holder, only at the current epoch."""
     p = event.payload
-    assert isinstance(p, m.TaskProgress | m.TaskComplete | m.TaskFail | m.TaskRelease)
+    assert isinstance(p, (m.TaskProgress, m.TaskComplete, m.TaskFail, m.TaskRelease))
     trigger = _HOLDER_TRIGGERS[event.type]
     task = _lookup(state, event, p.task_id, fx)
     if isinstance(task, Refused):
@@ -208,7 +208,18 @@ def _holder(
 
     def commit() -> None:
         if isinstance(p, m.TaskProgress):
-            state.put_task(evolve(task, status=status, percent=p.percent, milestone=p.milestone))
+            # The owner's event time rides along, so touch() need not copy the task again.
+            last = task.owner_last_event_at
+            seen = event.timestamp if last is None or event.timestamp > last else last
+            state.put_task(
+                evolve(
+                    task,
+                    status=status,
+                    percent=p.percent,
+                    milestone=p.milestone,
+                    owner_last_event_at=seen,
+                )
+            )
         elif isinstance(p, m.TaskComplete):
             done = evolve(
                 task,
@@ -247,7 +258,7 @@ def _verdict(
     """The git tier's word (task.confirmed, claim.lost): the first confirm record per task and
     epoch names the holder, and overrules the mesh."""
     p = event.payload
-    assert isinstance(p, m.TaskConfirmed | m.ClaimLost)
+    assert isinstance(p, (m.TaskConfirmed, m.ClaimLost))
     task = _lookup(state, event, p.task_id, fx)
     if isinstance(task, Refused):
         return task
