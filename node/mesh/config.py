@@ -42,7 +42,7 @@ class MeshConfig:
     # __aenter__ waits this long for the first join (None: do not wait, join in background).
     join_timeout: float | None = 10.0
     # close(): time for queued data and the bye to leave, and for peers to acknowledge it.
-    drain_timeout: float = 2.0
+    drain_timeout: float = 5.0
     dedupe_capacity: int = 65_536
 
     def __post_init__(self) -> None:
