@@ -66,14 +66,15 @@ class Replica:
 
     # --- input ---------------------------------------------------------------------------
 
-    def resume(self) -> None:
+    def resume(self, seq: int = 0, lamport: int = 0) -> None:
         """Continue ``seq`` and ``lamport`` from what the log holds (call after loading the
-        state directory, git, or peers' copies of this session's log, before emitting)."""
-        seq, _ = self.log.last_of(self.session_id)
-        lamport = max(self.author.lamport, self.log.max_lamport())
-        self.author = Author(
-            self.session_id, self.author.incarnation, max(seq, self.author.seq), lamport
-        )
+        state directory, git, or peers' copies of this session's log, before emitting), or
+        from higher values known elsewhere (e.g. the last entry of this session's log in git,
+        not replayed)."""
+        held, _ = self.log.last_of(self.session_id)
+        top = max(self.author.seq, held, seq)
+        clock = max(self.author.lamport, self.log.max_lamport(), lamport)
+        self.author = Author(self.session_id, self.author.incarnation, top, clock)
 
     def receive(self, event: m.Envelope) -> bool:
         """Folds a peer's (or a replayed) event; False for a duplicate. Raises ForkedLog when

@@ -126,3 +126,5 @@ def test_resume_continues_seq_and_lamport_and_a_second_writer_is_refused() -> No
                 incarnation="inc-1",
             )
         )
+    restarted.resume(seq=10, lamport=20)  # e.g. its log in git was longer than what it replayed
+    assert (restarted.author.seq, restarted.author.lamport) == (10, 20)
