@@ -17,6 +17,7 @@ import fcntl
 import os
 import random
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -304,10 +305,13 @@ class GitSync:
         it fetches, replays our commits onto the new tip, and pushes again. Reading what the
         fetch brought waits until the push is decided: the shorter the time between fetch and
         push, the fewer races are lost."""
+        started = time.perf_counter()
+        fetched = started
         try:
             if self._sched.push_attempt > 0 or self.clone.ref(self.clone.remote_ref) is None:
                 self.clone.fetch(self.config.seed_branch_glob)
                 self._last_fetch_at = now
+                fetched = time.perf_counter()
             remote_tip = self.clone.ref(self.clone.remote_ref)
             if remote_tip is None:
                 raise BranchMissing(
@@ -326,7 +330,16 @@ class GitSync:
                     self._sched.push_landed(now)
                 self._absorb(self.reader.read(remote_tip), now)
                 return
+            replayed = time.perf_counter()
             outcome = self.clone.push(tip)
+            log.debug(
+                "gitsync.push",
+                outcome=outcome.value,
+                fetch_ms=round((fetched - started) * 1000),
+                replay_ms=round((replayed - fetched) * 1000),
+                push_ms=round((time.perf_counter() - replayed) * 1000),
+                pending=self.chain.pending(),
+            )
         except IncarnationConflict:
             raise
         except GitSyncError as exc:

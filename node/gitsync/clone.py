@@ -16,14 +16,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from io import BytesIO
 from pathlib import Path
 
 import git
-from git.objects.fun import tree_to_stream
 from git.refs.symbolic import SymbolicReference
-from gitdb import IStream  # type: ignore[import-untyped]
-from gitdb.db.loose import LooseObjectDB  # type: ignore[import-untyped]
 
 from node.gitsync.errors import (
     BranchMissing,
@@ -31,10 +27,9 @@ from node.gitsync.errors import (
     PushRejected,
     RemoteUnreachable,
 )
+from node.gitsync.objects import BLOB_MODE, TREE_MODE, Entry, ObjectStore
 
 _TIMEOUT = 120.0
-_TREE_MODE = 0o040000
-_BLOB_MODE = 0o100644
 _UNREACHABLE = (
     "could not read from remote",
     "does not appear to be a git repository",
@@ -83,8 +78,12 @@ class Clone:
             path.mkdir(parents=True, exist_ok=True)
             self.repo = git.Repo.init(path, bare=True)
         self._env = {"GIT_TERMINAL_PROMPT": "0"}
-        # Objects are written in-process; GitPython's default store starts `git hash-object`.
-        self._loose = LooseObjectDB(str(path / "objects"))
+        # Who commits: the user's git configuration (or GIT_AUTHOR_*/GIT_COMMITTER_*), read
+        # once rather than per commit.
+        self.objects = ObjectStore(self.repo)
+        reader = self.repo.config_reader()
+        self._author = git.Actor.author(reader)
+        self._committer = git.Actor.committer(reader)
 
     def close(self) -> None:
         """Ends git's helper processes (GitPython keeps `git cat-file` running)."""
@@ -125,10 +124,6 @@ class Clone:
             if branch != self.branch:
                 tips[branch] = sha
         return tips
-
-    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
-        status, _, _ = self._run(["merge-base", "--is-ancestor", ancestor, descendant])
-        return status == 0
 
     # --- the remote --------------------------------------------------------------------------
 
@@ -197,35 +192,29 @@ class Clone:
 
     # --- reading -----------------------------------------------------------------------------
 
+    def _tree_of(self, commit: str) -> bytes:
+        return self.objects.commit(bytes.fromhex(commit)).tree
+
     def read(self, commit: str, path: str) -> bytes | None:
-        try:
-            item = self.repo.commit(commit).tree / path
-        except KeyError:
+        entry = self.objects.lookup(self._tree_of(commit), path)
+        if entry is None or entry[1] == TREE_MODE:
             return None
-        if item.type != "blob":
-            return None
-        data: bytes = item.data_stream.read()
-        return data
+        return self.objects.blob(entry[0])
+
+    def blob_sha(self, commit: str, path: str) -> str | None:
+        entry = self.objects.lookup(self._tree_of(commit), path)
+        return entry[0].hex() if entry is not None and entry[1] != TREE_MODE else None
 
     def blobs_under(self, commit: str, directory: str) -> dict[str, str]:
         """Files directly in ``directory`` at ``commit``: path → blob sha."""
-        try:
-            tree = self.repo.commit(commit).tree / directory
-        except KeyError:
+        entry = self.objects.lookup(self._tree_of(commit), directory)
+        if entry is None or entry[1] != TREE_MODE:
             return {}
-        if tree.type != "tree":
-            return {}
-        return {str(blob.path): blob.hexsha for blob in tree.blobs}
-
-    def blob_sha(self, commit: str, path: str) -> str | None:
-        try:
-            item = self.repo.commit(commit).tree / path
-        except KeyError:
-            return None
-        return str(item.hexsha) if item.type == "blob" else None
-
-    def top_level_files(self, commit: str) -> list[str]:
-        return [str(blob.path) for blob in self.repo.commit(commit).tree.blobs]
+        return {
+            f"{directory}/{name}": binsha.hex()
+            for binsha, mode, name in self.objects.tree(entry[0])
+            if mode != TREE_MODE
+        }
 
     def first_parent_history(
         self,
@@ -238,95 +227,76 @@ class Clone:
         """Commits after ``since`` (None: from the root) up to ``tip`` along first parents,
         oldest first, with the top-level files each changed against its first parent
         (only those matching ``pattern`` when given). None when ``since`` is not on that
-        first-parent line: the history was rewritten. Walked in-process: the usual step is a
-        few commits, read through git's object store without starting git."""
-        chain: list[git.Commit] = []
-        commit: git.Commit | None = self.repo.commit(tip)
-        while commit is not None and commit.hexsha != since:
-            chain.append(commit)
-            commit = commit.parents[0] if commit.parents else None
-        if since is not None and commit is None:
+        first-parent line: the history was rewritten."""
+        stop = bytes.fromhex(since) if since else None
+        chain: list[bytes] = []
+        current: bytes | None = bytes.fromhex(tip)
+        while current is not None and current != stop:
+            chain.append(current)
+            parents = self.objects.commit(current).parents
+            current = parents[0] if parents else None
+        if stop is not None and current is None:
             return None
         history = []
-        for depth, commit in enumerate(reversed(chain), since_depth + 1):
-            parent = commit.parents[0] if commit.parents else None
+        for depth, binsha in enumerate(reversed(chain), since_depth + 1):
+            head = self.objects.commit(binsha)
+            parent = head.parents[0] if head.parents else None
+            before = self.objects.commit(parent).tree if parent is not None else None
             history.append(
                 CommitInfo(
-                    sha=commit.hexsha,
-                    parent=parent.hexsha if parent is not None else None,
-                    committed_at=datetime.fromtimestamp(commit.committed_date, UTC),
+                    sha=binsha.hex(),
+                    parent=parent.hex() if parent is not None else None,
+                    committed_at=head.committed_at,
                     depth=depth,
-                    message=str(commit.message).split("\n", 1)[0],
-                    paths=_changed_top_level(commit, parent, pattern),
+                    message=head.message,
+                    paths=self._changed_top_level(head.tree, before, pattern),
                 )
             )
         return history
+
+    def _changed_top_level(
+        self, tree: bytes, before: bytes | None, pattern: str | None
+    ) -> tuple[str, ...]:
+        def blobs(of: bytes | None) -> dict[str, bytes]:
+            if of is None:
+                return {}
+            return {
+                name: binsha
+                for binsha, mode, name in self.objects.tree(of)
+                if mode != TREE_MODE and (pattern is None or fnmatch.fnmatchcase(name, pattern))
+            }
+
+        now, then = blobs(tree), blobs(before)
+        return tuple(sorted(n for n in now.keys() | then.keys() if now.get(n) != then.get(n)))
 
     # --- writing -----------------------------------------------------------------------------
 
     def commit_files(self, parent: str | None, files: Mapping[str, bytes], message: str) -> str:
         """A new commit on ``parent`` whose tree is the parent's with ``files`` replaced."""
-        base = self.repo.commit(parent).tree if parent else None
-        tree_sha = self._write_tree(base, files)
-        parents = [self.repo.commit(parent)] if parent else []
-        commit = git.Commit.create_from_tree(
-            self.repo, git.Tree(self.repo, tree_sha), message, parent_commits=parents
+        base = self._tree_of(parent) if parent else None
+        tree = self._write_tree(base, files)
+        parents = [bytes.fromhex(parent)] if parent else []
+        binsha = self.objects.write_commit(
+            tree, parents, message, self._author, self._committer, datetime.now(UTC)
         )
-        return str(commit.hexsha)
+        return binsha.hex()
 
-    def _store(self, kind: bytes, data: bytes) -> bytes:
-        stream = self._loose.store(IStream(kind, len(data), BytesIO(data)))
-        binsha: bytes = stream.binsha
-        return binsha
-
-    def _write_tree(self, tree: git.Tree | None, files: Mapping[str, bytes]) -> bytes:
-        entries: dict[str, tuple[bytes, int]] = {}
+    def _write_tree(self, tree: bytes | None, files: Mapping[str, bytes]) -> bytes:
+        entries: dict[str, Entry] = {}
         if tree is not None:
-            for item in tree:
-                entries[item.name] = (item.binsha, item.mode)
+            entries = {entry[2]: entry for entry in self.objects.tree(tree)}
         nested: dict[str, dict[str, bytes]] = {}
         for path, data in files.items():
             head, sep, rest = path.partition("/")
             if sep:
                 nested.setdefault(head, {})[rest] = data
             else:
-                entries[head] = (self._store(b"blob", data), _BLOB_MODE)
+                entries[head] = (self.objects.store(b"blob", data), BLOB_MODE, head)
         for name, subfiles in nested.items():
-            subtree = None
-            if tree is not None:
-                try:
-                    candidate = tree / name
-                except KeyError:
-                    candidate = None
-                if candidate is not None and candidate.type == "tree":
-                    subtree = candidate
-            entries[name] = (self._write_tree(subtree, subfiles), _TREE_MODE)
-        # git orders a tree's entries by name, a directory's name taken with a trailing '/'.
-        ordered = sorted(
-            entries.items(),
-            key=lambda item: item[0] + "/" if item[1][1] == _TREE_MODE else item[0],
-        )
-        stream = BytesIO()
-        tree_to_stream([(binsha, mode, name) for name, (binsha, mode) in ordered], stream.write)
-        return self._store(b"tree", stream.getvalue())
-
-
-def _changed_top_level(
-    commit: git.Commit, parent: git.Commit | None, pattern: str | None
-) -> tuple[str, ...]:
-    def blobs(of: git.Commit | None) -> dict[str, bytes]:
-        if of is None:
-            return {}
-        return {
-            str(item.name): item.binsha
-            for item in of.tree
-            if item.type == "blob" and (pattern is None or fnmatch.fnmatchcase(item.name, pattern))
-        }
-
-    now, before = blobs(commit), blobs(parent)
-    return tuple(
-        sorted(name for name in now.keys() | before.keys() if now.get(name) != before.get(name))
-    )
+            existing = entries.get(name)
+            subtree = existing[0] if existing is not None and existing[1] == TREE_MODE else None
+            entries[name] = (self._write_tree(subtree, subfiles), TREE_MODE, name)
+        return self.objects.write_tree(list(entries.values()))
 
 
 def _last_line(out: str, err: str) -> str:

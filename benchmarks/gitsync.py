@@ -1,0 +1,445 @@
+"""Git-sync bridge benchmark: how fast git confirms a claim, under contention, next to plain git.
+
+Measured in one run, each scenario on its own local bare remote (issue 9):
+
+* time until a claim is confirmed in git (confirm record handed to the bridge → verdict back),
+  p50/p99 with 1, 4 and 8 writer processes, each emitting one claim every 500 ms for 30 s;
+* baseline: raw ``git commit && git push`` of one writer at the same cadence;
+* baseline: plain git with an immediate fetch-rebase-push retry loop, 8 writers, same load;
+* time until a claim is visible to another session through git: bridges (fetch interval I)
+  next to the seed's polling loop (commit + push every I, fetch every I), both at a shortened
+  I and scaled to the seed's 30 s.
+
+Targets: p50 with one writer at most 3x raw; p99 with 8 writers at most 1 s, and below the
+plain-git retry loop's p99. Prints one JSON object as its last line; exits 0 either way.
+
+    .venv/bin/python benchmarks/gitsync.py [--duration 30] [--visibility-interval 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import structlog
+
+from node.gitsync.bridge import GitSync
+from node.gitsync.config import BridgeConfig
+from node.messages import TaskClaim, make_message
+
+BRANCH = "coordination"
+ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "bench",
+    "GIT_AUTHOR_EMAIL": "bench@ifmesh.invalid",
+    "GIT_COMMITTER_NAME": "bench",
+    "GIT_COMMITTER_EMAIL": "bench@ifmesh.invalid",
+}
+BOARD = (
+    "# Board\n\n| ID | Task | Status | Owner | Dependencies | Deliverable | Est | Model |\n"
+    "|----|------|--------|-------|--------------|-------------|-----|-------|\n"
+    "| P0.0.1 | Example | 🔵 AVAILABLE | - | None | `x` | 1h | Haiku |\n"
+)
+
+
+def git(
+    *args: str, cwd: Path | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, env=ENV, check=False
+    )
+    if check and result.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)}: {result.stderr.strip()}")
+    return result
+
+
+def make_remote(root: Path) -> Path:
+    remote = root / "remote.git"
+    git("init", "--quiet", "--bare", str(remote))
+    work = root / "init"
+    git("init", "--quiet", str(work))
+    (work / "PHASE-0-TASK-BOARD.md").write_text(BOARD)
+    git("add", ".", cwd=work)
+    git("commit", "--quiet", "-m", "board", cwd=work)
+    git("push", "--quiet", str(remote), f"HEAD:refs/heads/{BRANCH}", cwd=work)
+    return remote
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    if not samples:
+        return {"n": 0, "p50_ms": float("nan"), "p99_ms": float("nan"), "max_ms": float("nan")}
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return {
+        "n": len(ordered),
+        "p50_ms": round(statistics.median(ordered) * 1000, 1),
+        "p99_ms": round(p99 * 1000, 1),
+        "max_ms": round(ordered[-1] * 1000, 1),
+    }
+
+
+# --- workers (each its own process) -----------------------------------------------------------
+
+
+def worker_bridge(args: argparse.Namespace) -> dict[str, Any]:
+    """One node's bridge: a claim every ``interval`` from ``start``, each timed to its verdict."""
+    session = args.session
+    config = BridgeConfig(
+        session=session,
+        remote_url=args.remote,
+        branch=BRANCH,
+        state_dir=Path(args.state),
+        incarnation=uuid.uuid4().hex,
+        seed_branch_glob=None,
+    )
+    bridge = GitSync(config)
+    bridge.start(time.time())
+    issued: dict[str, float] = {}
+    latencies: list[float] = []
+    lost = 0
+    seq = 0
+    next_at = args.start
+    end = args.start + args.duration
+    while True:
+        now = time.time()
+        if now >= next_at and next_at < end:
+            seq += 1
+            task = (
+                f"{session}.T{seq}"  # every writer claims its own tasks: only the branch is shared
+            )
+            claim = TaskClaim(task_id=task, epoch=0, swarm_id=session, timestamp=datetime.now(UTC))
+            event = make_message(
+                claim, source=session, timestamp=datetime.now(UTC), seq=seq, lamport=seq
+            )
+            issued[task] = time.time()
+            bridge.submit(event, issued[task])
+            bridge.write_confirm_record(task, 0, issued[task])
+            next_at += args.interval
+        timer = bridge.get_timer()
+        if timer is not None and timer <= time.time():
+            bridge.handle_timer(time.time())
+        for verdict in bridge.take_outputs().verdicts:
+            if verdict.task in issued:
+                latencies.append(time.time() - issued.pop(verdict.task))
+                lost += not verdict.confirmed
+        if next_at >= end and not issued:
+            break
+        if time.time() > end + 60:
+            break  # unconfirmed claims are reported as missing
+        wake = min(next_at if next_at < end else now + 0.05, timer or now + 0.05)
+        time.sleep(min(0.01, max(0.0, wake - time.time())))
+    state = bridge.state()
+    bridge.close()
+    return {
+        "latencies": latencies,
+        "missing": len(issued),
+        "lost": lost,
+        "pushes": state.pushes,
+        "lost_races": state.lost_races,
+    }
+
+
+def worker_plain(args: argparse.Namespace) -> dict[str, Any]:
+    """Plain git: per event, commit then push; on rejection fetch-rebase-push again at once."""
+    work = Path(args.state)
+    git("clone", "--quiet", "--branch", BRANCH, args.remote, str(work))
+    mine = work / f"{args.session}.txt"
+    latencies: list[float] = []
+    retries: list[int] = []
+    next_at = args.start
+    end = args.start + args.duration
+    cutoff = end + 30.0  # the loop falls behind; what has not landed by then is censored here
+    seq = 0
+    while next_at < end and time.time() < cutoff:
+        time.sleep(max(0.0, next_at - time.time()))
+        issued = next_at  # an event waits while the previous one is still being pushed
+        seq += 1
+        with mine.open("a") as handle:
+            handle.write(f"claim T{seq}\n")
+        git("add", mine.name, cwd=work)
+        git("commit", "--quiet", "-m", f"claim: T{seq}", cwd=work)
+        attempts = 0
+        while git("push", "--quiet", "origin", f"HEAD:{BRANCH}", cwd=work, check=False).returncode:
+            attempts += 1
+            git("pull", "--quiet", "--rebase", "origin", BRANCH, cwd=work, check=False)
+        latencies.append(time.time() - issued)
+        retries.append(attempts)
+        next_at += args.interval
+    # Events never pushed before the cutoff count at the cutoff: a lower bound, in the
+    # baseline's favour.
+    unsent = 0
+    while next_at < end:
+        latencies.append(cutoff - next_at)
+        unsent += 1
+        next_at += args.interval
+    return {"latencies": latencies, "retries": retries, "missing": unsent}
+
+
+# --- scenarios ---------------------------------------------------------------------------------
+
+
+def run_writers(kind: str, writers: int, duration: float, interval: float) -> dict[str, Any]:
+    root = Path(tempfile.mkdtemp(prefix=f"gitsync-bench-{kind}{writers}-"))
+    try:
+        remote = make_remote(root)
+        start = time.time() + 3.0 + 0.5 * writers  # after every process has imported
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    __file__,
+                    "--worker",
+                    kind,
+                    "--session",
+                    f"session-{n}",
+                    "--remote",
+                    str(remote),
+                    "--state",
+                    str(root / f"w{n}"),
+                    "--start",
+                    str(start),
+                    "--duration",
+                    str(duration),
+                    "--interval",
+                    str(interval),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=(root / f"w{n}.log").open("w")
+                if os.environ.get("BENCH_LOGS")
+                else subprocess.DEVNULL,
+                text=True,
+                env=ENV,
+            )
+            for n in range(1, writers + 1)
+        ]
+        results = []
+        for proc in procs:
+            out, _ = proc.communicate(timeout=duration + 240)
+            results.append(json.loads(out.strip().splitlines()[-1]))
+        latencies = [x for r in results for x in r["latencies"]]
+        figures: dict[str, Any] = summary(latencies)
+        figures["missing"] = sum(r["missing"] for r in results)
+        if kind == "bridge":
+            figures["pushes"] = sum(r["pushes"] for r in results)
+            figures["claims_lost"] = sum(r["lost"] for r in results)
+            figures["lost_races"] = sum(r["lost_races"] for r in results)
+        else:
+            retries = [x for r in results for x in r["retries"]]
+            figures["max_retries"] = max(retries, default=0)
+            figures["retries_total"] = sum(retries)
+        commits = git("--git-dir", str(remote), "rev-list", "--count", BRANCH).stdout.strip()
+        figures["commits"] = int(commits)
+        return figures
+    finally:
+        if not os.environ.get("BENCH_LOGS"):
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def visibility_bridge(interval: float, samples: int) -> list[float]:
+    """A's claim until B's bridge (fetching every ``interval``) hands it to B's board."""
+    root = Path(tempfile.mkdtemp(prefix="gitsync-bench-vis-"))
+    rng = random.Random(7)
+    try:
+        remote = make_remote(root)
+
+        def bridge(session: str, fetch: float) -> GitSync:
+            config = BridgeConfig(
+                session=session, remote_url=str(remote), branch=BRANCH,
+                state_dir=root / session, incarnation=uuid.uuid4().hex,
+                fetch_interval=fetch, seed_branch_glob=None,
+            )  # fmt: skip
+            sync = GitSync(config)
+            sync.start(time.time())
+            return sync
+
+        a, b = bridge("session-a", 3600.0), bridge("session-b", interval)
+        seen: list[float] = []
+        for n in range(1, samples + 1):
+            settle = time.time() + rng.uniform(0, interval)  # claims fall anywhere in B's cycle
+            while time.time() < settle:
+                for sync in (a, b):
+                    timer = sync.get_timer()
+                    if timer is not None and timer <= time.time():
+                        sync.handle_timer(time.time())
+                b.take_outputs()
+                time.sleep(0.005)
+            task = f"V{n}"
+            claim = TaskClaim(
+                task_id=task, epoch=0, swarm_id="session-a", timestamp=datetime.now(UTC)
+            )
+            t0 = time.time()
+            a.submit(
+                make_message(
+                    claim, source="session-a", timestamp=datetime.now(UTC), seq=n, lamport=n
+                ),
+                t0,
+            )
+            a.write_confirm_record(task, 0, t0)
+            found = False
+            while not found and time.time() - t0 < 10 * interval:
+                for sync in (a, b):
+                    timer = sync.get_timer()
+                    if timer is not None and timer <= time.time():
+                        sync.handle_timer(time.time())
+                found = any(
+                    e.type == "task.claim" and e.payload.task_id == task  # type: ignore[attr-defined]
+                    for e in b.take_outputs().events
+                )
+                time.sleep(0.005)
+            if found:
+                seen.append(time.time() - t0)
+        a.close()
+        b.close()
+        return seen
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def visibility_seed_loop(interval: float, samples: int) -> list[float]:
+    """The seed's loop on both sides: A commits and pushes its STATUS every ``interval``, B
+    fetches every ``interval``; from A deciding on a claim until B's fetch brings it."""
+    root = Path(tempfile.mkdtemp(prefix="gitsync-bench-seed-"))
+    try:
+        remote = make_remote(root)
+        a_work, b_work = root / "a", root / "b"
+        git("clone", "--quiet", "--branch", BRANCH, str(remote), str(a_work))
+        git("checkout", "--quiet", "-b", "claude/session-a", cwd=a_work)
+        git("clone", "--quiet", "--branch", BRANCH, str(remote), str(b_work))
+        current = {"task": "none"}
+        decided: dict[str, float] = {}
+        stop = threading.Event()
+
+        def writer() -> None:  # steps 5-6 of the seed's loop
+            while not stop.is_set():
+                (a_work / "STATUS-SESSION-A.yaml").write_text(
+                    f"session: session-a\nstatus: polling\nlast_poll: {time.time()}\n"
+                    f"current_task: {current['task']}\n"
+                )
+                git("add", "STATUS-SESSION-A.yaml", cwd=a_work)
+                git(
+                    "commit",
+                    "--quiet",
+                    "-m",
+                    "chore: Update session-a status",
+                    cwd=a_work,
+                    check=False,
+                )
+                git("push", "--quiet", "origin", "claude/session-a", cwd=a_work, check=False)
+                stop.wait(interval)
+
+        thread = threading.Thread(target=writer, daemon=True)
+        thread.start()
+        seen: list[float] = []
+        rng = random.Random(11)
+        time.sleep(rng.uniform(0, interval))  # B's loop runs out of phase with A's
+        for n in range(1, samples + 1):
+            task = f"V{n}"
+            time.sleep(rng.uniform(0, interval))
+            decided[task] = time.time()
+            current["task"] = task
+            while time.time() - decided[task] < 10 * interval:  # B's loop: fetch, read, sleep
+                git("fetch", "--quiet", "origin", "claude/session-a", cwd=b_work, check=False)
+                status = git("show", "FETCH_HEAD:STATUS-SESSION-A.yaml", cwd=b_work, check=False)
+                if f"current_task: {task}" in status.stdout:
+                    seen.append(time.time() - decided[task])
+                    break
+                time.sleep(interval)
+        stop.set()
+        thread.join(timeout=10)
+        return seen
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def check(name: str, value: float, unit: str, op: str, target: float) -> dict[str, Any]:
+    met = value <= target if op == "<=" else value >= target
+    return {"name": name, "value": value, "unit": unit, "op": op, "target": target, "met": met}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--worker", choices=["bridge", "plain"])
+    parser.add_argument("--session", default="")
+    parser.add_argument("--remote", default="")
+    parser.add_argument("--state", default="")
+    parser.add_argument("--start", type=float, default=0.0)
+    parser.add_argument("--duration", type=float, default=30.0)
+    parser.add_argument("--interval", type=float, default=0.5)
+    parser.add_argument("--visibility-interval", type=float, default=2.0)
+    parser.add_argument("--visibility-samples", type=int, default=5)
+    args = parser.parse_args()
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    if args.worker == "bridge":
+        print(json.dumps(worker_bridge(args)))
+        return
+    if args.worker == "plain":
+        print(json.dumps(worker_plain(args)))
+        return
+
+    figures: dict[str, Any] = {"duration_s": args.duration, "event_interval_s": args.interval}
+    raw = run_writers("plain", 1, min(args.duration, 15.0), args.interval)
+    figures["raw_commit_push_1_writer"] = raw
+    for writers in (1, 4, 8):
+        figures[f"bridge_{writers}_writers"] = run_writers(
+            "bridge", writers, args.duration, args.interval
+        )
+    naive = run_writers("plain", 8, args.duration, args.interval)
+    figures["plain_retry_loop_8_writers"] = naive
+    interval = args.visibility_interval
+    ours = visibility_bridge(interval, args.visibility_samples)
+    seed = visibility_seed_loop(interval, args.visibility_samples)
+    scale = 30.0 / interval
+    figures["visibility"] = {
+        "interval_s": interval,
+        "bridge": summary(ours)
+        | {"mean_ms": round(statistics.mean(ours) * 1000, 1) if ours else None},
+        "seed_loop": summary(seed)
+        | {"mean_ms": round(statistics.mean(seed) * 1000, 1) if seed else None},
+        "scaled_to_30s": {
+            "bridge_mean_s": round(statistics.mean(ours) * scale, 1) if ours else None,
+            "seed_loop_mean_s": round(statistics.mean(seed) * scale, 1) if seed else None,
+        },
+    }
+    if ours and seed:
+        figures["visibility"]["seed_over_bridge"] = round(
+            statistics.mean(seed) / statistics.mean(ours), 2
+        )
+
+    one, eight = figures["bridge_1_writers"], figures["bridge_8_writers"]
+    checks = [
+        check(
+            "p50_1_writer_vs_raw_commit_push",
+            round(one["p50_ms"] / raw["p50_ms"], 2),
+            "x",
+            "<=",
+            3.0,
+        ),
+        check("p99_8_writers", round(eight["p99_ms"] / 1000, 3), "s", "<=", 1.0),
+        check(
+            "p99_8_writers_vs_plain_retry_loop",
+            round(eight["p99_ms"] / naive["p99_ms"], 3),
+            "x",
+            "<=",
+            1.0,
+        ),
+    ]
+    print(json.dumps({"benchmark": "gitsync", "figures": figures, "checks": checks}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""Git objects read and written in-process, parsed once and cached by their (immutable) sha.
+
+The bridge reads a handful of small objects many times (its own log and STATUS, the trees on
+the way to them) and writes a few per commit. GitPython would ask a `git cat-file` helper
+for each read and start `git hash-object` for each commit; here loose objects are read and
+written through gitdb in-process, and only objects inside pack files (what a fetch brought
+in bulk) go through GitPython's helper.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from io import BytesIO
+from pathlib import Path
+
+import git
+from git.objects.fun import tree_entries_from_data, tree_to_stream
+from gitdb import IStream  # type: ignore[import-untyped]
+from gitdb.db.loose import LooseObjectDB  # type: ignore[import-untyped]
+from gitdb.exc import BadObject  # type: ignore[import-untyped]
+
+TREE_MODE = 0o040000
+BLOB_MODE = 0o100644
+Entry = tuple[bytes, int, str]  # (binsha, mode, name), as git stores a tree entry
+_BLOB_CACHE_BYTES = 8 << 20
+
+
+@dataclass(frozen=True)
+class CommitHead:
+    tree: bytes
+    parents: tuple[bytes, ...]
+    committed_at: datetime
+    message: str
+
+
+class ObjectStore:
+    def __init__(self, repo: git.Repo) -> None:
+        self._repo = repo
+        self._loose = LooseObjectDB(str(Path(repo.git_dir) / "objects"))
+        self._trees: dict[bytes, tuple[Entry, ...]] = {}
+        self._commits: dict[bytes, CommitHead] = {}
+        self._blobs: OrderedDict[bytes, bytes] = OrderedDict()
+        self._blob_bytes = 0
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def raw(self, binsha: bytes) -> bytes:
+        try:
+            data: bytes = self._loose.stream(binsha).read()
+        except (BadObject, OSError):
+            data = self._repo.odb.stream(binsha).read()  # packed: git's helper
+        return data
+
+    def commit(self, binsha: bytes) -> CommitHead:
+        head = self._commits.get(binsha)
+        if head is None:
+            head = _parse_commit(self.raw(binsha))
+            self._remember_commit(binsha, head)
+        return head
+
+    def tree(self, binsha: bytes) -> tuple[Entry, ...]:
+        entries = self._trees.get(binsha)
+        if entries is None:
+            entries = tuple(tree_entries_from_data(self.raw(binsha)))
+            self._remember_tree(binsha, entries)
+        return entries
+
+    def blob(self, binsha: bytes) -> bytes:
+        data = self._blobs.get(binsha)
+        if data is None:
+            data = self.raw(binsha)
+            self._remember_blob(binsha, data)
+        else:
+            self._blobs.move_to_end(binsha)
+        return data
+
+    def lookup(self, tree: bytes, path: str) -> Entry | None:
+        """The entry at ``path`` (``a/b/c``) under ``tree``."""
+        entry: Entry | None = None
+        current = tree
+        for part in path.split("/"):
+            if entry is not None:
+                if entry[1] != TREE_MODE:
+                    return None
+                current = entry[0]
+            entry = next((e for e in self.tree(current) if e[2] == part), None)
+            if entry is None:
+                return None
+        return entry
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def store(self, kind: bytes, data: bytes) -> bytes:
+        binsha = _sha(kind, data)
+        # Replays write the same files again onto a new base: skip what is already there.
+        if not self._loose.has_object(binsha):
+            self._loose.store(IStream(kind, len(data), BytesIO(data)))
+        return binsha
+
+    def write_tree(self, entries: list[Entry]) -> bytes:
+        # git orders entries by name, a directory's name taken with a trailing '/'.
+        ordered = sorted(entries, key=lambda e: e[2] + "/" if e[1] == TREE_MODE else e[2])
+        out = BytesIO()
+        tree_to_stream(ordered, out.write)
+        binsha = self.store(b"tree", out.getvalue())
+        self._remember_tree(binsha, tuple(ordered))
+        return binsha
+
+    def write_commit(
+        self,
+        tree: bytes,
+        parents: list[bytes],
+        message: str,
+        author: git.Actor,
+        committer: git.Actor,
+        when: datetime,
+    ) -> bytes:
+        stamp = f"{int(when.timestamp())} +0000"
+        lines = [f"tree {tree.hex()}"]
+        lines += [f"parent {parent.hex()}" for parent in parents]
+        lines.append(f"author {author.name} <{author.email}> {stamp}")
+        lines.append(f"committer {committer.name} <{committer.email}> {stamp}")
+        text = "\n".join(lines) + "\n\n" + message.rstrip("\n") + "\n"
+        binsha = self.store(b"commit", text.encode())
+        head = CommitHead(
+            tree,
+            tuple(parents),
+            datetime.fromtimestamp(int(when.timestamp()), UTC),
+            message.split("\n", 1)[0],
+        )
+        self._remember_commit(binsha, head)
+        return binsha
+
+    # --- caches ----------------------------------------------------------------------------
+
+    def _remember_commit(self, binsha: bytes, head: CommitHead) -> None:
+        if len(self._commits) > 50_000:
+            self._commits.clear()
+        self._commits[binsha] = head
+
+    def _remember_tree(self, binsha: bytes, entries: tuple[Entry, ...]) -> None:
+        if len(self._trees) > 50_000:
+            self._trees.clear()
+        self._trees[binsha] = entries
+
+    def _remember_blob(self, binsha: bytes, data: bytes) -> None:
+        self._blobs[binsha] = data
+        self._blob_bytes += len(data)
+        while self._blob_bytes > _BLOB_CACHE_BYTES and self._blobs:
+            _, dropped = self._blobs.popitem(last=False)
+            self._blob_bytes -= len(dropped)
+
+
+def _sha(kind: bytes, data: bytes) -> bytes:
+    return hashlib.sha1(b"%s %d\0" % (kind, len(data)) + data).digest()
+
+
+def _parse_commit(data: bytes) -> CommitHead:
+    header, _, message = data.partition(b"\n\n")
+    tree = b""
+    parents: list[bytes] = []
+    committed = 0
+    for line in header.split(b"\n"):
+        key, _, value = line.partition(b" ")
+        if key == b"tree":
+            tree = bytes.fromhex(value.decode())
+        elif key == b"parent":
+            parents.append(bytes.fromhex(value.decode()))
+        elif key == b"committer":
+            committed = int(value.rsplit(b" ", 2)[-2])
+    subject = message.decode("utf-8", "replace").split("\n", 1)[0]
+    return CommitHead(tree, tuple(parents), datetime.fromtimestamp(committed, UTC), subject)
