@@ -127,3 +127,59 @@ def test_corrupt_rows_name_file_and_line(row: str, line: int, needle: str) -> No
 def test_a_file_without_the_table_is_refused() -> None:
     with pytest.raises(TaskBoardError, match="no task table"):
         parse_task_board("# just a title\n")
+
+
+rows = st.lists(
+    st.tuples(
+        STATUSES,
+        OWNERS,
+        st.sampled_from(["1h", "1.5h", "30m", "2h"]),
+        st.integers(0, 3),  # extra padding inside the Status cell
+        st.text(st.characters(categories=("L", "N"), include_characters=" -`/."), max_size=20),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@given(rows, st.data())
+def test_any_update_rewrites_exactly_its_two_cells(
+    table: list[tuple[TaskStatus, str | None, str, int, str]], data: st.DataObject
+) -> None:
+    lines = ["# Board\n", "\n", "Some prose | with a pipe.\n", "\n", HEADER]
+    for i, (status, owner, est, pad, title) in enumerate(table):
+        badge = {
+            TaskStatus.AVAILABLE: "🔵 AVAILABLE",
+            TaskStatus.CLAIMED: "🟡 CLAIMED",
+            TaskStatus.COMPLETED: "🟢 COMPLETED",
+            TaskStatus.BLOCKED: "🔴 BLOCKED",
+        }[status]
+        deps = "None" if i == 0 else f"T.{i - 1}"
+        lines.append(
+            f"| T.{i} | {title.strip()} | {badge}{' ' * pad} | {owner or '-'} | {deps}"
+            f" | `d{i}.md` | {est} | Haiku |\n"
+        )
+    lines += ["\n", "### T.0: First\n", "**Milestones:**\n", "- [x] 25% - started\n"]
+    text = "".join(lines)
+    doc = parse_task_board(text)
+    assert render_task_board(doc, {}) == text
+    targets = data.draw(st.lists(st.integers(0, len(table) - 1), unique=True))
+    updates = {
+        f"T.{i}": CellUpdate(data.draw(STATUSES), data.draw(OWNERS), data.draw(st.booleans()))
+        for i in targets
+    }
+    out = render_task_board(doc, updates)
+    before, after = text.splitlines(keepends=True), out.splitlines(keepends=True)
+    assert len(before) == len(after)
+    for old, new in zip(before, after, strict=True):
+        if old == new:
+            continue
+        old_cells, new_cells = old.split("|"), new.split("|")
+        keep = [j for j in range(len(old_cells)) if j not in (3, 4)]
+        assert [old_cells[j] for j in keep] == [new_cells[j] for j in keep]
+    reparsed = {r.task_id: r for r in parse_task_board(out).rows}
+    for task_id, update in updates.items():
+        row = reparsed[task_id]
+        assert row.owner == update.owner and row.shown_stale == update.stale
+        assert row.status is (TaskStatus.CLAIMED if update.stale else update.status)
+    assert doc.sections["T.0"].milestones[0].done
