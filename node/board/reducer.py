@@ -101,6 +101,8 @@ def _claim(
         return refuse(fx, event, p.task_id, "claim_conflict", f"{p.task_id} is COMPLETED")
     if task.held:
         assert task.owner is not None
+        if task.owner == source:  # its own claim from another epoch: nothing was lost
+            return refuse(fx, event, p.task_id, "stale_epoch", f"already held at {task.epoch}")
         fx.append(Lost(event.id, source, p.task_id, p.epoch, task.owner, "mesh"))
         return REFUSED
     if p.epoch != task.epoch:
@@ -139,6 +141,8 @@ def _steal(
         return None
     if not task.held or task.owner is None:
         return refuse(fx, event, p.task_id, "not_held", f"nobody holds {p.task_id}; claim it")
+    if task.owner == source:
+        return refuse(fx, event, p.task_id, "stale_epoch", f"already held at {task.epoch}")
     if task.epoch + 1 != p.epoch or task.owner != p.previous_owner:
         fx.append(Lost(event.id, source, p.task_id, p.epoch, task.owner, "mesh"))
         return REFUSED
