@@ -17,14 +17,17 @@ the remote tip it was built on; ``base..tip`` are the pending commits.
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from datetime import datetime
+from types import MappingProxyType
 
 from node import codec
 from node.board.formats.status import StatusFile
 from node.gitsync import ownstatus
 from node.gitsync.batch import CommitPlan
 from node.gitsync.clone import Clone, CommitInfo
-from node.gitsync.confirm import ConfirmRecord, records_in
+from node.gitsync.confirm import ALSO_CLAIMING, ConfirmRecord, records_in
 from node.gitsync.errors import CorruptStatus, MalformedLogLine
 from node.gitsync.eventlog import (
     ResumePoint,
@@ -38,6 +41,7 @@ from node.gitsync.statusfiles import read_status
 from node.messages import Envelope
 
 BASE_REF = "refs/ifmesh/base"
+_ALSO_CLAIMING_BLOCK = re.compile(rb"^also_claiming:\n(?:- .*\n)*", re.MULTILINE)
 BOARD_MESSAGE = "chore: Update PHASE-0-TASK-BOARD.md from git-confirmed state"
 
 
@@ -102,6 +106,9 @@ class OwnChain:
                 status = read_status(data, self._status_path)
             except CorruptStatus:
                 status = None  # our own file: rewritten at the next commit
+        if status is not None and ALSO_CLAIMING in status.extra:
+            extra = {k: v for k, v in status.extra.items() if k != ALSO_CLAIMING}
+            status = replace(status, extra=MappingProxyType(extra))
         self.status = status or ownstatus.stamped(
             ownstatus.initial_status(self.session, self._branch), now
         )
@@ -188,18 +195,17 @@ class OwnChain:
             return []
         records: list[ConfirmRecord] = []
         for commit in self._since_base(tip):
-            data = self._clone.read(commit.sha, self._status_path)
-            if data is None or commit.message == BOARD_MESSAGE:
-                continue
-            try:
-                status = read_status(data, self._status_path)
-            except CorruptStatus:
-                continue
-            records.extend(records_in(commit.sha, [(self._status_path, status)]))
+            if commit.message != BOARD_MESSAGE:
+                records.extend(self._records_at(commit.sha))
         return records
 
     def replay(self, onto: str | None) -> bool:
-        """Rebuilds the chain on ``onto``; True when a recovery commit had to be added."""
+        """Rebuilds the chain on ``onto``; True when a recovery commit had to be added.
+
+        Several pending commits are squashed into one: a replay then costs one commit however
+        long the queue grew behind lost races, which keeps the time between fetch and push —
+        and so the chance of losing again — small. The squashed STATUS keeps every confirm
+        record of the commits it replaces (``claiming:`` plus ``also_claiming:``)."""
         tip = self.tip
         if tip is not None and onto is not None and self.base == onto:
             # Already built on it: only our files may need a refresh (a lost claim dropped).
@@ -208,18 +214,17 @@ class OwnChain:
             self._commit_own(f"chore: Update {self.session} status")
             return True
         pending = self._since_base(tip) if tip is not None else []
+        pending = [commit for commit in pending if commit.message != BOARD_MESSAGE]
         new_tip = onto
         replayed = 0
-        for commit in pending:
-            if commit.message == BOARD_MESSAGE:
-                continue
-            replayed += 1
-            files = {
-                path: data
-                for path in (self._log_path, self._status_path)
-                if (data := self._clone.read(commit.sha, path)) is not None
-            }
-            new_tip = self._clone.commit_files(new_tip, files, commit.message)
+        if len(pending) == 1:
+            new_tip = self._clone.commit_files(
+                new_tip, self._files_at(pending[0].sha), pending[0].message
+            )
+            replayed = 1
+        elif pending:
+            new_tip = self._squash(onto, pending)
+            replayed = 1
         recovered = False
         if new_tip is None or not self._holds_own_files(new_tip):
             new_tip = self._clone.commit_files(
@@ -229,7 +234,6 @@ class OwnChain:
             )
             recovered = True
             replayed += 1
-        assert new_tip is not None
         self._clone.set_ref(self._clone.local_ref, new_tip)
         if onto is not None:
             self._clone.set_ref(BASE_REF, onto)
@@ -238,7 +242,64 @@ class OwnChain:
         self._pending = replayed
         return recovered
 
+    def _files_at(self, commit: str) -> dict[str, bytes]:
+        return {
+            path: data
+            for path in (self._log_path, self._status_path)
+            if (data := self._clone.read(commit, path)) is not None
+        }
+
+    def _squash(self, onto: str | None, pending: list[CommitInfo]) -> str:
+        records: list[tuple[str, int]] = []
+        for commit in pending:
+            for record in self._records_at(commit.sha):
+                if (record.task, record.epoch) not in records:
+                    records.append((record.task, record.epoch))
+        files = self._files_at(pending[-1].sha)
+        last = self._status_at(pending[-1].sha) or self.status
+        named = (last.claiming, last.epoch or 0) if last.claiming else None
+        others = [f"{task}@{epoch}" for task, epoch in records if (task, epoch) != named]
+        extra = {k: v for k, v in last.extra.items() if k != ALSO_CLAIMING}
+        if others:
+            extra[ALSO_CLAIMING] = others
+        squashed = replace(last, extra=MappingProxyType(extra))
+        files[self._status_path] = ownstatus.render(squashed)
+        subjects: list[str] = []
+        for commit in pending:
+            for part in commit.message.split("; "):
+                if part not in subjects:
+                    subjects.append(part)
+        return self._clone.commit_files(onto, files, _joined(subjects))
+
+    def _status_at(self, commit: str) -> StatusFile | None:
+        data = self._clone.read(commit, self._status_path)
+        if data is None:
+            return None
+        try:
+            return read_status(data, self._status_path)
+        except CorruptStatus:
+            return None
+
+    def _records_at(self, commit: str) -> list[ConfirmRecord]:
+        status = self._status_at(commit)
+        return records_in(commit, [(self._status_path, status)]) if status else []
+
     def _holds_own_files(self, commit: str) -> bool:
-        return self._clone.read(commit, self._log_path) == self.log and self._clone.read(
-            commit, self._status_path
-        ) == ownstatus.render(self.status)
+        if self._clone.read(commit, self._log_path) != self.log:
+            return False
+        status = self._clone.read(commit, self._status_path) or b""
+        # A squashed commit's extra records are history, not a difference in the file.
+        return _ALSO_CLAIMING_BLOCK.sub(b"", status) == ownstatus.render(self.status)
+
+
+def _joined(subjects: list[str], limit: int = 240) -> str:
+    """One subject line for squashed commits: ``claim: T1; claim: T2; …``."""
+    text = "; ".join(subjects)
+    if len(text) <= limit:
+        return text
+    kept: list[str] = []
+    for subject in subjects:
+        if len("; ".join([*kept, subject])) > limit - 16:
+            break
+        kept.append(subject)
+    return "; ".join(kept) + f"; … (+{len(subjects) - len(kept)} more)"

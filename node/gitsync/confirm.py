@@ -6,12 +6,17 @@ the branch's first-parent history from its root, the first record for a (task, e
 the winner; every later one lost. Every reader of the branch gets the same answer from git
 alone. Two records for one (task, epoch) in a single commit: the lower session id wins.
 
+One commit may carry several records of one session: ``claiming:`` names one, and
+``also_claiming: [TASK@EPOCH, ...]`` the others. The bridge writes that when it squashes
+commits queued behind a lost push race into one (see :mod:`node.gitsync.chain`).
+
 The ledger is a pure fold of records in history order; the edge feeds it commit by commit and
 rebuilds it from the root when the branch is force-pushed.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -20,6 +25,8 @@ from node.gitsync.paths import session_of_status
 from node.messages import ClaimLost, TaskConfirmed
 
 TaskEpoch = tuple[str, int]
+ALSO_CLAIMING = "also_claiming"
+_RECORD = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._:-]{0,63})@(\d{1,9})$")
 
 
 @dataclass(frozen=True)
@@ -50,15 +57,32 @@ class Verdict:
         return ClaimLost(task_id=self.task, epoch=self.epoch, winner=self.winner)
 
 
+def also_claiming(status: StatusFile) -> list[tuple[str, int]]:
+    """The further records a STATUS carries when one commit holds several of its session's
+    claims (``also_claiming: [F2.1@0, ...]``); malformed entries are ignored."""
+    entries = status.extra.get(ALSO_CLAIMING)
+    if not isinstance(entries, list):
+        return []
+    found = []
+    for entry in entries:
+        match = _RECORD.match(str(entry))
+        if match:
+            found.append((match.group(1), int(match.group(2))))
+    return found
+
+
 def records_in(commit: str, files: Iterable[tuple[str, StatusFile]]) -> list[ConfirmRecord]:
     """Confirm records of the STATUS files (path, parsed) one commit changed, lowest session
-    first."""
+    first (``claiming:`` before the session's ``also_claiming:`` entries)."""
     records = []
     for path, status in files:
         session = session_of_status(path)
-        if session is None or status.claiming is None:
+        if session is None:
             continue
-        records.append(ConfirmRecord(status.claiming, status.epoch or 0, session, commit))
+        if status.claiming is not None:
+            records.append(ConfirmRecord(status.claiming, status.epoch or 0, session, commit))
+        for task, epoch in also_claiming(status):
+            records.append(ConfirmRecord(task, epoch, session, commit))
     return sorted(records, key=lambda record: record.session)
 
 
