@@ -141,8 +141,9 @@ def worker_bridge(args: argparse.Namespace) -> dict[str, Any]:
             break
         if time.time() > end + 60:
             break  # unconfirmed claims are reported as missing
+        timer = bridge.get_timer()
         wake = min(next_at if next_at < end else now + 0.05, timer or now + 0.05)
-        time.sleep(min(0.01, max(0.0, wake - time.time())))
+        time.sleep(min(0.05, max(0.0, wake - time.time())))
     state = bridge.state()
     bridge.close()
     return {

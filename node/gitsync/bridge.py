@@ -49,6 +49,9 @@ from node.messages import Envelope
 
 log = structlog.get_logger(__name__)
 
+# After a lost race, pushes fetch first for this long (seconds).
+_CONTENDED_FOR = 5.0
+
 
 @dataclass
 class Outputs:
@@ -99,6 +102,7 @@ class GitSync:
         self._last_fetch_at: float | None = None
         self._pushes = 0
         self._lost_races = 0
+        self._last_lost_race_at = float("-inf")
         self._stopped: IncarnationConflict | None = None
         self._schedule: SyncSchedule | None = None
 
@@ -308,7 +312,13 @@ class GitSync:
         started = time.perf_counter()
         fetched = started
         try:
-            if self._sched.push_attempt > 0 or self.clone.ref(self.clone.remote_ref) is None:
+            # Pushing on a stale tip is a sure loss while others push too: fetch first then.
+            contended = now - self._last_lost_race_at < _CONTENDED_FOR
+            if (
+                contended
+                or self._sched.push_attempt > 0
+                or self.clone.ref(self.clone.remote_ref) is None
+            ):
                 self.clone.fetch(self.config.seed_branch_glob)
                 self._last_fetch_at = now
                 fetched = time.perf_counter()
@@ -349,6 +359,7 @@ class GitSync:
             return
         if outcome is PushOutcome.LOST_RACE:
             self._lost_races += 1
+            self._last_lost_race_at = now
             with self._lock:
                 delay = self._sched.push_lost_race(now, self._rng.random())
             log.debug("gitsync.push_lost_race", delay=round(delay, 3))
