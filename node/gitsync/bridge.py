@@ -425,8 +425,10 @@ class GitSync:
             outputs, self._outputs = self._outputs, Outputs()
         return outputs
 
-    def state(self) -> SyncState:
+    def state(self, now: float | None = None) -> SyncState:
+        """What ``ifmesh status`` shows; ``now`` (default: the clock) judges the scribe."""
         error = self._last_error
+        wall = datetime.fromtimestamp(now, UTC) if now is not None else datetime.now(UTC)
         return SyncState(
             session=self.config.session,
             branch=self.config.branch,
@@ -440,7 +442,7 @@ class GitSync:
             last_fetch_at=self._last_fetch_at,
             pushes=self._pushes,
             lost_races=self._lost_races,
-            scribe=self.scribe.current(now=datetime.now(UTC)),
+            scribe=self.scribe.current(wall),
             stopped=self._stopped is not None,
         )
 

@@ -127,14 +127,6 @@ class Clone:
 
     # --- the remote --------------------------------------------------------------------------
 
-    def remote_has_branch(self) -> bool:
-        status, out, err = self._run(
-            ["ls-remote", "--heads", self.remote_url, self.local_ref], timeout=_TIMEOUT
-        )
-        if status != 0:
-            raise self._remote_error("ls-remote", err)
-        return bool(out.strip())
-
     def fetch(self, seed_glob: str | None) -> None:
         """Updates the remote-tracking refs (forced: a force-push is taken as it is)."""
         specs = [f"+{self.local_ref}:{self.remote_ref}"]
