@@ -101,8 +101,14 @@ def _substitutions(text: str) -> tuple[str, list[str]]:
     return "".join(out), inner
 
 
+def _sample(name: str) -> str:
+    if name in SAMPLE_VALUES:
+        return SAMPLE_VALUES[name]
+    return "8765" if "port" in name.lower() else "x"  # a loop over ports: `for port in …`
+
+
 def _expand(word: str) -> str:
-    return _VARIABLE.sub(lambda m: SAMPLE_VALUES.get(m.group(1), "x"), word)
+    return _VARIABLE.sub(lambda m: _sample(m.group(1)), word)
 
 
 def find_commands(script: str, *, console: bool = False) -> Iterator[CommandLine]:

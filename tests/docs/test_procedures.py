@@ -4,11 +4,17 @@ A procedure that uses a command the node runtime (issue 10) defines but the CLI 
 register yet is reported as pending (skipped, with the command named); it runs as soon as the
 command is registered. Every other procedure runs in a fresh temp environment
 (:mod:`tests.docs.procedures`), and a non-zero exit, a timeout or missing expected output fails.
+
+Procedures are independent (each has its own directory, ports, state and servers), so they
+are started together, a few at a time, when the first test needs one; each test then checks
+its own procedure's outcome. Most of a procedure's time is spent waiting for processes to start.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import shutil
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
@@ -16,7 +22,9 @@ from tests.conftest import require_tool
 from tests.docs import commands, corpus
 from tests.docs.corpus import STEP
 from tests.docs.markdown import MarkdownError, read_document
-from tests.docs.procedures import missing_output, run_procedure
+from tests.docs.procedures import Outcome, missing_output, run_procedure
+
+WORKERS = 3
 
 
 def _collect() -> list[corpus.Procedure]:
@@ -44,17 +52,36 @@ def pending_commands(procedure: corpus.Procedure) -> list[str]:
     )
 
 
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[Outcome]]]:
+    runnable = [
+        p
+        for p in PROCEDURES
+        if not pending_commands(p) and all(shutil.which(tool) for tool in p.tools)
+    ]
+    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="procedure") as pool:
+        futures: dict[str, Future[Outcome]] = {}
+        for procedure in runnable:
+            work = tmp_path_factory.mktemp("procedure") / "work"
+            work.mkdir()
+            futures[procedure.id] = pool.submit(
+                run_procedure, procedure.script, work, procedure.timeout
+            )
+        yield futures
+        for future in futures.values():
+            future.cancel()
+
+
 @pytest.mark.integration
 @pytest.mark.parametrize("procedure", PROCEDURES, ids=[p.id for p in PROCEDURES])
-def test_procedure(procedure: corpus.Procedure, tmp_path: Path) -> None:
+def test_procedure(procedure: corpus.Procedure, outcomes: dict[str, Future[Outcome]]) -> None:
     pending = pending_commands(procedure)
     if pending:
         pytest.skip(f"pending: {', '.join(pending)} not in the CLI yet (issue 10)")
     for tool in procedure.tools:
         require_tool(tool)
-    work = tmp_path / "work"
-    work.mkdir()
-    outcome = run_procedure(procedure.script, work, procedure.timeout)
+    # Queued behind up to WORKERS - 1 others, each bounded by its own timeout.
+    outcome = outcomes[procedure.id].result(timeout=sum(p.timeout for p in PROCEDURES) + 60)
     assert outcome.returncode == 0 and not outcome.timed_out, (
         f"{procedure.id} failed: {outcome.describe()}"
     )

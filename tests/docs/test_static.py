@@ -18,6 +18,7 @@ DOCS = corpus.doc_paths()
 REQUIRED = (
     "docs/README.md",
     "docs/components/IF.GOVERNOR.md",
+    "docs/PHASE-0-PRODUCTION-RUNBOOK.md",
 )
 
 
@@ -57,7 +58,9 @@ def test_required_doc_exists(name: str) -> None:
     assert (corpus.REPO / name).is_file(), f"{name} is missing"
 
 
-@pytest.mark.parametrize("name", ["docs/components/IF.GOVERNOR.md"])
+@pytest.mark.parametrize(
+    "name", ["docs/components/IF.GOVERNOR.md", "docs/PHASE-0-PRODUCTION-RUNBOOK.md"]
+)
 def test_operator_guides_have_procedures_the_tests_run(name: str) -> None:
     document = read_document(corpus.REPO / name)
     assert len(corpus.procedures(document)) >= 5, f"{name}: procedures are what keep it true"
@@ -72,4 +75,4 @@ def test_every_doc_command_line_is_seen() -> None:
         if not command.reference
     ]
     paths = {command.path[:1] for command in seen}
-    assert {("governor",), ("node",), ("claim",)} <= paths
+    assert {("signaling",), ("governor",), ("token",), ("node",), ("claim",)} <= paths

@@ -100,10 +100,14 @@ def validate(block: Block, kind: str | None = None) -> str:
 
 
 def _node_config(text: str) -> None:
+    from node.mesh.ice import check_host_addresses  # imports aiortc: only when needed
+
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "node.yaml"
         path.write_text(text, encoding="utf-8")
-        load({}, config_file=path, environ={})
+        config = load({}, config_file=path, environ={})
+    # The node checks these when its mesh starts; a doc should not need a start to find out.
+    check_host_addresses(config.host_addresses)
 
 
 def check_rules_text(text: str) -> None:
