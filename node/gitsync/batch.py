@@ -57,6 +57,10 @@ class Batch:
             self._plans.append(CommitPlan())
         self._plans[-1].confirm = ConfirmRequest(task, epoch)
 
+    def requeue(self, plans: list[CommitPlan]) -> None:
+        """Puts back plans whose commit failed, ahead of anything submitted since."""
+        self._plans = [*plans, *self._plans]
+
     def take(self) -> list[CommitPlan]:
         plans, self._plans = self._plans, []
         return plans

@@ -267,8 +267,9 @@ class GitSync:
     def _run(self, action: Action, plans: list[CommitPlan], now: float) -> None:
         try:
             if action is Action.COMMIT:
-                for plan in plans:
-                    self.chain.commit(plan, _wall(now))
+                while plans:
+                    self.chain.commit(plans[0], _wall(now))
+                    plans.pop(0)
                 with self._lock:
                     self._sched.committed(now)
             elif action is Action.REFRESH_STATUS:
@@ -285,6 +286,11 @@ class GitSync:
             self._record(exc)
         except (git.GitError, OSError, ValueError) as exc:
             self._record(GitCommandFailed(f"{action.value} failed: {exc}"))
+        finally:
+            if action is Action.COMMIT and plans:  # not committed: keep them for next time
+                with self._lock:
+                    self._batch.requeue(plans)
+                    self._sched.event_added(now + self.config.batch_window)
 
     def _fetch(self, now: float) -> None:
         try:
