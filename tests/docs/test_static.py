@@ -19,6 +19,12 @@ REQUIRED = (
     "docs/README.md",
     "docs/components/IF.GOVERNOR.md",
     "docs/PHASE-0-PRODUCTION-RUNBOOK.md",
+    "docs/IF-IMPROVEMENTS-V1.1.md",
+    "docs/providers/README.md",
+    "docs/providers/ndi.md",
+    "docs/providers/h323.md",
+    "docs/providers/sip.md",
+    "docs/providers/cli.md",
 )
 
 
@@ -64,6 +70,13 @@ def test_required_doc_exists(name: str) -> None:
 def test_operator_guides_have_procedures_the_tests_run(name: str) -> None:
     document = read_document(corpus.REPO / name)
     assert len(corpus.procedures(document)) >= 5, f"{name}: procedures are what keep it true"
+
+
+@pytest.mark.parametrize("name", ["ndi", "h323", "sip", "cli"])
+def test_every_provider_guide_has_a_scenario_the_tests_run(name: str) -> None:
+    document = read_document(corpus.DOCS / "providers" / f"{name}.md")
+    scenarios = [p for p in corpus.procedures(document) if "ifmesh node" in p.script]
+    assert scenarios, f"providers/{name}.md: its scenario must start real nodes"
 
 
 def test_every_doc_command_line_is_seen() -> None:
