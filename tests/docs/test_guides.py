@@ -195,3 +195,12 @@ def test_alert_runbook_links_point_at_runbook_sections() -> None:
     assert links
     for link in links:
         assert link in anchors, f"alert runbook link #{link} matches no heading"
+
+
+def test_every_benchmark_a_doc_quotes_exists() -> None:
+    quoted = set()
+    for path in (REPO / "docs").rglob("*.md"):
+        quoted |= set(re.findall(r"benchmarks/(\w+)\.py", path.read_text(encoding="utf-8")))
+    assert quoted
+    for name in quoted:
+        assert (REPO / "benchmarks" / f"{name}.py").is_file(), f"benchmarks/{name}.py"
