@@ -12,6 +12,7 @@ Run by benchmarks/mesh.py: ``python benchmarks/_bare_aiortc_node.py URL ROOM SES
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import time
@@ -30,8 +31,9 @@ aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"] if use_
 def emit(event: str, **fields: Any) -> None:
     fields["event"] = event
     fields.setdefault("t", time.monotonic())
-    sys.stdout.buffer.write(orjson.dumps(fields) + b"\n")
-    sys.stdout.buffer.flush()
+    with contextlib.suppress(BrokenPipeError):
+        sys.stdout.buffer.write(orjson.dumps(fields) + b"\n")
+        sys.stdout.buffer.flush()
 
 
 def rss_kb() -> int:
@@ -123,12 +125,15 @@ class BareNode:
                     pc = self.pcs[frame["from"]]
                     await pc.setRemoteDescription(RTCSessionDescription(frame["sdp"], "answer"))
 
-    def broadcast(self, label: str, count: int, pad: int) -> None:
+    def broadcast(self, label: str, count: int, size: int) -> None:
+        """Sends ``count`` documents of ``size`` bytes each (padded to the size of the mesh's
+        IFMessage for the same label: aiortc's congestion window counts bytes, so a smaller
+        message would flatter the baseline)."""
         batch: list[dict[str, Any]] = []
         for index in range(count):
-            doc: dict[str, Any] = {"source": self.session, "label": label, "i": index, "n": count}
-            if pad:
-                doc["pad"] = "x" * pad
+            doc: dict[str, Any] = {"source": self.session, "label": label, "i": index,
+                                   "n": count, "t": time.monotonic(), "pad": ""}  # fmt: skip
+            doc["pad"] = "x" * max(0, size - len(orjson.dumps(doc)))
             batch.append(doc)
         started = time.monotonic()  # as the probe: building messages is not sending them
         for doc in batch:
@@ -153,7 +158,7 @@ async def main(url: str, room: str, session: str) -> None:
                 signaling = asyncio.create_task(node.signaling(http))
             elif command["cmd"] == "broadcast":
                 node.broadcast(command["label"], int(command.get("count", 1)),
-                               int(command.get("pad", 0)))  # fmt: skip
+                               int(command.get("size", 0)))  # fmt: skip
             elif command["cmd"] == "metrics":
                 emit("metrics", rss_kb=rss_kb(), peers={})
             elif command["cmd"] == "close":

@@ -54,8 +54,9 @@ def rss_kb() -> int:
 def emit(event: str, **fields: Any) -> None:
     fields["event"] = event
     fields.setdefault("t", time.monotonic())
-    sys.stdout.buffer.write(orjson.dumps(fields) + b"\n")
-    sys.stdout.buffer.flush()
+    with contextlib.suppress(BrokenPipeError):  # the driver went away: nobody to tell
+        sys.stdout.buffer.write(orjson.dumps(fields) + b"\n")
+        sys.stdout.buffer.flush()
 
 
 def probe_message(source: str, label: str, index: int, count: int, pad: int) -> messages.Envelope:
