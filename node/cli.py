@@ -4,6 +4,7 @@ Exit codes, the same for every command:
   0  done
   1  refused or invalid (the message says why)
   2  bad usage or unreadable input
+  3  no node reachable (start one with `ifmesh node`)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable, Sequence
 from node import messages
 from node.governor.cli import register as _add_governor
 from node.sdp.cli import register as _add_sdp
+from node.sessioncli import register as _add_session_commands
 from node.validation import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE, validate_paths
 from signaling.cli import register as _add_signaling
 
@@ -91,6 +93,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
     _add_signaling,
     _add_governor,
     _add_sdp,
+    _add_session_commands,  # after _add_governor: it adds the governor's operator commands
 )
 
 
@@ -98,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ifmesh",
         description="Real-time coordination for coding-agent sessions.",
-        epilog="Exit codes: 0 done, 1 refused or invalid, 2 bad usage or unreadable input.",
+        epilog="Exit codes: 0 done, 1 refused or invalid, 2 bad usage or unreadable input,"
+        " 3 no node reachable.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in COMMANDS:

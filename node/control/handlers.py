@@ -1,0 +1,312 @@
+"""The control API's commands and queries: each a thin call into the running node.
+
+A command judges against this node's board at the time of the request and returns at once
+with what it emitted, or raises the board's typed refusal (nothing is sent then). The waits
+(``claim --confirmed``, ``wait``) return the instant the board says so: they sleep on the
+node's change notification, never on a timer loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import enum
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from node import errors
+from node.board import commands
+from node.board.state import Task, TaskStatus
+from node.governor.budget_table import budget_rows
+from node.governor.matching import match_score
+from node.messages import BreakerReset, Envelope, SwarmRegister
+from node.views import board_document, event_summary, task_document
+
+if TYPE_CHECKING:
+    from node.runtime import Node
+
+Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def _seconds(body: dict[str, Any], key: str, default: float) -> float:
+    value = body.get(key)
+    return default if value in (None, "") else float(value)
+
+
+def _plain(document: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.value if isinstance(v, enum.Enum) else v for k, v in document.items()}
+
+
+class Handlers:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    def commands(self) -> dict[str, Handler]:
+        return {
+            "claim": self.claim,
+            "progress": self.progress,
+            "complete": self.complete,
+            "fail": self.fail,
+            "release": self.release,
+            "block": self.block,
+            "help": self.help,
+            "offer": self.offer,
+            "wait": self.wait,
+            "register": self.register,
+            "reset-breaker": self.reset_breaker,
+        }
+
+    def queries(self) -> dict[str, Handler]:
+        return {
+            "board": self.board,
+            "peers": self.peers,
+            "status": self.status,
+            "next": self.next,
+            "budget": self.budget,
+        }
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _emitted(self, events: tuple[Envelope, ...]) -> dict[str, Any]:
+        self.node.publish(events)
+        return {"events": [event_summary(e) for e in events]}
+
+    def _task(self, task_id: str) -> Task:
+        task = self.node.board.task(task_id)
+        if task is None:
+            raise errors.CoordinationError(f"no task {task_id} on the board")
+        return task
+
+    async def _until(self, predicate: Callable[[], Any], timeout: float | None) -> Any:
+        """Waits for ``predicate()`` to be truthy, woken by every board change."""
+        async with asyncio.timeout(timeout), self.node.changed:
+            while not (result := predicate()):
+                await self.node.changed.wait()
+            return result
+
+    # --- commands ----------------------------------------------------------------------------
+
+    async def claim(self, body: dict[str, Any]) -> dict[str, Any]:
+        replica, now = self.node.replica_or_fail(), self.node.now()
+        events = replica.claim(
+            body["task"], now, force=bool(body.get("force")), policy_hash=self.node.policy.hash
+        )
+        result = self._emitted(events)
+        epoch = events[0].payload.epoch  # type: ignore[attr-defined]
+        result |= {"task": body["task"], "epoch": epoch, "provisional": True}
+        if body.get("confirmed"):
+            verdict = await self._confirmation(body["task"], epoch, _seconds(body, "timeout", 60))
+            result |= verdict
+        return result
+
+    async def _confirmation(self, task_id: str, epoch: int, timeout: float) -> dict[str, Any]:
+        me = self.node.session
+
+        def settled() -> dict[str, Any] | None:
+            task = self._task(task_id)
+            if task.epoch != epoch or task.owner != me:
+                winner = task.owner if task.epoch == epoch else None
+                raise errors.ClaimConflict(
+                    f"{task_id} epoch {epoch} went to {winner or 'another session'}; "
+                    "pick another task (`ifmesh next`)"
+                )
+            if task.confirmed:
+                return {"provisional": False, "confirmed": True}
+            return None
+
+        try:
+            result: dict[str, Any] = await self._until(settled, timeout)
+        except TimeoutError:
+            raise errors.TransportError(
+                f"{task_id} is still provisional after {timeout:g}s: git has not confirmed it "
+                "(see `ifmesh status` for pending commits and the last git error)"
+            ) from None
+        return result
+
+    async def progress(self, body: dict[str, Any]) -> dict[str, Any]:
+        events = self.node.replica_or_fail().progress(
+            body["task"], int(body["percent"]), self.node.now(), milestone=body.get("milestone", "")
+        )
+        return self._emitted(events)
+
+    async def complete(self, body: dict[str, Any]) -> dict[str, Any]:
+        events = self.node.replica_or_fail().complete(
+            body["task"],
+            self.node.now(),
+            deliverable=body.get("deliverable", ""),
+            tests_pass=bool(body.get("tests_pass", True)),
+        )
+        return self._emitted(events)
+
+    async def fail(self, body: dict[str, Any]) -> dict[str, Any]:
+        replica = self.node.replica_or_fail()
+        return self._emitted(replica.fail(body["task"], body["reason"], self.node.now()))
+
+    async def release(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._emitted(self.node.replica_or_fail().release(body["task"], self.node.now()))
+
+    async def block(self, body: dict[str, Any]) -> dict[str, Any]:
+        limits = self.node.policy.limits(self._task(body["task"]).task_type)
+        events = self.node.replica_or_fail().block(
+            body["task"],
+            self.node.now(),
+            on=list(body.get("on", [])),
+            description=body.get("reason", ""),
+            required_capabilities=list(body.get("need", [])),
+            urgency=body.get("urgency", "medium"),
+            help_deadline=timedelta(seconds=limits.escalation_deadline),
+        )
+        return self._emitted(events)
+
+    async def help(self, body: dict[str, Any]) -> dict[str, Any]:
+        replica, now = self.node.replica_or_fail(), self.node.now()
+        limits = self.node.policy.limits(self._task(body["task"]).task_type)
+        event = commands.request_help(
+            replica.log.view(),
+            replica.author,
+            body["task"],
+            list(body.get("need", [])),
+            now,
+            description=body.get("description", ""),
+            urgency=body.get("urgency", "medium"),
+            deadline=timedelta(seconds=limits.escalation_deadline),
+            max_helpers=int(body.get("max_helpers", 3)),
+        )
+        result = self._emitted(replica.emit([event]))
+        request = self.node.board.help_requests.get(event.id)
+        result["request_id"] = event.id
+        result["helpers"] = list(request.helpers) if request else []
+        return result
+
+    async def offer(self, body: dict[str, Any]) -> dict[str, Any]:
+        events = self.node.replica_or_fail().offer_help(
+            body["request"],
+            self.node.now(),
+            capabilities=list(body.get("capabilities", self.node.config.capabilities)),
+            message=body.get("message", ""),
+        )
+        return self._emitted(events)
+
+    async def wait(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Returns the instant ``task`` is completed (``until=completed``) or every dependency
+        this session waits on for it is (``until=unblocked``)."""
+        task_id, until = body["task"], body.get("until", "completed")
+        if until not in ("completed", "unblocked"):
+            raise errors.ConfigError(f"--until is 'completed' or 'unblocked', not {until!r}")
+        me = self.node.session
+
+        def done() -> bool:
+            board = self.node.board
+            task = self._task(task_id)
+            if until == "completed":
+                return task.status is TaskStatus.COMPLETED
+            blocker = board.blockers.get((me, task_id))
+            if blocker is not None:
+                return not blocker.waiting
+            return all(
+                (dep := board.task(d)) is not None and dep.status is TaskStatus.COMPLETED
+                for d in task.dependencies
+            )
+
+        try:
+            await self._until(done, body.get("timeout") and float(body["timeout"]))
+        except TimeoutError:
+            raise errors.CoordinationError(
+                f"timed out waiting for {task_id} to be {until}"
+            ) from None
+        lease = timedelta(seconds=self.node.config.lease_seconds)
+        return {"task": task_document(self._task(task_id), self.node.now(), lease), "until": until}
+
+    async def register(self, body: dict[str, Any]) -> dict[str, Any]:
+        config = self.node.config
+        payload = SwarmRegister(
+            swarm_id=body.get("swarm") or self.node.session,
+            capabilities=list(body.get("capabilities") or config.capabilities),
+            cost_per_hour=float(body.get("cost_per_hour", config.cost_per_hour)),
+            reputation_score=float(body.get("reputation", 0.5)),
+            budget=float(body.get("budget", config.budget)),
+            model=body.get("model") or config.model,
+        )
+        return self._emitted(self.node.replica_or_fail().publish(payload, self.node.now()))
+
+    async def reset_breaker(self, body: dict[str, Any]) -> dict[str, Any]:
+        payload = BreakerReset(
+            swarm_id=body["swarm"],
+            task_type=body.get("task_type") or None,
+            reason=body.get("reason", "operator reset"),
+        )
+        return self._emitted(self.node.replica_or_fail().publish(payload, self.node.now()))
+
+    # --- queries -----------------------------------------------------------------------------
+
+    async def board(self, query: dict[str, Any]) -> dict[str, Any]:
+        lease = timedelta(seconds=self.node.config.lease_seconds)
+        return board_document(self.node.board, self.node.now(), lease, self.node.presence)
+
+    async def peers(self, query: dict[str, Any]) -> dict[str, Any]:
+        mesh = self.node.mesh
+        metrics = mesh.metrics() if mesh is not None else {}
+        return {
+            "session": self.node.session,
+            "signaling_joined": self.node.signaling_joined,
+            "peers": [
+                {"peer": peer, "presence": self.node.presence.get(peer, "unknown")}
+                | _plain(dataclasses.asdict(metric))
+                for peer, metric in sorted(metrics.items())
+            ],
+        }
+
+    async def status(self, query: dict[str, Any]) -> dict[str, Any]:
+        git = self.node.git.state() if self.node.git is not None else None
+        replica = self.node.replica_or_fail()
+        held = [t.task_id for t in self.node.board.held_by(self.node.session)]
+        peers = await self.peers(query)
+        return {
+            "session": self.node.session,
+            "incarnation": self.node.incarnation,
+            "room": self.node.config.room,
+            "seq": replica.author.seq,
+            "lamport": replica.author.lamport,
+            "holding": held,
+            "policy": {"hash": self.node.policy.hash, "source": self.node.policy_source},
+            "mesh": {
+                "signaling_joined": self.node.signaling_joined,
+                "peers_up": sorted(self.node.mesh.peers_up) if self.node.mesh else [],
+                "peers": peers["peers"],
+            },
+            "git": {
+                "branch": git.branch if git else None,
+                "head": git.head if git else None,
+                "pending_commits": git.pending_commits if git else 0,
+                "last_error": git.last_error if git else None,
+                "pushes": git.pushes if git else 0,
+                "scribe": git.scribe if git else None,
+                "recent_errors": self.node.last_git_errors,
+            },
+            "fatal": self.node.fatal,
+        }
+
+    async def next(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The best available task for this session's capabilities, as the governor ranks."""
+        board, mine = self.node.board, frozenset(self.node.config.capabilities)
+        ready = []
+        for task in board.tasks.values():
+            if task.status is not TaskStatus.AVAILABLE:
+                continue
+            match = match_score(frozenset(task.required_capabilities), mine)
+            if match < self.node.policy.limits(task.task_type).min_capability_match:
+                continue
+            ready.append((-match, task.kind.value != "primary", task.task_id, task))
+        ready.sort(key=lambda item: item[:3])
+        lease = timedelta(seconds=self.node.config.lease_seconds)
+        now = self.node.now()
+        return {"tasks": [task_document(t, now, lease) for *_, t in ready[:5]]}
+
+    async def budget(self, query: dict[str, Any]) -> dict[str, Any]:
+        state = self.node.board.governor
+        rows = budget_rows(self.node.policy, state, self.node.now().timestamp()) if state else []
+        return {
+            "policy_hash": self.node.policy.hash,
+            "swarms": [dataclasses.asdict(row) for row in rows],
+        }

@@ -1,0 +1,120 @@
+"""`ifmesh node`: start this session's node and keep it running until SIGTERM or Ctrl-C.
+
+Settings come from flags, ``IFMESH_*`` environment variables and ``--config FILE`` (YAML), in
+that order of precedence (node.config). SIGTERM drains the mesh, pushes a final STATUS and
+exits 0; a fatal condition (the same session running twice) exits 1 naming both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import faulthandler
+import signal
+import sys
+from pathlib import Path
+from typing import TypeAlias
+
+from node import errors
+from node.config import NodeConfig, load
+from node.logs import configure
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def _list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def add_node_command(commands: Subparsers) -> None:
+    parser = commands.add_parser(
+        "node",
+        help="start this session's node (mesh + board + governor + git sync + control API)",
+        description="Start this session's node. Flags override IFMESH_* environment variables,"
+        " which override --config FILE.",
+    )
+    parser.add_argument("--config", type=Path, help="YAML file of settings")
+    parser.add_argument("--session", help="session id, e.g. session-2-webrtc")
+    parser.add_argument("--room", help="mesh room (default phase-0)")
+    parser.add_argument("--signaling", help="signaling URL (default ws://127.0.0.1:8765/ws)")
+    parser.add_argument("--signaling-token", help="join token (`ifmesh token`)")
+    parser.add_argument("--remote", help="git remote URL of the coordination repository")
+    parser.add_argument("--branch", help="coordination branch (default ifmesh/coordination)")
+    parser.add_argument(
+        "--create-branch",
+        action="store_true",
+        default=None,
+        help="create the branch with a starter board if it does not exist",
+    )
+    parser.add_argument("--status-branches", help="glob of branches of sessions without a node")
+    parser.add_argument("--capabilities", type=_list, help="comma-separated category:name list")
+    parser.add_argument("--cost-per-hour", type=float)
+    parser.add_argument("--budget", type=float)
+    parser.add_argument("--model")
+    parser.add_argument("--policy", type=Path, help="policy YAML (default: the room's)")
+    parser.add_argument("--state-dir", type=Path)
+    parser.add_argument("--control-port", type=int, help="TCP port on 127.0.0.1 (default: any)")
+    parser.add_argument("--control-socket", type=Path, help="listen on a unix socket instead")
+    parser.add_argument("--ice-servers", type=_list, help="STUN/TURN URLs (default: none)")
+    parser.add_argument("--host-addresses", type=_list, help="ICE host addresses (127.0.0.1)")
+    parser.add_argument("--lease-seconds", type=float)
+    parser.add_argument("--contest-window-ms", type=float)
+    parser.add_argument("--batch-window-ms", type=float)
+    parser.add_argument("--status-refresh-seconds", type=float)
+    parser.add_argument("--fetch-interval-seconds", type=float)
+    parser.add_argument("--log-level", default="info")
+    parser.set_defaults(handler=run_node)
+
+
+def run_node(args: argparse.Namespace) -> int:
+    configure(args.log_level)
+    flags = {
+        key: value
+        for key, value in vars(args).items()
+        if key in NodeConfig.model_fields and value is not None
+    }
+    try:
+        config = load(flags, config_file=args.config)
+        return asyncio.run(_serve(config))
+    except errors.IfmeshError as exc:
+        print(f"ifmesh node: {exc.code}: {exc}", file=sys.stderr)
+        return 1
+
+
+STALL_SECONDS = 10.0
+
+
+async def _stall_watchdog() -> None:
+    """If the event loop stops turning for STALL_SECONDS (something blocking it), a C-level
+    watchdog prints every thread's stack to stderr: the node's log then says where."""
+    while True:
+        faulthandler.dump_traceback_later(STALL_SECONDS, repeat=False, file=sys.stderr)
+        await asyncio.sleep(1.0)
+
+
+def _dump_tasks() -> None:
+    for task in asyncio.all_tasks():
+        print(f"--- {task.get_name()}", file=sys.stderr)
+        task.print_stack(file=sys.stderr)
+
+
+async def _serve(config: NodeConfig) -> int:
+    from node.runtime import Node
+
+    node = Node(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    # `kill -USR1 PID` prints every task's stack: where a stuck node waits, for operators.
+    loop.add_signal_handler(signal.SIGUSR1, _dump_tasks)
+    watchdog = asyncio.create_task(_stall_watchdog())
+    try:
+        await node.run(stop)
+    finally:
+        watchdog.cancel()
+        faulthandler.cancel_dump_traceback_later()
+    if node.fatal:
+        print(f"ifmesh node: stopped: {node.fatal}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,264 @@
+"""A whole room on one machine, as real processes: a bare git remote seeded with a board, a
+signaling server and N nodes, all on 127.0.0.1. `ifmesh up` and the end-to-end tests use it.
+
+Every process is a real `ifmesh` process started the way a user would start it; this module
+only chooses ports and directories and waits until each part answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from node.control.client import ControlClient
+from node.control.endpoint import ControlEndpoint, find_node
+from node.errors import ControlError, IfmeshError
+from node.gitsync.paths import BOARD_PATH, status_path
+
+BRANCH = "ifmesh/coordination"
+EXAMPLE_BOARD = Path(__file__).resolve().parent.parent / "examples" / "phase0" / BOARD_PATH
+SESSIONS = (
+    ("session-2-webrtc", "docs:technical-writing,protocol:webrtc,test:fixtures,protocol:sdp"),
+    ("session-3-h323", "protocol:h323,media:mcu,test:integration,lang:python"),
+    ("session-5-cli", "lang:python,tooling:cli,test:integration,governor:policy"),
+    ("session-1-ndi", "protocol:ndi,media:video-routing,test:integration,lang:python"),
+    ("session-4-sip", "protocol:sip,protocol:sdp,test:sipp,lang:python"),
+)
+
+
+class RoomError(IfmeshError):
+    code = "room_error"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _git(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+def seed_remote(directory: Path, board: Path = EXAMPLE_BOARD, sessions: Sequence[str] = ()) -> Path:
+    """A bare remote whose coordination branch holds ``board`` and a fresh STATUS per session
+    (fresh, so their claims on the example board are not stale when the room starts)."""
+    remote, work = directory / "remote.git", directory / "seed"
+    _git("init", "--quiet", "--bare", str(remote), cwd=directory)
+    _git("init", "--quiet", "-b", BRANCH, str(work), cwd=directory)
+    (work / BOARD_PATH).write_text(board.read_text(encoding="utf-8"), encoding="utf-8")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for session in sessions:
+        (work / status_path(session)).write_text(
+            f"session: {session}\nstatus: polling\ntimestamp: {stamp}\n", encoding="utf-8"
+        )
+    _git("add", ".", cwd=work)
+    _git("-c", "user.name=ifmesh", "-c", "user.email=ifmesh@localhost", "commit", "--quiet",
+         "-m", "chore: Phase-0 task board", cwd=work)  # fmt: skip
+    _git("push", "--quiet", str(remote), BRANCH, cwd=work)
+    return remote
+
+
+def ifmesh_command() -> list[str]:
+    return [sys.executable, "-m", "node.cli"]
+
+
+@dataclass
+class Member:
+    session: str
+    capabilities: str
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+@dataclass
+class LocalRoom:
+    directory: Path
+    sessions: int = 3
+    lease_seconds: float = 900.0
+    fetch_interval_seconds: float = 30.0
+    extra_args: Sequence[str] = ()
+    board: Path = EXAMPLE_BOARD
+    members: dict[str, Member] = field(default_factory=dict)
+    signaling: subprocess.Popen[bytes] | None = None
+    signaling_port: int = 0
+    remote: Path | None = None
+
+    @property
+    def state_root(self) -> Path:
+        """Where the nodes' state directories are (``$XDG_STATE_HOME/ifmesh``)."""
+        return self.directory / "state" / "ifmesh"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "XDG_STATE_HOME": str(self.directory / "state")}
+
+    @property
+    def signaling_url(self) -> str:
+        return f"ws://127.0.0.1:{self.signaling_port}/ws"
+
+    async def __aenter__(self) -> LocalRoom:
+        if not 1 <= self.sessions <= len(SESSIONS):
+            raise RoomError(f"--sessions is 1 to {len(SESSIONS)}")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        chosen = SESSIONS[: self.sessions]
+        self.remote = seed_remote(self.directory, self.board, [s for s, _ in SESSIONS])
+        try:
+            await self.start_signaling()
+            for session, capabilities in chosen:
+                self.members[session] = Member(session, capabilities)
+                self.start_node(session)
+            for session in self.members:
+                await self.wait_control(session)
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen[bytes]:
+        with (self.directory / log_name).open("ab") as log_file:  # the child keeps its own fd
+            return subprocess.Popen(
+                [*ifmesh_command(), *args], env=self.env, stdout=log_file, stderr=log_file,
+                cwd=Path(__file__).resolve().parent.parent,
+            )  # fmt: skip
+
+    async def start_signaling(self) -> None:
+        self.signaling_port = self.signaling_port or free_port()
+        self.signaling = self._spawn(
+            ["signaling", "--host", "127.0.0.1", "--port", str(self.signaling_port)],
+            "signaling.log",
+        )
+        await self._until(self._signaling_answers, 30, "the signaling server to listen")
+
+    async def stop_signaling(self) -> None:
+        if self.signaling is not None:
+            self.signaling.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.to_thread(self.signaling.wait, 15)
+            except subprocess.TimeoutExpired:
+                self.signaling.kill()
+                await asyncio.to_thread(self.signaling.wait, 10)
+            self.signaling = None
+
+    def _signaling_answers(self) -> bool:
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", self.signaling_port), timeout=0.5),
+        ):
+            return True
+        return False
+
+    def start_node(self, session: str) -> None:
+        member = self.members[session]
+        assert self.remote is not None
+        member.log_path = self.directory / f"{session}.log"
+        member.process = self._spawn(
+            [
+                "node", "--session", session, "--room", "demo",
+                "--remote", str(self.remote), "--branch", BRANCH,
+                "--signaling", self.signaling_url, "--capabilities", member.capabilities,
+                "--lease-seconds", str(self.lease_seconds),
+                "--fetch-interval-seconds", str(self.fetch_interval_seconds),
+                *self.extra_args,
+            ],
+            f"{session}.log",
+        )  # fmt: skip
+
+    def kill_node(self, session: str) -> None:
+        """``kill -9``: no bye, no final push — what a crash looks like to the others."""
+        process = self.members[session].process
+        if process is not None:
+            process.kill()
+            process.wait(10)
+
+    async def stop_node(self, session: str) -> int:
+        process = self.members[session].process
+        if process is None:
+            return 0
+        process.send_signal(signal.SIGTERM)
+        return await asyncio.to_thread(process.wait, 30)
+
+    def endpoint(self, session: str) -> ControlEndpoint:
+        return find_node(session, root=self.state_root)
+
+    def client(self, session: str) -> ControlClient:
+        return ControlClient(self.endpoint(session))
+
+    async def wait_control(self, session: str, timeout: float = 60) -> None:
+        member = self.members[session]
+
+        def answers() -> bool:
+            if not member.running:
+                raise RoomError(f"{session} exited; see {member.log_path}")
+            try:
+                endpoint = self.endpoint(session)
+            except ControlError:
+                return False
+            # A restarted node's old control.json names the dead process until it is replaced.
+            return member.process is not None and endpoint.pid == member.process.pid
+
+        await self._until(answers, timeout, f"{session}'s control API")
+
+    async def wait_mesh(self, timeout: float = 60) -> None:
+        """Until every node sees every other node up on the mesh."""
+        expected = set(self.members)
+
+        async def full() -> bool:
+            for session in expected:
+                async with self.client(session) as node:
+                    status = await node.query("status")
+                if set(status["mesh"]["peers_up"]) != expected - {session}:
+                    return False
+            return True
+
+        await self._until_async(full, timeout, "a full mesh")
+
+    async def _until(self, predicate: object, timeout: float, what: str) -> None:
+        async def check() -> bool:
+            return bool(predicate())  # type: ignore[operator]
+
+        await self._until_async(check, timeout, what)
+
+    async def _until_async(self, predicate: object, timeout: float, what: str) -> None:
+        """Re-checks ``predicate`` while processes start: a process coming up has no event to
+        wait on until its control API answers."""
+        try:
+            async with asyncio.timeout(timeout):
+                while not await predicate():  # type: ignore[operator]  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            raise RoomError(f"timed out after {timeout:g}s waiting for {what}") from None
+
+    async def close(self) -> None:
+        for session in self.members:
+            process = self.members[session].process
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for member in self.members.values():
+            if member.process is not None:
+                try:
+                    await asyncio.to_thread(member.process.wait, 30)
+                except subprocess.TimeoutExpired:
+                    member.process.kill()
+                    await asyncio.to_thread(member.process.wait, 10)
+        await self.stop_signaling()

@@ -1,0 +1,439 @@
+"""One session's node: the mesh, the board, the governor, the git bridge and the control API
+wired into one process.
+
+Theory of operation. The board (:class:`~node.board.replica.Replica`) is the only state; the
+rest are edges that feed it and carry what it emits:
+
+- session commands arrive on the control API, become events in the replica, and are then
+  *published*: appended to this session's log in git (the bridge commits and pushes them) and
+  broadcast on the mesh;
+- peers' events arrive from the mesh (live) and from git (durable; sessions without a node,
+  and anything the mesh missed); both go to ``replica.receive`` and duplicates are no-ops;
+- time: one timer task sleeps until the replica's next deadline (lease renewal, escalation,
+  steal, end of a claim's contest window) and lets it act.
+
+Presence (who is up on the mesh) is fed to the replica so it proposes a steal only for an
+owner that is absent. With the signaling server unreachable the node runs git-only and joins
+the mesh in the background when it comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import secrets
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from node import errors
+from node.board.effects import Effect
+from node.board.errors import ForkedLog
+from node.board.replica import Replica
+from node.board.state import Board, BoardConfig
+from node.config import NodeConfig
+from node.control.endpoint import CONTROL_FILE, ControlEndpoint, publish, write_token
+from node.control.server import ControlServer, EventFeed
+from node.gitsync.bridge import GitSync, Outputs
+from node.gitsync.config import BridgeConfig
+from node.gitsync.runner import AsyncGitSync
+from node.governor.board_governance import BoardGovernance
+from node.governor.policy import DEFAULT_POLICY, Policy
+from node.governor.policy_file import load_policy, parse_policy
+from node.mesh.config import MeshConfig
+from node.mesh.events import MessageReceived, PeerDown, PeerSuspect, PeerUp, SignalingChanged
+from node.mesh.ice import IceServer
+from node.mesh.mesh import Mesh
+from node.messages import Envelope, SwarmRegister
+from node.startboard import read_room
+from node.statedir import StateDirLock
+from node.views import event_summary
+
+log = structlog.get_logger(__name__)
+
+IDLE_RECHECK = timedelta(seconds=1)
+SEQ_FILE = "seq"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Node:
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+        self.session = config.session
+        self.state_dir = config.resolved_state_dir
+        self.incarnation = secrets.token_hex(4)
+        self.feed = EventFeed()
+        self.changed = asyncio.Condition()  # notified whenever the board may have changed
+        self.policy: Policy = DEFAULT_POLICY
+        self.policy_source = "default"
+        self.replica: Replica | None = None
+        self.git: AsyncGitSync | None = None
+        self.mesh: Mesh | None = None
+        self.presence: dict[str, str] = {}  # peer → up | suspect | down (local, never folded)
+        self.signaling_joined = False
+        self.last_git_errors: list[str] = []
+        self.fatal: str | None = None
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stop: asyncio.Event | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Runs until ``stop`` is set (SIGTERM/SIGINT), then drains the mesh and pushes."""
+        self._stop = stop
+        lock = StateDirLock(self.state_dir)
+        lock.acquire()
+        # A control.json left by a killed predecessor names a dead endpoint: drop it at once.
+        (self.state_dir / CONTROL_FILE).unlink(missing_ok=True)
+        control: ControlServer | None = None
+        try:
+            await self._start_git()
+            control = await self._start_control()
+            await self._start_mesh()
+            self._tasks.append(asyncio.create_task(self._timer_loop(), name="node-timers"))
+            log.info("node.started", session=self.session, incarnation=self.incarnation)
+            self.feed.publish({"type": "node.started", "session": self.session})
+            await stop.wait()
+        finally:
+            await self._shutdown(control)
+            lock.release()
+
+    async def _start_git(self) -> None:
+        if not self.config.remote:
+            raise errors.ConfigError("a node needs the coordination remote: pass --remote URL")
+        bridge = GitSync(
+            BridgeConfig(
+                session=self.session,
+                remote_url=self.config.remote,
+                branch=self.config.branch,
+                state_dir=self.state_dir,
+                incarnation=self.incarnation,
+                create_branch=self.config.create_branch,
+                seed_branch_glob=self.config.status_branches or None,
+                batch_window=max(self.config.batch_window_ms / 1000, 0.001),
+                status_refresh_interval=self.config.status_refresh_seconds,
+                fetch_interval=self.config.fetch_interval_seconds,
+                lease=self.config.lease_seconds,
+            )
+        )
+        pending: list[Outputs] = []
+        self.git = AsyncGitSync(bridge, on_outputs=pending.append)
+        resume = await self.git.start()  # raises with an actionable message when it cannot
+        room = read_room(bridge.clone)
+        self.policy, self.policy_source = self._load_policy(room.policy_text)
+        self.replica = Replica(
+            self.session,
+            self.incarnation,
+            initial=room.board,
+            config=BoardConfig(
+                lease=timedelta(seconds=self.config.lease_seconds),
+                contest_window=timedelta(milliseconds=self.config.contest_window_ms),
+            ),
+            governance=BoardGovernance(self.policy),
+        )
+        self.git._on_outputs = self._on_git  # from now on outputs go straight to the board
+        for outputs in pending:
+            self._on_git(outputs)
+        self.replica.resume()
+        reserved_seq, reserved_lamport = self._reserved()
+        self.replica.author = type(self.replica.author)(
+            self.session,
+            self.incarnation,
+            max(self.replica.author.seq, resume.seq, reserved_seq),
+            max(self.replica.author.lamport, resume.lamport, reserved_lamport),
+        )
+        self._register()
+
+    def _load_policy(self, room_policy: str | None) -> tuple[Policy, str]:
+        if self.config.policy is not None:
+            local = load_policy(self.config.policy)
+            if room_policy is not None:
+                shared = parse_policy(room_policy, file=".ifmesh/policy.yaml")
+                if shared.hash != local.hash:
+                    log.warning(
+                        "node.policy_differs",
+                        local=local.hash,
+                        room=shared.hash,
+                        note="this node's --policy differs from the room's .ifmesh/policy.yaml;"
+                        " its claims carry its own hash and other nodes will flag them",
+                    )
+            return local, str(self.config.policy)
+        if room_policy is not None:
+            return parse_policy(room_policy, file=".ifmesh/policy.yaml"), ".ifmesh/policy.yaml"
+        return DEFAULT_POLICY, "default"
+
+    def _register(self) -> None:
+        """Registers this session's capabilities once, or again when they changed."""
+        board = self.board
+        known = board.sessions.get(self.session)
+        capabilities = tuple(self.config.capabilities)
+        if known is not None and known.capabilities == capabilities and board.governor:
+            return
+        payload = SwarmRegister(
+            swarm_id=self.session,
+            capabilities=list(capabilities),
+            cost_per_hour=self.config.cost_per_hour,
+            budget=self.config.budget,
+            model=self.config.model,
+        )
+        self.publish(self.replica_or_fail().publish(payload, utcnow()))
+
+    async def _start_control(self) -> ControlServer:
+        from node.control.handlers import Handlers
+
+        token_file = write_token(self.state_dir)
+        handlers = Handlers(self)
+        server = ControlServer(
+            session=self.session,
+            token=token_file.read_text(encoding="utf-8").strip(),
+            commands=handlers.commands(),
+            queries=handlers.queries(),
+            feed=self.feed,
+        )
+        if self.config.control_socket is not None:
+            url = await server.start(unix=str(self.config.control_socket))
+        else:
+            url = await server.start(port=self.config.control_port)
+        publish(self.state_dir, ControlEndpoint(self.session, os.getpid(), url, token_file))
+        return server
+
+    async def _start_mesh(self) -> None:
+        mesh = Mesh(
+            MeshConfig(
+                signaling_url=self.config.signaling,
+                room=self.config.room,
+                session=self.session,
+                token=self.config.signaling_token,
+                capabilities=tuple(self.config.capabilities),
+                ice_servers=tuple(
+                    _ice(server.urls, server.username, server.credential)
+                    for server in self.config.ice_servers
+                ),
+                host_addresses=tuple(self.config.host_addresses),
+                join_timeout=None,  # git-only until the signaling server answers
+            )
+        )
+        await mesh.__aenter__()
+        self.mesh = mesh
+        self.replica_or_fail().set_presence(())
+        self._tasks.append(asyncio.create_task(self._mesh_loop(mesh), name="node-mesh"))
+
+    async def _shutdown(self, control: ControlServer | None) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self.mesh is not None:
+            try:
+                # Bounded: a drained mesh says bye within the drain timeout; never hang a stop.
+                await asyncio.wait_for(self.mesh.close(), timeout=8.0)
+            except (TimeoutError, errors.IfmeshError) as exc:
+                log.warning("node.mesh_close_incomplete", error=repr(exc))
+        if self.git is not None:
+            pending = await self.git.close()
+            if pending:
+                log.warning("node.unpushed", commits=pending, note="kept for the next start")
+        if control is not None:
+            await control.close()
+        log.info("node.stopped", session=self.session)
+
+    def stop(self, reason: str) -> None:
+        self.fatal = reason
+        log.error("node.fatal", reason=reason)
+        if self._stop is not None:
+            self._stop.set()
+
+    # --- the board --------------------------------------------------------------------------
+
+    def replica_or_fail(self) -> Replica:
+        if self.replica is None:
+            raise errors.ControlError("the node is still starting; try again in a moment")
+        return self.replica
+
+    def now(self) -> datetime:
+        return utcnow()
+
+    @property
+    def board(self) -> Board:
+        return self.replica_or_fail().board
+
+    def publish(self, events: Sequence[Envelope]) -> None:
+        """Events the replica accepted from this session: to git, to the mesh, to watchers."""
+        if events:
+            self._reserve(max(e.seq for e in events), max(e.lamport for e in events))
+        for event in events:
+            if self.git is not None:
+                self.git.submit(event)
+            if self.mesh is not None and self.mesh.peers_up:
+                self._spawn_broadcast(event)
+            self.feed.publish({"type": "event", "event": event_summary(event), "own": True})
+        self._after_change()
+
+    def _reserve(self, seq: int, lamport: int) -> None:
+        """Writes the highest seq sent before it leaves the process. The git bridge commits
+        in batches; a node killed inside a batch window would otherwise restart below a seq
+        its peers already hold, and reuse it."""
+        temporary = self.state_dir / (SEQ_FILE + ".tmp")
+        temporary.write_text(f"{seq} {lamport}\n", encoding="utf-8")
+        temporary.replace(self.state_dir / SEQ_FILE)
+
+    def _reserved(self) -> tuple[int, int]:
+        try:
+            seq, lamport = (self.state_dir / SEQ_FILE).read_text(encoding="utf-8").split()
+            return int(seq), int(lamport)
+        except (OSError, ValueError):
+            return 0, 0
+
+    def _spawn_broadcast(self, event: Envelope) -> None:
+        async def send() -> None:
+            assert self.mesh is not None
+            try:
+                await self.mesh.broadcast(event)
+            except errors.IfmeshError as exc:
+                log.warning("node.broadcast_failed", event=event.id, error=str(exc))
+
+        task = asyncio.create_task(send())
+        self._tasks.append(task)
+        task.add_done_callback(self._tasks.remove)
+
+    def receive(self, events: Iterable[Envelope], origin: str) -> None:
+        replica = self.replica_or_fail()
+        new = 0
+        for event in events:
+            try:
+                if replica.receive(event):
+                    new += 1
+                    self.feed.publish({"type": "event", "event": event_summary(event)})
+            except ForkedLog as exc:
+                if event.source == self.session:  # another process writes *our* log
+                    self.stop(str(exc))
+                    return
+                # Another session's log forked (it restarted and reused a seq it had sent but
+                # not saved): keep the first, refuse the second, and say so; not our fault.
+                log.warning("node.peer_log_forked", origin=origin, error=str(exc))
+                self.feed.publish({"type": "fork", "source": event.source, "message": str(exc)})
+            except errors.IfmeshError as exc:
+                log.warning("node.event_refused", origin=origin, event=event.id, error=str(exc))
+        if new:
+            self._after_change()
+
+    def _after_change(self) -> None:
+        replica = self.replica_or_fail()
+        for effect in replica.effects():
+            self.feed.publish(_effect_document(effect))
+        self._wake.set()
+        asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        async with self.changed:
+            self.changed.notify_all()
+
+    # --- edges ------------------------------------------------------------------------------
+
+    def _on_git(self, outputs: Outputs) -> None:
+        self.receive(outputs.events, "git")
+        replica = self.replica_or_fail()
+        now = utcnow()
+        for verdict in outputs.verdicts:
+            self.publish(replica.git_verdict(verdict.task, verdict.epoch, verdict.winner, now))
+        for problem in outputs.errors:
+            self.last_git_errors = [*self.last_git_errors[-9:], f"{problem.code}: {problem}"]
+            self.feed.publish({"type": "git.error", "code": problem.code, "message": str(problem)})
+        if self.git is not None and self.git.stopped is not None:
+            self.stop(str(self.git.stopped))
+
+    async def _mesh_loop(self, mesh: Mesh) -> None:
+        async for event in mesh.events():
+            if isinstance(event, MessageReceived):
+                self.receive([event.message], f"mesh:{event.peer}")
+                continue
+            if isinstance(event, PeerUp):
+                self.presence[event.peer] = "up"
+                self._catch_up(event.peer)
+            elif isinstance(event, PeerSuspect):
+                self.presence[event.peer] = "suspect"
+            elif isinstance(event, PeerDown):
+                self.presence[event.peer] = f"down:{event.reason.value}"
+            elif isinstance(event, SignalingChanged):
+                self.signaling_joined = event.joined
+                self.feed.publish({"type": "signaling", "joined": event.joined})
+                continue
+            else:
+                continue
+            alive = [p for p, state in self.presence.items() if state in ("up", "suspect")]
+            self.replica_or_fail().set_presence(alive)
+            self.feed.publish({"type": "presence", "peer": event.peer, **self._presence_of(event)})
+            self._wake.set()
+
+    def _presence_of(self, event: PeerUp | PeerSuspect | PeerDown) -> dict[str, Any]:
+        return {"state": self.presence.get(event.peer, "unknown")}
+
+    def _catch_up(self, peer: str) -> None:
+        """A peer that just came up gets this session's recent events it may have missed: the
+        ones after its git fetch and before its channel opened. Duplicates are no-ops there;
+        anything older than a message's ttl is refused by the mesh and arrives through git."""
+        own = [event for event in self.replica_or_fail().log if event.source == self.session]
+        recent = own[-256:]
+        if self.mesh is None or not recent:
+            return
+
+        async def send() -> None:
+            assert self.mesh is not None
+            for event in recent:
+                try:
+                    await self.mesh.send(peer, event)
+                except errors.IfmeshError:
+                    return
+
+        task = asyncio.create_task(send())
+        self._tasks.append(task)
+        task.add_done_callback(self._tasks.remove)
+
+    async def _timer_loop(self) -> None:
+        replica = self.replica_or_fail()
+        idle_deadline: datetime | None = None
+        while True:
+            deadline = replica.get_timer()
+            self._wake.clear()
+            if deadline is not None and deadline == idle_deadline:
+                # The replica had nothing to do at this deadline last time (a steal refused,
+                # say): wait for the board to change, or re-check a little later, rather than
+                # spin on a deadline in the past.
+                deadline = utcnow() + IDLE_RECHECK
+            if deadline is not None:
+                delay = (deadline - utcnow()).total_seconds()
+                if delay > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), delay)
+            else:
+                await self._wake.wait()
+            now = utcnow()
+            due = replica.get_timer()
+            emitted = replica.handle_timer(now)
+            if emitted:
+                self.publish(emitted)
+            confirmations = replica.take_confirmations(now)
+            for task_id, epoch in confirmations:
+                if self.git is not None:
+                    self.git.write_confirm_record(task_id, epoch)
+            acted = bool(emitted or confirmations)
+            idle_deadline = due if due is not None and due <= now and not acted else None
+
+
+def _ice(urls: Sequence[str], username: str | None, credential: str | None) -> IceServer:
+    return IceServer(urls=list(urls), username=username, credential=credential)
+
+
+def _effect_document(effect: Effect) -> dict[str, Any]:
+    document: dict[str, Any] = {"type": "effect", "effect": type(effect).__name__.lower()}
+    for field in dataclasses.fields(effect):
+        document[field.name] = getattr(effect, field.name)
+    return document

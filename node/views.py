@@ -1,0 +1,140 @@
+"""What a person or an agent sees of a node: the board, events and presence as JSON documents.
+
+The board a user sees is the fold plus the node's presence view (DESIGN.md): STALE is judged
+here, at the time of asking, from the owner's last event and the lease; ``presence`` is this
+node's own observation of the mesh. Nothing here changes state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from node.board.state import Board, Task, TaskStatus, lease_expired
+from node.messages import Envelope, format_timestamp
+
+
+def event_summary(event: Envelope) -> dict[str, Any]:
+    payload = event.payload.model_dump(mode="json", exclude_none=True)
+    return {
+        "id": event.id,
+        "type": event.type,
+        "source": event.source,
+        "seq": event.seq,
+        "lamport": event.lamport,
+        "timestamp": format_timestamp(event.timestamp),
+        "payload": payload,
+    }
+
+
+def _time(value: datetime | None) -> str | None:
+    return format_timestamp(value) if value is not None else None
+
+
+def shown_status(task: Task, now: datetime, lease: timedelta) -> str:
+    """The Status cell: the folded status, or STALE when the holder's lease ran out."""
+    if task.held and lease_expired(task, now, lease):
+        return "STALE"
+    return task.status.value
+
+
+def task_document(task: Task, now: datetime, lease: timedelta) -> dict[str, Any]:
+    return {
+        "id": task.task_id,
+        "title": task.title,
+        "status": shown_status(task, now, lease),
+        "owner": task.owner,
+        "epoch": task.epoch,
+        "confirmed": task.confirmed,
+        "percent": task.percent,
+        "milestone": task.milestone,
+        "dependencies": list(task.dependencies),
+        "deliverable": task.deliverable,
+        "estimate_hours": task.estimate_hours,
+        "model": task.model,
+        "task_type": task.task_type,
+        "required_capabilities": list(task.required_capabilities),
+        "kind": task.kind.value,
+        "owner_last_event_at": _time(task.owner_last_event_at),
+    }
+
+
+def board_document(
+    board: Board, now: datetime, lease: timedelta, presence: Mapping[str, str]
+) -> dict[str, Any]:
+    return {
+        "as_of": format_timestamp(now),
+        "tasks": [task_document(t, now, lease) for _, t in sorted(board.tasks.items())],
+        "sessions": [
+            {
+                "id": s.session_id,
+                "capabilities": list(s.capabilities),
+                "current_task": s.current_task,
+                "last_event_at": _time(s.status_timestamp),
+                "presence": presence.get(s.session_id, "absent"),
+            }
+            for _, s in sorted(board.sessions.items())
+        ],
+        "blockers": [
+            {
+                "session": b.session_id,
+                "task": b.task_id,
+                "blocked_on": list(b.blocked_on),
+                "waiting": list(b.waiting),
+                "required_capabilities": list(b.required_capabilities),
+                "description": b.description,
+            }
+            for _, b in sorted(board.blockers.items())
+        ],
+        "help_requests": [
+            {
+                "id": h.request_id,
+                "requester": h.requester,
+                "task": h.task_id,
+                "needs": list(h.required_capabilities),
+                "helpers": list(h.helpers),
+                "offers": [o.helper for o in h.offers],
+                "escalated": h.escalated,
+                "deadline": _time(h.deadline),
+            }
+            for _, h in sorted(board.help_requests.items())
+        ],
+        "events_folded": board.folded,
+    }
+
+
+STATUS_ICONS = {
+    "AVAILABLE": "🔵",
+    "CLAIMED": "🟡",
+    "COMPLETED": "🟢",
+    "BLOCKED": "🔴",
+    "STALE": "🟠",
+}
+
+
+def render_board(document: Mapping[str, Any], *, only_active: bool = False) -> str:
+    """A terminal table of a board document (``ifmesh board``, ``ifmesh watch``)."""
+    lines = [f"{'ID':<8} {'STATUS':<13} {'OWNER':<18} {'%':>4}  TASK"]
+    for task in document["tasks"]:
+        if only_active and task["status"] == TaskStatus.COMPLETED.value:
+            continue
+        status = f"{STATUS_ICONS.get(task['status'], ' ')} {task['status']}"
+        if task["status"] == "CLAIMED" and not task["confirmed"]:
+            status += "*"
+        owner = task["owner"] or "-"
+        percent = f"{task['percent']}%" if task["percent"] else ""
+        lines.append(f"{task['id']:<8} {status:<13} {owner:<18} {percent:>4}  {task['title']}")
+    lines.append("(* provisional: won on the mesh, not yet confirmed in git)")
+    for blocker in document["blockers"]:
+        waiting = ", ".join(blocker["waiting"]) or blocker["description"] or "-"
+        lines.append(f"blocked: {blocker['session']} on {blocker['task']} waits for {waiting}")
+    for request in document["help_requests"]:
+        state = "escalated" if request["escalated"] else "open"
+        helpers = ", ".join(request["helpers"]) or "none eligible"
+        offers = ", ".join(request["offers"]) or "no offer yet"
+        lines.append(
+            f"help {state}: {request['requester']} on {request['task']} needs "
+            f"{', '.join(request['needs'])}; asked {helpers}; {offers}"
+        )
+    return "\n".join(lines)
