@@ -128,9 +128,15 @@ async def run(config: MeshConfig) -> None:
             acked: set[str] = set()
             # Built before the clock starts: constructing messages is the application's work,
             # sending them (encoding included) is the mesh's.
-            batch = [
-                probe_message(config.session, command["label"], i, count, pad) for i in range(count)
-            ]
+            label = str(command["label"])
+            batch = [probe_message(config.session, label, 0, count, pad)]
+            for index in range(1, count):
+                if label.startswith("flood"):
+                    # One shared payload, a new id each: the RSS figure should measure the
+                    # mesh, not thousands of payloads this scaffolding holds at once.
+                    batch.append(batch[0].model_copy(update={"id": messages.new_message_id()}))
+                else:
+                    batch.append(probe_message(config.session, label, index, count, pad))
             started = time.monotonic()
             for message in batch:
                 acked |= await mesh.broadcast(message, ack=bool(command.get("ack")))
