@@ -33,7 +33,9 @@ SAMPLE_VALUES = {
     "WORK": "/tmp/work",
     "IFMESH_REPO": "/opt/ifmesh",
 }
-_WRAPPERS = {"exec", "nohup", "time", "then", "do", "else", "!", "{", "command"}
+# Words a command may follow on its line: `if ifmesh claim …; then`, `until ifmesh status`.
+_WRAPPERS = {"exec", "nohup", "time", "if", "elif", "then", "else", "while", "until", "do", "!",
+             "{", "command"}  # fmt: skip
 _SEPARATORS = {";", "&", "&&", "|", "||", "(", ")", "\n", ";;", "|&"}
 _HEREDOC = re.compile(r"<<-?\s*(['\"]?)(?P<tag>[A-Za-z_][A-Za-z0-9_]*)\1")
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
@@ -246,8 +248,24 @@ def check(command: CommandLine, real: set[tuple[str, ...]] | None = None) -> Ver
     parser = pending_cli.build_parser() if pending else build_parser()
     error = _parse(parser, command.argv)
     if error is not None and command.reference and _only_incomplete(error):
-        error = None
+        # argparse stops at the missing argument; the options shown must still exist.
+        error = _unknown_option(parser, command.argv)
     return Verdict(command, error, pending)
+
+
+def _unknown_option(parser: argparse.ArgumentParser, argv: tuple[str, ...]) -> str | None:
+    current = parser
+    for word in argv:
+        if word.startswith("-"):
+            name = word.split("=", 1)[0]
+            known = [o for a in current._actions for o in a.option_strings]
+            if name not in known and not [o for o in known if o.startswith(name)]:
+                return f"{current.prog}: unrecognized option {name}"
+            continue
+        sub = next((a for a in current._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if sub is not None and word in sub.choices:
+            current = sub.choices[word]
+    return None
 
 
 def _only_incomplete(error: str) -> bool:
