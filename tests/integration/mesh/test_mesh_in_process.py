@@ -144,3 +144,20 @@ async def test_mesh_close_is_idempotent_and_refuses_later_sends(make_mesh: MeshF
     await mesh.close()
     with pytest.raises(Exception, match="closed"):
         await mesh.broadcast(progress("solo"))
+
+
+async def test_a_failed_connection_is_rebuilt_with_a_new_epoch(make_mesh: MeshFactory) -> None:
+    a, b = await full_mesh(make_mesh, ["alpha", "bravo"])
+    watch_a, watch_b = a.events(), b.events()
+    first_epoch = a.pairs["bravo"].metrics.epoch
+    link = b.pairs["alpha"].link
+    assert link is not None
+    await link.pc.close()  # the connection dies under the mesh (no bye)
+    down = await next_event(watch_a, PeerDown)
+    assert (down.peer, down.reason) == ("bravo", DownReason.DEAD)
+    up = await next_event(watch_a, PeerUp)
+    assert up.peer == "bravo" and up.reconnects == 1
+    assert first_epoch is not None and up.epoch > first_epoch, "a rebuild bumps the epoch"
+    await next_event(watch_b, PeerUp, lambda e: e.epoch == up.epoch)
+    acked = await a.broadcast(progress("alpha", "again"), ack=True, timeout=TIMEOUT)
+    assert acked == {"bravo"}
