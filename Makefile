@@ -11,8 +11,10 @@ $(STAMP): pyproject.toml scripts/setup.sh
 
 setup: $(STAMP)
 
+# A whole room on this machine: bare git remote, signaling server, 3 node processes, the
+# Session-2 scenario, the board, the coordination branch's git log and measured figures.
 demo: $(STAMP)
-	$(VENV)/bin/ifmesh demo
+	$(VENV)/bin/ifmesh up --sessions 3
 
 check: $(STAMP)
 	$(VENV)/bin/ruff check .

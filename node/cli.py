@@ -18,6 +18,7 @@ from node import messages
 from node.governor.cli import register as _add_governor
 from node.sdp.cli import register as _add_sdp
 from node.sessioncli import register as _add_session_commands
+from node.up import register as _add_up
 from node.validation import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE, validate_paths
 from signaling.cli import register as _add_signaling
 
@@ -94,6 +95,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
     _add_governor,
     _add_sdp,
     _add_session_commands,  # after _add_governor: it adds the governor's operator commands
+    _add_up,
 )
 
 

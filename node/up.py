@@ -1,0 +1,253 @@
+"""`ifmesh up`: a whole room on this machine and a scripted Phase-0 scenario, with the board
+on screen and the figures measured on the way (what `make demo` runs).
+
+The scenario is Session 2's flow from the Phase-0 session instructions, with its neighbours:
+a claim race on a filler task, P0.5.2 refused while P0.2.6 is open, a blocker, filler work with
+milestones, an H.323 session's help request routed by the governor, the unblocked push the
+instant P0.2.6 completes, and P0.5.2 claimed, confirmed in git and completed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeAlias
+
+from node.errors import IfmeshError
+from node.room import BRANCH, LocalRoom
+from node.views import render_board
+
+FILLER_MILESTONES = (
+    (25, "Design IFMessage schema"),
+    (50, "Mocks for NDI, H.323, SIP, CLI"),
+    (75, "Error scenarios and edge cases"),
+    (100, "Testing and documentation"),
+)
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def register(commands: Subparsers) -> None:
+    parser = commands.add_parser(
+        "up",
+        help="run a whole room here (git remote + signaling + nodes) and a scripted scenario",
+        description="Start a bare git remote seeded with the example Phase-0 board, a signaling"
+        " server and N nodes as separate processes on 127.0.0.1, run the Session-2 scenario,"
+        " show the board, the coordination branch's git log and the measured figures.",
+    )
+    parser.add_argument("--sessions", type=int, default=3, help="nodes to start (2-5)")
+    parser.add_argument("--dir", type=Path, help="keep the room here (default: a temp dir)")
+    parser.add_argument("--no-live", action="store_true", help="print steps, no screen redraws")
+    parser.set_defaults(handler=run_up)
+
+
+def run_up(args: argparse.Namespace) -> int:
+    if not 2 <= args.sessions <= 5:
+        print("ifmesh up: --sessions is 2 to 5", file=sys.stderr)
+        return 2
+    live = sys.stdout.isatty() and not args.no_live
+    try:
+        if args.dir is not None:
+            return asyncio.run(Demo(args.dir, args.sessions, live).run())
+        with tempfile.TemporaryDirectory(prefix="ifmesh-up-") as directory:
+            return asyncio.run(Demo(Path(directory), args.sessions, live).run())
+    except KeyboardInterrupt:
+        print("\nstopped", file=sys.stderr)
+        return 130
+    except IfmeshError as exc:
+        print(f"ifmesh up: {exc.code}: {exc}", file=sys.stderr)
+        return 1
+
+
+class Demo:
+    def __init__(self, directory: Path, sessions: int, live: bool) -> None:
+        self.room = LocalRoom(directory, sessions=sessions, fetch_interval_seconds=2)
+        self.live = live
+        self.figures: dict[str, Any] = {}
+        self.propagation_ms: list[float] = []
+
+    def say(self, text: str) -> None:
+        print(f"▶ {text}", flush=True)
+
+    async def call(self, session: str, command: str, body: dict[str, Any]) -> dict[str, Any]:
+        async with self.room.client(session) as node:
+            return await node.call(command, body, timeout=120)
+
+    async def show_board(self, session: str, title: str) -> None:
+        async with self.room.client(session) as node:
+            board = await node.query("board")
+        if self.live:
+            sys.stdout.write("\x1b[2J\x1b[H")
+        print(f"\n── board as {session} sees it: {title}")
+        print(render_board(board, only_active=True), flush=True)
+
+    async def timed(self, action: Callable[[], Awaitable[Any]]) -> tuple[Any, float]:
+        start = time.perf_counter()
+        result = await action()
+        return result, (time.perf_counter() - start) * 1000
+
+    async def propagated(self, actor: str, task: str, action: Callable[[], Awaitable[Any]]) -> Any:
+        """Runs ``action`` (an event about ``task`` from ``actor``) and measures until every
+        other node has folded it, from the moment the command was issued."""
+        others = [s for s in self.room.members if s != actor]
+        seen: dict[str, float] = {}
+        ready = asyncio.Event()
+
+        async def watch(session: str, subscribed: asyncio.Event) -> None:
+            async with self.room.client(session) as node:
+                events = node.events()
+                await anext(events)
+                subscribed.set()
+                async for event in events:
+                    body = event.get("event") or {}
+                    if (
+                        body.get("source") == actor
+                        and body.get("payload", {}).get("task_id") == task
+                    ):
+                        seen[session] = time.perf_counter()
+                        if len(seen) == len(others):
+                            ready.set()
+                        return
+
+        flags = [asyncio.Event() for _ in others]
+        watchers = [asyncio.create_task(watch(s, f)) for s, f in zip(others, flags, strict=True)]
+        await asyncio.gather(*(f.wait() for f in flags))
+        start = time.perf_counter()
+        result = await action()
+        try:
+            await asyncio.wait_for(ready.wait(), 30)
+            self.propagation_ms.append((max(seen.values()) - start) * 1000)
+        except TimeoutError:
+            self.say("(a node did not see it within 30 s)")
+        for watcher in watchers:
+            watcher.cancel()
+        await asyncio.gather(*watchers, return_exceptions=True)
+        return result
+
+    async def run(self) -> int:
+        names = ", ".join(self.room_sessions())
+        self.say(f"starting a room: bare git remote, signaling server, nodes {names}")
+        start = time.perf_counter()
+        async with self.room:
+            await self.room.wait_mesh(timeout=90)
+            self.figures["mesh_formation_s"] = round(time.perf_counter() - start, 2)
+            self.say(f"full mesh after {self.figures['mesh_formation_s']} s (processes included)")
+            await self.scenario()
+            await self.show_board(self.room_sessions()[0], "end of the scenario")
+        self.print_git_log()
+        self.print_figures()
+        return 0
+
+    def room_sessions(self) -> list[str]:
+        from node.room import SESSIONS
+
+        return [s for s, _ in SESSIONS[: self.room.sessions]]
+
+    async def scenario(self) -> None:
+        sessions = self.room_sessions()
+        webrtc, h323 = sessions[0], sessions[1]
+        delivery = sessions[2] if len(sessions) > 2 else h323
+
+        self.say(f"claim race: {webrtc} and {delivery} claim filler F2.1 at the same moment")
+        results = await asyncio.gather(
+            self.call(webrtc, "claim", {"task": "F2.1"}),
+            self.call(delivery, "claim", {"task": "F2.1"}),
+            return_exceptions=True,
+        )
+        for session, result in zip((webrtc, delivery), results, strict=True):
+            verdict = f"refused: {result}" if isinstance(result, Exception) else "accepted"
+            self.say(f"  {session}: {verdict}")
+        await self.show_board(webrtc, "after the race (the mesh winner holds F2.1)")
+
+        self.say(f"{webrtc} tries P0.5.2 (IF.governor docs), which waits for P0.2.6")
+        try:
+            await self.call(webrtc, "claim", {"task": "P0.5.2"})
+        except IfmeshError as exc:
+            self.say(f"  refused: {exc}")
+        await self.call(webrtc, "block", {"task": "P0.5.2", "on": ["P0.2.6"]})
+        self.say(f"{webrtc} is blocked on P0.2.6 and waits (no polling)")
+        waiter = asyncio.create_task(
+            self.call(webrtc, "wait", {"task": "P0.5.2", "until": "unblocked"})
+        )
+
+        filler = await self.take_filler(webrtc)
+        for percent, milestone in FILLER_MILESTONES:
+            body = {"task": filler, "percent": percent, "milestone": milestone}
+            await self.propagated(webrtc, filler, partial(self.call, webrtc, "progress", body))
+        await self.call(webrtc, "complete", {"task": filler, "tests_pass": True,
+                                             "deliverable": "fixtures/ifmessages/"})  # fmt: skip
+        self.say(f"{webrtc} completed filler {filler} (milestones 25/50/75/100)")
+
+        self.say(f"{h323} is stuck on MCU configuration and asks for documentation help")
+        asked = await self.call(h323, "help", {"task": "P0.3.6", "description":
+                                "MCU cascade configuration is undocumented",
+                                "need": ["docs:technical-writing"]})  # fmt: skip
+        self.say(f"  the governor asked: {', '.join(asked['helpers']) or 'nobody eligible'}")
+        if webrtc in asked["helpers"]:
+            offer = {"request": asked["request_id"], "message": "I will write the MCU examples"}
+            await self.call(webrtc, "offer", offer)
+            self.say(f"  {webrtc} offered help")
+        await self.show_board(h323, "help routed")
+
+        self.say(f"{delivery} takes P0.2.6 (forced past its open dependencies) and delivers it")
+        await self.propagated(delivery, "P0.2.6", lambda: self.call(
+            delivery, "claim", {"task": "P0.2.6", "force": True}))  # fmt: skip
+        await self.call(delivery, "progress", {"task": "P0.2.6", "percent": 50})
+        completed_at = time.perf_counter()
+        await self.call(delivery, "complete", {"task": "P0.2.6", "tests_pass": True})
+        await waiter
+        self.figures["unblock_push_ms"] = round((time.perf_counter() - completed_at) * 1000, 1)
+        self.say(f"{webrtc} was woken {self.figures['unblock_push_ms']} ms after P0.2.6 completed")
+
+        _, confirm_ms = await self.timed(lambda: self.call(
+            webrtc, "claim", {"task": "P0.5.2", "confirmed": True}))  # fmt: skip
+        self.figures["claim_confirmed_in_git_ms"] = round(confirm_ms, 1)
+        self.say(f"{webrtc} claimed P0.5.2; confirmed in git after {confirm_ms:.0f} ms")
+        for percent in (25, 50, 75):
+            await self.call(webrtc, "progress", {"task": "P0.5.2", "percent": percent})
+        await self.call(webrtc, "complete", {"task": "P0.5.2", "tests_pass": True,
+                        "deliverable": "docs/components/IF.GOVERNOR.md"})  # fmt: skip
+        self.say(f"{webrtc} completed P0.5.2")
+
+    async def take_filler(self, session: str) -> str:
+        for task in ("F2.1", "F2.2", "F2.3", "F2.4"):
+            async with self.room.client(session) as node:
+                board = await node.query("board")
+            owner = next(t["owner"] for t in board["tasks"] if t["id"] == task)
+            if owner == session:
+                return task
+            if owner is None:
+                await self.call(session, "claim", {"task": task})
+                return task
+        raise IfmeshError("no filler task left for the demo")
+
+    def print_git_log(self) -> None:
+        assert self.room.remote is not None
+        log = subprocess.run(
+            ["git", "--git-dir", str(self.room.remote), "log", "--format=%h %s", "-n", "25",
+             BRANCH], capture_output=True, text=True, check=False,
+        ).stdout  # fmt: skip
+        print(f"\n── git log of the coordination branch ({BRANCH}), newest first")
+        print(log.rstrip())
+
+    def print_figures(self) -> None:
+        if self.propagation_ms:
+            self.figures["claim_propagation_ms_p50"] = round(
+                statistics.median(self.propagation_ms), 1
+            )
+            self.figures["claim_propagation_ms_max"] = round(max(self.propagation_ms), 1)
+            self.figures["events_measured"] = len(self.propagation_ms)
+        self.figures["polling_loop_mean_ms"] = 15_000  # the 30 s loop sees a claim after 15 s
+        print("\n── figures (this run)")
+        for key, value in self.figures.items():
+            print(f"  {key:<28} {value}")
+        print(json.dumps({"demo": "ifmesh up", "figures": self.figures}))
