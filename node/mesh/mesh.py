@@ -2,10 +2,11 @@
 
 ``async with Mesh(config) as mesh:`` joins the room through the signaling server and keeps one
 :class:`~node.mesh.pair.Pair` per other member. The owner then uses ``broadcast``, ``send``,
-``request``/``reply`` and ``events()``. Everything that happens arrives through three entry
-points, each run on the event loop and never concurrently with another: signaling notices
-(one dispatcher task, in order), frames from a pair's channel (aiortc callbacks), and the
-liveness timer (one task, woken at the earliest deadline of all pairs).
+``request``/``reply`` and ``events()``; what arrives is sorted by the
+:class:`~node.mesh.inbox.Inbox`. Everything that happens arrives through three entry points,
+each run on the event loop and never concurrently with another: signaling notices (one
+dispatcher task, in order), frames from a pair's channel (aiortc callbacks), and the liveness
+timer (one task, woken at the earliest deadline of all pairs).
 
 Roster rules. The room's roster (from signaling) says whom to build pairs with; the data plane
 says who is reachable. So a peer that drops off the roster keeps its working channel (its
@@ -22,15 +23,13 @@ import random
 import secrets
 import time
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
 from types import TracebackType
 
 import structlog
 
 from node import codec
-from node.errors import IfmeshError, ProtocolError, TransportError
+from node.errors import IfmeshError, TransportError
 from node.mesh.config import MeshConfig
-from node.mesh.dedupe import SeenIds
 from node.mesh.errors import MeshClosed, PeerUnavailable, ReplyTimeout, SignalingRefused
 from node.mesh.events import (
     DownReason,
@@ -45,14 +44,11 @@ from node.mesh.events import (
     Subscription,
 )
 from node.mesh.framing import (
-    AckArrived,
-    ByeArrived,
     Delivery,
     FrameEvent,
-    FrameRejected,
     FrameWriter,
-    MessageArrived,
 )
+from node.mesh.inbox import Inbox
 from node.mesh.pair import Pair
 from node.mesh.peer import PeerLink
 from node.mesh.reconnect import PairEpochs
@@ -72,14 +68,9 @@ class Mesh:
         # Wall-clock start: a restarted offerer outbids its previous incarnation's epochs.
         self.epochs = PairEpochs(start=time.time_ns() // 1_000_000)
         self.writer = FrameWriter(config.limits)
-        self.seen = SeenIds(config.dedupe_capacity)
+        self.inbox = Inbox(self.writer, config.dedupe_capacity)
         self.pairs: dict[str, Pair] = {}
         self.roster: frozenset[str] = frozenset()
-        self._first = Subscription()  # buffers from the start for the first events() caller
-        self._subscribers: list[Subscription] = [self._first]
-        self._first_taken = False
-        self._replies: dict[tuple[str, str], asyncio.Future[Envelope]] = {}
-        self._acks: dict[str, tuple[set[str], asyncio.Event]] = {}
         self._notices: asyncio.Queue[SignalingNotice] = asyncio.Queue()
         self._changed = asyncio.Event()
         self._timer_wake = asyncio.Event()
@@ -121,9 +112,7 @@ class Mesh:
         self._closed = True
         open_pairs = [p for p in self.pairs.values() if p.is_open and p.link is not None]
         token = secrets.token_hex(8)
-        acked: set[str] = set()
-        all_acked = asyncio.Event()
-        self._acks[token] = (acked, all_acked)
+        byes = self.inbox.expect_acks(token)
         bye = [self.writer.bye(token, "closing")]
         for pair in open_pairs:
             assert pair.link is not None
@@ -131,12 +120,12 @@ class Mesh:
                 if not pair.link.try_send(bye):
                     await pair.link.send(bye)
         links = [p.link for p in open_pairs if p.link is not None]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.drain_timeout
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.config.drain_timeout):
                 await asyncio.gather(*(link.drain(self.config.drain_timeout) for link in links))
-                while not {p.peer for p in open_pairs} <= acked:
-                    all_acked.clear()
-                    await all_acked.wait()
+        acked = await byes.until({p.peer for p in open_pairs}, max(0.0, deadline - loop.time()))
         for task in (self._dispatcher, self._timer):
             if task is not None:
                 task.cancel()
@@ -147,11 +136,8 @@ class Mesh:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.config.drain_timeout):
                 await asyncio.gather(*self._tasks, return_exceptions=True)
-        for future in self._replies.values():
-            if not future.done():
-                future.set_exception(MeshClosed("the mesh closed before a reply came"))
-        for subscription in self._subscribers:
-            subscription.end()
+        self.inbox.fail_replies(MeshClosed("the mesh closed before a reply came"))
+        self.inbox.close()
         log.info("mesh_closed", session=self.session, peers_said_bye=sorted(acked))
 
     def _spawn(self, coro: Coroutine[object, object, None], name: str) -> asyncio.Task[None]:
@@ -230,18 +216,10 @@ class Mesh:
 
     def events(self) -> Subscription:
         """Typed events; the first caller also gets everything since the mesh started."""
-        if not self._first_taken:
-            self._first_taken = True
-            return self._first
-        subscription = Subscription()
-        if self._closed:
-            subscription.end()
-        self._subscribers.append(subscription)
-        return subscription
+        return self.inbox.subscribe(closed=self._closed)
 
     def _emit(self, event: MeshEvent) -> None:
-        for subscription in self._subscribers:
-            subscription.put(event)
+        self.inbox.emit(event)
 
     def on_pair_up(self, pair: Pair) -> None:
         assert pair.link is not None
@@ -256,9 +234,9 @@ class Mesh:
     def on_pair_down(self, pair: Pair, reason: DownReason, detail: str) -> None:
         log.info("peer_down", peer=pair.peer, reason=reason.value, detail=detail)
         self._emit(PeerDown(pair.peer, reason, detail))
-        for (peer, _), future in self._replies.items():
-            if peer == pair.peer and not future.done():
-                future.set_exception(PeerUnavailable(f"{peer} went down ({reason.value})"))
+        self.inbox.fail_replies(
+            PeerUnavailable(f"{pair.peer} went down ({reason.value})"), pair.peer
+        )
         self._state_changed()
 
     # --- sending ---------------------------------------------------------------------------
@@ -294,10 +272,7 @@ class Mesh:
         encoded = codec.encode(message)
         frames = self.writer.message(encoded, Delivery.ACKED if ack else Delivery.PLAIN)
         targets = [p for p in self.pairs.values() if p.is_open]
-        acked: set[str] = set()
-        done = asyncio.Event()
-        if ack:
-            self._acks[message.id] = (acked, done)
+        acks = self.inbox.expect_acks(message.id) if ack else None
         sent: set[str] = set()
         blocked = []
         for pair in targets:
@@ -312,25 +287,17 @@ class Mesh:
             *(self._send(pair, frames, len(encoded)) for pair in blocked), return_exceptions=True
         )
         sent.update(p.peer for p, r in zip(blocked, results, strict=True) if r is None)
-        if not ack:
+        if acks is None:
             return frozenset(sent)
         try:
-            async with asyncio.timeout(timeout):
-                while not sent <= acked:
-                    done.clear()
-                    await done.wait()
-        except TimeoutError:
-            pass
+            return await acks.until(sent, timeout)
         finally:
-            del self._acks[message.id]
-        return frozenset(acked & sent)
+            self.inbox.forget_acks(message.id)
 
     async def request(self, peer: str, message: Envelope, timeout: float) -> Envelope:
         """Sends ``message`` to ``peer`` and returns its reply; ReplyTimeout after ``timeout``."""
         pair = self._open_pair(peer)
-        key = (peer, message.id)
-        future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
-        self._replies[key] = future
+        future = self.inbox.expect_reply(peer, message.id)
         try:
             encoded = codec.encode(message)
             await self._send(pair, self.writer.message(encoded, Delivery.REQUEST), len(encoded))
@@ -339,7 +306,7 @@ class Mesh:
         except TimeoutError:
             raise ReplyTimeout(f"{peer} did not reply to {message.id} in {timeout:g} s") from None
         finally:
-            self._replies.pop(key, None)
+            self.inbox.forget_reply(peer, message.id)
 
     async def reply(self, to: MessageReceived, message: Envelope) -> None:
         """Answers a request received as ``to``."""
@@ -351,56 +318,7 @@ class Mesh:
     # --- receiving -------------------------------------------------------------------------
 
     def on_frame_event(self, pair: Pair, event: FrameEvent) -> None:
-        if isinstance(event, MessageArrived):
-            self._on_message(pair, event)
-        elif isinstance(event, AckArrived):
-            waiting = self._acks.get(event.id)
-            if waiting is not None:
-                waiting[0].add(pair.peer)
-                waiting[1].set()
-        elif isinstance(event, ByeArrived):
-            if pair.link is not None:
-                pair.link.try_send([self.writer.ack(event.token)])
-            pair.said_bye()
-        elif isinstance(event, FrameRejected):
-            self._rejected(pair, event.error)
-
-    def _rejected(self, pair: Pair, error: ProtocolError) -> None:
-        log.warning("frame_dropped", peer=pair.peer, code=error.code, error=str(error))
-
-    def _on_message(self, pair: Pair, event: MessageArrived) -> None:
-        message = event.message
-        if message.source != pair.peer:
-            pair.metrics.malformed += 1
-            pair.reader.malformed += 1
-            self._rejected(pair, ProtocolError(
-                f"message {message.id} claims source {message.source!r} but came from"
-                f" {pair.peer!r}", path="source",
-            ))  # fmt: skip
-            return
-        try:
-            codec.check_live(message, datetime.now(UTC))
-        except ProtocolError as error:
-            pair.metrics.expired += 1
-            self._rejected(pair, error)
-            return
-        if event.delivery is Delivery.ACKED and pair.link is not None:
-            pair.link.try_send([self.writer.ack(message.id)])
-        if not self.seen.first_time(message.source, message.id):
-            pair.metrics.duplicates += 1
-            return
-        pair.metrics.messages_in += 1
-        if event.delivery is Delivery.REPLY:
-            assert event.in_reply_to is not None
-            future = self._replies.get((pair.peer, event.in_reply_to))
-            if future is not None and not future.done():
-                future.set_result(message)
-            else:
-                log.info("late_reply_dropped", peer=pair.peer, request=event.in_reply_to)
-            return
-        self._emit(
-            MessageReceived(pair.peer, message, event.size, event.delivery is Delivery.REQUEST)
-        )
+        self.inbox.on_frame_event(pair, event)
 
     # --- signaling -------------------------------------------------------------------------
 

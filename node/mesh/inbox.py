@@ -1,0 +1,166 @@
+"""What becomes of the frames the pairs receive, and who is waiting for them.
+
+The :class:`Inbox` owns the receiving half of the mesh: it checks each IFMessage (it must come
+from the peer it claims as ``source``, and be live under its ``ttl``), drops duplicates by id,
+answers ``acked`` messages and byes, hands replies to the request awaiting them, counts acks for
+``broadcast(ack=True)`` and ``close()``, and publishes events to every subscription. Bad input
+is logged and counted, never raised: the connection it came on stays up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import structlog
+
+from node import codec
+from node.errors import ProtocolError, TransportError
+from node.mesh.dedupe import SeenIds
+from node.mesh.events import MeshEvent, MessageReceived, Subscription
+from node.mesh.framing import (
+    AckArrived,
+    ByeArrived,
+    Delivery,
+    FrameEvent,
+    FrameRejected,
+    FrameWriter,
+    MessageArrived,
+)
+from node.messages import Envelope
+
+if TYPE_CHECKING:
+    from node.mesh.pair import Pair
+
+log = structlog.get_logger(__name__)
+
+
+class AckWait:
+    """Acknowledgements of one id (a message, or a bye token) as they arrive."""
+
+    def __init__(self) -> None:
+        self.acked: set[str] = set()
+        self._arrived = asyncio.Event()
+
+    def add(self, peer: str) -> None:
+        self.acked.add(peer)
+        self._arrived.set()
+
+    async def until(self, peers: set[str], timeout: float) -> frozenset[str]:
+        """Waits until every one of ``peers`` acknowledged, or ``timeout``; who did."""
+        try:
+            async with asyncio.timeout(timeout):
+                while not peers <= self.acked:
+                    self._arrived.clear()
+                    await self._arrived.wait()
+        except TimeoutError:
+            pass
+        return frozenset(self.acked & peers)
+
+
+class Inbox:
+    def __init__(self, writer: FrameWriter, dedupe_capacity: int) -> None:
+        self.writer = writer
+        self.seen = SeenIds(dedupe_capacity)
+        self._first = Subscription()  # buffers from the start for the first events() caller
+        self._subscribers: list[Subscription] = [self._first]
+        self._first_taken = False
+        self._replies: dict[tuple[str, str], asyncio.Future[Envelope]] = {}
+        self._acks: dict[str, AckWait] = {}
+
+    # --- subscriptions ---------------------------------------------------------------------
+
+    def subscribe(self, closed: bool) -> Subscription:
+        if not self._first_taken:
+            self._first_taken = True
+            return self._first
+        subscription = Subscription()
+        if closed:
+            subscription.end()
+        self._subscribers.append(subscription)
+        return subscription
+
+    def emit(self, event: MeshEvent) -> None:
+        for subscription in self._subscribers:
+            subscription.put(event)
+
+    # --- waiting for peers -----------------------------------------------------------------
+
+    def expect_acks(self, key: str) -> AckWait:
+        wait = self._acks[key] = AckWait()
+        return wait
+
+    def forget_acks(self, key: str) -> None:
+        self._acks.pop(key, None)
+
+    def expect_reply(self, peer: str, request_id: str) -> asyncio.Future[Envelope]:
+        future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
+        self._replies[(peer, request_id)] = future
+        return future
+
+    def forget_reply(self, peer: str, request_id: str) -> None:
+        self._replies.pop((peer, request_id), None)
+
+    def fail_replies(self, error: TransportError, peer: str | None = None) -> None:
+        """Requests to ``peer`` (default: all) end with ``error`` instead of waiting on."""
+        for (to, _), future in self._replies.items():
+            if (peer is None or to == peer) and not future.done():
+                future.set_exception(error)
+
+    def close(self) -> None:
+        for subscription in self._subscribers:
+            subscription.end()
+
+    # --- frames from a pair ----------------------------------------------------------------
+
+    def on_frame_event(self, pair: Pair, event: FrameEvent) -> None:
+        if isinstance(event, MessageArrived):
+            self._on_message(pair, event)
+        elif isinstance(event, AckArrived):
+            wait = self._acks.get(event.id)
+            if wait is not None:
+                wait.add(pair.peer)
+        elif isinstance(event, ByeArrived):
+            if pair.link is not None:
+                pair.link.try_send([self.writer.ack(event.token)])
+            pair.said_bye()
+        elif isinstance(event, FrameRejected):
+            self._rejected(pair, event.error)
+
+    def _rejected(self, pair: Pair, error: ProtocolError) -> None:
+        log.warning("frame_dropped", peer=pair.peer, code=error.code, error=str(error))
+
+    def _on_message(self, pair: Pair, event: MessageArrived) -> None:
+        message = event.message
+        if message.source != pair.peer:
+            pair.metrics.malformed += 1
+            pair.reader.malformed += 1
+            self._rejected(pair, ProtocolError(
+                f"message {message.id} claims source {message.source!r} but came from"
+                f" {pair.peer!r}", path="source",
+            ))  # fmt: skip
+            return
+        try:
+            codec.check_live(message, datetime.now(UTC))
+        except ProtocolError as error:
+            pair.metrics.expired += 1
+            self._rejected(pair, error)
+            return
+        if event.delivery is Delivery.ACKED and pair.link is not None:
+            pair.link.try_send([self.writer.ack(message.id)])
+        if not self.seen.first_time(message.source, message.id):
+            pair.metrics.duplicates += 1
+            return
+        pair.metrics.messages_in += 1
+        if event.delivery is Delivery.REPLY:
+            assert event.in_reply_to is not None
+            future = self._replies.get((pair.peer, event.in_reply_to))
+            if future is not None and not future.done():
+                future.set_result(message)
+            else:
+                log.info("late_reply_dropped", peer=pair.peer, request=event.in_reply_to)
+            return
+        self.emit(
+            MessageReceived(pair.peer, message, event.size, event.delivery is Delivery.REQUEST)
+        )
