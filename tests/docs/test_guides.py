@@ -204,3 +204,16 @@ def test_every_benchmark_a_doc_quotes_exists() -> None:
     assert quoted
     for name in quoted:
         assert (REPO / "benchmarks" / f"{name}.py").is_file(), f"benchmarks/{name}.py"
+
+
+def test_every_control_command_and_query_is_documented() -> None:
+    handlers = pytest.importorskip(
+        "node.control.handlers", reason="pending: the node runtime's control handlers (issue 10)"
+    )
+    doc = REPO / "docs" / "control-api.md"
+    if not doc.is_file():
+        pytest.skip("pending: docs/control-api.md (issue 10)")
+    text = doc.read_text(encoding="utf-8")
+    routes = handlers.Handlers(None)
+    for name in [*routes.commands(), *routes.queries()]:
+        assert f"/v1/{name}" in text, f"/v1/{name} is not in docs/control-api.md"

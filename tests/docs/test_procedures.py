@@ -52,12 +52,27 @@ def pending_commands(procedure: corpus.Procedure) -> list[str]:
     )
 
 
+def _selected(request: pytest.FixtureRequest) -> set[str]:
+    """Ids of the procedures whose tests this run collected (``-k`` may select a few)."""
+    found = set()
+    for item in request.session.items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and isinstance(callspec.params.get("procedure"), corpus.Procedure):
+            found.add(callspec.params["procedure"].id)
+    return found
+
+
 @pytest.fixture(scope="module")
-def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[Outcome]]]:
+def outcomes(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Future[Outcome]]]:
+    selected = _selected(request)
     runnable = [
         p
         for p in PROCEDURES
-        if not pending_commands(p) and all(shutil.which(tool) for tool in p.tools)
+        if p.id in selected
+        and not pending_commands(p)
+        and all(shutil.which(tool) for tool in p.tools)
     ]
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="procedure") as pool:
         futures: dict[str, Future[Outcome]] = {}
