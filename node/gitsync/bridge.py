@@ -377,7 +377,7 @@ class GitSync:
         self._last_push_at = now
         self._last_error = None
         with self._lock:
-            self._sched.push_landed(now)
+            self._sched.push_landed(now, self._rng.random())
         self._absorb(self.reader.read(tip), now)
 
     def flush(self, now: float) -> int:

@@ -9,8 +9,11 @@ run, and reports each outcome back. Rules:
   out the mesh's contest window, and its owner is waiting for the verdict.
 * A push follows every commit. A lost race (the branch moved) is retried after full-jitter
   exponential backoff (``base * 2**attempt``, capped), so eight writers on one branch spread
-  out instead of starving one another. An unreachable remote is retried the same way, never
-  more than ``fetch_interval`` apart, so the push lands soon after the remote returns.
+  out. The backoff level decays by half per landed push instead of resetting, and a writer
+  that just landed waits a jittered share before its next push: otherwise the last winner
+  barges in first every time and the writers that lost keep losing. An unreachable remote
+  is retried the same way, never more than ``fetch_interval`` apart, so the push lands soon
+  after the remote returns.
 * Fetch every ``fetch_interval`` and right after every push that lands.
 * A STATUS refresh commit at most every ``status_refresh_interval``, and only when nothing
   else wrote the STATUS in that time.
@@ -58,6 +61,8 @@ class SyncSchedule:
         self._push_wanted = False
         self._push_at = now
         self._push_attempt = 0
+        self._contention = 0  # carried from push to push: how hard the last one was to land
+        self._polite_until = now
         self._fetch_at = now
         self._status_written = now
 
@@ -68,19 +73,26 @@ class SyncSchedule:
         if self._batch_due is None or due < self._batch_due:
             self._batch_due = due
 
-    def committed(self, now: float, *, status_written: bool = True) -> None:
+    def committed(self, now: float) -> None:
+        """The batch (or a STATUS refresh) is a local commit now; a push follows."""
         self._batch_due = None
-        if status_written:
-            self._status_written = now
-        if not self._push_wanted:
-            self._push_wanted = True
-            self._push_at = now
+        self._status_written = now
+        self.push_wanted(now)
 
     def push_wanted(self, now: float) -> None:
         """Local commits exist that the remote lacks (at start, or after a recovery)."""
-        self.committed(now, status_written=False)
+        if not self._push_wanted:
+            self._push_wanted = True
+            self._push_at = max(now, self._polite_until)
 
-    def push_landed(self, now: float) -> None:
+    def push_landed(self, now: float, draw: float = 0.0) -> None:
+        """A writer that just won a contended branch lets the others go first: its next push
+        waits a jittered share, and its backoff stays raised (halved) rather than reset, so
+        winners do not starve the writers still backing off."""
+        self._contention = (self._contention + self._push_attempt) // 2
+        self._polite_until = now + (
+            self._backoff.delay(self._contention, draw) if self._contention else 0.0
+        )
         self._push_wanted = False
         self._push_attempt = 0
         self._fetch_at = now
@@ -88,7 +100,7 @@ class SyncSchedule:
     def push_lost_race(self, now: float, draw: float) -> float:
         """The branch moved under us; returns the delay before the next attempt."""
         self._push_attempt += 1
-        delay = self._backoff.delay(self._push_attempt, draw)
+        delay = self._backoff.delay(self._contention + self._push_attempt, draw)
         self._push_at = now + delay
         return delay
 
@@ -136,8 +148,8 @@ class SyncSchedule:
             actions.append(Action.COMMIT)
         elif now >= self._status_written + self._refresh_interval:
             actions.append(Action.REFRESH_STATUS)
-        pushing = self._push_wanted or bool(actions)
-        if pushing and (now >= self._push_at or (actions and self._push_attempt == 0)):
+        push_at = self._push_at if self._push_wanted else max(now, self._polite_until)
+        if (self._push_wanted or actions) and now >= push_at:
             actions.append(Action.PUSH)
         if now >= self._fetch_at and Action.PUSH not in actions:
             actions.append(Action.FETCH)

@@ -146,6 +146,11 @@ class Session:
                 for t in board.tasks.values()
                 if t.owner is not None
             },
+            tasks={
+                t: self.replica.board.task(t) is not None and repr(self.replica.board.task(t))
+                for t in self.tasks
+            },
+            batch=self.sync.has_batch(),
             winners={
                 f"{task}@{epoch}": record.session
                 for (task, epoch), record in self.sync.reader.ledger.winners().items()

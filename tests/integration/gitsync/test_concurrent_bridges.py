@@ -99,11 +99,16 @@ def test_eight_bridges_converge_on_one_board(tmp_path: Path) -> None:
     wants = {s: [TASKS[i], TASKS[(i + 1) % len(TASKS)]] for i, s in enumerate(SESSIONS)}
     drivers = [Driver(s, wants[s], remote, tmp_path) for s in SESSIONS]
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         for driver in drivers:
             driver.expect("ready", deadline)
         for driver in drivers:
-            driver.expect("done", deadline)
+            try:
+                driver.expect("done", deadline)
+            except AssertionError:
+                driver.send("final")
+                state = driver.expect("final", time.monotonic() + 10)
+                raise AssertionError(f"{driver.session} never settled: {state}") from None
         finals: list[dict[str, Any]] = []
         for _round in range(20):  # until every clone has read the same branch tip
             for driver in drivers:

@@ -97,3 +97,31 @@ def test_status_refresh_at_most_once_per_interval_and_only_when_idle() -> None:
         assert Action.REFRESH_STATUS not in busy.due(at + 0.2)
         busy.committed(at + 0.2)
         busy.push_landed(at + 0.2)
+
+
+def test_a_contended_winner_lets_the_others_go_first() -> None:
+    s = schedule()
+    s.fetched(1000.0)
+    s.push_wanted(1000.0)
+    for _ in range(4):
+        s.push_lost_race(1000.0, draw=0.5)
+    s.push_landed(1001.0, draw=0.999)
+    s.event_added(1001.0, urgent=True)
+    assert s.due(1001.0) == [Action.COMMIT, Action.FETCH]  # committed now, pushed after a wait
+    s.committed(1001.0)
+    assert Action.PUSH not in s.due(1001.15)
+    assert Action.PUSH in s.due(1001.0 + 0.05 * 2**2)  # contention halved: 4 → 2
+    uncontended = schedule()
+    uncontended.fetched(1000.0)
+    uncontended.push_wanted(1000.0)
+    uncontended.push_landed(1000.1, draw=0.999)
+    uncontended.event_added(1000.2, urgent=True)
+    assert Action.PUSH in uncontended.due(1000.2)
+
+
+def test_wanting_a_push_never_drops_a_batch_waiting_for_its_commit() -> None:
+    s = schedule()
+    s.fetched(1000.0)
+    s.event_added(1000.0)
+    s.push_wanted(1000.1)  # a fetch found something to push meanwhile
+    assert Action.COMMIT in s.due(1000.2)
