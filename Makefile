@@ -30,7 +30,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 bench: $(STAMP)
-	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit $$?; done
+	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(PY) $$b || exit $$?; done
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
