@@ -13,15 +13,11 @@ local commits stay queued (``state().pending_commits``) until a push lands.
 
 from __future__ import annotations
 
-import fcntl
-import os
 import random
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO
 
 import git
 import structlog
@@ -30,54 +26,27 @@ from node.gitsync.batch import Batch, CommitPlan
 from node.gitsync.chain import OwnChain
 from node.gitsync.clone import Clone, PushOutcome
 from node.gitsync.config import BridgeConfig
-from node.gitsync.confirm import Verdict
 from node.gitsync.errors import (
     BranchMissing,
     GitCommandFailed,
     GitSyncError,
     IncarnationConflict,
     RemoteUnreachable,
-    StateDirLocked,
 )
 from node.gitsync.eventlog import ResumePoint
+from node.gitsync.outputs import Outputs, SyncState
 from node.gitsync.paths import BOARD_PATH
 from node.gitsync.reader import BranchReader, ReadResult
 from node.gitsync.schedule import Action, Backoff, SyncSchedule
 from node.gitsync.scribe import STARTER_BOARD
 from node.gitsync.scribing import BoardScribe
+from node.gitsync.statedir import StateDirLock
 from node.messages import Envelope
 
 log = structlog.get_logger(__name__)
 
 # After a lost race, pushes fetch first for this long (seconds).
 _CONTENDED_FOR = 5.0
-
-
-@dataclass
-class Outputs:
-    events: list[Envelope] = field(default_factory=list)
-    verdicts: list[Verdict] = field(default_factory=list)
-    errors: list[GitSyncError] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class SyncState:
-    """What ``ifmesh status`` shows about git."""
-
-    session: str
-    branch: str
-    remote_url: str
-    head: str | None
-    remote_head: str | None
-    pending_commits: int
-    last_error: str | None
-    last_error_code: str | None
-    last_push_at: float | None
-    last_fetch_at: float | None
-    pushes: int
-    lost_races: int
-    scribe: str | None
-    stopped: bool
 
 
 class GitSync:
@@ -96,7 +65,7 @@ class GitSync:
         self._batch = Batch()
         self._outputs = Outputs()
         self._awaiting: set[tuple[str, int]] = set()
-        self._lockfile: IO[str] | None = None
+        self._lockfile: StateDirLock | None = None
         self._last_error: GitSyncError | None = None
         self._last_push_at: float | None = None
         self._last_fetch_at: float | None = None
@@ -113,7 +82,7 @@ class GitSync:
         (the local chain, else the branch in git). Raises BranchMissing, RemoteUnreachable
         (with an empty state directory), StateDirLocked or IncarnationConflict."""
         config = self.config
-        self._lock_state_dir()
+        self._lockfile = StateDirLock.acquire(config.state_dir)
         self.clone = Clone(config.clone_dir, config.remote_url, config.branch)
         self.chain = OwnChain(
             self.clone,
@@ -175,34 +144,13 @@ class GitSync:
             log.info("gitsync.branch_created", branch=self.config.branch, outcome=outcome.value)
             self.clone.fetch(self.config.seed_branch_glob)
 
-    def _lock_state_dir(self) -> None:
-        state_dir = self.config.state_dir
-        state_dir.mkdir(parents=True, exist_ok=True)
-        handle = (state_dir / "gitsync.lock").open("a+")
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            handle.close()
-            raise StateDirLocked(
-                f"state directory {state_dir} is in use by another process (pid {holder}); "
-                "stop that node, or give this one another --state-dir"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        self._lockfile = handle
-
     def close(self) -> None:
         """Releases the state directory; commits not pushed stay there for the next start."""
         clone = getattr(self, "clone", None)
         if clone is not None:
             clone.close()
         if self._lockfile is not None:
-            fcntl.flock(self._lockfile.fileno(), fcntl.LOCK_UN)
-            self._lockfile.close()
+            self._lockfile.release()
             self._lockfile = None
 
     # --- inputs ------------------------------------------------------------------------------

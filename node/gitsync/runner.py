@@ -14,9 +14,10 @@ from collections.abc import Callable
 
 import structlog
 
-from node.gitsync.bridge import GitSync, Outputs, SyncState
+from node.gitsync.bridge import GitSync
 from node.gitsync.errors import IncarnationConflict
 from node.gitsync.eventlog import ResumePoint
+from node.gitsync.outputs import Outputs, SyncState
 from node.messages import Envelope
 
 log = structlog.get_logger(__name__)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from node.gitsync.bridge import GitSync, Outputs
+from node.gitsync.bridge import GitSync
+from node.gitsync.outputs import Outputs
 from node.gitsync.runner import AsyncGitSync
 from node.messages import TaskClaim
 from tests.conftest import require_tool

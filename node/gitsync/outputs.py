@@ -1,0 +1,37 @@
+"""What the bridge hands back: other sessions' events, verdicts on this node's claims, typed
+errors, and the sync state ``ifmesh status`` shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from node.gitsync.confirm import Verdict
+from node.gitsync.errors import GitSyncError
+from node.messages import Envelope
+
+
+@dataclass
+class Outputs:
+    events: list[Envelope] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)
+    errors: list[GitSyncError] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """What ``ifmesh status`` shows about git."""
+
+    session: str
+    branch: str
+    remote_url: str
+    head: str | None
+    remote_head: str | None
+    pending_commits: int
+    last_error: str | None
+    last_error_code: str | None
+    last_push_at: float | None
+    last_fetch_at: float | None
+    pushes: int
+    lost_races: int
+    scribe: str | None
+    stopped: bool
