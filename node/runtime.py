@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import os
 import secrets
 from collections.abc import Iterable, Sequence
@@ -31,14 +30,13 @@ from typing import Any
 import structlog
 
 from node import errors
-from node.board.effects import Effect
 from node.board.errors import ForkedLog
 from node.board.replica import Replica
 from node.board.state import Board, BoardConfig
 from node.config import NodeConfig
 from node.control.endpoint import CONTROL_FILE, ControlEndpoint, publish, write_token
 from node.control.server import ControlServer, EventFeed
-from node.gitsync.bridge import GitSync, Outputs
+from node.gitsync.bridge import GitSync
 from node.gitsync.config import BridgeConfig
 from node.gitsync.runner import AsyncGitSync
 from node.governor.board_governance import BoardGovernance
@@ -50,13 +48,12 @@ from node.mesh.ice import IceServer
 from node.mesh.mesh import Mesh
 from node.messages import Envelope, SwarmRegister
 from node.startboard import read_room
-from node.statedir import StateDirLock
-from node.views import event_summary
+from node.statedir import StateDirLock, reserve_seq, reserved_seq_of
+from node.views import effect_document, event_summary
 
 log = structlog.get_logger(__name__)
 
 IDLE_RECHECK = timedelta(seconds=1)
-SEQ_FILE = "seq"
 
 
 def utcnow() -> datetime:
@@ -124,7 +121,7 @@ class Node:
                 lease=self.config.lease_seconds,
             )
         )
-        pending: list[Outputs] = []
+        pending: list[Any] = []
         self.git = AsyncGitSync(bridge, on_outputs=pending.append)
         resume = await self.git.start()  # raises with an actionable message when it cannot
         room = read_room(bridge.clone)
@@ -143,7 +140,7 @@ class Node:
         for outputs in pending:
             self._on_git(outputs)
         self.replica.resume()
-        reserved_seq, reserved_lamport = self._reserved()
+        reserved_seq, reserved_lamport = reserved_seq_of(self.state_dir)
         self.replica.author = type(self.replica.author)(
             self.session,
             self.incarnation,
@@ -268,7 +265,7 @@ class Node:
     def publish(self, events: Sequence[Envelope]) -> None:
         """Events the replica accepted from this session: to git, to the mesh, to watchers."""
         if events:
-            self._reserve(max(e.seq for e in events), max(e.lamport for e in events))
+            reserve_seq(self.state_dir, max(e.seq for e in events), max(e.lamport for e in events))
         for event in events:
             if self.git is not None:
                 self.git.submit(event)
@@ -276,21 +273,6 @@ class Node:
                 self._spawn_broadcast(event)
             self.feed.publish({"type": "event", "event": event_summary(event), "own": True})
         self._after_change()
-
-    def _reserve(self, seq: int, lamport: int) -> None:
-        """Writes the highest seq sent before it leaves the process. The git bridge commits
-        in batches; a node killed inside a batch window would otherwise restart below a seq
-        its peers already hold, and reuse it."""
-        temporary = self.state_dir / (SEQ_FILE + ".tmp")
-        temporary.write_text(f"{seq} {lamport}\n", encoding="utf-8")
-        temporary.replace(self.state_dir / SEQ_FILE)
-
-    def _reserved(self) -> tuple[int, int]:
-        try:
-            seq, lamport = (self.state_dir / SEQ_FILE).read_text(encoding="utf-8").split()
-            return int(seq), int(lamport)
-        except (OSError, ValueError):
-            return 0, 0
 
     def _spawn_broadcast(self, event: Envelope) -> None:
         async def send() -> None:
@@ -328,7 +310,7 @@ class Node:
     def _after_change(self) -> None:
         replica = self.replica_or_fail()
         for effect in replica.effects():
-            self.feed.publish(_effect_document(effect))
+            self.feed.publish(effect_document(effect))
         self._wake.set()
         asyncio.get_running_loop().create_task(self._notify())
 
@@ -338,7 +320,8 @@ class Node:
 
     # --- edges ------------------------------------------------------------------------------
 
-    def _on_git(self, outputs: Outputs) -> None:
+    def _on_git(self, outputs: Any) -> None:  # node.gitsync's Outputs
+
         self.receive(outputs.events, "git")
         replica = self.replica_or_fail()
         now = utcnow()
@@ -430,10 +413,3 @@ class Node:
 
 def _ice(urls: Sequence[str], username: str | None, credential: str | None) -> IceServer:
     return IceServer(urls=list(urls), username=username, credential=credential)
-
-
-def _effect_document(effect: Effect) -> dict[str, Any]:
-    document: dict[str, Any] = {"type": "effect", "effect": type(effect).__name__.lower()}
-    for field in dataclasses.fields(effect):
-        document[field.name] = getattr(effect, field.name)
-    return document

@@ -15,6 +15,7 @@ from types import TracebackType
 from node.errors import ConfigError
 
 LOCK_FILE = "node.lock"
+SEQ_FILE = "seq"
 
 
 class StateDirLocked(ConfigError):
@@ -90,3 +91,21 @@ def is_locked(directory: Path) -> bool:
         return False
     finally:
         os.close(fd)
+
+
+def reserve_seq(directory: Path, seq: int, lamport: int) -> None:
+    """Records the highest ``seq`` (and Lamport time) this session has sent, before it leaves
+    the process. The git bridge commits in batches: a node killed inside a batch window would
+    otherwise restart below a seq its peers already hold, and reuse it."""
+    temporary = directory / (SEQ_FILE + ".tmp")
+    temporary.write_text(f"{seq} {lamport}\n", encoding="utf-8")
+    temporary.replace(directory / SEQ_FILE)
+
+
+def reserved_seq_of(directory: Path) -> tuple[int, int]:
+    """What :func:`reserve_seq` last recorded; (0, 0) when nothing was."""
+    try:
+        seq, lamport = (directory / SEQ_FILE).read_text(encoding="utf-8").split()
+        return int(seq), int(lamport)
+    except (OSError, ValueError):
+        return 0, 0

@@ -7,10 +7,12 @@ node's own observation of the mesh. Nothing here changes state.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from node.board.effects import Effect
 from node.board.state import Board, Task, TaskStatus, lease_expired
 from node.messages import Envelope, format_timestamp
 
@@ -26,6 +28,14 @@ def event_summary(event: Envelope) -> dict[str, Any]:
         "timestamp": format_timestamp(event.timestamp),
         "payload": payload,
     }
+
+
+def effect_document(effect: Effect) -> dict[str, Any]:
+    """An effect of the fold (unblocked, lost, fenced, …) as an event-stream line."""
+    document: dict[str, Any] = {"type": "effect", "effect": type(effect).__name__.lower()}
+    for field in dataclasses.fields(effect):
+        document[field.name] = getattr(effect, field.name)
+    return document
 
 
 def _time(value: datetime | None) -> str | None:
