@@ -40,6 +40,15 @@ class AsyncGitSync:
         self._task: asyncio.Task[None] | None = None
         self.stopped: IncarnationConflict | None = None
 
+    @property
+    def on_outputs(self) -> Callable[[Outputs], None]:
+        return self._on_outputs
+
+    @on_outputs.setter
+    def on_outputs(self, handler: Callable[[Outputs], None]) -> None:
+        """Where outputs go from now on (e.g. straight to the board once it is built)."""
+        self._on_outputs = handler
+
     async def start(self) -> ResumePoint:
         resume = await asyncio.to_thread(self.sync.start, self._clock())
         self._deliver()
