@@ -46,15 +46,28 @@ def tasks(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
 async def until(room: LocalRoom, predicate: Any, timeout: float, what: str, *, watch: str) -> None:
     """Waits until ``predicate()`` holds, re-checking on every event of ``watch``'s node (and
     every few seconds: the condition may span nodes whose events ``watch`` does not see)."""
+    changed = asyncio.Event()
+    subscribed = asyncio.Event()
+
+    async def follow() -> None:
+        async with room.client(watch) as node:
+            async for _ in node.events():  # the first line says we are subscribed
+                subscribed.set()
+                changed.set()
+
+    follower = asyncio.create_task(follow())
     try:
-        async with asyncio.timeout(timeout), room.client(watch) as node:
-            events = node.events()
-            await anext(events)  # subscribed: nothing after this is missed
+        async with asyncio.timeout(timeout):
+            await subscribed.wait()
             while not await predicate():
+                changed.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(anext(events), 3)
+                    await asyncio.wait_for(changed.wait(), 3)
     except TimeoutError:
         pytest.fail(f"timed out waiting for {what}")
+    finally:
+        follower.cancel()
+        await asyncio.gather(follower, return_exceptions=True)
 
 
 def board_without_absent_owners(directory: Path) -> Path:
