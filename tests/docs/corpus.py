@@ -134,6 +134,26 @@ def static_problems(path: Path, text: str | None = None, *, root: Path = REPO) -
             found.append(f"{where}: `ifmesh {' '.join(command.argv)}`: {verdict.error}{pending}")
     for block in document.blocks:
         found.extend(_block_problems(block, root))
+    found.extend(_link_problems(document))
+    return found
+
+
+def _link_problems(document: Document) -> list[str]:
+    """Relative links must name an existing file, and an anchor a heading in it."""
+    found: list[str] = []
+    for link in document.links:
+        if "://" in link.target or link.target.startswith("mailto:"):
+            continue
+        file_part, _, fragment = link.target.partition("#")
+        target = (link.path.parent / file_part).resolve() if file_part else link.path
+        where = f"{link.path}:{link.line}"
+        if not target.exists():
+            found.append(f"{where}: link to {link.target}: no such file")
+            continue
+        if fragment and target.suffix == ".md":
+            anchors = document.anchors if target == link.path else read_document(target).anchors
+            if fragment not in anchors:
+                found.append(f"{where}: link to {link.target}: no heading with that anchor")
     return found
 
 

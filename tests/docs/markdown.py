@@ -26,6 +26,8 @@ SHELL_LANGUAGES = frozenset({"sh", "bash", "shell", "console", "zsh"})
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*)$")
 _COMMENT = re.compile(r"^\s*<!--\s*(?P<body>.*?)\s*-->\s*$")
 _INLINE = re.compile(r"(?<!`)`(?P<code>[^`\n]+)`(?!`)")
+_LINK = re.compile(r"\[[^\]]+\]\((?P<target>[^)\s]+)\)")
+_HEADING = re.compile(r"^#{1,6}\s+(?P<title>.+?)\s*#*\s*$")
 
 
 class MarkdownError(Exception):
@@ -65,10 +67,24 @@ class InlineCode:
 
 
 @dataclass(frozen=True)
+class Link:
+    path: Path
+    line: int
+    target: str
+
+
+@dataclass(frozen=True)
 class Document:
     path: Path
     blocks: tuple[Block, ...]
     inline: tuple[InlineCode, ...]
+    links: tuple[Link, ...] = ()
+    anchors: frozenset[str] = frozenset()
+
+
+def anchor(title: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-")
 
 
 def parse_marker(body: str, where: str) -> Marker | None:
@@ -96,6 +112,8 @@ def read_document(path: Path, text: str | None = None) -> Document:
     lines = source.splitlines()
     blocks: list[Block] = []
     inline: list[InlineCode] = []
+    links: list[Link] = []
+    anchors: set[str] = set()
     pending: list[Marker] = []
     index = 0
     while index < len(lines):
@@ -117,6 +135,11 @@ def read_document(path: Path, text: str | None = None) -> Document:
             inline.extend(
                 InlineCode(path, index + 1, m.group("code")) for m in _INLINE.finditer(line)
             )
+            prose = _INLINE.sub("", line)
+            links.extend(Link(path, index + 1, m.group("target")) for m in _LINK.finditer(prose))
+            heading = _HEADING.match(line)
+            if heading is not None:
+                anchors.add(anchor(heading.group("title")))
             index += 1
             continue
         indent = len(opening.group("indent"))
@@ -141,4 +164,4 @@ def read_document(path: Path, text: str | None = None) -> Document:
         index += 1
     if pending:
         raise MarkdownError(f"{path}: marker(s) at the end of the file belong to no block")
-    return Document(path, tuple(blocks), tuple(inline))
+    return Document(path, tuple(blocks), tuple(inline), tuple(links), frozenset(anchors))

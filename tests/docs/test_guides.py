@@ -179,17 +179,8 @@ def test_every_playbook_has_detection_diagnosis_mitigation_escalation() -> None:
             assert f"**{part}:**" in body, f"{name}: no {part}"
 
 
-def _anchor(heading: str) -> str:
-    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
-    return text.replace(" ", "-")
-
-
 def test_alert_runbook_links_point_at_runbook_sections() -> None:
-    anchors = {
-        _anchor(line.lstrip("#"))
-        for line in RUNBOOK.read_text(encoding="utf-8").splitlines()
-        if line.startswith("#")
-    }
+    anchors = read_document(RUNBOOK).anchors
     rules = (REPO / "examples" / "deploy" / "prometheus" / "ifmesh-alerts.yml").read_text()
     links = re.findall(r"PHASE-0-PRODUCTION-RUNBOOK\.md#([\w-]+)", rules)
     assert links

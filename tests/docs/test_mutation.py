@@ -125,3 +125,16 @@ def test_a_procedure_whose_output_changed_fails(tmp_path: Path) -> None:
     step = procedure.steps[0]
     assert step.output is not None
     assert missing_output(step.output.text, outcome.stdout) is not None  # ...its output does not
+
+
+def test_a_link_to_a_missing_section_fails(tmp_path: Path) -> None:
+    copy = mutate(
+        RUNBOOK,
+        tmp_path,
+        "(components/IF.GOVERNOR.md#budget-management)",
+        "(components/IF.GOVERNOR.md#budgets)",
+    )
+    # The copy lives elsewhere: its relative links are resolved from the real docs directory.
+    text = copy.read_text(encoding="utf-8")
+    found = corpus.static_problems(RUNBOOK, text)
+    assert any("#budgets: no heading with that anchor" in p for p in found), found
