@@ -10,10 +10,13 @@ DOC = (Path(__file__).resolve().parents[2] / "docs" / "ifmessage.md").read_text(
 
 
 def _protocol_error_codes() -> set[str]:
+    """Codes of the IFMessage errors (node.errors); transport framing errors that other
+    packages derive from ProtocolError are documented with their transport."""
     found, pending = set(), [errors.ProtocolError]
     while pending:
         cls = pending.pop()
-        found.add(cls.code)
+        if cls.__module__ == errors.__name__:
+            found.add(cls.code)
         pending.extend(cls.__subclasses__())
     return found - {errors.ProtocolError.code}
 
