@@ -136,7 +136,7 @@ class Node:
             ),
             governance=BoardGovernance(self.policy),
         )
-        self.git._on_outputs = self._on_git  # from now on outputs go straight to the board
+        self.git.on_outputs = self._on_git  # from now on outputs go straight to the board
         for outputs in pending:
             self._on_git(outputs)
         self.replica.resume()
