@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from node.errors import ConfigError
+from node.errors import ConfigError, IfmeshError
 
 LOCK_FILE = "node.lock"
 SEQ_FILE = "seq"
@@ -34,22 +34,33 @@ def default_state_dir(session: str) -> Path:
 
 
 class StateDirLock:
-    """Exclusive lock on a state directory; ``with StateDirLock(path):`` or acquire/release."""
+    """Exclusive lock on a state directory; ``with StateDirLock(path):`` or acquire/release.
 
-    def __init__(self, directory: Path) -> None:
+    ``name`` is the lock file: the node holds ``node.lock``; the git bridge, which also runs on
+    its own (tests, benchmarks), holds ``gitsync.lock`` and raises its own ``error`` class."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        name: str = LOCK_FILE,
+        error: type[IfmeshError] = StateDirLocked,
+    ) -> None:
         self.directory = directory
+        self.name = name
+        self.error = error
         self._fd: int | None = None
 
     def acquire(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path = self.directory / LOCK_FILE
+        path = self.directory / self.name
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
             os.close(fd)
-            raise StateDirLocked(
+            raise self.error(
                 f"state directory {self.directory} is in use by pid {holder}: one node per "
                 "session per host. Stop that node first, or pass another --state-dir."
             ) from None

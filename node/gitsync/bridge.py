@@ -32,6 +32,7 @@ from node.gitsync.errors import (
     GitSyncError,
     IncarnationConflict,
     RemoteUnreachable,
+    StateDirLocked,
 )
 from node.gitsync.eventlog import ResumePoint
 from node.gitsync.outputs import Outputs, SyncState
@@ -40,10 +41,13 @@ from node.gitsync.reader import BranchReader, ReadResult
 from node.gitsync.schedule import Action, Backoff, SyncSchedule
 from node.gitsync.scribe import STARTER_BOARD
 from node.gitsync.scribing import BoardScribe
-from node.gitsync.statedir import StateDirLock
 from node.messages import Envelope
+from node.statedir import StateDirLock
 
 log = structlog.get_logger(__name__)
+
+# The bridge's own lock on the state directory: it also runs without a node (tests, benchmarks).
+LOCK_NAME = "gitsync.lock"
 
 # After a lost race, pushes fetch first for this long (seconds).
 _CONTENDED_FOR = 5.0
@@ -82,7 +86,8 @@ class GitSync:
         (the local chain, else the branch in git). Raises BranchMissing, RemoteUnreachable
         (with an empty state directory), StateDirLocked or IncarnationConflict."""
         config = self.config
-        self._lockfile = StateDirLock.acquire(config.state_dir)
+        self._lockfile = StateDirLock(config.state_dir, name=LOCK_NAME, error=StateDirLocked)
+        self._lockfile.acquire()
         self.clone = Clone(config.clone_dir, config.remote_url, config.branch)
         self.chain = OwnChain(
             self.clone,
