@@ -77,6 +77,35 @@ def strip_heredocs(script: str) -> str:
     return "\n".join(out)
 
 
+def strip_comments(script: str) -> str:
+    """``script`` without shell comments (an unquoted ``#`` starting a word, to the line end)."""
+    out: list[str] = []
+    quote = ""
+    index = 0
+    while index < len(script):
+        char = script[index]
+        if quote:
+            if char == quote:
+                quote = ""
+            elif char == "\\" and quote == '"':
+                out.append(char)
+                index += 1
+                char = script[index] if index < len(script) else ""
+        elif char in "'\"":
+            quote = char
+        elif char == "\\":
+            out.append(char)
+            index += 1
+            char = script[index] if index < len(script) else ""
+        elif char == "#" and (index == 0 or script[index - 1] in " \t\n;"):
+            end = script.find("\n", index)
+            index = len(script) if end < 0 else end
+            continue
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
 def _substitutions(text: str) -> tuple[str, list[str]]:
     """``text`` with each ``$(…)`` and backtick span replaced by a placeholder, and the spans."""
     inner: list[str] = []
@@ -120,6 +149,7 @@ def find_commands(script: str, *, console: bool = False) -> Iterator[CommandLine
         text = "\n".join(
             line.lstrip()[2:] for line in text.splitlines() if line.lstrip().startswith("$ ")
         )
+    text = strip_comments(text)
     text = re.sub(r"\\\n", " ", text)
     flat, inner = _substitutions(text)
     for nested in inner:

@@ -17,7 +17,11 @@ from tests.docs.markdown import SHELL_LANGUAGES, Block, Document, MarkdownError,
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
 # Parsed for `ifmesh …` lines too (their owners keep them true; the checks are the same).
-EXTRA_COMMAND_DOCS = (REPO / "README.md",)
+EXTRA_COMMAND_DOCS = (
+    REPO / "README.md",
+    *sorted((REPO / "examples").rglob("*.md")),
+    *sorted((REPO / "fixtures").rglob("*.md")),
+)
 
 
 def doc_paths() -> list[Path]:

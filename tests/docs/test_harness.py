@@ -12,6 +12,7 @@ from tests.docs.procedures import missing_output
 
 SCRIPT = """\
 export IFMESH_SESSION=session-2-webrtc   # ifmesh claim in a comment is not a command
+# nor is `ifmesh wait` quoted in one
 cat > x.yaml <<'END'
 ifmesh not-a-command inside a heredoc
 END
