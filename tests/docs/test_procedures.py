@@ -88,6 +88,9 @@ def outcomes(
 
 
 @pytest.mark.integration
+# The procedures run in a pool, so a test's wait includes others' run time: the bound that
+# matters is each procedure's own timeout, enforced by the runner.
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("procedure", PROCEDURES, ids=[p.id for p in PROCEDURES])
 def test_procedure(procedure: corpus.Procedure, outcomes: dict[str, Future[Outcome]]) -> None:
     pending = pending_commands(procedure)
