@@ -12,6 +12,7 @@ K     acked       same; the receiver answers with an ``A`` frame naming its id
 Q     request     same; the receiver's application answers with an ``R`` frame
 R     reply       u16 length + id of the request (UTF-8), then IFMessage JSON
 C     chunk       u32 transfer, u32 index, u32 count (big-endian), then a piece
+N     batch       frames of the kinds above but C and N, each after its u32 length
 P     ping        ``{"n": seq, "t": sender clock, "rtt": seconds or null}``
 O     pong        ``{"n": seq, "t": the ping's "t"}``
 B     bye         ``{"id": token, "reason": text}``; acknowledged like a message
@@ -23,6 +24,10 @@ Why chunk: a frame above ``chunk_threshold`` (16 KiB) is cut into ``C`` frames o
 only promise 16 KiB per data-channel message and aiortc refuses anything above the peer's
 ``max-message-size``. The reader accepts frames up to ``max_frame`` (256 KiB) and reassembles up
 to ``max_message`` (1 MiB, the IFMessage bound) plus room for a reply header.
+
+Why batch: aiortc puts every data-channel message in its own SCTP packet and acknowledges each
+one, so a burst of small messages costs a packet and a SACK apiece; a sender that is already
+busy coalesces the frames of one loop iteration into an ``N`` frame (up to ``chunk_threshold``).
 
 The reader never raises on bad input: a bad frame becomes a :class:`FrameRejected` event with a
 typed error, is counted in ``malformed``, and the reader carries on (the connection stays up).
@@ -72,6 +77,9 @@ KIND_PING = ord("P")
 KIND_PONG = ord("O")
 KIND_BYE = ord("B")
 KIND_ACK = ord("A")
+KIND_BATCH = ord("N")
+_BATCH_LENGTH = struct.Struct(">I")
+BATCH_OVERHEAD = _BATCH_LENGTH.size  # per frame; plus one kind byte per batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +198,11 @@ class FrameWriter:
     def ack(message_id: str) -> bytes:
         return b"A" + message_id.encode()
 
+    @staticmethod
+    def batch(frames: list[bytes]) -> bytes:
+        """One ``N`` frame carrying ``frames`` (none of them a chunk or a batch)."""
+        return b"N" + b"".join(_BATCH_LENGTH.pack(len(f)) + f for f in frames)
+
 
 # --- reading ---------------------------------------------------------------------------------
 
@@ -226,10 +239,30 @@ class FrameReader:
                 whole = self._chunk(frame)
                 if whole is not None:
                     self._events.append(self._parse(whole, len(whole)))
+            elif frame[0] == KIND_BATCH:
+                self._batch(frame)
             else:
                 self._events.append(self._parse(frame, len(frame)))
         except ProtocolError as error:
             self._reject(error, len(frame))
+
+    def _batch(self, frame: bytes) -> None:
+        position = 1
+        while position < len(frame):
+            if position + _BATCH_LENGTH.size > len(frame):
+                raise MalformedFrame("batch frame ends inside a length")
+            (length,) = _BATCH_LENGTH.unpack_from(frame, position)
+            position += _BATCH_LENGTH.size
+            inner = frame[position : position + length]
+            position += length
+            if len(inner) != length or not inner:
+                raise MalformedFrame("batch frame with a truncated or empty frame")
+            if inner[0] in (KIND_CHUNK, KIND_BATCH):
+                raise MalformedFrame("a batch carries no chunks and no batches")
+            try:  # one bad frame in a batch does not cost the others
+                self._events.append(self._parse(inner, len(inner)))
+            except ProtocolError as error:
+                self._reject(error, len(inner))
 
     def events(self) -> Iterator[FrameEvent]:
         """Events produced by the frames fed so far, oldest first (drains them)."""

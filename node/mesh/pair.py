@@ -188,6 +188,7 @@ class Pair:
             on_closed=lambda reason: self._on_closed(link, reason),
             high_water=config.high_water,
             low_water=config.low_water,
+            batch_limit=config.limits.chunk_threshold,
         )
         self.link = link
         self.up = False

@@ -8,7 +8,8 @@ Rules this module keeps (measured with aiortc 1.16, see DESIGN.md "Mesh rules"):
 * aiortc has no rollback or restartIce: a link is used for one negotiation only. A failed
   link is closed and a new one built (the mesh bumps the pair's epoch).
 * Backpressure: :meth:`PeerLink.send` waits while the channel's ``bufferedAmount`` is above the
-  high-water mark, and is woken by ``bufferedamountlow`` (not by polling).
+  high-water mark, and is woken by ``bufferedamountlow`` (not by polling); large messages are
+  paced chunk by chunk.
 * Drain: ``pc.close()`` right after ``send()`` can lose queued data, so :meth:`drain` waits for
   ``bufferedAmount == 0`` first (bounded).
 * aiortc accepts an SDP without a fingerprint or without ICE credentials; :func:`check_sdp`
@@ -35,6 +36,7 @@ from aiortc.exceptions import InvalidStateError
 from node.errors import SdpError
 from node.mesh import ice
 from node.mesh.errors import PeerUnavailable
+from node.mesh.framing import BATCH_OVERHEAD, CHUNK_THRESHOLD, KIND_CHUNK, FrameWriter
 from node.sdp.checks import check
 from node.sdp.parse import parse_sdp
 
@@ -42,8 +44,10 @@ log = structlog.get_logger(__name__)
 
 CHANNEL_LABEL = "ifmesh"
 CHANNEL_ID = 0
-DEFAULT_HIGH_WATER = 1024 * 1024
-DEFAULT_LOW_WATER = 256 * 1024
+# Small on purpose: every byte queued here sits in front of the next ping. Under load aiortc
+# moves well under 100 KB/s per association, so 64 KiB is about a second of backlog at most.
+DEFAULT_HIGH_WATER = 64 * 1024
+DEFAULT_LOW_WATER = 16 * 1024
 
 
 class Role(enum.Enum):
@@ -81,11 +85,13 @@ class PeerLink:
         on_closed: Callable[[str], None],
         high_water: int = DEFAULT_HIGH_WATER,
         low_water: int = DEFAULT_LOW_WATER,
+        batch_limit: int = CHUNK_THRESHOLD,
     ) -> None:
         self.peer = peer
         self.epoch = epoch
         self.role = role
         self.high_water = high_water
+        self.batch_limit = batch_limit
         self._host_addresses = host_addresses
         self._on_closed = on_closed
         self._closed_reason: str | None = None
@@ -96,6 +102,9 @@ class PeerLink:
         self._drained = asyncio.Event()
         self._send_lock = asyncio.Lock()
         self._waiting_senders = 0
+        self._pending: list[bytes] = []  # frames waiting to leave as one batch
+        self._pending_size = 0
+        self._flush_handle: asyncio.Handle | None = None
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=list(ice_servers)))
         self.channel = self.pc.createDataChannel(
             CHANNEL_LABEL, negotiated=True, id=CHANNEL_ID, ordered=True
@@ -113,7 +122,8 @@ class PeerLink:
 
     @property
     def buffered(self) -> int:
-        return int(self.channel.bufferedAmount)
+        """Bytes accepted but not yet handed to SCTP (in aiortc's queue or our batch)."""
+        return int(self.channel.bufferedAmount) + self._pending_size
 
     def _opened(self) -> None:
         if self._closed_reason is None:
@@ -168,24 +178,30 @@ class PeerLink:
     # --- sending -----------------------------------------------------------------------------
 
     def try_send(self, frames: Sequence[bytes]) -> bool:
-        """Sends at once if nothing is queued and the buffer is below the mark; else False."""
-        if self._waiting_senders or self.channel.bufferedAmount > self.high_water:
+        """Sends at once if nobody is waiting and ``frames`` fit under the mark; else False."""
+        if self._waiting_senders or self.buffered + sum(len(f) for f in frames) > self.high_water:
             return False
         self._send_now(frames)
         return True
 
     async def send(self, frames: Sequence[bytes]) -> None:
-        """Sends ``frames`` back to back, first waiting (in FIFO order) for buffer space."""
+        """Sends ``frames`` back to back (FIFO among senders), each once there is room.
+
+        Pacing the chunks of a large message, rather than queueing them all, bounds what sits
+        in front of the next frame: a peer waits at most high_water / throughput to hear from
+        us, which keeps a busy link from looking silent (dead) to the peer's liveness.
+        """
         if self.try_send(frames):
             return
         self._waiting_senders += 1
         try:
             async with self._send_lock:
-                while self.channel.bufferedAmount > self.high_water:
-                    self._check_open()
-                    self._writable.clear()
-                    await self._writable.wait()
-                self._send_now(frames)
+                for frame in frames:
+                    while self.buffered + len(frame) > self.high_water and self.buffered > 0:
+                        self._check_open()
+                        self._writable.clear()
+                        await self._writable.wait()
+                    self._send_now((frame,))
         finally:
             self._waiting_senders -= 1
 
@@ -193,9 +209,36 @@ class PeerLink:
         self._check_open()
         try:
             for frame in frames:
-                self.channel.send(frame)
+                self._queue(frame)
         except InvalidStateError:
             raise PeerUnavailable(f"channel to {self.peer} closed while sending") from None
+
+    def _queue(self, frame: bytes) -> None:
+        # An idle channel sends at once (no added latency); a busy one coalesces what is sent
+        # in the same loop iteration into one batch frame (see node.mesh.framing).
+        size = len(frame) + BATCH_OVERHEAD
+        if frame[0] == KIND_CHUNK or size > self.batch_limit:
+            self._flush()
+            self.channel.send(frame)
+            return
+        if not self._pending and self.channel.bufferedAmount == 0:
+            self.channel.send(frame)
+            return
+        if self._pending_size + size > self.batch_limit:
+            self._flush()
+        self._pending.append(frame)
+        self._pending_size += size
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        pending, self._pending, self._pending_size = self._pending, [], 0
+        if not pending or self.channel.readyState != "open":
+            return  # nothing to send, or the link ended: unsent data is lost with it
+        self.channel.send(pending[0] if len(pending) == 1 else FrameWriter.batch(pending))
 
     def _check_open(self) -> None:
         if not self.is_open:
@@ -209,6 +252,8 @@ class PeerLink:
 
     async def drain(self, timeout: float) -> bool:
         """Waits until every queued byte was handed to SCTP; False if it timed out or closed."""
+        if self.is_open:
+            self._flush()
         if self.channel.bufferedAmount == 0:
             return True
         if not self.is_open:

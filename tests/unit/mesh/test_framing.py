@@ -198,3 +198,39 @@ def test_text_frames_from_browsers_are_read_as_utf8() -> None:
     reader.receive_frame("M" + codec.encode(message).decode())
     [event] = reader.events()
     assert isinstance(event, MessageArrived) and event.message == message
+
+
+def test_a_batch_carries_several_frames_in_order() -> None:
+    writer = FrameWriter()
+    first, second = progress("one"), progress("two")
+    frames = [writer.message(codec.encode(first))[0], writer.ping(1, 2.0, None)]
+    frames += [writer.ack("m-9"), *writer.message(codec.encode(second))]
+    batch = FrameWriter.batch(frames)
+    events = feed(FrameReader(), [batch])
+    assert [type(e) for e in events] == [MessageArrived, PingArrived, AckArrived, MessageArrived]
+    assert events[0].message == first and events[3].message == second  # type: ignore[union-attr]
+
+
+def test_a_bad_frame_inside_a_batch_costs_only_itself() -> None:
+    good = FrameWriter().message(codec.encode(progress("kept")))[0]
+    reader = FrameReader()
+    events = feed(reader, [FrameWriter.batch([b"Mnot json", good])])
+    assert [type(e) for e in events] == [FrameRejected, MessageArrived]
+    assert reader.malformed == 1
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b"N\x00\x00",  # ends inside a length
+        b"N\x00\x00\x00\x09abc",  # truncated frame
+        b"N\x00\x00\x00\x00",  # empty frame
+        FrameWriter.batch([b"C" + struct.pack(">III", 1, 0, 2) + b"x"]),
+        FrameWriter.batch([FrameWriter.batch([b"A1"])]),
+    ],
+)
+def test_malformed_batches_are_rejected(frame: bytes) -> None:
+    reader = FrameReader()
+    events = feed(reader, [frame])
+    assert isinstance(events[-1], FrameRejected)
+    assert not [e for e in events if isinstance(e, MessageArrived)]
