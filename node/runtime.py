@@ -137,6 +137,9 @@ class Node:
             governance=BoardGovernance(self.policy),
         )
         self.git.on_outputs = self._on_git  # from now on outputs go straight to the board
+        # This session's own earlier events (state directory, else git) go back into the fold
+        # first: a restarted node must see its own claims, not only other sessions'.
+        self.receive(bridge.chain.events, "own log")
         for outputs in pending:
             self._on_git(outputs)
         self.replica.resume()

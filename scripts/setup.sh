@@ -10,6 +10,9 @@ declare -A SYSTEM_DEPS=(
     [redis-server]=redis-server
     [ip]=iproute2
     [chromium]=chromium
+    [promtool]=prometheus
+    [curl]=curl
+    [systemd-analyze]=systemd
 )
 
 missing=()
