@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import mesh as mesh_benchmark  # noqa: E402
 
+from node.errors import IfmeshError  # noqa: E402
 from node.room import LocalRoom, ifmesh_command  # noqa: E402
 from signaling.config import ServerConfig  # noqa: E402
 from signaling.server import SignalingServer  # noqa: E402
@@ -194,12 +195,24 @@ async def main() -> None:
     figures: dict[str, Any] = {"polling_loop_mean_ms": POLLING_MEAN_MS}
     checks = []
     for size in SIZES:
-        progress(f"N={size}: bare aiortc broadcast baseline")
-        bare = await bare_broadcast(size)
-        progress(f"N={size}: ifmesh room (processes, git, signaling)")
-        ours = await ifmesh_room(size)
-        progress(f"N={size}: central WebSocket hub")
-        hub = await websocket_hub(size)
+        try:
+            progress(f"N={size}: bare aiortc broadcast baseline")
+            bare = await bare_broadcast(size)
+            progress(f"N={size}: ifmesh room (processes, git, signaling)")
+            ours = await ifmesh_room(size)
+            progress(f"N={size}: central WebSocket hub")
+            hub = await websocket_hub(size)
+        except (IfmeshError, TimeoutError, EOFError, OSError) as exc:
+            # A missed measurement is information: report it, and its checks as missed.
+            progress(f"N={size} failed: {exc!r}")
+            figures[f"n{size}"] = {"error": f"{type(exc).__name__}: {exc}"}
+            checks.append(check(f"N={size} claim via API p50 / bare broadcast p50", 1e9,
+                                "ratio", "<=", 2.0))  # fmt: skip
+            checks.append(check(f"N={size} polling loop mean / claim via API p50", 0.0,
+                                "ratio", ">=", 1000.0))  # fmt: skip
+            if size == 8:
+                checks.append(check("node process RSS at N=8 (max)", 1e9, "MB", "<=", 120.0))
+            continue
         figures[f"n{size}"] = {
             "ifmesh": {k: round(v, 2) for k, v in ours.items()},
             "bare_broadcast": {k: round(v, 2) for k, v in bare.items()},

@@ -100,6 +100,7 @@ class LocalRoom:
     fetch_interval_seconds: float = 30.0
     extra_args: Sequence[str] = ()
     board: Path = EXAMPLE_BOARD
+    start_timeout: float = 120.0  # per node, until its control API answers (loaded machines)
     members: dict[str, Member] = field(default_factory=dict)
     signaling: subprocess.Popen[bytes] | None = None
     signaling_port: int = 0
@@ -130,7 +131,7 @@ class LocalRoom:
                 self.members[session] = Member(session, capabilities)
                 self.start_node(session)
             for session in self.members:
-                await self.wait_control(session)
+                await self.wait_control(session, self.start_timeout)
         except BaseException:
             await self.close()
             raise
