@@ -10,17 +10,15 @@ Exit codes, the same for every command:
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
+from typing import TypeAlias
 
-from node import messages
-from node.governor.cli import register as _add_governor
-from node.sdp.cli import register as _add_sdp
-from node.sessioncli import register as _add_session_commands
-from node.up import register as _add_up
-from node.validation import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE, validate_paths
-from signaling.cli import register as _add_signaling
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_UNREADABLE = 2
 
 EXIT_USAGE = 2
 
@@ -44,6 +42,8 @@ def _run_schema(args: argparse.Namespace) -> int:
 
 def schema_text() -> str:
     """The schema exactly as committed: 2-space indent, sorted keys, trailing newline."""
+    from node import messages
+
     return json.dumps(messages.json_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
@@ -62,6 +62,8 @@ def _add_validate(commands: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _run_validate(args: argparse.Namespace) -> int:
+    from node.validation import validate_paths
+
     report = validate_paths(args.paths)
     for result in report.results:
         if args.json:
@@ -87,19 +89,44 @@ def _run_demo(args: argparse.Namespace) -> int:
     return run_fixture_tour()
 
 
-COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
-    _add_schema,
-    _add_validate,
-    _add_demo,
-    _add_signaling,
-    _add_governor,
-    _add_sdp,
-    _add_session_commands,  # after _add_governor: it adds the governor's operator commands
-    _add_up,
-)
+Registrar: TypeAlias = "Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _lazy(module: str) -> Registrar:
+    """A registrar that imports its module only when its commands are wanted: `ifmesh claim`
+    should not pay for importing the signaling server, aiortc or the SDP tools."""
+
+    def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+        importlib.import_module(module).register(commands)
+
+    return add
+
+
+_CORE: tuple[Registrar, ...] = (_add_schema, _add_validate, _add_demo)
+_SIGNALING = _lazy("signaling.cli")
+_GOVERNOR = _lazy("node.governor.cli")
+_SDP = _lazy("node.sdp.cli")
+_SESSION = _lazy("node.sessioncli")  # after the governor's: it adds the operator commands
+_UP = _lazy("node.up")
+COMMANDS: tuple[Registrar, ...] = (*_CORE, _SIGNALING, _GOVERNOR, _SDP, _SESSION, _UP)
+
+# The registrars a command needs; any other first word (or none, or --help) gets them all.
+_FOR_COMMAND: dict[str, tuple[Registrar, ...]] = {
+    "signaling": (_SIGNALING,),
+    "token": (_SIGNALING,),
+    "governor": (_GOVERNOR, _SESSION),
+    "sdp": (_SDP,),
+    "up": (_UP,),
+    **dict.fromkeys(
+        ("node", "claim", "progress", "complete", "release", "fail", "block", "help", "offer",
+         "wait", "board", "peers", "status", "next", "watch"),
+        (_SESSION,),
+    ),
+}  # fmt: skip
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; given ``argv``, only the commands its first word needs are registered."""
     parser = argparse.ArgumentParser(
         prog="ifmesh",
         description="Real-time coordination for coding-agent sessions.",
@@ -107,14 +134,17 @@ def build_parser() -> argparse.ArgumentParser:
         " 3 no node reachable.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in COMMANDS:
+    first = next((word for word in argv or () if not word.startswith("-")), None)
+    needed = _FOR_COMMAND.get(first or "", COMMANDS) if argv is not None else COMMANDS
+    for add in (*_CORE, *needed) if needed is not COMMANDS else COMMANDS:
         add(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(arguments)
+    args = parser.parse_args(arguments)
     handler: Handler = args.handler
     try:
         return handler(args)

@@ -13,11 +13,12 @@ import faulthandler
 import signal
 import sys
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
+
+if TYPE_CHECKING:
+    from node.config import NodeConfig
 
 from node import errors
-from node.config import NodeConfig, load
-from node.logs import configure
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -67,6 +68,9 @@ def add_node_command(commands: Subparsers) -> None:
 
 
 def run_node(args: argparse.Namespace) -> int:
+    from node.config import NodeConfig, load
+    from node.logs import configure
+
     configure(args.log_level)
     flags = {
         key: value

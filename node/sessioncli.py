@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from node import errors
+from node.boardtext import render_board
 from node.control.client import ControlClient
 from node.control.endpoint import find_node
-from node.views import render_board
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
@@ -167,7 +167,9 @@ def register(commands: Subparsers) -> None:
 
 def _governor_commands(commands: Subparsers) -> None:
     """Operator commands against a running node, under the governor's own `ifmesh governor`."""
-    governor = commands.choices["governor"]
+    governor = commands.choices.get("governor")
+    if governor is None:  # only the session commands were asked for
+        return
     sub = next(a for a in governor._actions if isinstance(a, argparse._SubParsersAction))
     register_ = sub.add_parser("register", help="register a swarm's capabilities and budget")
     _client_options(register_)

@@ -22,9 +22,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeAlias
 
+from node.boardtext import render_board
 from node.errors import IfmeshError
 from node.room import BRANCH, LocalRoom
-from node.views import render_board
 
 FILLER_MILESTONES = (
     (25, "Design IFMessage schema"),

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from node.board.effects import Effect
-from node.board.state import Board, Task, TaskStatus, lease_expired
+from node.board.state import Board, Task, lease_expired
 from node.messages import Envelope, format_timestamp
 
 
@@ -112,39 +112,3 @@ def board_document(
         ],
         "events_folded": board.folded,
     }
-
-
-STATUS_ICONS = {
-    "AVAILABLE": "🔵",
-    "CLAIMED": "🟡",
-    "COMPLETED": "🟢",
-    "BLOCKED": "🔴",
-    "STALE": "🟠",
-}
-
-
-def render_board(document: Mapping[str, Any], *, only_active: bool = False) -> str:
-    """A terminal table of a board document (``ifmesh board``, ``ifmesh watch``)."""
-    lines = [f"{'ID':<8} {'STATUS':<13} {'OWNER':<18} {'%':>4}  TASK"]
-    for task in document["tasks"]:
-        if only_active and task["status"] == TaskStatus.COMPLETED.value:
-            continue
-        status = f"{STATUS_ICONS.get(task['status'], ' ')} {task['status']}"
-        if task["status"] == "CLAIMED" and not task["confirmed"]:
-            status += "*"
-        owner = task["owner"] or "-"
-        percent = f"{task['percent']}%" if task["percent"] else ""
-        lines.append(f"{task['id']:<8} {status:<13} {owner:<18} {percent:>4}  {task['title']}")
-    lines.append("(* provisional: won on the mesh, not yet confirmed in git)")
-    for blocker in document["blockers"]:
-        waiting = ", ".join(blocker["waiting"]) or blocker["description"] or "-"
-        lines.append(f"blocked: {blocker['session']} on {blocker['task']} waits for {waiting}")
-    for request in document["help_requests"]:
-        state = "escalated" if request["escalated"] else "open"
-        helpers = ", ".join(request["helpers"]) or "none eligible"
-        offers = ", ".join(request["offers"]) or "no offer yet"
-        lines.append(
-            f"help {state}: {request['requester']} on {request['task']} needs "
-            f"{', '.join(request['needs'])}; asked {helpers}; {offers}"
-        )
-    return "\n".join(lines)
