@@ -37,9 +37,13 @@ def render_board(document: Mapping[str, Any], *, only_active: bool = False) -> s
     for request in document["help_requests"]:
         state = "escalated" if request["escalated"] else "open"
         helpers = ", ".join(request["helpers"]) or "none eligible"
-        offers = ", ".join(request["offers"]) or "no offer yet"
+        offers = (
+            "offers from " + ", ".join(request["offers"]) if request["offers"] else "no offer yet"
+        )
         lines.append(
-            f"help {state}: {request['requester']} on {request['task']} needs "
+            f"help {state} [{request['id']}]: {request['requester']} on {request['task']} needs "
             f"{', '.join(request['needs'])}; asked {helpers}; {offers}"
         )
+    if document["help_requests"]:
+        lines.append("(answer a help request with `ifmesh offer REQUEST_ID`)")
     return "\n".join(lines)
