@@ -11,8 +11,11 @@ frame (a canonical IFMessage), because aiortc's congestion window counts bytes.
 * formation: from telling every process to join until every process has an open channel to
   every other (imports and process start-up are excluded);
 * broadcast latency to the last receiver, p50 and p99 over LATENCY_ROUNDS broadcasts from one
-  node, from just before ``broadcast`` until the last receiver's application has the message
-  (``time.monotonic`` is one clock for every process of a Linux host);
+  node, from just before ``broadcast`` until the last receiver's library has accepted the
+  message: the mesh's ``MessageReceived.received_at`` (after validation and dedupe), the bare
+  twin's channel callback (after parsing). Both are before aiortc sends its SACK and before an
+  application task gets its turn, which would add the same for both (``time.monotonic`` is
+  one clock for every process of a Linux host);
 * flood rate: one node broadcasts FLOOD messages as fast as it may, messages per second until
   the slowest receiver has all of them (best of FLOOD_REPEATS, alternating);
 * RSS of each node process after the flood (max over processes);

@@ -43,12 +43,14 @@ class PeerDown:
 @dataclass(frozen=True, slots=True)
 class MessageReceived:
     """An IFMessage from ``peer``, delivered once. ``request``: the sender awaits a reply
-    (answer with ``await mesh.reply(event, message)``)."""
+    (answer with ``await mesh.reply(event, message)``). ``received_at``: ``time.monotonic()``
+    when the mesh accepted it (checked, deduplicated), before the consumer was scheduled."""
 
     peer: str
     message: Envelope
     size: int
     request: bool = False
+    received_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ is logged and counted, never raised: the connection it came on stays up.
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -161,6 +162,5 @@ class Inbox:
             else:
                 log.info("late_reply_dropped", peer=pair.peer, request=event.in_reply_to)
             return
-        self.emit(
-            MessageReceived(pair.peer, message, event.size, event.delivery is Delivery.REQUEST)
-        )
+        request = event.delivery is Delivery.REQUEST
+        self.emit(MessageReceived(pair.peer, message, event.size, request, time.monotonic()))

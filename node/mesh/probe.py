@@ -10,8 +10,8 @@ aiortc twin speaking the same lines.
 Commands: ``{"cmd": "join"}``, ``{"cmd": "broadcast", "label": L, "count": n, "pad": bytes,
 "ack": bool}``, ``{"cmd": "metrics"}``, ``{"cmd": "close"}``.
 Events: ``started``, ``joined``, ``up``/``down``/``suspect`` (with ``peer``), ``message`` (per
-message, ``t`` being its arrival), ``flood`` (once ``n`` messages of a ``flood*`` label came
-from a peer), ``sent`` (``t_first``: when the first broadcast began), ``metrics`` (with
+message, ``t`` being when the mesh accepted it), ``flood`` (once ``n`` messages of a ``flood*``
+label came from a peer), ``sent`` (``t_first``: when the first broadcast began), ``metrics`` (with
 ``rss_kb``), ``closed``.
 """
 
@@ -86,15 +86,16 @@ class _Floods:
 async def _watch(mesh: Mesh) -> None:
     floods = _Floods()
     async for event in mesh.events():
-        now = time.monotonic()
         if isinstance(event, MessageReceived):
             meta = getattr(event.message.payload, "metadata", {})
             label = str(meta.get("label", ""))
+            # The time the mesh accepted the message, as the bare twin stamps its own in the
+            # channel callback: both before aiortc's SACK and the consumer's turn on the loop.
             if label.startswith("flood"):
-                floods.count(event.peer, label, int(meta["n"]), now)
+                floods.count(event.peer, label, int(meta["n"]), event.received_at)
             else:
                 emit("message", peer=event.peer, label=label, i=meta.get("i"), size=event.size,
-                     t=now)  # fmt: skip
+                     t=event.received_at)  # fmt: skip
         elif isinstance(event, PeerUp):
             emit("up", peer=event.peer, epoch=event.epoch)
         elif isinstance(event, PeerDown):
