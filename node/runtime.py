@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import os
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -142,14 +142,8 @@ class Node:
         self.receive(bridge.chain.events, "own log")
         for outputs in pending:
             self._on_git(outputs)
-        self.replica.resume()
         reserved_seq, reserved_lamport = reserved_seq_of(self.state_dir)
-        self.replica.author = type(self.replica.author)(
-            self.session,
-            self.incarnation,
-            max(self.replica.author.seq, resume.seq, reserved_seq),
-            max(self.replica.author.lamport, resume.lamport, reserved_lamport),
-        )
+        self.replica.resume(max(resume.seq, reserved_seq), max(resume.lamport, reserved_lamport))
         self._register()
 
     def _load_policy(self, room_policy: str | None) -> tuple[Policy, str]:
@@ -273,21 +267,22 @@ class Node:
             if self.git is not None:
                 self.git.submit(event)
             if self.mesh is not None and self.mesh.peers_up:
-                self._spawn_broadcast(event)
+                self._background(self._broadcast(event))
             self.feed.publish({"type": "event", "event": event_summary(event), "own": True})
         self._after_change()
 
-    def _spawn_broadcast(self, event: Envelope) -> None:
-        async def send() -> None:
-            assert self.mesh is not None
-            try:
-                await self.mesh.broadcast(event)
-            except errors.IfmeshError as exc:
-                log.warning("node.broadcast_failed", event=event.id, error=str(exc))
-
-        task = asyncio.create_task(send())
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Runs ``work`` beside the node; cancelled at shutdown if still running."""
+        task = asyncio.create_task(work)
         self._tasks.append(task)
         task.add_done_callback(self._tasks.remove)
+
+    async def _broadcast(self, event: Envelope) -> None:
+        assert self.mesh is not None
+        try:
+            await self.mesh.broadcast(event)
+        except errors.IfmeshError as exc:
+            log.warning("node.broadcast_failed", event=event.id, error=str(exc))
 
     def receive(self, events: Iterable[Envelope], origin: str) -> None:
         replica = self.replica_or_fail()
@@ -368,20 +363,16 @@ class Node:
         anything older than a message's ttl is refused by the mesh and arrives through git."""
         own = [event for event in self.replica_or_fail().log if event.source == self.session]
         recent = own[-256:]
-        if self.mesh is None or not recent:
-            return
+        if self.mesh is not None and recent:
+            self._background(self._send_all(peer, recent))
 
-        async def send() -> None:
-            assert self.mesh is not None
-            for event in recent:
-                try:
-                    await self.mesh.send(peer, event)
-                except errors.IfmeshError:
-                    return
-
-        task = asyncio.create_task(send())
-        self._tasks.append(task)
-        task.add_done_callback(self._tasks.remove)
+    async def _send_all(self, peer: str, events: Sequence[Envelope]) -> None:
+        assert self.mesh is not None
+        for event in events:
+            try:
+                await self.mesh.send(peer, event)
+            except errors.IfmeshError:
+                return  # the peer went away; git brings it the rest
 
     async def _timer_loop(self) -> None:
         replica = self.replica_or_fail()

@@ -78,6 +78,11 @@ class Handlers:
             raise errors.CoordinationError(f"no task {task_id} on the board")
         return task
 
+    def _help_deadline(self, task_id: str) -> timedelta:
+        """How long a help request waits for an offer: the policy's escalation deadline."""
+        limits = self.node.policy.limits(self._task(task_id).task_type)
+        return timedelta(seconds=limits.escalation_deadline)
+
     async def _until(self, predicate: Callable[[], Any], timeout: float | None) -> Any:
         """Waits for ``predicate()`` to be truthy, woken by every board change."""
         async with asyncio.timeout(timeout), self.node.changed:
@@ -147,7 +152,6 @@ class Handlers:
         return self._emitted(self.node.replica_or_fail().release(body["task"], self.node.now()))
 
     async def block(self, body: dict[str, Any]) -> dict[str, Any]:
-        limits = self.node.policy.limits(self._task(body["task"]).task_type)
         events = self.node.replica_or_fail().block(
             body["task"],
             self.node.now(),
@@ -155,13 +159,12 @@ class Handlers:
             description=body.get("reason", ""),
             required_capabilities=list(body.get("need", [])),
             urgency=body.get("urgency", "medium"),
-            help_deadline=timedelta(seconds=limits.escalation_deadline),
+            help_deadline=self._help_deadline(body["task"]),
         )
         return self._emitted(events)
 
     async def help(self, body: dict[str, Any]) -> dict[str, Any]:
         replica, now = self.node.replica_or_fail(), self.node.now()
-        limits = self.node.policy.limits(self._task(body["task"]).task_type)
         event = commands.request_help(
             replica.log.view(),
             replica.author,
@@ -170,7 +173,7 @@ class Handlers:
             now,
             description=body.get("description", ""),
             urgency=body.get("urgency", "medium"),
-            deadline=timedelta(seconds=limits.escalation_deadline),
+            deadline=self._help_deadline(body["task"]),
             max_helpers=int(body.get("max_helpers", 3)),
         )
         result = self._emitted(replica.emit([event]))
