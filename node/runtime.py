@@ -310,7 +310,7 @@ class Node:
         for effect in replica.effects():
             self.feed.publish(effect_document(effect))
         self._wake.set()
-        asyncio.get_running_loop().create_task(self._notify())
+        self._background(self._notify())
 
     async def _notify(self) -> None:
         async with self.changed:

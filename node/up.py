@@ -138,7 +138,7 @@ class Demo:
         self.say(f"starting a room: bare git remote, signaling server, nodes {names}")
         start = time.perf_counter()
         async with self.room:
-            await self.room.wait_mesh(timeout=90)
+            await self.room.wait_mesh(timeout=150)
             self.figures["mesh_formation_s"] = round(time.perf_counter() - start, 2)
             self.say(f"full mesh after {self.figures['mesh_formation_s']} s (processes included)")
             await self.scenario()

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from node.messages import (
     Blocker,
     Envelope,
+    TaskClaim,
     TaskComplete,
     TaskFail,
     TaskProgress,
     TaskRelease,
+    TaskSteal,
 )
 
 
@@ -81,6 +83,10 @@ def commit_message(
 
 def _describe(event: Envelope) -> str | None:
     payload = event.payload
+    # A claim is named as soon as its event is committed: one claimed, worked and completed
+    # within a batch window never gets a confirm record of its own commit.
+    if isinstance(payload, TaskClaim | TaskSteal):
+        return f"claim: {payload.task_id}"
     if isinstance(payload, TaskProgress):
         return f"progress: {payload.task_id} {payload.percent}%"
     if isinstance(payload, TaskComplete):

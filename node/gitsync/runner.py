@@ -86,13 +86,19 @@ class AsyncGitSync:
                 self.stopped = exc
                 log.error("gitsync.stopped", error=str(exc))
                 return
+            except Exception:
+                log.exception("gitsync.loop_error", note="retrying in 1 s")
+                await asyncio.sleep(1.0)
             finally:
                 self._deliver()
 
     def _deliver(self) -> None:
         outputs = self.sync.take_outputs()
         if outputs.events or outputs.verdicts or outputs.errors:
-            self._on_outputs(outputs)
+            try:
+                self._on_outputs(outputs)
+            except Exception:
+                log.exception("gitsync.outputs_error")
 
     async def close(self, timeout: float = 10.0) -> int:
         """Stops the timer loop, then tries for ``timeout`` seconds to push what is pending;

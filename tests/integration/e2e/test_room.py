@@ -87,7 +87,7 @@ async def room(tmp_path: Path) -> AsyncIterator[LocalRoom]:
         tmp_path, sessions=3, lease_seconds=4, fetch_interval_seconds=1,
         board=board_without_absent_owners(tmp_path),
     ) as r:  # fmt: skip
-        await r.wait_mesh(timeout=60)
+        await r.wait_mesh(timeout=150)
         yield r
 
 
@@ -202,4 +202,4 @@ async def test_signaling_outage_falls_back_to_git_and_rejoins(room: LocalRoom) -
         watch="session-5-cli",
     )
     await room.start_signaling()
-    await room.wait_mesh(timeout=60)
+    await room.wait_mesh(timeout=150)

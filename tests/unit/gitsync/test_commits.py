@@ -40,6 +40,10 @@ def test_messages_match_the_seed_sessions() -> None:
     assert commit_message(S, [block]) == "block: P0.5.2 on P0.2.6"
     assert commit_message(S, [renew]) == "chore: Update session-2-webrtc status"
     assert commit_message(S, [progress, complete]) == "progress: P0.5.2 50%; complete: P0.5.2"
+    # Claimed, worked and completed inside one batch window: the claim is still named.
+    assert commit_message(S, [claim, progress, complete]) == (
+        "claim: P0.5.2; progress: P0.5.2 50%; complete: P0.5.2"
+    )
 
 
 def test_a_confirm_record_ends_its_commit() -> None:
