@@ -47,7 +47,7 @@ from node.mesh.events import MessageReceived, PeerDown, PeerSuspect, PeerUp, Sig
 from node.mesh.ice import IceServer
 from node.mesh.mesh import Mesh
 from node.messages import Envelope, SwarmRegister
-from node.startboard import read_room
+from node.startboard import RoomFiles, read_room
 from node.statedir import StateDirLock, reserve_seq, reserved_seq_of
 from node.views import effect_document, event_summary
 
@@ -124,7 +124,7 @@ class Node:
         pending: list[Any] = []
         self.git = AsyncGitSync(bridge, on_outputs=pending.append)
         resume = await self.git.start()  # raises with an actionable message when it cannot
-        room = read_room(bridge.clone)
+        room = await asyncio.to_thread(_read_room_locked, bridge)
         self.policy, self.policy_source = self._load_policy(room.policy_text)
         self.replica = Replica(
             self.session,
@@ -403,6 +403,11 @@ class Node:
                     self.git.write_confirm_record(task_id, epoch)
             acted = bool(emitted or confirmations)
             idle_deadline = due if due is not None and due <= now and not acted else None
+
+
+def _read_room_locked(bridge: GitSync) -> RoomFiles:
+    with bridge.git_lock:  # the bridge's worker thread may be using the clone right now
+        return read_room(bridge.clone)
 
 
 def _ice(urls: Sequence[str], username: str | None, credential: str | None) -> IceServer:

@@ -179,6 +179,12 @@ class GitSync:
             self._awaiting.add((task, epoch))
             self._sched.event_added(now, urgent=True)
 
+    @property
+    def git_lock(self) -> threading.Lock:
+        """Held by every git operation of the bridge: GitPython's repository is not safe to
+        use from two threads, so anyone else reading the clone takes it too."""
+        return self._io
+
     def has_batch(self) -> bool:
         """Whether submitted events or records still wait for their commit."""
         with self._lock:

@@ -39,6 +39,7 @@ class AsyncGitSync:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.stopped: IncarnationConflict | None = None
+        self._snapshot: SyncState | None = None
 
     @property
     def on_outputs(self) -> Callable[[Outputs], None]:
@@ -51,6 +52,7 @@ class AsyncGitSync:
 
     async def start(self) -> ResumePoint:
         resume = await asyncio.to_thread(self.sync.start, self._clock())
+        self._snapshot = await asyncio.to_thread(self.sync.state)
         self._deliver()
         self._task = asyncio.create_task(self._run(), name=f"gitsync-{self.sync.config.session}")
         return resume
@@ -68,7 +70,10 @@ class AsyncGitSync:
         self._wake.set()
 
     def state(self) -> SyncState:
-        return self.sync.state()
+        """The state as of the last git operation. Reading git here, on the event loop, would
+        race the worker thread for GitPython's one cat-file process and can hang both."""
+        assert self._snapshot is not None, "start() first"
+        return self._snapshot
 
     async def _run(self) -> None:
         while True:
@@ -91,6 +96,10 @@ class AsyncGitSync:
                 await asyncio.sleep(1.0)
             finally:
                 self._deliver()
+            try:
+                self._snapshot = await asyncio.to_thread(self.sync.state)
+            except Exception:
+                log.exception("gitsync.state_error")
 
     def _deliver(self) -> None:
         outputs = self.sync.take_outputs()
