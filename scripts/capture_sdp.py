@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Capture SDP fixtures from real implementations (aiortc and headless Chromium).
+"""Capture SDP fixtures from real implementations (aiortc, headless Chromium and Firefox).
 
-    sudo .venv/bin/python scripts/capture_sdp.py --out fixtures/sdp [--json]
+    sudo .venv/bin/python scripts/capture_sdp.py [--out fixtures/sdp] [--browsers chromium,firefox]
+        [--trace-egress]
 
 As root it creates a network namespace (a veth pair with both ends inside: 10.77.0.1/24,
 10.77.0.2/24, fd77::1/64, fd77::2/64; lo up; a default route), runs itself inside it with
@@ -14,6 +15,13 @@ As root it creates a network namespace (a veth pair with both ends inside: 10.77
 3. Chromium offers audio + video + data, aiortc answers (codec negotiation).
    → chromium-av-offer, aiortc-av-answer
 4. aiortc offers audio + video, Chromium answers.  → aiortc-av-offer, chromium-av-answer
+5. Chromium with mDNS host names.  → chromium-mdns-offer
+
+Firefox (firefox-esr over WebDriver BiDi, a fresh profile that fetches nothing) does 1-4
+too, with aiortc as the other side; its own SDP is kept: firefox-datachannel-offer,
+firefox-trickle-offer, firefox-datachannel-answer, firefox-av-offer, firefox-av-answer.
+``--trace-egress`` runs Firefox under strace and reports every attempt to reach an address
+outside loopback and the namespace (``egress`` in the summary; none is expected).
 
 Each fixture is written as NAME.sdp (byte for byte) and NAME.yaml (origin, what it
 exercises, and the negotiation result the replay tool reports for it). The last line on
@@ -31,6 +39,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +50,8 @@ sys.path.insert(0, str(ROOT))
 
 from node.mesh.sdp_replay import CapturePeer, replay  # noqa: E402
 from node.sdp.capture.chromium import Chromium  # noqa: E402
+from node.sdp.capture.egress import STRACE_ARGS, outside_attempts  # noqa: E402
+from node.sdp.capture.firefox import Firefox  # noqa: E402
 from node.sdp.capture.netns import ADDRESSES, network_namespace  # noqa: E402
 from node.sdp.capture.page_peer import PagePeer  # noqa: E402
 from node.sdp.trickle import parse_trickle  # noqa: E402
@@ -54,6 +65,12 @@ NS_NOTE = (
 CHROMIUM_HOW = (
     "headless Chromium driven over the DevTools protocol (scripts/capture_sdp.py, "
     "node/sdp/capture/), RTCPeerConnection({iceServers: []}), flags: FLAGS, " + NS_NOTE
+)
+FIREFOX_HOW = (
+    "headless firefox-esr driven over WebDriver BiDi (scripts/capture_sdp.py, "
+    "node/sdp/capture/firefox.py), flags: FLAGS, a fresh profile whose user.js "
+    "(node/sdp/capture/firefox_prefs.py) turns off every background fetch and host-address "
+    "obfuscation, RTCPeerConnection({iceServers: []}), " + NS_NOTE
 )
 AIORTC_HOW = (
     "aiortc RTCPeerConnection(RTCConfiguration(iceServers=[])) via "
@@ -112,19 +129,49 @@ FIXTURES: dict[str, tuple[str, list[str]]] = {
         "Chromium's answer to aiortc-av-offer: the codecs Chromium selects from aiortc's.",
         ["codec-negotiation", "bundle", "rtcp-mux", "dtls-active"],
     ),
-}
+    "firefox-datachannel-offer": (
+        "Firefox's data-channel offer once ICE gathering completed: UDP host candidates and "
+        "TCP active ones (port 9), IPv4 and IPv6, end-of-candidates; aiortc answered it and "
+        "a negotiated channel carried a message each way.",
+        ["data-channel", "sctp", "bundle", "ice-host", "ice-tcp", "ipv6", "dtls-actpass",
+         "end-of-candidates"],
+    ),
+    "firefox-trickle-offer": (
+        "The same Firefox offer as createOffer() returned it, before any candidate; the "
+        "trickled candidates (NAME.trickle.jsonl) end with Firefox's per-section empty "
+        "candidate and then the null event.",
+        ["data-channel", "trickle-ice", "ice-host", "ice-tcp", "ipv6", "end-of-candidates"],
+    ),
+    "firefox-datachannel-answer": (
+        "Firefox's answer to an aiortc data-channel offer (DTLS active); aiortc accepted it "
+        "and the channel carried a message each way.",
+        ["data-channel", "sctp", "bundle", "dtls-active", "ice-host", "ice-tcp", "ipv6"],
+    ),
+    "firefox-av-offer": (
+        "Firefox's audio + video + data offer (transceivers without tracks): opus, G722, "
+        "PCMU/PCMA, telephone-event; VP8, VP9, AV1 + rtx, red, ulpfec; rtcp-mux offered "
+        "with RTCP candidates (component 2) as a fallback; aiortc answered it.",
+        ["basic-av-offer", "multi-codec", "bundle", "rtcp-mux", "data-channel", "dtls-actpass",
+         "ice-host", "ice-tcp"],
+    ),
+    "firefox-av-answer": (
+        "Firefox's answer to aiortc's audio + video offer: the codecs Firefox selects.",
+        ["codec-negotiation", "bundle", "rtcp-mux", "dtls-active"],
+    ),
+}  # fmt: skip
 
 
 class Capture:
-    def __init__(self, out: Path, browser: Chromium) -> None:
+    def __init__(self, out: Path, browser: Chromium | Firefox, how: str) -> None:
         self.out = out
         self.browser = browser
+        self.how = how.replace("FLAGS", " ".join(browser.flags))
         self.written: list[str] = []
         self.when = datetime.datetime.now(datetime.UTC).date().isoformat()
 
     async def save(self, name: str, sdp: str, sdp_type: str, *, trickle: Any = None) -> None:
         description, exercises = FIXTURES[name]
-        chromium = name.startswith("chromium")
+        by_browser = not name.startswith("aiortc")
         (self.out / f"{name}.sdp").write_bytes(sdp.encode())
         trickle_name = None
         if trickle is not None:
@@ -139,10 +186,8 @@ class Capture:
             "type": sdp_type,
             "origin": {
                 "method": "captured",
-                "implementation": self.browser.version if chromium else _aiortc_version(),
-                "how": CHROMIUM_HOW.replace("FLAGS", " ".join(self.browser.flags))
-                if chromium
-                else AIORTC_HOW,
+                "implementation": self.browser.version if by_browser else _aiortc_version(),
+                "how": self.how if by_browser else AIORTC_HOW,
                 "captured_at": self.when,
             },
             **({"trickle": trickle_name} if trickle_name else {}),
@@ -158,26 +203,27 @@ def _aiortc_version() -> str:
     return f"aiortc {aiortc.__version__}"
 
 
-async def interop(page: PagePeer, aio: CapturePeer, offerer: str) -> dict[str, Any]:
+async def interop(page: PagePeer, aio: CapturePeer, browser: str, offerer: str) -> dict[str, Any]:
     """Both sides wait for the open channel, then one message goes each way."""
     state = await page.wait_open(TIMEOUT)
     await aio.wait_open(TIMEOUT)
-    await page.send(f"hello from chromium ({offerer} offered)")
+    await page.send(f"hello from {browser} ({offerer} offered)")
     to_aiortc = await aio.receive(TIMEOUT)
     aio.send(f"hello from aiortc ({offerer} offered)")
-    to_chromium = await page.receive(TIMEOUT)
+    to_browser = await page.receive(TIMEOUT)
     return {
+        "browser": browser,
         "offerer": offerer,
         "channel_state": state,
         "to_aiortc": to_aiortc,
-        "to_chromium": to_chromium,
+        "to_browser": to_browser,
     }
 
 
-async def capture(out: Path, chromium_path: str) -> dict[str, Any]:
+async def capture_chromium(out: Path, chromium_path: str) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     async with Chromium(chromium_path) as browser:
-        cap = Capture(out, browser)
+        cap = Capture(out, browser, CHROMIUM_HOW)
         page = PagePeer(browser)
 
         # 1. Chromium offers a data channel; aiortc answers.
@@ -186,7 +232,7 @@ async def capture(out: Path, chromium_path: str) -> dict[str, Any]:
         aio = CapturePeer()
         answer = await aio.answer(offered.complete)
         await page.accept(answer)
-        results.append(await interop(page, aio, "chromium"))
+        results.append(await interop(page, aio, "chromium", "chromium"))
         await aio.close()
         await page.close()
         await cap.save("chromium-datachannel-offer", offered.complete, "offer")
@@ -199,7 +245,7 @@ async def capture(out: Path, chromium_path: str) -> dict[str, Any]:
         await page.start()
         answered = await page.answer(offer)
         await aio.accept(answered.complete)
-        results.append(await interop(page, aio, "aiortc"))
+        results.append(await interop(page, aio, "chromium", "aiortc"))
         await aio.close()
         await page.close()
         await cap.save("aiortc-datachannel-offer", offer, "offer")
@@ -234,27 +280,116 @@ async def capture(out: Path, chromium_path: str) -> dict[str, Any]:
         await page.start()
         offered = await page.offer()
         await page.close()
-        await Capture(out, browser).save("chromium-mdns-offer", offered.complete, "offer")
+        await Capture(out, browser, CHROMIUM_HOW).save(
+            "chromium-mdns-offer", offered.complete, "offer"
+        )
         cap.written.append("chromium-mdns-offer")
-    return {
-        "chromium": version,
-        "aiortc": _aiortc_version(),
-        "interop": results,
-        "fixtures": cap.written,
-        "out": str(out),
-    }
+    return {"chromium": version, "interop": results, "fixtures": cap.written}
+
+
+async def capture_firefox(out: Path, firefox_path: str, trace: Path | None) -> dict[str, Any]:
+    """Firefox against aiortc in both directions; only Firefox's own SDP becomes a fixture
+    (aiortc's side is already captured against Chromium)."""
+    results: list[dict[str, Any]] = []
+    prefix = ["strace", *STRACE_ARGS, "-o", str(trace)] if trace else None
+    async with Firefox(firefox_path, exec_prefix=prefix) as browser:
+        cap = Capture(out, browser, FIREFOX_HOW)
+        page = PagePeer(browser)
+
+        # 1. Firefox offers a data channel; aiortc answers.
+        await page.start()
+        offered = await page.offer()
+        aio = CapturePeer()
+        await page.accept(await aio.answer(offered.complete))
+        results.append(await interop(page, aio, "firefox", "firefox"))
+        await aio.close()
+        await page.close()
+        await cap.save("firefox-datachannel-offer", offered.complete, "offer")
+        await cap.save("firefox-trickle-offer", offered.initial, "offer", trickle=offered.trickle)
+
+        # 2. aiortc offers a data channel; Firefox answers.
+        aio = CapturePeer()
+        offer = await aio.offer()
+        await page.start()
+        answered = await page.answer(offer)
+        await aio.accept(answered.complete)
+        results.append(await interop(page, aio, "firefox", "aiortc"))
+        await aio.close()
+        await page.close()
+        await cap.save("firefox-datachannel-answer", answered.complete, "answer")
+
+        # 3. Firefox offers audio + video + data; aiortc answers; Firefox accepts.
+        await page.start(("audio", "video"))
+        offered = await page.offer()
+        aio = CapturePeer(datachannel=True)
+        await page.accept(await aio.answer(offered.complete))
+        await aio.close()
+        await page.close()
+        await cap.save("firefox-av-offer", offered.complete, "offer")
+
+        # 4. aiortc offers audio + video; Firefox answers.
+        aio = CapturePeer(kinds=("audio", "video"), datachannel=False)
+        offer = await aio.offer()
+        await page.start(datachannel=False)
+        answered = await page.answer(offer)
+        await aio.accept(answered.complete)
+        await aio.close()
+        await page.close()
+        await cap.save("firefox-av-answer", answered.complete, "answer")
+        version = browser.version
+    summary: dict[str, Any] = {"firefox": version, "interop": results, "fixtures": cap.written}
+    if trace is not None:
+        with trace.open(errors="replace") as lines:
+            attempts = outside_attempts(lines)
+        summary["egress"] = {
+            "packets": [a.line for a in attempts if a.sends_packet],
+            "route_probes": sorted({a.destination for a in attempts if not a.sends_packet}),
+        }
+    return summary
+
+
+async def capture(
+    out: Path, browsers: list[str], paths: dict[str, str], trace: Path | None
+) -> dict[str, Any]:
+    summary: dict[str, Any] = {"aiortc": _aiortc_version(), "interop": [], "fixtures": []}
+    for name in browsers:
+        if name == "chromium":
+            part = await capture_chromium(out, paths["chromium"])
+        else:
+            part = await capture_firefox(out, paths["firefox"], trace)
+        summary["interop"] += part.pop("interop")
+        summary["fixtures"] += part.pop("fixtures")
+        summary.update(part)
+    summary["out"] = str(out)
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "fixtures" / "sdp")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "chromium")
+    parser.add_argument("--firefox", default=shutil.which("firefox-esr") or "firefox-esr")
+    parser.add_argument(
+        "--browsers", default="chromium,firefox", help="comma-separated: chromium, firefox"
+    )
+    parser.add_argument(
+        "--trace-egress",
+        action="store_true",
+        help="run Firefox under strace and report attempts to reach outside the namespace",
+    )
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    browsers = [b for b in args.browsers.split(",") if b]
+    unknown = set(browsers) - {"chromium", "firefox"}
+    if unknown:
+        parser.error(f"unknown browser(s): {', '.join(sorted(unknown))}")
     if args.inside:
         args.out.mkdir(parents=True, exist_ok=True)
-        summary = asyncio.run(capture(args.out.resolve(), args.chromium))
+        paths = {"chromium": args.chromium, "firefox": args.firefox}
+        with tempfile.TemporaryDirectory(prefix="ifmesh-egress-") as scratch:
+            trace = Path(scratch, "firefox.strace") if args.trace_egress else None
+            summary = asyncio.run(capture(args.out.resolve(), browsers, paths, trace))
         print(json.dumps(summary))
         return 0
     if os.geteuid() != 0:
@@ -270,6 +405,11 @@ def main(argv: list[str] | None = None) -> int:
             str(args.out.resolve()),
             "--chromium",
             args.chromium,
+            "--firefox",
+            args.firefox,
+            "--browsers",
+            ",".join(browsers),
+            *(["--trace-egress"] if args.trace_egress else []),
         ]
         return subprocess.run(command, check=False).returncode
 

@@ -1,17 +1,25 @@
-"""A WebRTC peer inside a Chromium page: offer, answer, a negotiated data channel (id 0).
+"""A WebRTC peer inside a browser page: offer, answer, a negotiated data channel (id 0).
 
 The page's RTCPeerConnection does the work; Python only moves SDP text in and out through
-``Chromium.evaluate``. Every wait (gathering complete, channel open, next message) is a
-promise the page resolves on the browser's own event, awaited with a timeout.
+the browser's ``evaluate`` (``Chromium`` over CDP or ``Firefox`` over WebDriver BiDi).
+Every wait (gathering complete, channel open, next message) is a promise the page resolves
+on the browser's own event, awaited with a timeout.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from node.sdp.capture.chromium import Chromium
+
+class PageBrowser(Protocol):
+    """What a page peer needs of a browser: run a script in its one page, await it."""
+
+    version: str
+
+    async def evaluate(self, expression: str, timeout: float = 30.0) -> Any: ...
+
 
 _SETUP = """
 window.ifm = {
@@ -59,7 +67,7 @@ class PageDescription:
 
 
 class PagePeer:
-    def __init__(self, browser: Chromium) -> None:
+    def __init__(self, browser: PageBrowser) -> None:
         self.browser = browser
 
     async def start(self, kinds: tuple[str, ...] = (), *, datachannel: bool = True) -> None:

@@ -40,7 +40,7 @@ def test_the_fixture_set_covers_the_issue() -> None:
     }  # fmt: skip
     assert wanted <= exercised, sorted(wanted - exercised)
     captured = {n.split("-")[0] for n in VALID if sdp_fixture(n).meta.origin.method == "captured"}
-    assert captured == {"aiortc", "chromium"}
+    assert captured == {"aiortc", "chromium", "firefox"}
 
 
 @pytest.mark.parametrize("name", VALID)
