@@ -61,6 +61,17 @@ def from_remote(value: dict[str, Any]) -> Any:
     raise FirefoxError(f"cannot turn a BiDi {kind!r} value into JSON: {value}")
 
 
+def script_result(result: dict[str, Any]) -> Any:
+    """The value of a ``script.evaluate`` / ``script.callFunction`` result; a thrown
+    exception becomes a ``FirefoxError`` carrying the page's own message."""
+    if result.get("type") == "exception":
+        details = result.get("exceptionDetails", {})
+        thrown = details.get("exception", {})
+        text = details.get("text") or thrown.get("value") or thrown
+        raise FirefoxError(f"page script failed: {text}")
+    return from_remote(result["result"])
+
+
 class Firefox:
     """``async with Firefox() as browser: await browser.evaluate("1 + 1")``."""
 
@@ -193,14 +204,6 @@ class Firefox:
         await self._ws.send_str(json.dumps({"id": ident, "method": method, "params": params}))
         return await future
 
-    def _value(self, result: dict[str, Any]) -> Any:
-        if result.get("type") == "exception":
-            details = result.get("exceptionDetails", {})
-            thrown = details.get("exception", {})
-            text = details.get("text") or thrown.get("value") or thrown
-            raise FirefoxError(f"page script failed: {text}")
-        return from_remote(result["result"])
-
     async def evaluate(self, expression: str, timeout: float = 30.0) -> Any:
         """Run ``expression`` in the page, await it if it is a promise, return its value."""
         result = await asyncio.wait_for(
@@ -213,7 +216,7 @@ class Firefox:
             ),
             timeout,
         )
-        return self._value(result)
+        return script_result(result)
 
     async def call(self, function: str, *args: str, timeout: float = 30.0) -> Any:
         """Call the JavaScript ``function`` with string arguments (no quoting to get right)."""
@@ -228,7 +231,7 @@ class Firefox:
             ),
             timeout,
         )
-        return self._value(result)
+        return script_result(result)
 
     async def close(self) -> None:
         if self._ws is not None and not self._ws.closed:
