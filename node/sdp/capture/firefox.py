@@ -131,8 +131,10 @@ class Firefox:
         ]
         env = {
             **os.environ,
-            # HOME inside the profile: nothing read from or written to the caller's home.
+            # HOME and the runtime dir (PulseAudio's socket dir) inside the profile: nothing
+            # read from the caller's home, nothing left in /tmp once the profile is removed.
             "HOME": self._profile,
+            "XDG_RUNTIME_DIR": self._runtime_dir(),
             "MOZ_CRASHREPORTER_DISABLE": "1",
             # Release builds ignore services.settings.server (and keep fetching from
             # firefox.settings.services.mozilla.com) unless this is set.
@@ -160,6 +162,11 @@ class Firefox:
         else:
             self._context = (await self.send("browsingContext.create", type="tab"))["context"]
         log.info("firefox.started version=%s context=%s", self.version, self._context)
+
+    def _runtime_dir(self) -> str:
+        path = Path(self._profile, "run")
+        path.mkdir(mode=0o700, exist_ok=True)
+        return str(path)
 
     async def _drain_stderr(self, found: asyncio.Future[str]) -> None:
         assert self._process is not None and self._process.stderr is not None
