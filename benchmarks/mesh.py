@@ -30,6 +30,7 @@ Run: .venv/bin/python benchmarks/mesh.py  (the last stdout line is the JSON resu
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import logging
@@ -196,6 +197,14 @@ def checks_for(size: int, bare: dict[str, float], mesh: dict[str, float]) -> tup
 
 
 async def main() -> None:
+    global SIZES, LATENCY_ROUNDS, FLOOD_REPEATS
+    parser = argparse.ArgumentParser(description="mesh vs bare aiortc (see module docstring)")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="e.g. 2 or 2,4")
+    parser.add_argument("--rounds", type=int, default=LATENCY_ROUNDS, help="latency rounds")
+    parser.add_argument("--floods", type=int, default=FLOOD_REPEATS, help="flood repeats")
+    args = parser.parse_args()
+    SIZES = tuple(int(s) for s in args.sizes.split(","))
+    LATENCY_ROUNDS, FLOOD_REPEATS = args.rounds, args.floods
     logging.basicConfig(stream=sys.stderr, level=logging.ERROR)
     server = SignalingServer(ServerConfig(port=0))
     await server.start()

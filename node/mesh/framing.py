@@ -103,7 +103,7 @@ class Limits:
 # --- events the reader yields ----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every message, and frozen init costs ~4x
 class MessageArrived:
     message: Envelope
     delivery: Delivery
@@ -246,6 +246,26 @@ class FrameReader:
         except ProtocolError as error:
             self._reject(error, len(frame))
 
+    def read(self, data: bytes | str) -> list[FrameEvent]:
+        """Feeds one frame and returns its events: ``receive_frame`` then ``events()`` in one
+        call. A whole single frame (the usual case) is parsed without the event queue."""
+        if (
+            type(data) is bytes
+            and 0 < len(data) <= self.limits.max_frame
+            and data[0] != KIND_CHUNK
+            and data[0] != KIND_BATCH
+            and not self._events
+        ):
+            try:
+                return [self._parse(data, len(data))]
+            except ProtocolError as error:
+                self.malformed += 1
+                return [FrameRejected(error, len(data))]
+        self.receive_frame(data)
+        events = list(self._events)
+        self._events.clear()
+        return events
+
     def _batch(self, frame: bytes) -> None:
         position = 1
         while position < len(frame):
@@ -319,19 +339,18 @@ class FrameReader:
         kind = frame[0]
         delivery = _MESSAGE_KINDS.get(kind)
         if delivery is not None:
-            in_reply_to: str | None = None
+            if delivery is not Delivery.REPLY:
+                return MessageArrived(codec.decode(frame[1:]), delivery, size)
             body = memoryview(frame)[1:]
-            if delivery is Delivery.REPLY:
-                if len(body) < _REPLY_HEADER.size:
-                    raise MalformedFrame("reply frame without its request id")
-                (length,) = _REPLY_HEADER.unpack_from(body)
-                raw_id = bytes(body[_REPLY_HEADER.size : _REPLY_HEADER.size + length])
-                if length == 0 or len(raw_id) != length:
-                    raise MalformedFrame("reply frame with a truncated request id")
-                in_reply_to = _text(raw_id, "request id")
-                body = body[_REPLY_HEADER.size + length :]
-            message = codec.decode(bytes(body))
-            return MessageArrived(message, delivery, size, in_reply_to)
+            if len(body) < _REPLY_HEADER.size:
+                raise MalformedFrame("reply frame without its request id")
+            (length,) = _REPLY_HEADER.unpack_from(body)
+            raw_id = bytes(body[_REPLY_HEADER.size : _REPLY_HEADER.size + length])
+            if length == 0 or len(raw_id) != length:
+                raise MalformedFrame("reply frame with a truncated request id")
+            in_reply_to = _text(raw_id, "request id")
+            body = body[_REPLY_HEADER.size + length :]
+            return MessageArrived(codec.decode(bytes(body)), delivery, size, in_reply_to)
         if kind == KIND_PING:
             doc = _json_object(frame, ("n", "t"))
             rtt = doc.get("rtt")

@@ -117,7 +117,7 @@ class Inbox:
 
     def on_frame_event(self, pair: Pair, event: FrameEvent) -> None:
         if isinstance(event, MessageArrived):
-            self._on_message(pair, event)
+            self.on_message(pair, event)
         elif isinstance(event, AckArrived):
             wait = self._acks.get(event.id)
             if wait is not None:
@@ -132,7 +132,10 @@ class Inbox:
     def _rejected(self, pair: Pair, error: ProtocolError) -> None:
         log.warning("frame_dropped", peer=pair.peer, code=error.code, error=str(error))
 
-    def _on_message(self, pair: Pair, event: MessageArrived) -> None:
+    def on_message(self, pair: Pair, event: MessageArrived) -> None:
+        """An IFMessage from ``pair``'s peer: checked, deduplicated, then delivered. (Pairs
+        call this directly for messages, the most frequent frame, and on_frame_event for the
+        rest.)"""
         message = event.message
         if message.source != pair.peer:
             pair.metrics.malformed += 1
@@ -142,25 +145,35 @@ class Inbox:
                 f" {pair.peer!r}", path="source",
             ))  # fmt: skip
             return
-        try:
-            codec.check_live(message, datetime.now(UTC))
-        except ProtocolError as error:
-            pair.metrics.expired += 1
-            self._rejected(pair, error)
-            return
-        if event.delivery is Delivery.ACKED and pair.link is not None:
-            pair.link.try_send([self.writer.ack(message.id)])
+        # Epoch float arithmetic first (every message pays it); check_live, which builds the
+        # typed error, only for one that looks expired.
+        if time.time() > message.timestamp.timestamp() + message.ttl:
+            try:
+                codec.check_live(message, datetime.now(UTC))
+            except ProtocolError as error:
+                pair.metrics.expired += 1
+                self._rejected(pair, error)
+                return
+        delivery = event.delivery
         if not self.seen.first_time(message.source, message.id):
             pair.metrics.duplicates += 1
-            return
-        pair.metrics.messages_in += 1
-        if event.delivery is Delivery.REPLY:
-            assert event.in_reply_to is not None
-            future = self._replies.get((pair.peer, event.in_reply_to))
-            if future is not None and not future.done():
-                future.set_result(message)
-            else:
-                log.info("late_reply_dropped", peer=pair.peer, request=event.in_reply_to)
-            return
-        request = event.delivery is Delivery.REQUEST
-        self.emit(MessageReceived(pair.peer, message, event.size, request, time.monotonic()))
+        elif delivery is Delivery.REPLY:
+            pair.metrics.messages_in += 1
+            self._reply_arrived(pair, message, event.in_reply_to)
+        else:
+            pair.metrics.messages_in += 1
+            request = delivery is Delivery.REQUEST
+            self.emit(MessageReceived(pair.peer, message, event.size, request, time.monotonic()))
+        # Acked after delivery, not before: aiortc transmits only once this callback returns,
+        # so the ack leaves no later, and the message is not kept waiting behind it. A
+        # duplicate is acked too (our earlier ack may be what got lost).
+        if delivery is Delivery.ACKED and pair.link is not None:
+            pair.link.try_send([self.writer.ack(message.id)])
+
+    def _reply_arrived(self, pair: Pair, message: Envelope, request_id: str | None) -> None:
+        assert request_id is not None
+        future = self._replies.get((pair.peer, request_id))
+        if future is not None and not future.done():
+            future.set_result(message)
+        else:
+            log.info("late_reply_dropped", peer=pair.peer, request=request_id)

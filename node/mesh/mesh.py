@@ -271,22 +271,27 @@ class Mesh:
             raise MeshClosed("the mesh is closed")
         encoded = codec.encode(message)
         frames = self.writer.message(encoded, Delivery.ACKED if ack else Delivery.PLAIN)
-        targets = [p for p in self.pairs.values() if p.is_open]
+        size, frame_bytes = len(encoded), sum(map(len, frames))
         acks = self.inbox.expect_acks(message.id) if ack else None
         sent: set[str] = set()
-        blocked = []
-        for pair in targets:
-            assert pair.link is not None
-            if pair.link.try_send(frames):
+        blocked: list[Pair] = []
+        # The common case (every channel has room) sends to all peers in this loop iteration,
+        # with no task or future in between: aiortc transmits once we yield to the loop.
+        for pair in self.pairs.values():
+            link = pair.link
+            if not pair.up or link is None or not link.is_open:
+                continue
+            if link.try_send(frames, frame_bytes):
                 sent.add(pair.peer)
                 pair.metrics.messages_out += 1
-                pair.metrics.bytes_out += len(encoded)
+                pair.metrics.bytes_out += size
             else:
                 blocked.append(pair)
-        results = await asyncio.gather(
-            *(self._send(pair, frames, len(encoded)) for pair in blocked), return_exceptions=True
-        )
-        sent.update(p.peer for p, r in zip(blocked, results, strict=True) if r is None)
+        if blocked:
+            results = await asyncio.gather(
+                *(self._send(pair, frames, size) for pair in blocked), return_exceptions=True
+            )
+            sent.update(p.peer for p, r in zip(blocked, results, strict=True) if r is None)
         if acks is None:
             return frozenset(sent)
         try:

@@ -22,7 +22,13 @@ import structlog
 from node.errors import ProtocolError, SdpError
 from node.mesh import ice
 from node.mesh.events import DownReason, PeerMetrics, PeerState
-from node.mesh.framing import FrameReader, FrameWriter, PingArrived, PongArrived
+from node.mesh.framing import (
+    FrameReader,
+    FrameWriter,
+    MessageArrived,
+    PingArrived,
+    PongArrived,
+)
 from node.mesh.liveness import Liveness, PingDue, Presence, PresenceChanged
 from node.mesh.peer import PeerLink, Role, role_towards
 from node.mesh.reconnect import Backoff
@@ -249,9 +255,10 @@ class Pair:
             if change is not None:
                 self._presence(change)
         reader = self.reader
-        reader.receive_frame(data)
-        for event in reader.events():
-            if isinstance(event, PingArrived):
+        for event in reader.read(data):
+            if type(event) is MessageArrived:
+                self.host.inbox.on_message(self, event)
+            elif isinstance(event, PingArrived):
                 link.try_send([FrameWriter.pong(event.seq, event.sent)])
             elif isinstance(event, PongArrived):
                 if liveness is not None and liveness.pong(event.seq, event.sent, now) is not None:

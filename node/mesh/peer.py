@@ -177,10 +177,25 @@ class PeerLink:
 
     # --- sending -----------------------------------------------------------------------------
 
-    def try_send(self, frames: Sequence[bytes]) -> bool:
-        """Sends at once if nobody is waiting and ``frames`` fit under the mark; else False."""
-        if self._waiting_senders or self.buffered + sum(len(f) for f in frames) > self.high_water:
+    def try_send(self, frames: Sequence[bytes], size: int = -1) -> bool:
+        """Sends at once if nobody is waiting and ``frames`` (``size`` bytes in all, counted
+        here if not given) fit under the mark; else False. PeerUnavailable if not open."""
+        if size < 0:
+            size = sum(map(len, frames))
+        channel = self.channel
+        buffered = channel.bufferedAmount
+        if self._waiting_senders or buffered + self._pending_size + size > self.high_water:
             return False
+        if buffered == 0 and not self._pending and len(frames) == 1:
+            # The usual case on every message's path: an idle channel takes the frame as is
+            # (aiortc raises InvalidStateError itself unless the channel is open).
+            if self._closed_reason is not None:
+                self._check_open()
+            try:
+                channel.send(frames[0])
+            except InvalidStateError:
+                raise PeerUnavailable(f"channel to {self.peer} closed while sending") from None
+            return True
         self._send_now(frames)
         return True
 
@@ -216,12 +231,12 @@ class PeerLink:
     def _queue(self, frame: bytes) -> None:
         # An idle channel sends at once (no added latency); a busy one coalesces what is sent
         # in the same loop iteration into one batch frame (see node.mesh.framing).
+        if not self._pending and self.channel.bufferedAmount == 0:
+            self.channel.send(frame)
+            return
         size = len(frame) + BATCH_OVERHEAD
         if frame[0] == KIND_CHUNK or size > self.batch_limit:
             self._flush()
-            self.channel.send(frame)
-            return
-        if not self._pending and self.channel.bufferedAmount == 0:
             self.channel.send(frame)
             return
         if self._pending_size + size > self.batch_limit:
