@@ -2,7 +2,9 @@
 it, for rooms of N = 3 and 8 node processes (real signaling, real git, 127.0.0.1 only).
 
 Measured in the same run, next to each other:
-* through the control API (the claim's HTTP call starts the clock), p50/p99;
+* through the control API (the claim's HTTP call starts the clock), p50/p99, until the claim
+  is visible on every other node: each node stamps the event when its board takes it (see
+  ``claim_round``); and, reported beside it, until a client watching each node has read it;
 * through the CLI, process start included (`ifmesh claim` starts the clock), p50/p99;
 * RSS of every node process of the 8-node room (max);
 * the bare aiortc broadcast of benchmarks/mesh.py (plain RTCPeerConnections, no ifmesh code)
@@ -18,13 +20,16 @@ Run: .venv/bin/python benchmarks/e2e.py   (last stdout line: the JSON result)
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +42,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import mesh as mesh_benchmark  # noqa: E402
 
+from node.control.client import ControlClient  # noqa: E402
 from node.errors import IfmeshError  # noqa: E402
 from node.room import LocalRoom, ifmesh_command  # noqa: E402
 from signaling.config import ServerConfig  # noqa: E402
@@ -60,30 +66,45 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def claim_round(room: LocalRoom, actor: str, *, via_cli: bool) -> float:
-    """Milliseconds from issuing a claim of TASK on ``actor`` until every other node folded it;
-    the claim is released afterwards (not timed) so the next round can claim again."""
-    others = [s for s in room.members if s != actor]
-    seen: dict[str, float] = {}
+@dataclass
+class Round:
+    visible_ms: float  # until the last other node's board took the claim (its fold stamp)
+    delivered_ms: float  # until the last watching client read it from its node's event stream
+
+
+async def claim_round(
+    room: LocalRoom, clients: dict[str, ControlClient], *, via_cli: bool
+) -> Round:
+    """One claim of TASK on the first node until every other node folded it; released
+    afterwards (not timed) so the next round can claim again.
+
+    A node stamps each event it folds with its ``CLOCK_MONOTONIC`` (``folded_monotonic`` on the
+    event stream), the clock this process starts from: one clock for every process of a Linux
+    host. That is the moment the claim is visible on that node — what ``ifmesh board`` there
+    would show — and the same point the bare baseline is stamped at (its channel callback). The
+    time until a watching client has read it from the stream is reported beside it."""
+    actor, *others = room.members
+    folded: dict[str, float] = {}
+    delivered: dict[str, float] = {}
     done = asyncio.Event()
     subscribed = [asyncio.Event() for _ in others]
 
     async def watch(session: str, ready: asyncio.Event) -> None:
-        async with room.client(session) as node:
-            events = node.events()
-            await anext(events)
-            ready.set()
-            async for event in events:
-                body = event.get("event") or {}
-                if body.get("type") == "task.claim" and body.get("source") == actor:
-                    seen[session] = time.perf_counter()
-                    if len(seen) == len(others):
-                        done.set()
-                    return
+        events = clients[session].events()
+        await anext(events)
+        ready.set()
+        async for event in events:
+            body = event.get("event") or {}
+            if body.get("type") == "task.claim" and body.get("source") == actor:
+                delivered[session] = time.monotonic()
+                folded[session] = float(event["folded_monotonic"])
+                if len(folded) == len(others):
+                    done.set()
+                return
 
     watchers = [asyncio.create_task(watch(s, e)) for s, e in zip(others, subscribed, strict=True)]
     await asyncio.gather(*(e.wait() for e in subscribed))
-    start = time.perf_counter()
+    start = time.monotonic()
     if via_cli:
         process = await asyncio.create_subprocess_exec(
             *ifmesh_command(), "claim", TASK, env=room.env | {"IFMESH_SESSION": actor},
@@ -91,16 +112,13 @@ async def claim_round(room: LocalRoom, actor: str, *, via_cli: bool) -> float:
         )  # fmt: skip
         await process.wait()
     else:
-        async with room.client(actor) as node:
-            await node.call("claim", {"task": TASK})
+        await clients[actor].call("claim", {"task": TASK})
     await asyncio.wait_for(done.wait(), 60)
-    elapsed = (max(seen.values()) - start) * 1000
     for watcher in watchers:
         watcher.cancel()
     await asyncio.gather(*watchers, return_exceptions=True)
-    async with room.client(actor) as node:
-        await node.call("release", {"task": TASK})
-    return elapsed
+    await clients[actor].call("release", {"task": TASK})
+    return Round((max(folded.values()) - start) * 1000, (max(delivered.values()) - start) * 1000)
 
 
 def rss_mb(pid: int) -> float:
@@ -115,13 +133,18 @@ async def ifmesh_room(size: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix=f"ifmesh-e2e-{size}-") as directory:
         async with LocalRoom(Path(directory), sessions=size, fetch_interval_seconds=5) as room:
             await room.wait_mesh(timeout=180)
-            actor = next(iter(room.members))
-            api = [await claim_round(room, actor, via_cli=False) for _ in range(API_ROUNDS)]
-            cli = [await claim_round(room, actor, via_cli=True) for _ in range(CLI_ROUNDS)]
-            figures["api_p50_ms"] = statistics.median(api)
-            figures["api_p99_ms"] = percentile(api, 0.99)
-            figures["cli_p50_ms"] = statistics.median(cli)
-            figures["cli_p99_ms"] = percentile(cli, 0.99)
+            async with contextlib.AsyncExitStack() as stack:
+                # One connection per node, held for the run, as an agent's integration would.
+                clients = {s: await stack.enter_async_context(room.client(s)) for s in room.members}
+                api = [await claim_round(room, clients, via_cli=False) for _ in range(API_ROUNDS)]
+                cli = [await claim_round(room, clients, via_cli=True) for _ in range(CLI_ROUNDS)]
+            for name, rounds in (("api", api), ("cli", cli)):
+                visible = [r.visible_ms for r in rounds]
+                delivered = [r.delivered_ms for r in rounds]
+                figures[f"{name}_p50_ms"] = statistics.median(visible)
+                figures[f"{name}_p99_ms"] = percentile(visible, 0.99)
+                figures[f"{name}_to_watcher_p50_ms"] = statistics.median(delivered)
+                figures[f"{name}_to_watcher_p99_ms"] = percentile(delivered, 0.99)
             pids = [m.process.pid for m in room.members.values() if m.process is not None]
             figures["node_rss_mb_max"] = max(rss_mb(pid) for pid in pids)
     return figures
@@ -191,6 +214,14 @@ def check(name: str, value: float, unit: str, op: str, target: float) -> dict[st
 
 
 async def main() -> None:
+    global SIZES, API_ROUNDS, BARE_ROUNDS
+    parser = argparse.ArgumentParser(description="claim propagation end to end (see docstring)")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="e.g. 3 or 3,8")
+    parser.add_argument("--rounds", type=int, default=API_ROUNDS, help="claims through the API")
+    args = parser.parse_args()
+    SIZES = tuple(int(size) for size in args.sizes.split(","))
+    API_ROUNDS = args.rounds
+    BARE_ROUNDS = max(BARE_ROUNDS, args.rounds)
     logging.basicConfig(stream=sys.stderr, level=logging.ERROR)
     figures: dict[str, Any] = {"polling_loop_mean_ms": POLLING_MEAN_MS}
     checks = []

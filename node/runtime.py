@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import time
 from collections.abc import Coroutine, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,7 +49,7 @@ from node.mesh.ice import IceServer
 from node.mesh.mesh import Mesh
 from node.messages import Envelope, SwarmRegister
 from node.startboard import RoomFiles, read_room
-from node.statedir import StateDirLock, reserve_seq, reserved_seq_of
+from node.statedir import SeqReservation, StateDirLock, reserved_seq_of
 from node.views import effect_document, event_summary
 
 log = structlog.get_logger(__name__)
@@ -60,6 +61,24 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class BoardChanged:
+    """Wakes everyone waiting for the board to change (``wait``, ``claim --confirmed``).
+
+    One event per change, replaced as it is set: notifying costs no task and no lock, and a
+    waiter that checked the board and then waits cannot miss a change in between (there is no
+    ``await`` between the two)."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+
+
 class Node:
     def __init__(self, config: NodeConfig) -> None:
         self.config = config
@@ -67,7 +86,7 @@ class Node:
         self.state_dir = config.resolved_state_dir
         self.incarnation = secrets.token_hex(4)
         self.feed = EventFeed()
-        self.changed = asyncio.Condition()  # notified whenever the board may have changed
+        self.changed = BoardChanged()
         self.policy: Policy = DEFAULT_POLICY
         self.policy_source = "default"
         self.replica: Replica | None = None
@@ -80,6 +99,7 @@ class Node:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stop: asyncio.Event | None = None
+        self._sent: SeqReservation | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -101,6 +121,8 @@ class Node:
             await stop.wait()
         finally:
             await self._shutdown(control)
+            if self._sent is not None:
+                self._sent.close()
             lock.release()
 
     async def _start_git(self) -> None:
@@ -144,6 +166,7 @@ class Node:
             self._on_git(outputs)
         reserved_seq, reserved_lamport = reserved_seq_of(self.state_dir)
         self.replica.resume(max(resume.seq, reserved_seq), max(resume.lamport, reserved_lamport))
+        self._sent = SeqReservation(self.state_dir)
         self._register()
 
     def _load_policy(self, room_policy: str | None) -> tuple[Policy, str]:
@@ -260,15 +283,36 @@ class Node:
         return self.replica_or_fail().board
 
     def publish(self, events: Sequence[Envelope]) -> None:
-        """Events the replica accepted from this session: to git, to the mesh, to watchers."""
-        if events:
-            reserve_seq(self.state_dir, max(e.seq for e in events), max(e.lamport for e in events))
-        for event in events:
-            if self.git is not None:
+        """Events the replica accepted from this session: to git, to the mesh, to watchers.
+        The broadcast runs beside the caller (timers, git verdicts)."""
+        if self._record(events):
+            self._background(self._broadcast(events))
+        self._announce(events)
+
+    async def publish_now(self, events: Sequence[Envelope]) -> None:
+        """:meth:`publish` for a command: the broadcast is handed to the mesh before the
+        command replies, not on a later turn of the loop behind the reply."""
+        if self._record(events):
+            await self._broadcast(events)
+            # aiortc transmits from tasks the send scheduled: let them put the datagrams on the
+            # wire now, before this command's reply is encoded and written.
+            await asyncio.sleep(0)
+        self._announce(events)
+
+    def _record(self, events: Sequence[Envelope]) -> bool:
+        """Reserves the seqs and hands the events to git; whether the mesh should carry them."""
+        if not events:
+            return False
+        if self._sent is not None:
+            self._sent.record(max(e.seq for e in events), max(e.lamport for e in events))
+        if self.git is not None:
+            for event in events:
                 self.git.submit(event)
-            if self.mesh is not None and self.mesh.peers_up:
-                self._background(self._broadcast(event))
-            self.feed.publish({"type": "event", "event": event_summary(event), "own": True})
+        return self.mesh is not None and bool(self.mesh.peers_up)
+
+    def _announce(self, events: Sequence[Envelope]) -> None:
+        for event in events:
+            self.feed.publish(_event_document(event, own=True))
         self._after_change()
 
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
@@ -277,12 +321,13 @@ class Node:
         self._tasks.append(task)
         task.add_done_callback(self._tasks.remove)
 
-    async def _broadcast(self, event: Envelope) -> None:
+    async def _broadcast(self, events: Sequence[Envelope]) -> None:
         assert self.mesh is not None
-        try:
-            await self.mesh.broadcast(event)
-        except errors.IfmeshError as exc:
-            log.warning("node.broadcast_failed", event=event.id, error=str(exc))
+        for event in events:
+            try:
+                await self.mesh.broadcast(event)
+            except errors.IfmeshError as exc:
+                log.warning("node.broadcast_failed", event=event.id, error=str(exc))
 
     def receive(self, events: Iterable[Envelope], origin: str) -> None:
         replica = self.replica_or_fail()
@@ -291,7 +336,7 @@ class Node:
             try:
                 if replica.receive(event):
                     new += 1
-                    self.feed.publish({"type": "event", "event": event_summary(event)})
+                    self.feed.publish(_event_document(event, own=False))
             except ForkedLog as exc:
                 if event.source == self.session:  # another process writes *our* log
                     self.stop(str(exc))
@@ -310,11 +355,7 @@ class Node:
         for effect in replica.effects():
             self.feed.publish(effect_document(effect))
         self._wake.set()
-        self._background(self._notify())
-
-    async def _notify(self) -> None:
-        async with self.changed:
-            self.changed.notify_all()
+        self.changed.notify()
 
     # --- edges ------------------------------------------------------------------------------
 
@@ -403,6 +444,16 @@ class Node:
                     self.git.write_confirm_record(task_id, epoch)
             acted = bool(emitted or confirmations)
             idle_deadline = due if due is not None and due <= now and not acted else None
+
+
+def _event_document(event: Envelope, *, own: bool) -> dict[str, Any]:
+    """An event for the stream, stamped when this node's board took it (see control-api.md)."""
+    return {
+        "type": "event",
+        "event": event_summary(event),
+        "own": own,
+        "folded_monotonic": time.monotonic(),
+    }
 
 
 def _read_room_locked(bridge: GitSync) -> RoomFiles:

@@ -68,8 +68,8 @@ class Handlers:
 
     # --- helpers -----------------------------------------------------------------------------
 
-    def _emitted(self, events: tuple[Envelope, ...]) -> dict[str, Any]:
-        self.node.publish(events)
+    async def _emitted(self, events: tuple[Envelope, ...]) -> dict[str, Any]:
+        await self.node.publish_now(events)
         return {"events": [event_summary(e) for e in events]}
 
     def _task(self, task_id: str) -> Task:
@@ -85,7 +85,7 @@ class Handlers:
 
     async def _until(self, predicate: Callable[[], Any], timeout: float | None) -> Any:
         """Waits for ``predicate()`` to be truthy, woken by every board change."""
-        async with asyncio.timeout(timeout), self.node.changed:
+        async with asyncio.timeout(timeout):
             while not (result := predicate()):
                 await self.node.changed.wait()
             return result
@@ -97,7 +97,7 @@ class Handlers:
         events = replica.claim(
             body["task"], now, force=bool(body.get("force")), policy_hash=self.node.policy.hash
         )
-        result = self._emitted(events)
+        result = await self._emitted(events)
         epoch = events[0].payload.epoch  # type: ignore[attr-defined]
         result |= {"task": body["task"], "epoch": epoch, "provisional": True}
         if body.get("confirmed"):
@@ -133,7 +133,7 @@ class Handlers:
         events = self.node.replica_or_fail().progress(
             body["task"], int(body["percent"]), self.node.now(), milestone=body.get("milestone", "")
         )
-        return self._emitted(events)
+        return await self._emitted(events)
 
     async def complete(self, body: dict[str, Any]) -> dict[str, Any]:
         events = self.node.replica_or_fail().complete(
@@ -142,14 +142,16 @@ class Handlers:
             deliverable=body.get("deliverable", ""),
             tests_pass=bool(body.get("tests_pass", True)),
         )
-        return self._emitted(events)
+        return await self._emitted(events)
 
     async def fail(self, body: dict[str, Any]) -> dict[str, Any]:
         replica = self.node.replica_or_fail()
-        return self._emitted(replica.fail(body["task"], body["reason"], self.node.now()))
+        return await self._emitted(replica.fail(body["task"], body["reason"], self.node.now()))
 
     async def release(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._emitted(self.node.replica_or_fail().release(body["task"], self.node.now()))
+        return await self._emitted(
+            self.node.replica_or_fail().release(body["task"], self.node.now())
+        )
 
     async def block(self, body: dict[str, Any]) -> dict[str, Any]:
         events = self.node.replica_or_fail().block(
@@ -161,7 +163,7 @@ class Handlers:
             urgency=body.get("urgency", "medium"),
             help_deadline=self._help_deadline(body["task"]),
         )
-        return self._emitted(events)
+        return await self._emitted(events)
 
     async def help(self, body: dict[str, Any]) -> dict[str, Any]:
         replica, now = self.node.replica_or_fail(), self.node.now()
@@ -176,7 +178,7 @@ class Handlers:
             deadline=self._help_deadline(body["task"]),
             max_helpers=int(body.get("max_helpers", 3)),
         )
-        result = self._emitted(replica.emit([event]))
+        result = await self._emitted(replica.emit([event]))
         request = self.node.board.help_requests.get(event.id)
         result["request_id"] = event.id
         result["helpers"] = list(request.helpers) if request else []
@@ -189,7 +191,7 @@ class Handlers:
             capabilities=list(body.get("capabilities", self.node.config.capabilities)),
             message=body.get("message", ""),
         )
-        return self._emitted(events)
+        return await self._emitted(events)
 
     async def wait(self, body: dict[str, Any]) -> dict[str, Any]:
         """Returns the instant ``task`` is completed (``until=completed``) or every dependency
@@ -231,7 +233,7 @@ class Handlers:
             budget=float(body.get("budget", config.budget)),
             model=body.get("model") or config.model,
         )
-        return self._emitted(self.node.replica_or_fail().publish(payload, self.node.now()))
+        return await self._emitted(self.node.replica_or_fail().publish(payload, self.node.now()))
 
     async def reset_breaker(self, body: dict[str, Any]) -> dict[str, Any]:
         payload = BreakerReset(
@@ -239,7 +241,7 @@ class Handlers:
             task_type=body.get("task_type") or None,
             reason=body.get("reason", "operator reset"),
         )
-        return self._emitted(self.node.replica_or_fail().publish(payload, self.node.now()))
+        return await self._emitted(self.node.replica_or_fail().publish(payload, self.node.now()))
 
     # --- queries -----------------------------------------------------------------------------
 
