@@ -72,6 +72,10 @@ class Delivery(enum.Enum):
 
 
 _MESSAGE_KINDS = {d.value[0]: d for d in Delivery}
+# Enum members and .value go through Python-level descriptors; the per-message paths use
+# these plain module constants instead.
+_KIND_BYTES = {d: d.value for d in Delivery}
+_REPLY = Delivery.REPLY
 KIND_CHUNK = ord("C")
 KIND_PING = ord("P")
 KIND_PONG = ord("O")
@@ -153,14 +157,19 @@ class FrameWriter:
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
         self._transfer = 0
+        # The largest message that goes out as one frame (its kind byte included).
+        self._single_frame = min(self.limits.chunk_threshold - 1, self.limits.max_message)
 
     def message(
         self, encoded: bytes, delivery: Delivery = Delivery.PLAIN, *, in_reply_to: str = ""
     ) -> list[bytes]:
         """Frames for one encoded IFMessage (chunked when large); the same for every peer."""
-        if len(encoded) > self.limits.max_message:
+        if len(encoded) <= self._single_frame and delivery is not _REPLY:
+            return [_KIND_BYTES[delivery] + encoded]  # the usual case: one frame, no checks
+        limits = self.limits
+        if len(encoded) > limits.max_message:
             raise MalformedFrame(
-                f"message is {len(encoded)} bytes; the limit is {self.limits.max_message}"
+                f"message is {len(encoded)} bytes; the limit is {limits.max_message}"
             )
         if delivery is Delivery.REPLY:
             reply_id = in_reply_to.encode()
@@ -168,8 +177,8 @@ class FrameWriter:
                 raise MalformedFrame("a reply names the id of its request (1..65535 bytes)")
             frame = b"R" + _REPLY_HEADER.pack(len(reply_id)) + reply_id + encoded
         else:
-            frame = delivery.value + encoded
-        if len(frame) <= self.limits.chunk_threshold:
+            frame = _KIND_BYTES[delivery] + encoded
+        if len(frame) <= limits.chunk_threshold:
             return [frame]
         return self._chunks(frame)
 
@@ -339,7 +348,7 @@ class FrameReader:
         kind = frame[0]
         delivery = _MESSAGE_KINDS.get(kind)
         if delivery is not None:
-            if delivery is not Delivery.REPLY:
+            if delivery is not _REPLY:
                 return MessageArrived(codec.decode(frame[1:]), delivery, size)
             body = memoryview(frame)[1:]
             if len(body) < _REPLY_HEADER.size:

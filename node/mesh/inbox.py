@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+# Module constants: an Enum member lookup costs a metaclass descriptor call per message.
+_ACKED, _REPLY, _REQUEST = Delivery.ACKED, Delivery.REPLY, Delivery.REQUEST
+
 
 class AckWait:
     """Acknowledgements of one id (a message, or a bye token) as they arrive."""
@@ -157,17 +160,17 @@ class Inbox:
         delivery = event.delivery
         if not self.seen.first_time(message.source, message.id):
             pair.metrics.duplicates += 1
-        elif delivery is Delivery.REPLY:
+        elif delivery is _REPLY:
             pair.metrics.messages_in += 1
             self._reply_arrived(pair, message, event.in_reply_to)
         else:
             pair.metrics.messages_in += 1
-            request = delivery is Delivery.REQUEST
+            request = delivery is _REQUEST
             self.emit(MessageReceived(pair.peer, message, event.size, request, time.monotonic()))
         # Acked after delivery, not before: aiortc transmits only once this callback returns,
         # so the ack leaves no later, and the message is not kept waiting behind it. A
         # duplicate is acked too (our earlier ack may be what got lost).
-        if delivery is Delivery.ACKED and pair.link is not None:
+        if delivery is _ACKED and pair.link is not None:
             pair.link.try_send([self.writer.ack(message.id)])
 
     def _reply_arrived(self, pair: Pair, message: Envelope, request_id: str | None) -> None:
