@@ -13,6 +13,7 @@ local commits stay queued (``state().pending_commits``) until a push lands.
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -38,7 +39,7 @@ from node.gitsync.eventlog import ResumePoint
 from node.gitsync.outputs import Outputs, SyncState
 from node.gitsync.paths import BOARD_PATH
 from node.gitsync.reader import BranchReader, ReadResult
-from node.gitsync.schedule import Action, Backoff, SyncSchedule
+from node.gitsync.schedule import Action, Backoff, Ring, SyncSchedule
 from node.gitsync.scribe import STARTER_BOARD
 from node.gitsync.scribing import BoardScribe
 from node.messages import Envelope
@@ -46,11 +47,12 @@ from node.statedir import StateDirLock
 
 log = structlog.get_logger(__name__)
 
+# After a lost race, pushes fetch first for this long (seconds): pushing on a stale tip is a
+# sure loss while others push too.
+_CONTENDED_FOR = 5.0
+
 # The bridge's own lock on the state directory: it also runs without a node (tests, benchmarks).
 LOCK_NAME = "gitsync.lock"
-
-# After a lost race, pushes fetch first for this long (seconds).
-_CONTENDED_FOR = 5.0
 
 
 class GitSync:
@@ -75,8 +77,11 @@ class GitSync:
         self._last_fetch_at: float | None = None
         self._pushes = 0
         self._lost_races = 0
-        self._last_lost_race_at = float("-inf")
         self._stopped: IncarnationConflict | None = None
+        self._last_lost_race_at = float("-inf")
+        self._seen_landing: dict[str, float] = {}  # session → when we saw its last commit
+        self._ring = Ring()
+        self._cycle = 0.0  # seconds one landed fetch-rebuild-push takes here (moving average)
         self._schedule: SyncSchedule | None = None
 
     # --- start and stop ----------------------------------------------------------------------
@@ -278,13 +283,13 @@ class GitSync:
         fetched = started
         try:
             # Pushing on a stale tip is a sure loss while others push too: fetch first then.
-            contended = now - self._last_lost_race_at < _CONTENDED_FOR
+            contended = self._ring.size > 1 or now - self._last_lost_race_at < _CONTENDED_FOR
             if (
                 contended
                 or self._sched.push_attempt > 0
                 or self.clone.ref(self.clone.remote_ref) is None
             ):
-                self.clone.fetch(self.config.seed_branch_glob)
+                self.clone.fetch(self.config.seed_branch_glob, maintenance=False)
                 self._last_fetch_at = now
                 fetched = time.perf_counter()
             remote_tip = self.clone.ref(self.clone.remote_ref)
@@ -330,13 +335,15 @@ class GitSync:
             log.debug("gitsync.push_lost_race", delay=round(delay, 3))
             self._absorb(self.reader.read(remote_tip), now)
             return
+        took = time.perf_counter() - started
+        self._cycle = took if not self._cycle else 0.7 * self._cycle + 0.3 * took
         self.clone.set_ref(self.clone.remote_ref, tip)
         self.chain.mark_pushed(tip)
         self._pushes += 1
         self._last_push_at = now
         self._last_error = None
         with self._lock:
-            self._sched.push_landed(now, self._rng.random())
+            self._sched.push_landed(now)
         self._absorb(self.reader.read(tip), now)
 
     def flush(self, now: float) -> int:
@@ -364,6 +371,7 @@ class GitSync:
             self.chain.reconfirm(mine, _wall(now))
             with self._lock:
                 self._sched.push_wanted(now)
+        self._update_ring(result.writers, now)
         with self._lock:
             self._outputs.events.extend(result.events)
             for task, epoch in sorted(self._awaiting):
@@ -374,6 +382,32 @@ class GitSync:
                 self._outputs.verdicts.append(verdict)
                 if not verdict.confirmed:
                     self.chain.claim_lost(task)
+
+    def _update_ring(self, writers: list[str], now: float) -> None:
+        """The sessions that pushed to the branch lately take turns (node.gitsync.schedule):
+        sorted by id, plus one open slot for writers not known yet. A slot is a whole number
+        of ``push_slot`` units, long enough for one fetch-rebuild-push as measured here."""
+        for session in writers:
+            self._seen_landing[session] = now
+        window = self.config.push_ring_window
+        known = sorted(s for s, at in self._seen_landing.items() if now - at < window)
+        me = self.config.session
+        others = [s for s in known if s != me]
+        if not others and me not in known:
+            ring = Ring()  # nobody has written lately: push at once
+        elif me in known:
+            ring = Ring(known.index(me), len(known) + 1, self._slot())
+        else:
+            ring = Ring(len(known), len(known) + 1, self._slot(), newcomer=True)
+        if ring != self._ring:
+            log.debug("gitsync.ring", index=ring.index, size=ring.size, slot=ring.slot)
+            self._ring = ring
+            with self._lock:
+                self._sched.ring_changed(ring)
+
+    def _slot(self) -> float:
+        unit = self.config.push_slot
+        return unit * max(1, math.ceil(1.25 * self._cycle / unit))
 
     def _report(self, problems: Sequence[GitSyncError]) -> None:
         for problem in problems:

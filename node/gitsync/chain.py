@@ -18,7 +18,7 @@ the remote tip it was built on; ``base..tip`` are the pending commits.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
 
@@ -36,6 +36,7 @@ from node.gitsync.eventlog import (
     parse_log,
     resume_point,
 )
+from node.gitsync.objects import blob_sha
 from node.gitsync.paths import BOARD_PATH, log_path, status_path
 from node.gitsync.statusfiles import read_status
 from node.messages import Envelope
@@ -57,6 +58,13 @@ class OwnChain:
         self.status: StatusFile = ownstatus.initial_status(session, branch)
         self.events: list[Envelope] = []  # every event of our log, in order
         self._pending = 0  # commits base..tip, kept here so status checks run no git
+        # What the pending commits carry, kept in memory so a replay reads nothing back from
+        # git: their confirm records and message parts, oldest first. None: not known yet
+        # (commits left in the state directory by an earlier process), read once from git.
+        self._queued: _Queued | None = _Queued()
+        self._checked_blob: str | None = None  # our log on the branch, last found clean
+        self._rendered: tuple[StatusFile, bytes] | None = None
+        self._log_sha: tuple[bytes, str] | None = None
 
     @property
     def clone(self) -> Clone:
@@ -87,7 +95,12 @@ class OwnChain:
 
     def mark_pushed(self, sha: str) -> None:
         self._clone.set_ref(BASE_REF, sha)
-        self._pending = 0 if sha == self.tip else self._count_pending()
+        if sha == self.tip:
+            self._pending = 0
+            self._queued = _Queued()
+        else:
+            self._pending = self._count_pending()
+            self._queued = None
 
     # --- start -------------------------------------------------------------------------------
 
@@ -115,6 +128,7 @@ class OwnChain:
         read = parse_log(self.log.decode("utf-8", "replace"), self._log_path, self.session)
         self.events = list(read.messages)
         self._pending = self._count_pending()
+        self._queued = _Queued() if self._pending == 0 else None
         return resume_point(read.messages)
 
     # --- writing -----------------------------------------------------------------------------
@@ -129,7 +143,8 @@ class OwnChain:
         self.log += lines
         self.events.extend(plan.events)
         self.status = ownstatus.stamped(status, now)
-        return self._commit_own(plan.message(self.session))
+        record = (plan.confirm.task, plan.confirm.epoch) if plan.confirm is not None else None
+        return self._commit_own(plan.message(self.session), record)
 
     def refresh_status(self, now: datetime) -> str:
         self.status = ownstatus.stamped(self.status, now)
@@ -143,17 +158,19 @@ class OwnChain:
             self.status = ownstatus.stamped(
                 ownstatus.with_confirm_record(current, record.task, record.epoch), now
             )
-            self._commit_own(f"claim: {record.task}")
+            self._commit_own(f"claim: {record.task}", (record.task, record.epoch))
         self.status = current
 
     def claim_lost(self, task: str) -> None:
         self.status = ownstatus.after_claim_lost(self.status, task)
 
-    def _commit_own(self, message: str, parent: str | None = None) -> str:
-        files = {self._log_path: self.log, self._status_path: ownstatus.render(self.status)}
-        sha = self._clone.commit_files(parent or self.tip, files, message)
+    def _commit_own(self, message: str, record: tuple[str, int] | None = None) -> str:
+        files = {self._log_path: self.log, self._status_path: self._render(self.status)}
+        sha = self._clone.commit_files(self.tip, files, message)
         self._clone.set_ref(self._clone.local_ref, sha)
         self._pending += 1
+        if self._queued is not None:
+            self._queued.add(message, record)
         return sha
 
     def add_board(self, text: bytes) -> str:
@@ -170,11 +187,19 @@ class OwnChain:
         another process of this session appends to it."""
         if remote_tip is None:
             return []
+        blob = self._clone.blob_sha(remote_tip, self._log_path)
+        if blob is None or blob == self._checked_blob or blob == self._own_log_sha():
+            return []  # checked before (our log only grows), or exactly what we wrote
         theirs = self._clone.read(remote_tip, self._log_path) or b""
         comparison = compare_own_log(
             theirs.decode("utf-8", "replace"), self.log.decode("utf-8", "replace")
         )
-        return check_foreign(comparison.foreign, self._log_path, self.session, self._incarnation)
+        problems = check_foreign(
+            comparison.foreign, self._log_path, self.session, self._incarnation
+        )
+        if not problems:
+            self._checked_blob = blob
+        return problems
 
     def needs_push(self, remote_tip: str | None) -> bool:
         """Whether the branch lacks pending commits of ours, or our files as we wrote them
@@ -202,10 +227,12 @@ class OwnChain:
     def replay(self, onto: str | None) -> bool:
         """Rebuilds the chain on ``onto``; True when a recovery commit had to be added.
 
-        Several pending commits are squashed into one: a replay then costs one commit however
-        long the queue grew behind lost races, which keeps the time between fetch and push —
-        and so the chance of losing again — small. The squashed STATUS keeps every confirm
-        record of the commits it replaces (``claiming:`` plus ``also_claiming:``)."""
+        All pending commits become one, built from memory (the log and STATUS as they are
+        now): a replay then costs one commit and reads nothing back from git, however long
+        the queue grew behind lost races, which keeps the time between fetch and push — and so
+        the chance of losing again — small, and lets each landed push carry every event the
+        node has. The STATUS keeps every confirm record of the commits it replaces
+        (``claiming:`` plus ``also_claiming:``)."""
         tip = self.tip
         if tip is not None and onto is not None and self.base == onto:
             # Already built on it: only our files may need a refresh (a lost claim dropped).
@@ -213,63 +240,69 @@ class OwnChain:
                 return False
             self._commit_own(f"chore: Update {self.session} status")
             return True
-        pending = self._since_base(tip) if tip is not None else []
-        pending = [commit for commit in pending if commit.message != BOARD_MESSAGE]
-        new_tip = onto
-        replayed = 0
-        if len(pending) == 1:
+        queued = self._queued if self._queued is not None else self._queued_from_git(tip)
+        if queued.subjects:
             new_tip = self._clone.commit_files(
-                new_tip, self._files_at(pending[0].sha), pending[0].message
+                onto,
+                {self._log_path: self.log, self._status_path: self._squashed(queued.records)},
+                _joined(queued.subjects),
             )
-            replayed = 1
-        elif pending:
-            new_tip = self._squash(onto, pending)
-            replayed = 1
-        recovered = False
-        if new_tip is None or not self._holds_own_files(new_tip):
-            new_tip = self._clone.commit_files(
-                new_tip,
-                {self._log_path: self.log, self._status_path: ownstatus.render(self.status)},
-                f"chore: Update {self.session} status",
-            )
+            recovered = False
+        elif onto is None or not self._holds_own_files(onto):
+            message = f"chore: Update {self.session} status"
+            files = {self._log_path: self.log, self._status_path: self._render(self.status)}
+            new_tip = self._clone.commit_files(onto, files, message)
+            queued = _Queued()
+            queued.add(message, None)
             recovered = True
-            replayed += 1
+        else:
+            new_tip, recovered = onto, False
         self._clone.set_ref(self._clone.local_ref, new_tip)
         if onto is not None:
             self._clone.set_ref(BASE_REF, onto)
         elif self.base is not None:
             self._clone.set_ref(BASE_REF, None)
-        self._pending = replayed
+        self._pending = 0 if new_tip == onto else 1
+        self._queued = queued if self._pending else _Queued()
         return recovered
 
-    def _files_at(self, commit: str) -> dict[str, bytes]:
-        return {
-            path: data
-            for path in (self._log_path, self._status_path)
-            if (data := self._clone.read(commit, path)) is not None
-        }
-
-    def _squash(self, onto: str | None, pending: list[CommitInfo]) -> str:
-        records: list[tuple[str, int]] = []
-        for commit in pending:
-            for record in self._records_at(commit.sha):
-                if (record.task, record.epoch) not in records:
-                    records.append((record.task, record.epoch))
-        files = self._files_at(pending[-1].sha)
-        last = self._status_at(pending[-1].sha) or self.status
-        named = (last.claiming, last.epoch or 0) if last.claiming else None
+    def _squashed(self, records: list[tuple[str, int]]) -> bytes:
+        """The STATUS as it is now, naming every pending confirm record: ``claiming:`` holds
+        one, ``also_claiming:`` the others."""
+        status = self.status
+        named = (status.claiming, status.epoch or 0) if status.claiming else None
         others = [f"{task}@{epoch}" for task, epoch in records if (task, epoch) != named]
-        extra = {k: v for k, v in last.extra.items() if k != ALSO_CLAIMING}
-        if others:
-            extra[ALSO_CLAIMING] = others
-        squashed = replace(last, extra=MappingProxyType(extra))
-        files[self._status_path] = ownstatus.render(squashed)
-        subjects: list[str] = []
-        for commit in pending:
+        if not others:
+            return self._render(status)
+        extra = {k: v for k, v in status.extra.items() if k != ALSO_CLAIMING}
+        extra[ALSO_CLAIMING] = others
+        return ownstatus.render(replace(status, extra=MappingProxyType(extra)))
+
+    def _queued_from_git(self, tip: str | None) -> _Queued:
+        """What commits left by an earlier process carry, read from them once."""
+        queued = _Queued()
+        for commit in self._since_base(tip) if tip is not None else []:
+            if commit.message == BOARD_MESSAGE:
+                continue
             for part in commit.message.split("; "):
-                if part not in subjects:
-                    subjects.append(part)
-        return self._clone.commit_files(onto, files, _joined(subjects))
+                queued.add(part, None)
+            for record in self._records_at(commit.sha):
+                queued.add("", (record.task, record.epoch))
+        return queued
+
+    def _render(self, status: StatusFile) -> bytes:
+        cached = self._rendered
+        if cached is None or cached[0] is not status:
+            cached = (status, ownstatus.render(status))
+            self._rendered = cached
+        return cached[1]
+
+    def _own_log_sha(self) -> str:
+        cached = self._log_sha
+        if cached is None or cached[0] is not self.log:
+            cached = (self.log, blob_sha(self.log))
+            self._log_sha = cached
+        return cached[1]
 
     def _status_at(self, commit: str) -> StatusFile | None:
         data = self._clone.read(commit, self._status_path)
@@ -285,11 +318,26 @@ class OwnChain:
         return records_in(commit, [(self._status_path, status)]) if status else []
 
     def _holds_own_files(self, commit: str) -> bool:
-        if self._clone.read(commit, self._log_path) != self.log:
+        if self._clone.blob_sha(commit, self._log_path) != self._own_log_sha():
             return False
         status = self._clone.read(commit, self._status_path) or b""
         # A squashed commit's extra records are history, not a difference in the file.
-        return _ALSO_CLAIMING_BLOCK.sub(b"", status) == ownstatus.render(self.status)
+        return _ALSO_CLAIMING_BLOCK.sub(b"", status) == self._render(self.status)
+
+
+@dataclass
+class _Queued:
+    """Confirm records and message parts of the pending commits, oldest first."""
+
+    records: list[tuple[str, int]] = field(default_factory=list)
+    subjects: list[str] = field(default_factory=list)
+
+    def add(self, message: str, record: tuple[str, int] | None) -> None:
+        for part in message.split("; ") if message else []:
+            if part not in self.subjects:
+                self.subjects.append(part)
+        if record is not None and record not in self.records:
+            self.records.append(record)
 
 
 def _joined(subjects: list[str], limit: int = 240) -> str:

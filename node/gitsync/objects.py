@@ -154,6 +154,11 @@ class ObjectStore:
             self._blob_bytes -= len(dropped)
 
 
+def blob_sha(data: bytes) -> str:
+    """The sha git gives ``data`` as a file: compares a file in a commit without reading it."""
+    return _sha(b"blob", data).hex()
+
+
 def _sha(kind: bytes, data: bytes) -> bytes:
     return hashlib.sha1(b"%s %d\0" % (kind, len(data)) + data).digest()
 

@@ -38,6 +38,8 @@ class ReadResult:
     rewritten: bool = False
     # Winners the old history had and the rewritten one lacks: their owners write them again.
     dropped: list[ConfirmRecord] = field(default_factory=list)
+    # Sessions whose STATUS the new commits changed, in commit order: who writes the branch.
+    writers: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -120,6 +122,7 @@ class BranchReader:
                 if status is None:
                     continue
                 parsed.append((path, status))
+                result.writers.append(session)
                 self.statuses[session] = status
                 has_log = self._clone.blob_sha(commit.sha, log_path(session)) is not None
                 if not has_log and session != self._session:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from node.gitsync.bridge import GitSync
+from node.gitsync.confirm import Verdict
 from node.gitsync.errors import (
     BoardUnparseable,
     BranchMissing,
@@ -316,3 +317,34 @@ def test_events_close_together_share_one_commit(tmp_path: Path, remote: Path) ->
     pump([bridge], lambda: len(log_ids(remote, "session-a")) == 3)
     subjects = git("--git-dir", str(remote), "log", "--format=%s", BRANCH).splitlines()
     assert subjects[0] == "progress: P0.1.4 25%; progress: P0.1.4 50%; progress: P0.1.4 75%"
+
+
+def test_claims_queued_behind_a_lost_race_land_in_one_commit_with_every_record(
+    tmp_path: Path, remote: Path
+) -> None:
+    a = started(tmp_path, "session-a", remote)
+    stamp = Stamper("session-a")
+    push_file(tmp_path, remote, "notes.md", "moved\n", "docs: someone else pushes first")
+    ids = [claim(a, stamp, task) for task in ("P0.1.4", "F2.1", "F2.2")]
+    verdicts: list[Verdict] = []
+    pump([a], lambda: bool(verdicts.extend(a.take_outputs().verdicts)) or len(verdicts) == 3)
+    assert a.state().lost_races >= 1  # its first push was built on a stale tip
+    assert sorted((v.task, v.confirmed) for v in verdicts) == [
+        ("F2.1", True),
+        ("F2.2", True),
+        ("P0.1.4", True),
+    ]
+    assert log_ids(remote, "session-a") == ids
+    subjects = git("--git-dir", str(remote), "log", "--format=%s", BRANCH).splitlines()
+    assert subjects[0] == "claim: P0.1.4; claim: F2.1; claim: F2.2"
+    assert subjects[1] == "docs: someone else pushes first"
+    status = show(remote, "STATUS-SESSION-A.yaml")
+    assert "claiming: F2.2" in status and "- P0.1.4@0" in status and "- F2.1@0" in status
+    # Any other reader of the branch reaches the same verdicts from git alone.
+    b = started(tmp_path, "session-b", remote)
+    winners = {task: b.reader.ledger.winner(task, 0) for task in ("P0.1.4", "F2.1", "F2.2")}
+    assert {task: w.session if w else None for task, w in winners.items()} == {
+        "P0.1.4": "session-a",
+        "F2.1": "session-a",
+        "F2.2": "session-a",
+    }
