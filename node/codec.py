@@ -10,6 +10,8 @@ by the mesh on live delivery. Stored logs, fixtures and replays never expire.
 
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -61,10 +63,18 @@ _CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z
 
 def _fields_of(value: object) -> dict[str, Any]:
     """A message model as orjson should write it: its fields, None ones left out (as
-    ``model_dump(exclude_none=True)`` does: top-level fields only, not nulls inside values)."""
-    if isinstance(value, BaseModel) and type(value) in _PLAIN_MODELS:
-        return {k: v for k, v in value.__dict__.items() if v is not None}
-    raise TypeError(f"{type(value).__name__} is not an IFMessage part")
+    ``model_dump(exclude_none=True)`` does: model fields only, not nulls inside values)."""
+    nullable = _NULLABLE.get(type(value))
+    if nullable is None:
+        raise TypeError(f"{type(value).__name__} is not an IFMessage part")
+    fields: dict[str, Any] = value.__dict__
+    if not nullable:
+        return fields  # orjson only reads it
+    kept = fields.copy()
+    for name in nullable:  # only these can hold None; most are absent in most messages
+        if kept[name] is None:
+            del kept[name]
+    return kept
 
 
 def _encode_with_pydantic(message: Envelope) -> bytes:
@@ -88,9 +98,27 @@ def _plain(model: type[BaseModel]) -> bool:
     )
 
 
-_PLAIN_MODELS: frozenset[type[BaseModel]] = frozenset(
-    model for model in (*ENVELOPES.values(), *Payload.registry.values()) if _plain(model)
-)
+def _allows_none(annotation: object) -> bool:
+    if annotation is None or annotation is type(None):
+        return True
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _allows_none(typing.get_args(annotation)[0])
+    if origin is typing.Union or origin is types.UnionType:
+        return any(_allows_none(arg) for arg in typing.get_args(annotation))
+    return False
+
+
+# Per plain model: the fields that may hold None (the only ones _fields_of must look at).
+_NULLABLE: dict[type, tuple[str, ...]] = {
+    model: tuple(
+        name
+        for name, info in model.model_fields.items()
+        if info.default is None or _allows_none(info.annotation)
+    )
+    for model in (*ENVELOPES.values(), *Payload.registry.values())
+    if _plain(model)
+}
 
 
 def decode(data: bytes | str) -> Envelope:

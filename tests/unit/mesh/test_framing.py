@@ -234,3 +234,43 @@ def test_malformed_batches_are_rejected(frame: bytes) -> None:
     events = feed(reader, [frame])
     assert isinstance(events[-1], FrameRejected)
     assert not [e for e in events if isinstance(e, MessageArrived)]
+
+
+def _comparable(events: list[FrameEvent]) -> list[object]:
+    return [
+        (type(e.error), str(e.error), e.size) if isinstance(e, FrameRejected) else e for e in events
+    ]
+
+
+def test_read_gives_what_receive_frame_and_events_give() -> None:
+    writer = FrameWriter(Limits(chunk_threshold=2048, chunk_size=1024))
+    big = progress("x" * 5000)
+    corpus: list[bytes | str] = [
+        *writer.message(codec.encode(progress("one"))),
+        *writer.message(codec.encode(progress()), Delivery.ACKED),
+        *writer.message(codec.encode(progress()), Delivery.REPLY, in_reply_to="req-1"),
+        *writer.message(codec.encode(big)),  # chunks
+        FrameWriter.batch([b"M" + codec.encode(progress("a")), FrameWriter.ack("id-1")]),
+        FrameWriter.ping(1, 2.5, None),
+        FrameWriter.pong(1, 2.5),
+        FrameWriter.bye("tok", "closing"),
+        b"",
+        b"M",
+        b"M{not json",
+        b'M{"type": "no.such"}',
+        b"Z123",
+        b"R\x00",
+        ("M" + codec.encode(progress("text")).decode()),  # a browser's text frame
+        b"M" + b"x" * (300 * 1024),  # above max_frame
+    ]
+    by_read, by_queue = FrameReader(), FrameReader()
+    for frame in corpus:
+        by_queue.receive_frame(frame)
+        assert _comparable(by_read.read(frame)) == _comparable(list(by_queue.events()))
+    assert by_read.malformed == by_queue.malformed > 0
+
+
+def test_a_message_above_max_message_is_refused_even_below_the_chunk_threshold() -> None:
+    writer = FrameWriter(Limits(max_message=1024))
+    with pytest.raises(MalformedFrame, match="limit is 1024"):
+        writer.message(b"{" + b" " * 2000 + b"}")
