@@ -233,6 +233,7 @@ class FrameReader:
         self._events: deque[FrameEvent] = deque()
         self._transfers: dict[int, _Transfer] = {}
         self._reassembly_cap = self.limits.max_message + _HEADER_ROOM
+        self._max_frame = self.limits.max_frame
 
     def receive_frame(self, data: bytes | str) -> None:
         """Feeds one data-channel message (a browser may send text; it is read as UTF-8)."""
@@ -257,19 +258,20 @@ class FrameReader:
 
     def read(self, data: bytes | str) -> list[FrameEvent]:
         """Feeds one frame and returns its events: ``receive_frame`` then ``events()`` in one
-        call. A whole single frame (the usual case) is parsed without the event queue."""
-        if (
-            type(data) is bytes
-            and 0 < len(data) <= self.limits.max_frame
-            and data[0] != KIND_CHUNK
-            and data[0] != KIND_BATCH
-            and not self._events
-        ):
+        call. A whole single frame (the usual case) is parsed without the event queue, and a
+        message frame (the most frequent) without a detour through ``_parse``."""
+        size = len(data)
+        if type(data) is bytes and 0 < size <= self._max_frame and not self._events:
+            kind = data[0]
             try:
-                return [self._parse(data, len(data))]
+                delivery = _MESSAGE_KINDS.get(kind)
+                if delivery is not None and delivery is not _REPLY:
+                    return [MessageArrived(codec.decode(data[1:]), delivery, size)]
+                if kind != KIND_CHUNK and kind != KIND_BATCH:
+                    return [self._parse(data, size)]
             except ProtocolError as error:
                 self.malformed += 1
-                return [FrameRejected(error, len(data))]
+                return [FrameRejected(error, size)]
         self.receive_frame(data)
         events = list(self._events)
         self._events.clear()

@@ -279,14 +279,17 @@ class Mesh:
         # with no task or future in between: aiortc transmits once we yield to the loop.
         for pair in self.pairs.values():
             link = pair.link
-            if not pair.up or link is None or not link.is_open:
+            if link is None or not pair.up:
                 continue
-            if link.try_send(frames, frame_bytes):
-                sent.add(pair.peer)
-                pair.metrics.messages_out += 1
-                pair.metrics.bytes_out += size
-            else:
-                blocked.append(pair)
+            try:
+                if not link.try_send(frames, frame_bytes):
+                    blocked.append(pair)
+                    continue
+            except PeerUnavailable:  # its channel closed; the pair will report it down
+                continue
+            sent.add(pair.peer)
+            pair.metrics.messages_out += 1
+            pair.metrics.bytes_out += size
         if blocked:
             results = await asyncio.gather(
                 *(self._send(pair, frames, size) for pair in blocked), return_exceptions=True
