@@ -50,7 +50,7 @@ from signaling.server import SignalingServer  # noqa: E402
 
 SIZES = (2, 4, 8)
 KINDS = ("bare", "mesh")
-LATENCY_ROUNDS = 400  # p99 is then the 5th slowest of each, not the 2nd: one spike moves it less
+LATENCY_ROUNDS = 1000  # p99 is then the 11th slowest of each: one load spike moves it little
 FLOOD = 1000
 FLOOD_REPEATS = 3
 BARE_KILL_CAP = 45.0
