@@ -4,11 +4,12 @@ it, for rooms of N = 3 and 8 node processes (real signaling, real git, 127.0.0.1
 Measured in the same run, next to each other:
 * through the control API (the claim's HTTP call starts the clock), p50/p99, until the claim
   is visible on every other node: each node stamps the event when its board takes it (see
-  ``claim_round``); and, reported beside it, until a client watching each node has read it;
+  ``Watchers``); and, reported beside it, until a client watching each node has read it;
 * through the CLI, process start included (`ifmesh claim` starts the clock), p50/p99;
 * RSS of every node process of the 8-node room (max);
 * the bare aiortc broadcast of benchmarks/mesh.py (plain RTCPeerConnections, no ifmesh code)
-  with the same N: the floor any mesh-based claim stands on;
+  with the same N: the floor any mesh-based claim stands on. Its rounds alternate with the
+  API rounds (both rooms are up at once), so both see the same load on a shared machine;
 * a central WebSocket hub (a minimal aiohttp server relaying to every client): reported only;
 * the Phase-0 session instructions' git polling loop: a claim is seen after half the 30 s
   interval on average (15 s), no measurement needed.
@@ -49,9 +50,8 @@ from signaling.config import ServerConfig  # noqa: E402
 from signaling.server import SignalingServer  # noqa: E402
 
 SIZES = (3, 8)
-API_ROUNDS = 30
+API_ROUNDS = 40
 CLI_ROUNDS = 5
-BARE_ROUNDS = 40
 HUB_ROUNDS = 100
 TASK = "F2.3"  # a filler task nobody holds on the example board
 POLLING_MEAN_MS = 15_000.0
@@ -72,53 +72,76 @@ class Round:
     delivered_ms: float  # until the last watching client read it from its node's event stream
 
 
-async def claim_round(
-    room: LocalRoom, clients: dict[str, ControlClient], *, via_cli: bool
-) -> Round:
-    """One claim of TASK on the first node until every other node folded it; released
-    afterwards (not timed) so the next round can claim again.
+class Watchers:
+    """One event stream per other node, held for the run (as ``ifmesh watch`` holds one): it
+    notes when each node folded, and when the client read, every claim the actor makes.
 
     A node stamps each event it folds with its ``CLOCK_MONOTONIC`` (``folded_monotonic`` on the
-    event stream), the clock this process starts from: one clock for every process of a Linux
-    host. That is the moment the claim is visible on that node — what ``ifmesh board`` there
-    would show — and the same point the bare baseline is stamped at (its channel callback). The
-    time until a watching client has read it from the stream is reported beside it."""
-    actor, *others = room.members
-    folded: dict[str, float] = {}
-    delivered: dict[str, float] = {}
-    done = asyncio.Event()
-    subscribed = [asyncio.Event() for _ in others]
+    event stream): one clock for every process of a Linux host, the one this process starts
+    its clock from. That is the moment the claim is visible on that node — what ``ifmesh board``
+    there would show — and the same point the bare baseline is stamped at (its channel
+    callback). The time until the watching client has read it is reported beside it."""
 
-    async def watch(session: str, ready: asyncio.Event) -> None:
-        events = clients[session].events()
+    def __init__(self, clients: dict[str, ControlClient], actor: str) -> None:
+        self.actor = actor
+        self.others = [session for session in clients if session != actor]
+        self.arrivals: dict[str, list[tuple[float, float]]] = {s: [] for s in self.others}
+        self.arrived = asyncio.Event()
+        self._clients = clients
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> Watchers:
+        subscribed = [asyncio.Event() for _ in self.others]
+        self._tasks = [
+            asyncio.create_task(self._watch(session, ready))
+            for session, ready in zip(self.others, subscribed, strict=True)
+        ]
+        await asyncio.gather(*(ready.wait() for ready in subscribed))
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _watch(self, session: str, ready: asyncio.Event) -> None:
+        events = self._clients[session].events()
         await anext(events)
         ready.set()
         async for event in events:
             body = event.get("event") or {}
-            if body.get("type") == "task.claim" and body.get("source") == actor:
-                delivered[session] = time.monotonic()
-                folded[session] = float(event["folded_monotonic"])
-                if len(folded) == len(others):
-                    done.set()
-                return
+            if body.get("type") == "task.claim" and body.get("source") == self.actor:
+                self.arrivals[session].append((float(event["folded_monotonic"]), time.monotonic()))
+                self.arrived.set()
 
-    watchers = [asyncio.create_task(watch(s, e)) for s, e in zip(others, subscribed, strict=True)]
-    await asyncio.gather(*(e.wait() for e in subscribed))
+    async def claim_number(self, index: int) -> tuple[float, float]:
+        """(last fold, last client read) of the actor's claim number ``index`` on every node."""
+        async with asyncio.timeout(60):
+            while any(len(self.arrivals[s]) <= index for s in self.others):
+                self.arrived.clear()
+                await self.arrived.wait()
+        rows = [self.arrivals[s][index] for s in self.others]
+        return max(folded for folded, _ in rows), max(read for _, read in rows)
+
+
+async def claim_round(
+    room: LocalRoom, clients: dict[str, ControlClient], watchers: Watchers, *, via_cli: bool
+) -> Round:
+    """One claim of TASK on the actor until every other node folded it; released afterwards
+    (not timed) so the next round can claim again."""
+    index = len(watchers.arrivals[watchers.others[0]])
     start = time.monotonic()
     if via_cli:
         process = await asyncio.create_subprocess_exec(
-            *ifmesh_command(), "claim", TASK, env=room.env | {"IFMESH_SESSION": actor},
+            *ifmesh_command(), "claim", TASK, env=room.env | {"IFMESH_SESSION": watchers.actor},
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
         await process.wait()
     else:
-        await clients[actor].call("claim", {"task": TASK})
-    await asyncio.wait_for(done.wait(), 60)
-    for watcher in watchers:
-        watcher.cancel()
-    await asyncio.gather(*watchers, return_exceptions=True)
-    await clients[actor].call("release", {"task": TASK})
-    return Round((max(folded.values()) - start) * 1000, (max(delivered.values()) - start) * 1000)
+        await clients[watchers.actor].call("claim", {"task": TASK})
+    folded, read = await watchers.claim_number(index)
+    await clients[watchers.actor].call("release", {"task": TASK})
+    return Round((folded - start) * 1000, (read - start) * 1000)
 
 
 def rss_mb(pid: int) -> float:
@@ -128,43 +151,51 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-async def ifmesh_room(size: int) -> dict[str, float]:
+def summary(values: list[float]) -> dict[str, float]:
+    return {"p50_ms": statistics.median(values), "p99_ms": percentile(values, 0.99)}
+
+
+async def side_by_side(size: int) -> tuple[dict[str, float], dict[str, float]]:
+    """The ifmesh room and the bare aiortc room, measured interleaved (a bare broadcast, then a
+    claim, ...) so that both see the same load on a shared machine."""
     figures: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix=f"ifmesh-e2e-{size}-") as directory:
-        async with LocalRoom(Path(directory), sessions=size, fetch_interval_seconds=5) as room:
-            await room.wait_mesh(timeout=180)
-            async with contextlib.AsyncExitStack() as stack:
-                # One connection per node, held for the run, as an agent's integration would.
-                clients = {s: await stack.enter_async_context(room.client(s)) for s in room.members}
-                api = [await claim_round(room, clients, via_cli=False) for _ in range(API_ROUNDS)]
-                cli = [await claim_round(room, clients, via_cli=True) for _ in range(CLI_ROUNDS)]
-            for name, rounds in (("api", api), ("cli", cli)):
-                visible = [r.visible_ms for r in rounds]
-                delivered = [r.delivered_ms for r in rounds]
-                figures[f"{name}_p50_ms"] = statistics.median(visible)
-                figures[f"{name}_p99_ms"] = percentile(visible, 0.99)
-                figures[f"{name}_to_watcher_p50_ms"] = statistics.median(delivered)
-                figures[f"{name}_to_watcher_p99_ms"] = percentile(delivered, 0.99)
-            pids = [m.process.pid for m in room.members.values() if m.process is not None]
-            figures["node_rss_mb_max"] = max(rss_mb(pid) for pid in pids)
-    return figures
-
-
-async def bare_broadcast(size: int) -> dict[str, float]:
     server = SignalingServer(ServerConfig(port=0))
     await server.start()
-    room = mesh_benchmark.Room("bare", server.url, size)
+    bare_room = mesh_benchmark.Room("bare", server.url, size)
+    bare: list[float] = []
     try:
-        await room.start()
-        await room.form()
-        latencies = []
-        for round_ in range(BARE_ROUNDS):
-            began, arrived = await room.broadcast(f"lat{round_}", 1)
-            latencies.append((max(arrived) - began) * 1000)
+        await bare_room.start()
+        await bare_room.form()
+        with tempfile.TemporaryDirectory(prefix=f"ifmesh-e2e-{size}-") as directory:
+            async with (
+                LocalRoom(Path(directory), sessions=size, fetch_interval_seconds=5) as room,
+                contextlib.AsyncExitStack() as stack,
+            ):
+                await room.wait_mesh(timeout=180)
+                # One connection per node, held for the run, as an agent's integration holds it.
+                clients = {s: await stack.enter_async_context(room.client(s)) for s in room.members}
+                watchers = await stack.enter_async_context(Watchers(clients, next(iter(clients))))
+                api: list[Round] = []
+                for round_ in range(API_ROUNDS):
+                    began, arrived = await bare_room.broadcast(f"lat{round_}", 1)
+                    bare.append((max(arrived) - began) * 1000)
+                    api.append(await claim_round(room, clients, watchers, via_cli=False))
+                cli = [
+                    await claim_round(room, clients, watchers, via_cli=True)
+                    for _ in range(CLI_ROUNDS)
+                ]
+                pids = [m.process.pid for m in room.members.values() if m.process is not None]
+                figures["node_rss_mb_max"] = max(rss_mb(pid) for pid in pids)
     finally:
-        await room.stop()
+        await bare_room.stop()
         await server.stop()
-    return {"p50_ms": statistics.median(latencies), "p99_ms": percentile(latencies, 0.99)}
+    for name, rounds in (("api", api), ("cli", cli)):
+        visible = summary([r.visible_ms for r in rounds])
+        delivered = summary([r.delivered_ms for r in rounds])
+        figures[f"{name}_p50_ms"], figures[f"{name}_p99_ms"] = visible["p50_ms"], visible["p99_ms"]
+        figures[f"{name}_to_watcher_p50_ms"] = delivered["p50_ms"]
+        figures[f"{name}_to_watcher_p99_ms"] = delivered["p99_ms"]
+    return figures, summary(bare)
 
 
 async def websocket_hub(size: int) -> dict[str, float]:
@@ -214,23 +245,20 @@ def check(name: str, value: float, unit: str, op: str, target: float) -> dict[st
 
 
 async def main() -> None:
-    global SIZES, API_ROUNDS, BARE_ROUNDS
+    global SIZES, API_ROUNDS
     parser = argparse.ArgumentParser(description="claim propagation end to end (see docstring)")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="e.g. 3 or 3,8")
     parser.add_argument("--rounds", type=int, default=API_ROUNDS, help="claims through the API")
     args = parser.parse_args()
     SIZES = tuple(int(size) for size in args.sizes.split(","))
     API_ROUNDS = args.rounds
-    BARE_ROUNDS = max(BARE_ROUNDS, args.rounds)
     logging.basicConfig(stream=sys.stderr, level=logging.ERROR)
     figures: dict[str, Any] = {"polling_loop_mean_ms": POLLING_MEAN_MS}
     checks = []
     for size in SIZES:
         try:
-            progress(f"N={size}: bare aiortc broadcast baseline")
-            bare = await bare_broadcast(size)
-            progress(f"N={size}: ifmesh room (processes, git, signaling)")
-            ours = await ifmesh_room(size)
+            progress(f"N={size}: ifmesh room (processes, git, signaling) beside bare aiortc")
+            ours, bare = await side_by_side(size)
             progress(f"N={size}: central WebSocket hub")
             hub = await websocket_hub(size)
         except (IfmeshError, TimeoutError, EOFError, OSError) as exc:

@@ -77,6 +77,10 @@ def run_node(args: argparse.Namespace) -> int:
         for key, value in vars(args).items()
         if key in NodeConfig.model_fields and value is not None
     }
+    # The git bridge works in a thread (GitPython writes objects in Python). A thread holding
+    # the GIL keeps it for the switch interval (5 ms by default) before the event loop may
+    # run: every mesh message and control call would wait behind a commit. 0.5 ms bounds that.
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
     try:
         config = load(flags, config_file=args.config)
         return asyncio.run(_serve(config))
@@ -86,6 +90,7 @@ def run_node(args: argparse.Namespace) -> int:
 
 
 STALL_SECONDS = 10.0
+GIL_SWITCH_SECONDS = 0.0005
 
 
 async def _stall_watchdog() -> None:
