@@ -13,7 +13,6 @@ local commits stay queued (``state().pending_commits``) until a push lands.
 
 from __future__ import annotations
 
-import math
 import random
 import threading
 import time
@@ -37,11 +36,12 @@ from node.gitsync.errors import (
 )
 from node.gitsync.eventlog import ResumePoint
 from node.gitsync.outputs import Outputs, SyncState
-from node.gitsync.paths import BOARD_PATH
+from node.gitsync.paths import BOARD_PATH, STATUS_GLOB, session_of_status
 from node.gitsync.reader import BranchReader, ReadResult
-from node.gitsync.schedule import Action, Backoff, Ring, SyncSchedule
+from node.gitsync.schedule import Action, Backoff, SyncSchedule
 from node.gitsync.scribe import STARTER_BOARD
 from node.gitsync.scribing import BoardScribe
+from node.gitsync.turns import Turns
 from node.messages import Envelope
 from node.statedir import StateDirLock
 
@@ -79,9 +79,12 @@ class GitSync:
         self._lost_races = 0
         self._stopped: IncarnationConflict | None = None
         self._last_lost_race_at = float("-inf")
-        self._seen_landing: dict[str, float] = {}  # session → when we saw its last commit
-        self._ring = Ring()
-        self._cycle = 0.0  # seconds one landed fetch-rebuild-push takes here (moving average)
+        self._turns = Turns(
+            config.session,
+            unit=config.push_turn_unit,
+            window=config.push_ring_window,
+        )
+        self._deferrals = 0
         self._schedule: SyncSchedule | None = None
 
     # --- start and stop ----------------------------------------------------------------------
@@ -283,15 +286,26 @@ class GitSync:
         fetched = started
         try:
             # Pushing on a stale tip is a sure loss while others push too: fetch first then.
-            contended = self._ring.size > 1 or now - self._last_lost_race_at < _CONTENDED_FOR
+            busy = self._turns.busy(now)
             if (
-                contended
+                busy
+                or now - self._last_lost_race_at < _CONTENDED_FOR
                 or self._sched.push_attempt > 0
                 or self.clone.ref(self.clone.remote_ref) is None
             ):
                 self.clone.fetch(self.config.seed_branch_glob, maintenance=False)
                 self._last_fetch_at = now
                 fetched = time.perf_counter()
+                seen = self.clone.ref(self.clone.remote_ref)
+                if seen is not None:
+                    self._turns.observe(seen, self._landers(seen), now)
+                wait = self._turns.wait(now)
+                if wait > 0:  # not our turn yet: ask again then
+                    self._deferrals += 1
+                    log.debug("gitsync.push_deferred", wait=round(wait, 3), unit=self._turns.unit)
+                    with self._lock:
+                        self._sched.push_deferred(now + wait)
+                    return
             remote_tip = self.clone.ref(self.clone.remote_ref)
             if remote_tip is None:
                 raise BranchMissing(
@@ -331,12 +345,11 @@ class GitSync:
             self._lost_races += 1
             self._last_lost_race_at = now
             with self._lock:
-                delay = self._sched.push_lost_race(now, self._rng.random())
+                delay = self._sched.push_lost_race(now, self._rng.random(), busy=busy)
             log.debug("gitsync.push_lost_race", delay=round(delay, 3))
             self._absorb(self.reader.read(remote_tip), now)
             return
-        took = time.perf_counter() - started
-        self._cycle = took if not self._cycle else 0.7 * self._cycle + 0.3 * took
+        self._turns.measured(time.perf_counter() - started)
         self.clone.set_ref(self.clone.remote_ref, tip)
         self.chain.mark_pushed(tip)
         self._pushes += 1
@@ -371,7 +384,7 @@ class GitSync:
             self.chain.reconfirm(mine, _wall(now))
             with self._lock:
                 self._sched.push_wanted(now)
-        self._update_ring(result.writers, now)
+        self._turns.observe(self.reader.tip, result.writers, now)
         with self._lock:
             self._outputs.events.extend(result.events)
             for task, epoch in sorted(self._awaiting):
@@ -383,31 +396,20 @@ class GitSync:
                 if not verdict.confirmed:
                     self.chain.claim_lost(task)
 
-    def _update_ring(self, writers: list[str], now: float) -> None:
-        """The sessions that pushed to the branch lately take turns (node.gitsync.schedule):
-        sorted by id, plus one open slot for writers not known yet. A slot is a whole number
-        of ``push_slot`` units, long enough for one fetch-rebuild-push as measured here."""
-        for session in writers:
-            self._seen_landing[session] = now
-        window = self.config.push_ring_window
-        known = sorted(s for s, at in self._seen_landing.items() if now - at < window)
-        me = self.config.session
-        others = [s for s in known if s != me]
-        if not others and me not in known:
-            ring = Ring()  # nobody has written lately: push at once
-        elif me in known:
-            ring = Ring(known.index(me), len(known) + 1, self._slot())
-        else:
-            ring = Ring(len(known), len(known) + 1, self._slot(), newcomer=True)
-        if ring != self._ring:
-            log.debug("gitsync.ring", index=ring.index, size=ring.size, slot=ring.slot)
-            self._ring = ring
-            with self._lock:
-                self._sched.ring_changed(ring)
-
-    def _slot(self) -> float:
-        unit = self.config.push_slot
-        return unit * max(1, math.ceil(1.25 * self._cycle / unit))
+    def _landers(self, tip: str) -> list[str]:
+        """Sessions whose STATUS the commits since the tip last seen changed, oldest first."""
+        since = self._turns.tip
+        history = (
+            self.clone.first_parent_history(tip, since, pattern=STATUS_GLOB) if since else None
+        )
+        if history is None or len(history) > 64:  # first sight, or rewritten: the tip alone
+            parents = self.clone.objects.commit(bytes.fromhex(tip)).parents
+            parent = parents[0].hex() if parents else None
+            history = self.clone.first_parent_history(tip, parent, pattern=STATUS_GLOB) or []
+        landers = []
+        for commit in history:
+            landers += [s for path in commit.paths if (s := session_of_status(path))]
+        return landers
 
     def _report(self, problems: Sequence[GitSyncError]) -> None:
         for problem in problems:

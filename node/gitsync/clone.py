@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import fnmatch
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from node.gitsync.errors import (
 from node.gitsync.objects import BLOB_MODE, TREE_MODE, Entry, ObjectStore
 
 _TIMEOUT = 120.0
+_SHA = re.compile(r"[0-9a-f]{40}")
 _UNREACHABLE = (
     "could not read from remote",
     "does not appear to be a git repository",
@@ -78,6 +80,8 @@ class Clone:
             path.mkdir(parents=True, exist_ok=True)
             self.repo = git.Repo.init(path, bare=True)
         self._env = {"GIT_TERMINAL_PROMPT": "0"}
+        self._git_dir = Path(self.repo.git_dir)
+        self._packed: tuple[int, dict[str, str]] | None = None
         # Who commits: the user's git configuration (or GIT_AUTHOR_*/GIT_COMMITTER_*), read
         # once rather than per commit.
         self.objects = ObjectStore(self.repo)
@@ -100,18 +104,40 @@ class Clone:
         return f"refs/remotes/origin/{self.branch}"
 
     def ref(self, name: str) -> str | None:
-        # Read in-process (loose or packed): status checks call this often.
+        """A ref's commit, read from its file (or git's packed-refs): status checks and every
+        push attempt call this, and GitPython would ask its `git cat-file` helper each time."""
         try:
-            return str(SymbolicReference(self.repo, name).commit.hexsha)
-        except ValueError:
-            return None
+            text = (self._git_dir / name).read_text().strip()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return self._packed_refs().get(name)
+        return text if _SHA.fullmatch(text) else None
 
     def set_ref(self, name: str, sha: str | None) -> None:
+        path = self._git_dir / name
         if sha is None:
             if self.ref(name) is not None:
-                SymbolicReference.delete(self.repo, name)
-        else:
-            SymbolicReference.create(self.repo, name, sha, force=True)
+                SymbolicReference.delete(self.repo, name)  # also from packed-refs
+            return
+        # As git does: write a lock file beside it, then rename it over the ref.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = path.with_name(path.name + ".lock")
+        lock.write_text(sha + "\n")
+        lock.replace(path)
+
+    def _packed_refs(self) -> dict[str, str]:
+        path = self._git_dir / "packed-refs"
+        try:
+            stamp = path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return {}
+        if self._packed is None or self._packed[0] != stamp:
+            refs = {}
+            for line in path.read_text().splitlines():
+                sha, _, name = line.partition(" ")
+                if _SHA.fullmatch(sha) and name:
+                    refs[name] = sha
+            self._packed = (stamp, refs)
+        return self._packed[1]
 
     def seed_refs(self) -> dict[str, str]:
         """Fetched branches matching the seed glob: branch name → tip."""

@@ -31,13 +31,14 @@ class BridgeConfig(BaseModel):
     status_refresh_interval: Seconds = 900.0
     fetch_interval: Seconds = 30.0
     # Pushes: ``push_backoff_*`` space the retries of a push that lost a race while no other
-    # writer is known, and of an unreachable remote; on a branch other writers push to as
-    # well, each writer pushes in its own ``push_slot`` (see node.gitsync.schedule). A writer
-    # belongs to the ring while it landed a commit within ``push_ring_window``.
+    # writer is known, and of an unreachable remote. On a branch other writers push to as
+    # well, the writers take turns (node.gitsync.turns): a writer belongs to the ring while it
+    # landed a commit within ``push_ring_window``; ``push_turn_unit`` is the least time one
+    # writer's turn is given (the measured fetch-rebuild-push when longer).
     push_backoff_base: Seconds = 0.05
     push_backoff_cap: Seconds = 0.5
-    push_slot: Seconds = 0.1
-    push_ring_window: Seconds = 3.0
+    push_turn_unit: Seconds = 0.05
+    push_ring_window: Seconds = 10.0
     # A STATUS is fresh (its session may be the scribe) this long after its timestamp.
     status_freshness: Seconds = 1800.0
     # The board shows a claim as STALE when its owner's last event is older than this.

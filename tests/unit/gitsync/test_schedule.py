@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from node.gitsync.schedule import Action, Backoff, Ring, SyncSchedule
+from node.gitsync.schedule import Action, Backoff, SyncSchedule
 
 
 def schedule(now: float = 1000.0, **overrides: float) -> SyncSchedule:
@@ -99,54 +99,16 @@ def test_status_refresh_at_most_once_per_interval_and_only_when_idle() -> None:
         busy.push_landed(at + 0.2)
 
 
-def test_writers_of_a_busy_branch_take_turns() -> None:
-    # Slot 2 of frames of 4 slots of 100 ms: frames start at multiples of 0.4 s.
+def test_a_push_that_is_not_its_turn_waits_and_a_busy_lost_race_asks_again_at_once() -> None:
     s = schedule()
     s.fetched(1000.0)
-    s.ring_changed(Ring(index=2, size=4, slot=0.1))
-    s.event_added(1000.01, urgent=True)
-    assert s.due(1000.01) == [Action.COMMIT]  # committed now, pushed in its turn
-    s.committed(1000.01)
-    assert abs(s.get_timer() - 1000.2) < 1e-6
-    assert Action.PUSH not in s.due(1000.15)
-    assert Action.PUSH in s.due(1000.2 + 1e-6)
-
-
-def test_a_lost_race_is_retried_at_once_early_in_the_turn_else_next_turn() -> None:
-    s = schedule()
-    s.fetched(1000.0)
-    s.ring_changed(Ring(index=2, size=4, slot=0.1))
-    s.push_wanted(1000.21)
-    assert s.push_lost_race(1000.22, draw=0.9) == 0.0  # lost to a push spilling over
-    delay = s.push_lost_race(1000.27, draw=0.9)  # too late in the slot: next frame
-    assert abs(1000.27 + delay - 1000.6) < 1e-6
-
-
-def test_at_most_one_known_writer_may_start_a_push_at_any_time() -> None:
-    rings = [Ring(index=i, size=9, slot=0.1) for i in range(8)]
-    schedules = []
-    for ring in rings:
-        s = schedule()
-        s.ring_changed(ring)
-        schedules.append(s)
-    now = 1000.0
-    while now < 1003.0:
-        starting = [i for i, s in enumerate(schedules) if s.turn(now) <= now]
-        assert len(starting) <= 1
-        now += 0.0037
-    # Every writer gets a turn within one frame, and the ninth slot is left open.
-    for s in schedules:
-        assert s.turn(1000.0) - 1000.0 < 0.9
-
-
-def test_newcomers_share_the_open_slot_and_skip_turns_at_random() -> None:
-    s = schedule()
-    s.ring_changed(Ring(index=3, size=4, slot=0.1, newcomer=True))
-    s.push_wanted(1000.31)
-    for _ in range(3):
-        assert s.push_lost_race(1000.31, draw=0.0) == 0.0  # drew no skip: still its turn
-    delay = s.push_lost_race(1000.31, draw=0.99)  # 4th loss: skips 3 frames of 0.4 s
-    assert abs(delay - 3 * 0.4) < 1e-6
+    s.push_wanted(1000.0)
+    s.push_deferred(1000.3)
+    assert s.get_timer() == 1000.3
+    assert Action.PUSH not in s.due(1000.29)
+    assert Action.PUSH in s.due(1000.3)
+    assert s.push_lost_race(1000.3, draw=0.99, busy=True) == 0.0
+    assert Action.PUSH in s.due(1000.3)
 
 
 def test_a_lone_writer_pushes_at_once() -> None:

@@ -1,0 +1,61 @@
+"""Writers of a busy branch take turns, read from the branch alone (a token ring)."""
+
+from __future__ import annotations
+
+from node.gitsync.turns import Turns
+
+WRITERS = [f"session-{n}" for n in range(1, 9)]
+
+
+def turns(session: str, unit: float = 0.1) -> Turns:
+    return Turns(session, unit=unit, window=10.0)
+
+
+def test_one_writer_alone_never_waits() -> None:
+    t = turns("session-1")
+    t.observe("a" * 40, ["session-1"], 1000.0)
+    assert not t.busy(1000.0)
+    assert t.wait(1000.0) == 0.0
+
+
+def test_the_next_writer_after_the_tips_lander_goes_at_once_the_others_in_order() -> None:
+    views = {s: turns(s) for s in WRITERS}
+    for view in views.values():
+        view.observe("a" * 40, WRITERS, 999.0)  # everyone has landed once
+        view.observe("b" * 40, ["session-3"], 1000.0)  # session-3 landed the tip
+    waits = {s: round(view.wait(1000.0), 6) for s, view in views.items()}
+    assert waits["session-4"] == 0.0
+    assert waits["session-5"] == 0.1 and waits["session-2"] == 0.6
+    assert waits["session-3"] == 0.7  # the lander goes last
+    assert sorted(waits.values()) == [round(0.1 * d, 6) for d in range(8)]  # one at a time
+
+
+def test_a_writer_whose_predecessors_had_nothing_to_push_goes_once_their_turns_passed() -> None:
+    t = turns("session-5")
+    t.observe("a" * 40, WRITERS, 999.0)
+    t.observe("b" * 40, ["session-3"], 1000.0)
+    assert abs(t.wait(1000.05) - 0.05) < 1e-9
+    t.observe("b" * 40, [], 1000.1)  # fetched again: the tip has not moved yet
+    assert abs(t.wait(1000.1) - 0.05) < 1e-9  # session-4 may still be pushing: look again
+    t.observe("b" * 40, [], 1000.3)
+    assert t.wait(1000.3) == 0.0  # three turns' time and no move: session-4 had nothing
+    t.observe("c" * 40, ["session-4"], 1000.32)  # it moved: counted from its lander
+    assert t.wait(1000.32) == 0.0
+
+
+def test_a_newcomer_takes_its_sorted_place_and_writers_gone_quiet_leave_the_ring() -> None:
+    t = turns("session-5")
+    t.observe("a" * 40, ["session-1", "session-9"], 1000.0)
+    assert t.ring(1000.0) == ["session-1", "session-5", "session-9"]
+    assert abs(t.wait(1000.0) - 0.1) < 1e-9  # session-9 landed: session-1, then this one
+    assert t.ring(1011.0) == ["session-5"]
+    assert t.wait(1011.0) == 0.0
+
+
+def test_the_turn_follows_the_measured_push_time_never_below_the_unit() -> None:
+    t = turns("session-1", unit=0.05)
+    t.measured(0.01)
+    assert t.unit == 0.05
+    for _ in range(20):
+        t.measured(0.3)
+    assert 0.29 < t.unit <= 0.3
