@@ -435,6 +435,8 @@ class Node:
                 await self._wake.wait()
             now = utcnow()
             due = replica.get_timer()
+            if due is None or due > now:
+                continue  # woken by a board change, with nothing due yet: just re-arm
             emitted = replica.handle_timer(now)
             if emitted:
                 self.publish(emitted)
@@ -442,8 +444,7 @@ class Node:
             for task_id, epoch in confirmations:
                 if self.git is not None:
                     self.git.write_confirm_record(task_id, epoch)
-            acted = bool(emitted or confirmations)
-            idle_deadline = due if due is not None and due <= now and not acted else None
+            idle_deadline = None if emitted or confirmations else due
 
 
 def _event_document(event: Envelope, *, own: bool) -> dict[str, Any]:
