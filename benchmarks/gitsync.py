@@ -6,9 +6,17 @@ Measured in one run, each scenario on its own local bare remote (issue 9):
   p50/p99 with 1, 4 and 8 writer processes, each emitting one claim every 500 ms for 30 s;
 * baseline: raw ``git commit && git push`` of one writer at the same cadence;
 * baseline: plain git with an immediate fetch-rebase-push retry loop, 8 writers, same load;
+* reference: the same 8 writers taking turns under a lock file (fetch, commit, push, release;
+  every claim waiting is carried by the next push), the same git operations as the bridge but
+  no race ever lost — what this machine allows a single branch at that moment, so a missed
+  target can be told from a slow machine;
 * time until a claim is visible to another session through git: bridges (fetch interval I)
   next to the seed's polling loop (commit + push every I, fetch every I), both at a shortened
   I and scaled to the seed's 30 s.
+
+All writers start in phase: every 500 ms the 8 writers claim at the same instant, the
+hardest reading of "concurrently". A verdict is the bridge's ``task.confirmed`` (or
+``claim.lost``): the claim's confirm record has landed on the branch and been read back.
 
 Targets: p50 with one writer at most 3x raw; p99 with 8 writers at most 1 s, and below the
 plain-git retry loop's p99. Prints one JSON object as its last line; exits 0 either way.
@@ -19,6 +27,7 @@ plain-git retry loop's p99. Prints one JSON object as its last line; exits 0 eit
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import random
@@ -39,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import structlog
 
 from node.gitsync.bridge import GitSync
+from node.gitsync.clone import Clone, PushOutcome
 from node.gitsync.config import BridgeConfig
 from node.messages import TaskClaim, make_message
 
@@ -157,6 +167,51 @@ def worker_bridge(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def worker_serialized(args: argparse.Namespace) -> dict[str, Any]:
+    """The reference: writers take turns under a lock file, so no push ever loses a race;
+    each turn fetches, commits every claim issued so far, and pushes (the bridge's own git
+    operations, without its bookkeeping)."""
+    clone = Clone(Path(args.state), args.remote, BRANCH)
+    path = f".ifmesh/log/{args.session}.jsonl"
+    log = b""
+    waiting: list[float] = []
+    latencies: list[float] = []
+    pushes = 0
+    next_at = args.start
+    end = args.start + args.duration
+    with (Path(args.remote) / "bench-turn.lock").open("w") as lock:
+        while next_at < end or waiting:
+            if next_at < end and time.time() < next_at and not waiting:
+                time.sleep(next_at - time.time())
+            while next_at < end and next_at <= time.time():
+                waiting.append(next_at)
+                next_at += args.interval
+            if not waiting:
+                continue
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                while next_at < end and next_at <= time.time():  # issued while waiting
+                    waiting.append(next_at)
+                    next_at += args.interval
+                clone.fetch(None, maintenance=False)
+                log += b"".join(f"claim {at}\n".encode() for at in waiting)
+                status = f"claiming: {len(latencies) + len(waiting)}\n".encode()
+                tip = clone.ref(clone.remote_ref)
+                sha = clone.commit_files(
+                    tip, {path: log, f"STATUS-{args.session.upper()}.yaml": status}, "claim"
+                )
+                landed = clone.push(sha) is PushOutcome.LANDED
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+            if landed:
+                done = time.time()
+                latencies += [done - at for at in waiting]
+                waiting = []
+                pushes += 1
+    clone.close()
+    return {"latencies": latencies, "missing": 0, "pushes": pushes}
+
+
 def worker_plain(args: argparse.Namespace) -> dict[str, Any]:
     """Plain git: per event, commit then push; on rejection fetch-rebase-push again at once."""
     work = Path(args.state)
@@ -237,7 +292,9 @@ def run_writers(kind: str, writers: int, duration: float, interval: float) -> di
         latencies = [x for r in results for x in r["latencies"]]
         figures: dict[str, Any] = summary(latencies)
         figures["missing"] = sum(r["missing"] for r in results)
-        if kind == "bridge":
+        if kind == "serialized":
+            figures["pushes"] = sum(r["pushes"] for r in results)
+        elif kind == "bridge":
             figures["pushes"] = sum(r["pushes"] for r in results)
             figures["claims_lost"] = sum(r["lost"] for r in results)
             figures["lost_races"] = sum(r["lost_races"] for r in results)
@@ -376,7 +433,7 @@ def check(name: str, value: float, unit: str, op: str, target: float) -> dict[st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--worker", choices=["bridge", "plain"])
+    parser.add_argument("--worker", choices=["bridge", "plain", "serialized"])
     parser.add_argument("--session", default="")
     parser.add_argument("--remote", default="")
     parser.add_argument("--state", default="")
@@ -393,6 +450,9 @@ def main() -> None:
     if args.worker == "plain":
         print(json.dumps(worker_plain(args)))
         return
+    if args.worker == "serialized":
+        print(json.dumps(worker_serialized(args)))
+        return
 
     figures: dict[str, Any] = {
         "duration_s": args.duration,
@@ -406,6 +466,10 @@ def main() -> None:
         figures[f"bridge_{writers}_writers"] = run_writers(
             "bridge", writers, args.duration, args.interval
         )
+        if writers == 8:  # right after, under the same load
+            figures["serialized_reference_8_writers"] = run_writers(
+                "serialized", 8, args.duration, args.interval
+            )
     naive = run_writers("plain", 8, args.duration, args.interval)
     figures["plain_retry_loop_8_writers"] = naive
     interval = args.visibility_interval
