@@ -79,8 +79,8 @@ class BareNode:
         return pc
 
     def _message(self, peer: str, data: bytes | str) -> None:
-        now = time.monotonic()
         doc = orjson.loads(data)
+        now = time.monotonic()  # the message in hand, parsed: where the mesh stamps too
         label = doc["label"]
         if label.startswith("flood"):
             key = (peer, label)

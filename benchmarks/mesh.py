@@ -13,8 +13,8 @@ frame (a canonical IFMessage), because aiortc's congestion window counts bytes.
 * broadcast latency to the last receiver, p50 and p99 over LATENCY_ROUNDS broadcasts from one
   node (rounds alternate which kind goes first), from just before ``broadcast`` until the last
   receiver's library has accepted the message: the mesh's ``MessageReceived.received_at``
-  (after validation and dedupe), the bare twin's channel callback (stamped on entry, before
-  it parses: the mesh pays for its checks, the twin not even for orjson). Both are before aiortc
+  (after parsing, validation and dedupe), the bare twin's channel callback once it has parsed
+  the JSON document (orjson) — each holds the message in hand. Both are before aiortc
   sends its SACK and before an application task gets its turn, which would add the same for
   both (``time.monotonic`` is one clock for every process of a Linux host);
 * flood rate: one node broadcasts FLOOD messages as fast as it may, messages per second until

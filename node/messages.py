@@ -27,15 +27,16 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     JsonValue,
     PlainSerializer,
+    PlainValidator,
     TypeAdapter,
+    ValidationInfo,
     WithJsonSchema,
     create_model,
-    model_validator,
+    field_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -49,8 +50,10 @@ BROADCAST = "*"
 # --- scalar types ---------------------------------------------------------------------------
 
 
-def _parse_timestamp(value: Any) -> Any:
-    """RFC 3339 with a zone, or epoch seconds (the original IFMessage mocks used time.time())."""
+def _timestamp(value: Any) -> datetime:
+    """RFC 3339 with a zone, or epoch seconds (the original IFMessage mocks used time.time());
+    always UTC. One plain validator: it runs on every message a node receives, so it does the
+    whole job in one call rather than a before- and an after-validator around pydantic's own."""
     if isinstance(value, bool):
         raise PydanticCustomError("timestamp_type", "a timestamp is a string or epoch seconds")
     if isinstance(value, int | float):
@@ -62,19 +65,16 @@ def _parse_timestamp(value: Any) -> Any:
             raise PydanticCustomError(
                 "timestamp_format", "not an RFC 3339 timestamp: {value}", {"value": repr(value)}
             ) from None
-        return parsed
-    if isinstance(value, datetime):
-        return value
-    raise PydanticCustomError("timestamp_type", "a timestamp is a string or epoch seconds")
-
-
-def _require_zone(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
+    elif isinstance(value, datetime):
+        parsed = value
+    else:
+        raise PydanticCustomError("timestamp_type", "a timestamp is a string or epoch seconds")
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise PydanticCustomError(
             "naive_timestamp",
             "timestamp has no time zone; add 'Z' or an offset such as '+00:00'",
         )
-    return value.astimezone(UTC)
+    return parsed.astimezone(UTC)
 
 
 def format_timestamp(value: datetime) -> str:
@@ -87,8 +87,7 @@ def format_timestamp(value: datetime) -> str:
 
 Timestamp = Annotated[
     datetime,
-    BeforeValidator(_parse_timestamp),
-    AfterValidator(_require_zone),
+    PlainValidator(_timestamp),
     PlainSerializer(format_timestamp, return_type=str, when_used="json"),
     WithJsonSchema(
         {
@@ -356,15 +355,18 @@ class Envelope(BaseModel):
     incarnation: Annotated[str, Field(max_length=128)] = ""
     hops: Annotated[int, Field(ge=0, le=16)] | None = None
 
-    @model_validator(mode="after")
-    def _sender_is_source(self) -> Envelope:
-        if self.sender is not None and self.sender != agent_uri(self.source):
+    @field_validator("sender")
+    @classmethod
+    def _sender_is_source(cls, sender: str | None, info: ValidationInfo) -> str | None:
+        # A field validator, not a model one: it runs only when a sender is present.
+        source = info.data.get("source")  # absent when the source itself was refused
+        if sender is not None and source is not None and sender != agent_uri(source):
             raise PydanticCustomError(
                 "sender_mismatch",
                 "sender {sender} does not name source {source}",
-                {"sender": repr(self.sender), "source": repr(self.source)},
+                {"sender": repr(sender), "source": repr(source)},
             )
-        return self
+        return sender
 
     def expires_at(self) -> datetime:
         return self.timestamp + timedelta(seconds=self.ttl)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import secrets
 import time
@@ -44,7 +45,14 @@ from node.governor.board_governance import BoardGovernance
 from node.governor.policy import DEFAULT_POLICY, Policy
 from node.governor.policy_file import load_policy, parse_policy
 from node.mesh.config import MeshConfig
-from node.mesh.events import MessageReceived, PeerDown, PeerSuspect, PeerUp, SignalingChanged
+from node.mesh.events import (
+    MeshReady,
+    MessageReceived,
+    PeerDown,
+    PeerSuspect,
+    PeerUp,
+    SignalingChanged,
+)
 from node.mesh.ice import IceServer
 from node.mesh.mesh import Mesh
 from node.messages import Envelope, SwarmRegister
@@ -94,6 +102,7 @@ class Node:
         self.mesh: Mesh | None = None
         self.presence: dict[str, str] = {}  # peer → up | suspect | down (local, never folded)
         self.signaling_joined = False
+        self._mesh_was_ready = False
         self.last_git_errors: list[str] = []
         self.fatal: str | None = None
         self._wake = asyncio.Event()
@@ -116,6 +125,7 @@ class Node:
             control = await self._start_control()
             await self._start_mesh()
             self._tasks.append(asyncio.create_task(self._timer_loop(), name="node-timers"))
+            _freeze_heap()
             log.info("node.started", session=self.session, incarnation=self.incarnation)
             self.feed.publish({"type": "node.started", "session": self.session})
             await stop.wait()
@@ -384,6 +394,11 @@ class Node:
                 self.presence[event.peer] = "suspect"
             elif isinstance(event, PeerDown):
                 self.presence[event.peer] = f"down:{event.reason.value}"
+            elif isinstance(event, MeshReady):
+                if not self._mesh_was_ready:  # the first peer connections stay too
+                    self._mesh_was_ready = True
+                    _freeze_heap()
+                continue
             elif isinstance(event, SignalingChanged):
                 self.signaling_joined = event.joined
                 self.feed.publish({"type": "signaling", "joined": event.joined})
@@ -445,6 +460,15 @@ class Node:
                 if self.git is not None:
                     self.git.write_confirm_record(task_id, epoch)
             idle_deadline = None if emitted or confirmations else due
+
+
+def _freeze_heap() -> None:
+    """Start-up made most of the objects this process will ever hold (modules, models, the
+    board, the peer connections): collect the garbage, then move the rest out of the
+    collector's sight, so a full collection scans only what came after and does not stall a
+    message for tens of milliseconds (one was measured at 150 ms during mesh formation)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _event_document(event: Envelope, *, own: bool) -> dict[str, Any]:

@@ -441,7 +441,7 @@ def invalid_fixtures() -> None:
          payload__capabilities=["technical-writing"])  # fmt: skip
     case("unknown-field", "unknown_field", "payload.priority", "claims carry no priority",
          payload__priority="high")  # fmt: skip
-    case("sender-mismatch", "sender_mismatch", "", "sender must name the source session",
+    case("sender-mismatch", "sender_mismatch", "sender", "sender must name the source session",
          sender="if://agent/session-9-mallory")  # fmt: skip
     case("bad-sender-uri", "invalid_field", "sender", "sender is an if://agent/ URI",
          sender="agent:session-2-webrtc")  # fmt: skip
