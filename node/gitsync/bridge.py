@@ -326,6 +326,8 @@ class GitSync:
                 return
             replayed = time.perf_counter()
             outcome = self.clone.push(tip)
+            if fetched > started:  # a whole fetch-rebuild-push: how long a turn takes here
+                self._turns.measured(time.perf_counter() - started)
             log.debug(
                 "gitsync.push",
                 outcome=outcome.value,
@@ -349,7 +351,6 @@ class GitSync:
             log.debug("gitsync.push_lost_race", delay=round(delay, 3))
             self._absorb(self.reader.read(remote_tip), now)
             return
-        self._turns.measured(time.perf_counter() - started)
         self.clone.set_ref(self.clone.remote_ref, tip)
         self.chain.mark_pushed(tip)
         self._pushes += 1

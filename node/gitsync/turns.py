@@ -9,11 +9,11 @@ take turns, the way a token ring does, with the branch as the token:
 * The ring is every session seen landing a commit on the branch within ``window`` seconds,
   plus this one, sorted by id. Every writer derives it from the same history.
 * The session that landed the tip holds the token last; the next one in the ring may push at
-  once. The one ``d`` places after it looks again (fetches) when the writers between would
-  have landed, ``(d - 1) * unit`` seconds after the tip was first seen, then every half
-  unit; when the tip moves, the count starts again from its lander. Only if the tip stays put
-  for ``IDLE`` times as long (the writers between had nothing to push) does it go anyway: a
-  writer that jumped the queue on a guess would only collide with one still pushing.
+  once. The one ``d`` places after it looks again (fetches) when the writers between could
+  have landed if fast, ``(d - 1) * min(unit, 2 * floor)`` after the tip was first seen, then
+  twice as often; when the tip moves, the count starts again from its lander. Only if the tip
+  stays put for ``(d - 1) * IDLE * unit`` (the writers between had nothing to push) does it
+  go anyway: a writer that jumped the queue on a guess would collide with one still pushing.
   ``unit`` is one fetch-rebuild-push as measured here, so the ring runs at the machine's
   own pace; writers that measure differently only look more or less often.
 * A writer not in the others' ring yet (a newcomer) takes its sorted place in its own view:
@@ -55,7 +55,7 @@ class Turns:
                 self._lander = landers[-1]
 
     def measured(self, seconds: float) -> None:
-        """One fetch-rebuild-push that landed took ``seconds`` here."""
+        """One fetch-rebuild-push took ``seconds`` here."""
         self._cycle = 0.7 * self._cycle + 0.3 * seconds
 
     @property
@@ -82,8 +82,11 @@ class Turns:
         distance = (ring.index(self.session) - ring.index(lander)) % len(ring) or len(ring)
         if distance == 1:
             return 0.0
-        expected = self._since + (distance - 1) * self.unit
+        # Looking (a fetch) early costs little; looking late loses the turn to the writers
+        # after, who skip one that seems idle. So look at the pace of a fast writer.
+        look = min(self.unit, 2 * self._floor)
+        expected = self._since + (distance - 1) * look
         if now < expected:
             return expected - now
         idle = self._since + (distance - 1) * IDLE * self.unit
-        return 0.0 if now >= idle else min(self.unit / 2, idle - now)
+        return 0.0 if now >= idle else min(look / 2, idle - now)
