@@ -85,6 +85,7 @@ class GitSync:
             window=config.push_ring_window,
         )
         self._deferrals = 0
+        self._flushing = False
         self._schedule: SyncSchedule | None = None
 
     # --- start and stop ----------------------------------------------------------------------
@@ -278,10 +279,12 @@ class GitSync:
                 self._sched.push_wanted(now)
 
     def _push(self, now: float) -> None:
-        """Compare-and-swap. The first attempt pushes on the tip last seen; after a lost race
-        it fetches, replays our commits onto the new tip, and pushes again. Reading what the
-        fetch brought waits until the push is decided: the shorter the time between fetch and
-        push, the fewer races are lost."""
+        """Compare-and-swap. Alone on the branch, the first attempt pushes on the tip last
+        seen. While others push too (or after a lost race) it fetches the coordination branch
+        first (the seed branches wait for the regular fetch), and pushes only in its turn
+        (:mod:`node.gitsync.turns`), else defers; then it rebuilds its pending commits as one
+        on the fetched tip and pushes. Reading what the fetch brought waits until the push is
+        decided: the shorter the time between fetch and push, the fewer races are lost."""
         started = time.perf_counter()
         fetched = started
         try:
@@ -293,14 +296,14 @@ class GitSync:
                 or self._sched.push_attempt > 0
                 or self.clone.ref(self.clone.remote_ref) is None
             ):
-                self.clone.fetch(self.config.seed_branch_glob, maintenance=False)
+                self.clone.fetch(None, maintenance=False)
                 self._last_fetch_at = now
                 fetched = time.perf_counter()
                 seen = self.clone.ref(self.clone.remote_ref)
                 if seen is not None:
                     self._turns.observe(seen, self._landers(seen), now)
                 wait = self._turns.wait(now)
-                if wait > 0:  # not our turn yet: ask again then
+                if wait > 0 and not self._flushing:  # not our turn yet: ask again then
                     self._deferrals += 1
                     log.debug("gitsync.push_deferred", wait=round(wait, 3), unit=self._turns.unit)
                     with self._lock:
@@ -371,7 +374,11 @@ class GitSync:
             if plans:
                 self._run(Action.COMMIT, plans, now)
             if self.chain.needs_push(self.clone.ref(self.clone.remote_ref)):
-                self._run(Action.PUSH, [], now)
+                self._flushing = True  # a shutdown does not wait for its turn
+                try:
+                    self._run(Action.PUSH, [], now)
+                finally:
+                    self._flushing = False
             return self.chain.pending()
 
     # --- outputs -----------------------------------------------------------------------------
