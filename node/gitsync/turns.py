@@ -11,7 +11,7 @@ take turns, the way a token ring does, with the branch as the token:
 * The session that landed the tip holds the token last; the next one in the ring may push at
   once. The one ``d`` places after it looks again (fetches) when the writers between could
   have landed if fast, ``(d - 1) * min(unit, 2 * floor)`` after the tip was first seen, then
-  twice as often; when the tip moves, the count starts again from its lander. Only if the tip
+  as often again; when the tip moves, the count starts again from its lander. Only if the tip
   stays put for ``(d - 1) * IDLE * unit`` (the writers between had nothing to push) does it
   go anyway: a writer that jumped the queue on a guess would collide with one still pushing.
   ``unit`` is one fetch-rebuild-push as measured here, so the ring runs at the machine's
@@ -89,4 +89,4 @@ class Turns:
         if now < expected:
             return expected - now
         idle = self._since + (distance - 1) * IDLE * self.unit
-        return 0.0 if now >= idle else min(look / 2, idle - now)
+        return 0.0 if now >= idle else min(look, idle - now)

@@ -36,7 +36,7 @@ def test_a_writer_whose_predecessors_had_nothing_to_push_goes_once_their_turns_p
     t.observe("b" * 40, ["session-3"], 1000.0)
     assert abs(t.wait(1000.05) - 0.05) < 1e-9
     t.observe("b" * 40, [], 1000.1)  # fetched again: the tip has not moved yet
-    assert abs(t.wait(1000.1) - 0.05) < 1e-9  # session-4 may still be pushing: look again
+    assert abs(t.wait(1000.1) - 0.1) < 1e-9  # session-4 may still be pushing: look again
     t.observe("b" * 40, [], 1000.3)
     assert t.wait(1000.3) == 0.0  # three turns' time and no move: session-4 had nothing
     t.observe("c" * 40, ["session-4"], 1000.32)  # it moved: counted from its lander
