@@ -36,8 +36,8 @@ from node.gitsync.errors import (
 )
 from node.gitsync.eventlog import ResumePoint
 from node.gitsync.outputs import Outputs, SyncState
-from node.gitsync.paths import BOARD_PATH, STATUS_GLOB, session_of_status
-from node.gitsync.reader import BranchReader, ReadResult
+from node.gitsync.paths import BOARD_PATH
+from node.gitsync.reader import BranchReader, ReadResult, writers_since
 from node.gitsync.schedule import Action, Backoff, SyncSchedule
 from node.gitsync.scribe import STARTER_BOARD
 from node.gitsync.scribing import BoardScribe
@@ -84,7 +84,6 @@ class GitSync:
             unit=config.push_turn_unit,
             window=config.push_ring_window,
         )
-        self._deferrals = 0
         self._flushing = False
         self._schedule: SyncSchedule | None = None
 
@@ -301,10 +300,10 @@ class GitSync:
                 fetched = time.perf_counter()
                 seen = self.clone.ref(self.clone.remote_ref)
                 if seen is not None:
-                    self._turns.observe(seen, self._landers(seen), now)
+                    landers = writers_since(self.clone, seen, self._turns.tip)
+                    self._turns.observe(seen, landers, now)
                 wait = self._turns.wait(now)
                 if wait > 0 and not self._flushing:  # not our turn yet: ask again then
-                    self._deferrals += 1
                     log.debug("gitsync.push_deferred", wait=round(wait, 3), unit=self._turns.unit)
                     with self._lock:
                         self._sched.push_deferred(now + wait)
@@ -403,21 +402,6 @@ class GitSync:
                 self._outputs.verdicts.append(verdict)
                 if not verdict.confirmed:
                     self.chain.claim_lost(task)
-
-    def _landers(self, tip: str) -> list[str]:
-        """Sessions whose STATUS the commits since the tip last seen changed, oldest first."""
-        since = self._turns.tip
-        history = (
-            self.clone.first_parent_history(tip, since, pattern=STATUS_GLOB) if since else None
-        )
-        if history is None or len(history) > 64:  # first sight, or rewritten: the tip alone
-            parents = self.clone.objects.commit(bytes.fromhex(tip)).parents
-            parent = parents[0].hex() if parents else None
-            history = self.clone.first_parent_history(tip, parent, pattern=STATUS_GLOB) or []
-        landers = []
-        for commit in history:
-            landers += [s for path in commit.paths if (s := session_of_status(path))]
-        return landers
 
     def _report(self, problems: Sequence[GitSyncError]) -> None:
         for problem in problems:

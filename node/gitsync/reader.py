@@ -229,5 +229,17 @@ class BranchReader:
             result.events.append(event)
 
 
+def writers_since(clone: Clone, tip: str, since: str | None) -> list[str]:
+    """Sessions whose STATUS the commits after ``since`` up to ``tip`` changed, oldest first:
+    who landed lately (for taking turns). Only the tip's commit when ``since`` is unknown,
+    not below the tip, or far behind."""
+    history = clone.first_parent_history(tip, since, pattern=STATUS_GLOB) if since else None
+    if history is None or len(history) > 64:
+        parents = clone.objects.commit(bytes.fromhex(tip)).parents
+        parent = parents[0].hex() if parents else None
+        history = clone.first_parent_history(tip, parent, pattern=STATUS_GLOB) or []
+    return [s for commit in history for path in commit.paths if (s := session_of_status(path))]
+
+
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
