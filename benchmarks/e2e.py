@@ -168,7 +168,7 @@ async def side_by_side(size: int) -> tuple[dict[str, float], dict[str, float]]:
         await bare_room.form()
         with tempfile.TemporaryDirectory(prefix=f"ifmesh-e2e-{size}-") as directory:
             async with (
-                LocalRoom(Path(directory), sessions=size, fetch_interval_seconds=5) as room,
+                LocalRoom(Path(directory), sessions=size) as room,  # the product defaults
                 contextlib.AsyncExitStack() as stack,
             ):
                 await room.wait_mesh(timeout=180)

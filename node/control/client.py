@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any
 
 import aiohttp
+import orjson
 
 from node.control.endpoint import ControlEndpoint
 from node.errors import NodeNotRunning, RemoteError, Unauthorized
@@ -96,7 +96,7 @@ class ControlClient:
                     raise Unauthorized(f"node {self.endpoint.session} refused the token")
                 async for line in response.content:
                     if line.strip():
-                        yield json.loads(line)
+                        yield orjson.loads(line)
         except aiohttp.ClientConnectionError as exc:
             raise NodeNotRunning(
                 f"lost the event stream of {self.endpoint.session}: {exc}"

@@ -22,6 +22,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
+import orjson
 import structlog
 from aiohttp import web
 
@@ -47,6 +48,14 @@ def status_for(error: errors.IfmeshError) -> int:
         if isinstance(error, cls):
             return status
     return 500
+
+
+def _line(document: dict[str, Any]) -> bytes:
+    """One NDJSON line; orjson, since every event goes to every subscriber."""
+    return orjson.dumps(document, default=str, option=_NDJSON) + b"\n"
+
+
+_NDJSON = orjson.OPT_NON_STR_KEYS
 
 
 def error_response(code: str, message: str, status: int) -> web.Response:
@@ -80,16 +89,37 @@ class EventFeed:
 
     def subscribe(self) -> AsyncIterator[dict[str, Any]]:
         """Subscribes now (events published from here on are kept), iterate to receive."""
+        return self._drain(self._queue())
+
+    def subscribe_batches(self) -> AsyncIterator[list[dict[str, Any]]]:
+        """:meth:`subscribe`, by the batch: everything published since the last batch (a fold
+        publishes an event and its effects together), so a stream writes once for all."""
+        return self._drain_batches(self._queue())
+
+    def _queue(self) -> asyncio.Queue[dict[str, Any] | None]:
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._subscribers.add(queue)
-        return self._drain(queue)
+        return queue
 
     async def _drain(
         self, queue: asyncio.Queue[dict[str, Any] | None]
     ) -> AsyncIterator[dict[str, Any]]:
+        async for batch in self._drain_batches(queue):
+            for event in batch:
+                yield event
+
+    async def _drain_batches(
+        self, queue: asyncio.Queue[dict[str, Any] | None]
+    ) -> AsyncIterator[list[dict[str, Any]]]:
         try:
             while (event := await queue.get()) is not None:
-                yield event
+                batch = [event]
+                while not queue.empty():
+                    if (more := queue.get_nowait()) is None:
+                        yield batch
+                        return
+                    batch.append(more)
+                yield batch
         finally:
             self._subscribers.discard(queue)
 
@@ -199,14 +229,13 @@ class ControlServer:
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
-        events = self.feed.subscribe()
+        batches = self.feed.subscribe_batches()
         await response.prepare(request)
         # The first line tells the client it is subscribed: events published after it arrive.
-        await response.write(json.dumps({"type": "subscribed", "session": self.session}).encode())
-        await response.write(b"\n")
-        async for event in events:
+        await response.write(_line({"type": "subscribed", "session": self.session}))
+        async for batch in batches:
             try:
-                await response.write(json.dumps(event, default=str).encode() + b"\n")
+                await response.write(b"".join(map(_line, batch)))
             except (ConnectionResetError, RuntimeError):
                 break
         return response

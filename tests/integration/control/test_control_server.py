@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import aiohttp
 import pytest
 
 from node import errors
+from node.board.state import TaskStatus
 from node.control.client import ControlClient
 from node.control.endpoint import ControlEndpoint, write_token
 from node.control.server import ControlServer, EventFeed
@@ -85,6 +87,32 @@ async def test_event_stream_delivers_in_order(node: ControlClient) -> None:
         feed.publish({"type": "board.changed", "n": n})
     received = [await asyncio.wait_for(anext(stream), 10) for _ in range(5)]
     assert [event["n"] for event in received] == list(range(5))
+    await stream.aclose()
+
+
+async def test_events_published_together_come_as_one_batch(node: ControlClient) -> None:
+    feed: EventFeed = node.server.feed  # type: ignore[attr-defined]
+    batches = feed.subscribe_batches()
+    for n in range(3):  # one fold: an event and its effects, in one turn of the loop
+        feed.publish({"type": "board.changed", "n": n})
+    first = await asyncio.wait_for(anext(batches), 10)
+    assert [event["n"] for event in first] == [0, 1, 2]
+    feed.publish({"type": "board.changed", "n": 3})
+    assert [e["n"] for e in await asyncio.wait_for(anext(batches), 10)] == [3]
+    await batches.aclose()
+    assert feed.subscribers == 0
+
+
+async def test_stream_lines_carry_datetimes_and_enums_as_text(node: ControlClient) -> None:
+    feed: EventFeed = node.server.feed  # type: ignore[attr-defined]
+    stream = node.events()
+    assert (await anext(stream))["type"] == "subscribed"
+    when = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    feed.publish({"type": "effect", "at": when, "status": TaskStatus.CLAIMED, "to": {"s"}})
+    line = await asyncio.wait_for(anext(stream), 10)
+    assert line["at"] == "2026-11-26T12:00:00+00:00"
+    assert line["status"] == TaskStatus.CLAIMED.value
+    assert "s" in line["to"]
     await stream.aclose()
 
 
