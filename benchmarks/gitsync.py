@@ -494,6 +494,12 @@ def main() -> None:
         )
 
     one, eight = figures["bridge_1_writers"], figures["bridge_8_writers"]
+    reference = figures["serialized_reference_8_writers"]
+    if reference["n"]:
+        # What turn-taking through git costs over a perfect lock at the same moment.
+        figures["bridge_8_p99_over_serialized_reference"] = round(
+            eight["p99_ms"] / reference["p99_ms"], 2
+        )
     checks = [
         check(
             "p50_1_writer_vs_raw_commit_push",
