@@ -14,13 +14,12 @@ rest are edges that feed it and carry what it emits:
 
 Presence (who is up on the mesh) is fed to the replica so it proposes a steal only for an
 owner that is absent. With the signaling server unreachable the node runs git-only and joins
-the mesh in the background when it comes back.
+the mesh in the background when it comes back. The parts are built in :mod:`node.parts`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import os
 import secrets
@@ -31,20 +30,15 @@ from typing import Any
 
 import structlog
 
-from node import errors
+from node import errors, parts
 from node.board.errors import ForkedLog
 from node.board.replica import Replica
-from node.board.state import Board, BoardConfig
+from node.board.state import Board
 from node.config import NodeConfig
 from node.control.endpoint import CONTROL_FILE, ControlEndpoint, publish, write_token
 from node.control.server import ControlServer, EventFeed
-from node.gitsync.bridge import GitSync
-from node.gitsync.config import BridgeConfig
 from node.gitsync.runner import AsyncGitSync
-from node.governor.board_governance import BoardGovernance
 from node.governor.policy import DEFAULT_POLICY, Policy
-from node.governor.policy_file import load_policy, parse_policy
-from node.mesh.config import MeshConfig
 from node.mesh.events import (
     MeshReady,
     MessageReceived,
@@ -53,10 +47,8 @@ from node.mesh.events import (
     PeerUp,
     SignalingChanged,
 )
-from node.mesh.ice import IceServer
 from node.mesh.mesh import Mesh
 from node.messages import Envelope, SwarmRegister
-from node.startboard import RoomFiles, read_room
 from node.statedir import SeqReservation, StateDirLock, reserved_seq_of
 from node.views import effect_document, event_summary
 
@@ -136,38 +128,13 @@ class Node:
             lock.release()
 
     async def _start_git(self) -> None:
-        if not self.config.remote:
-            raise errors.ConfigError("a node needs the coordination remote: pass --remote URL")
-        bridge = GitSync(
-            BridgeConfig(
-                session=self.session,
-                remote_url=self.config.remote,
-                branch=self.config.branch,
-                state_dir=self.state_dir,
-                incarnation=self.incarnation,
-                create_branch=self.config.create_branch,
-                seed_branch_glob=self.config.status_branches or None,
-                batch_window=max(self.config.batch_window_ms / 1000, 0.001),
-                status_refresh_interval=self.config.status_refresh_seconds,
-                fetch_interval=self.config.fetch_interval_seconds,
-                lease=self.config.lease_seconds,
-            )
-        )
+        bridge = parts.git_bridge(self.config, self.incarnation)
         pending: list[Any] = []
         self.git = AsyncGitSync(bridge, on_outputs=pending.append)
         resume = await self.git.start()  # raises with an actionable message when it cannot
-        room = await asyncio.to_thread(_read_room_locked, bridge)
-        self.policy, self.policy_source = self._load_policy(room.policy_text)
-        self.replica = Replica(
-            self.session,
-            self.incarnation,
-            initial=room.board,
-            config=BoardConfig(
-                lease=timedelta(seconds=self.config.lease_seconds),
-                contest_window=timedelta(milliseconds=self.config.contest_window_ms),
-            ),
-            governance=BoardGovernance(self.policy),
-        )
+        room = await asyncio.to_thread(parts.read_room_locked, bridge)
+        self.policy, self.policy_source = parts.policy_for(self.config, room.policy_text)
+        self.replica = parts.board_replica(self.config, self.incarnation, room.board, self.policy)
         self.git.on_outputs = self._on_git  # from now on outputs go straight to the board
         # This session's own earlier events (state directory, else git) go back into the fold
         # first: a restarted node must see its own claims, not only other sessions'.
@@ -178,24 +145,6 @@ class Node:
         self.replica.resume(max(resume.seq, reserved_seq), max(resume.lamport, reserved_lamport))
         self._sent = SeqReservation(self.state_dir)
         self._register()
-
-    def _load_policy(self, room_policy: str | None) -> tuple[Policy, str]:
-        if self.config.policy is not None:
-            local = load_policy(self.config.policy)
-            if room_policy is not None:
-                shared = parse_policy(room_policy, file=".ifmesh/policy.yaml")
-                if shared.hash != local.hash:
-                    log.warning(
-                        "node.policy_differs",
-                        local=local.hash,
-                        room=shared.hash,
-                        note="this node's --policy differs from the room's .ifmesh/policy.yaml;"
-                        " its claims carry its own hash and other nodes will flag them",
-                    )
-            return local, str(self.config.policy)
-        if room_policy is not None:
-            return parse_policy(room_policy, file=".ifmesh/policy.yaml"), ".ifmesh/policy.yaml"
-        return DEFAULT_POLICY, "default"
 
     def _register(self) -> None:
         """Registers this session's capabilities once, or again when they changed."""
@@ -233,21 +182,7 @@ class Node:
         return server
 
     async def _start_mesh(self) -> None:
-        mesh = Mesh(
-            MeshConfig(
-                signaling_url=self.config.signaling,
-                room=self.config.room,
-                session=self.session,
-                token=self.config.signaling_token,
-                capabilities=tuple(self.config.capabilities),
-                ice_servers=tuple(
-                    _ice(server.urls, server.username, server.credential)
-                    for server in self.config.ice_servers
-                ),
-                host_addresses=tuple(self.config.host_addresses),
-                join_timeout=None,  # git-only until the signaling server answers
-            )
-        )
+        mesh = parts.mesh(self.config)
         await mesh.__aenter__()
         self.mesh = mesh
         self.replica_or_fail().set_presence(())
@@ -432,22 +367,25 @@ class Node:
 
     async def _timer_loop(self) -> None:
         replica = self.replica_or_fail()
+        loop = asyncio.get_running_loop()
         idle_deadline: datetime | None = None
+        due = replica.get_timer()
         while True:
-            deadline = replica.get_timer()
             self._wake.clear()
-            if deadline is not None and deadline == idle_deadline:
+            if due is not None and due == idle_deadline:
                 # The replica had nothing to do at this deadline last time (a steal refused,
                 # say): wait for the board to change, or re-check a little later, rather than
                 # spin on a deadline in the past.
-                deadline = utcnow() + IDLE_RECHECK
-            if deadline is not None:
-                delay = (deadline - utcnow()).total_seconds()
-                if delay > 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), delay)
-            else:
-                await self._wake.wait()
+                due = utcnow() + IDLE_RECHECK
+            if due is None or (delay := (due - utcnow()).total_seconds()) > 0:
+                # A board change sets _wake; so does the deadline (a timer handle, not a
+                # wait_for: this runs on every message).
+                alarm = None if due is None else loop.call_later(delay, self._wake.set)
+                try:
+                    await self._wake.wait()
+                finally:
+                    if alarm is not None:
+                        alarm.cancel()
             now = utcnow()
             due = replica.get_timer()
             if due is None or due > now:
@@ -460,6 +398,7 @@ class Node:
                 if self.git is not None:
                     self.git.write_confirm_record(task_id, epoch)
             idle_deadline = None if emitted or confirmations else due
+            due = replica.get_timer()
 
 
 def _freeze_heap() -> None:
@@ -479,12 +418,3 @@ def _event_document(event: Envelope, *, own: bool) -> dict[str, Any]:
         "own": own,
         "folded_monotonic": time.monotonic(),
     }
-
-
-def _read_room_locked(bridge: GitSync) -> RoomFiles:
-    with bridge.git_lock:  # the bridge's worker thread may be using the clone right now
-        return read_room(bridge.clone)
-
-
-def _ice(urls: Sequence[str], username: str | None, credential: str | None) -> IceServer:
-    return IceServer(urls=list(urls), username=username, credential=credential)

@@ -1,0 +1,106 @@
+"""How a node's parts are built from its configuration: the git bridge, the policy, the board
+replica and the mesh. Construction only — :mod:`node.runtime` wires the parts together and
+runs them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import structlog
+
+from node import errors
+from node.board.replica import Replica
+from node.board.state import Board, BoardConfig
+from node.config import NodeConfig
+from node.gitsync.bridge import GitSync
+from node.gitsync.config import BridgeConfig
+from node.governor.board_governance import BoardGovernance
+from node.governor.policy import DEFAULT_POLICY, Policy
+from node.governor.policy_file import load_policy, parse_policy
+from node.mesh.config import MeshConfig
+from node.mesh.ice import IceServer
+from node.mesh.mesh import Mesh
+from node.startboard import RoomFiles, read_room
+
+log = structlog.get_logger(__name__)
+
+ROOM_POLICY = ".ifmesh/policy.yaml"
+
+
+def git_bridge(config: NodeConfig, incarnation: str) -> GitSync:
+    if not config.remote:
+        raise errors.ConfigError("a node needs the coordination remote: pass --remote URL")
+    return GitSync(
+        BridgeConfig(
+            session=config.session,
+            remote_url=config.remote,
+            branch=config.branch,
+            state_dir=config.resolved_state_dir,
+            incarnation=incarnation,
+            create_branch=config.create_branch,
+            seed_branch_glob=config.status_branches or None,
+            batch_window=max(config.batch_window_ms / 1000, 0.001),
+            status_refresh_interval=config.status_refresh_seconds,
+            fetch_interval=config.fetch_interval_seconds,
+            lease=config.lease_seconds,
+        )
+    )
+
+
+def read_room_locked(bridge: GitSync) -> RoomFiles:
+    """The room's starting board and policy, read from the bridge's clone (in a thread)."""
+    with bridge.git_lock:  # the bridge's worker thread may be using the clone right now
+        return read_room(bridge.clone)
+
+
+def policy_for(config: NodeConfig, room_policy: str | None) -> tuple[Policy, str]:
+    """This node's policy and where it came from: ``--policy``, else the room's
+    ``.ifmesh/policy.yaml``, else the default. A ``--policy`` that differs from the room's is
+    used, and said loudly: other nodes will flag this node's claims."""
+    if config.policy is not None:
+        local = load_policy(config.policy)
+        if room_policy is not None:
+            shared = parse_policy(room_policy, file=ROOM_POLICY)
+            if shared.hash != local.hash:
+                log.warning(
+                    "node.policy_differs",
+                    local=local.hash,
+                    room=shared.hash,
+                    note="this node's --policy differs from the room's .ifmesh/policy.yaml;"
+                    " its claims carry its own hash and other nodes will flag them",
+                )
+        return local, str(config.policy)
+    if room_policy is not None:
+        return parse_policy(room_policy, file=ROOM_POLICY), ROOM_POLICY
+    return DEFAULT_POLICY, "default"
+
+
+def board_replica(config: NodeConfig, incarnation: str, board: Board, policy: Policy) -> Replica:
+    return Replica(
+        config.session,
+        incarnation,
+        initial=board,
+        config=BoardConfig(
+            lease=timedelta(seconds=config.lease_seconds),
+            contest_window=timedelta(milliseconds=config.contest_window_ms),
+        ),
+        governance=BoardGovernance(policy),
+    )
+
+
+def mesh(config: NodeConfig) -> Mesh:
+    return Mesh(
+        MeshConfig(
+            signaling_url=config.signaling,
+            room=config.room,
+            session=config.session,
+            token=config.signaling_token,
+            capabilities=tuple(config.capabilities),
+            ice_servers=tuple(
+                IceServer(urls=list(s.urls), username=s.username, credential=s.credential)
+                for s in config.ice_servers
+            ),
+            host_addresses=tuple(config.host_addresses),
+            join_timeout=None,  # git-only until the signaling server answers
+        )
+    )
