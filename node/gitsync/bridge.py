@@ -127,7 +127,10 @@ class GitSync:
         remote_tip = self.clone.ref(self.clone.remote_ref)
         resume = self.chain.load(remote_tip, _wall(now))
         self._report(self.chain.check_branch(remote_tip))
-        self._absorb(self.reader.read(remote_tip), now)
+        first = self.reader.read(remote_tip)
+        # The whole history says who ever wrote, not who writes now: turns start from the tip.
+        first.writers = first.writers[-1:]
+        self._absorb(first, now)
         self._schedule.fetched(now)
         self._last_fetch_at = now
         if self.chain.needs_push(remote_tip):
