@@ -10,10 +10,11 @@ take turns, the way a token ring does, with the branch as the token:
   plus this one, sorted by id. Every writer derives it from the same history.
 * The session that landed the tip holds the token last; the next one in the ring may push at
   once. The one ``d`` places after it looks again (fetches) when the writers between could
-  have landed if fast, ``(d - 1) * min(unit, 2 * floor)`` after the tip was first seen, then
-  as often again; when the tip moves, the count starts again from its lander. Only if the tip
-  stays put for ``(d - 1) * IDLE * unit`` (the writers between had nothing to push) does it
-  go anyway: a writer that jumped the queue on a guess would collide with one still pushing.
+  have landed, ``(d - 1) * min(unit, pace)`` after the tip was first seen (``pace``: the time
+  between landings seen here), then as often again; when the tip moves, the count starts
+  again from its lander. Only if the tip stays put for ``(d - 1) * IDLE * max(unit, pace)``
+  (the writers between had nothing to push) does it go anyway: a writer that jumped the
+  queue on a guess would collide with one still pushing.
   ``unit`` is one fetch-rebuild-push as measured here, so the ring runs at the machine's
   own pace; writers that measure differently only look more or less often.
 * A writer not in the others' ring yet (a newcomer) takes its sorted place in its own view:
@@ -37,6 +38,7 @@ class Turns:
         self.patience = patience
         self._floor = unit
         self._cycle = unit  # one fetch-rebuild-push that landed, here (moving average)
+        self._pace = unit  # time between landings on the branch, as seen from here
         self._window = window
         self._seen: dict[str, float] = {}  # session → when its last commit was seen
         self.tip: str | None = None
@@ -49,6 +51,8 @@ class Turns:
         for session in landers:
             self._seen[session] = now
         if tip != self.tip:
+            if landers and self.tip is not None and now - self._since < self._window:
+                self._pace = 0.8 * self._pace + 0.2 * (now - self._since) / len(landers)
             self.tip = tip
             self._since = now
             if landers:
@@ -82,11 +86,14 @@ class Turns:
         distance = (ring.index(self.session) - ring.index(lander)) % len(ring) or len(ring)
         if distance == 1:
             return 0.0
-        # Looking (a fetch) early costs little; looking late loses the turn to the writers
-        # after, who skip one that seems idle. So look at the pace of a fast writer.
-        look = min(self.unit, 2 * self._floor)
+        # Looking late loses the turn to the writers after, who skip one that seems idle;
+        # looking often costs a fetch each (on a loaded machine, the CPU the pushes need).
+        # So look at the pace the branch moves at, or this machine's push if faster.
+        look = max(self._floor, min(self.unit, self._pace))
         expected = self._since + (distance - 1) * look
         if now < expected:
             return expected - now
-        idle = self._since + (distance - 1) * IDLE * self.unit
+        # Skipping a writer still pushing costs a lost race each: judge idleness by the
+        # slower of this machine's push and the branch's pace (both grow under load).
+        idle = self._since + (distance - 1) * IDLE * max(self.unit, self._pace)
         return 0.0 if now >= idle else min(look, idle - now)

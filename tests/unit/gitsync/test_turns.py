@@ -32,13 +32,13 @@ def test_the_next_writer_after_the_tips_lander_goes_at_once_the_others_in_order(
 
 def test_a_writer_whose_predecessors_had_nothing_to_push_goes_once_their_turns_passed() -> None:
     t = turns("session-5")
-    t.observe("a" * 40, WRITERS, 999.0)
-    t.observe("b" * 40, ["session-3"], 1000.0)
+    t.observe("a" * 40, WRITERS, 999.9)
+    t.observe("b" * 40, ["session-3"], 1000.0)  # the branch moves every 0.1 s
     assert abs(t.wait(1000.05) - 0.05) < 1e-9
     t.observe("b" * 40, [], 1000.1)  # fetched again: the tip has not moved yet
     assert abs(t.wait(1000.1) - 0.1) < 1e-9  # session-4 may still be pushing: look again
-    t.observe("b" * 40, [], 1000.3)
-    assert t.wait(1000.3) == 0.0  # three turns' time and no move: session-4 had nothing
+    t.observe("b" * 40, [], 1000.31)
+    assert t.wait(1000.31) == 0.0  # three turns' time and no move: session-4 had nothing
     t.observe("c" * 40, ["session-4"], 1000.32)  # it moved: counted from its lander
     assert t.wait(1000.32) == 0.0
 
@@ -50,6 +50,20 @@ def test_a_newcomer_takes_its_sorted_place_and_writers_gone_quiet_leave_the_ring
     assert abs(t.wait(1000.0) - 0.1) < 1e-9  # session-9 landed: session-1, then this one
     assert t.ring(1011.0) == ["session-5"]
     assert t.wait(1011.0) == 0.0
+
+
+def test_a_slow_branch_is_looked_at_less_often_and_its_writers_are_skipped_later() -> None:
+    t = turns("session-5")
+    t.observe("a" * 40, WRITERS, 990.0)
+    for n in range(1, 31):  # the branch moves every 0.4 s, one writer after the other
+        t.observe(f"{n:040x}", [WRITERS[n % 8]], 990.0 + 0.4 * n)
+    t.observe("f" * 40, ["session-3"], 1002.4)
+    assert abs(t.wait(1002.4) - 0.1) < 1e-9  # a fast push here: look soon
+    for _ in range(30):
+        t.measured(0.4)
+    assert abs(t.wait(1002.4) - 0.4) < 0.01  # pushes take 0.4 s here too: look then
+    assert t.wait(1003.5) > 0  # session-4 is not taken for idle before 3 turns of 0.4 s
+    assert t.wait(1003.7) == 0.0
 
 
 def test_the_turn_follows_the_measured_push_time_never_below_the_unit() -> None:
