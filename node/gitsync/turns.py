@@ -10,11 +10,11 @@ take turns, the way a token ring does, with the branch as the token:
   plus this one, sorted by id. Every writer derives it from the same history.
 * The session that landed the tip holds the token last; the next one in the ring may push at
   once. The one ``d`` places after it looks again (fetches) when the writers between could
-  have landed, ``(d - 1) * min(unit, pace)`` after the tip was first seen (``pace``: the time
-  between landings seen here), then as often again; when the tip moves, the count starts
-  again from its lander. Only if the tip stays put for ``(d - 1) * IDLE * max(unit, pace)``
-  (the writers between had nothing to push) does it go anyway: a writer that jumped the
-  queue on a guess would collide with one still pushing.
+  have landed if fast, ``(d - 1) * min(unit, 2 * floor)`` after the tip was first seen, then
+  as often again; when the tip moves, the count starts again from its lander. Only if the
+  tip stays put for ``(d - 1) * IDLE * max(unit, pace)`` (``pace``: the time between landings
+  seen here; the writers between had nothing to push) does it go anyway: a writer that
+  jumped the queue on a guess would collide with one still pushing.
   ``unit`` is one fetch-rebuild-push as measured here, so the ring runs at the machine's
   own pace; writers that measure differently only look more or less often.
 * A writer not in the others' ring yet (a newcomer) takes its sorted place in its own view:
@@ -86,10 +86,11 @@ class Turns:
         distance = (ring.index(self.session) - ring.index(lander)) % len(ring) or len(ring)
         if distance == 1:
             return 0.0
-        # Looking late loses the turn to the writers after, who skip one that seems idle;
-        # looking often costs a fetch each (on a loaded machine, the CPU the pushes need).
-        # So look at the pace the branch moves at, or this machine's push if faster.
-        look = max(self._floor, min(self.unit, self._pace))
+        # Looking (a fetch) early costs little; looking late loses the turn to the writers
+        # after, who skip one that seems idle. So look at the pace of a fast writer. (Looking
+        # at the branch's observed pace instead, which includes the lag of looking, measured
+        # p99 several times worse.)
+        look = min(self.unit, 2 * self._floor)
         expected = self._since + (distance - 1) * look
         if now < expected:
             return expected - now

@@ -52,17 +52,14 @@ def test_a_newcomer_takes_its_sorted_place_and_writers_gone_quiet_leave_the_ring
     assert t.wait(1011.0) == 0.0
 
 
-def test_a_slow_branch_is_looked_at_less_often_and_its_writers_are_skipped_later() -> None:
+def test_writers_of_a_slow_branch_are_not_taken_for_idle_too_soon() -> None:
     t = turns("session-5")
     t.observe("a" * 40, WRITERS, 990.0)
     for n in range(1, 31):  # the branch moves every 0.4 s, one writer after the other
         t.observe(f"{n:040x}", [WRITERS[n % 8]], 990.0 + 0.4 * n)
     t.observe("f" * 40, ["session-3"], 1002.4)
-    assert abs(t.wait(1002.4) - 0.1) < 1e-9  # a fast push here: look soon
-    for _ in range(30):
-        t.measured(0.4)
-    assert abs(t.wait(1002.4) - 0.4) < 0.01  # pushes take 0.4 s here too: look then
-    assert t.wait(1003.5) > 0  # session-4 is not taken for idle before 3 turns of 0.4 s
+    assert abs(t.wait(1002.4) - 0.1) < 1e-9  # looks soon: session-4 may be fast
+    assert t.wait(1003.5) > 0  # but session-4 is not idle before 3 turns of 0.4 s
     assert t.wait(1003.7) == 0.0
 
 
