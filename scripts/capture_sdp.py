@@ -49,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from node.mesh.sdp_replay import CapturePeer, replay  # noqa: E402
+from node.sdp.capture.browser import Browser  # noqa: E402
 from node.sdp.capture.catalog import FIXTURES  # noqa: E402
 from node.sdp.capture.chromium import Chromium  # noqa: E402
 from node.sdp.capture.egress import STRACE_ARGS, outside_attempts  # noqa: E402
@@ -80,14 +81,18 @@ AIORTC_HOW = (
 
 
 class Capture:
-    def __init__(self, out: Path, browser: Chromium | Firefox, how: str) -> None:
+    def __init__(self, out: Path, browser: Browser, how: str, *, aiortc: bool = True) -> None:
         self.out = out
         self.browser = browser
         self.how = how.replace("FLAGS", " ".join(browser.flags))
+        # False: aiortc's side is not written (it is captured once, against Chromium).
+        self.aiortc = aiortc
         self.written: list[str] = []
         self.when = datetime.datetime.now(datetime.UTC).date().isoformat()
 
     async def save(self, name: str, sdp: str, sdp_type: str, *, trickle: Any = None) -> None:
+        if name.startswith("aiortc") and not self.aiortc:
+            return
         description, exercises = FIXTURES[name]
         by_browser = not name.startswith("aiortc")
         (self.out / f"{name}.sdp").write_bytes(sdp.encode())
@@ -138,58 +143,64 @@ async def interop(page: PagePeer, aio: CapturePeer, browser: str, offerer: str) 
     }
 
 
-async def capture_chromium(out: Path, chromium_path: str) -> dict[str, Any]:
+async def exchanges(cap: Capture, browser: str) -> list[dict[str, Any]]:
+    """The four exchanges between the browser and aiortc (1-4 in the module docstring)."""
     results: list[dict[str, Any]] = []
+    page = PagePeer(cap.browser)
+
+    # 1. The browser offers a data channel; aiortc answers.
+    await page.start()
+    offered = await page.offer()
+    aio = CapturePeer()
+    answer = await aio.answer(offered.complete)
+    await page.accept(answer)
+    results.append(await interop(page, aio, browser, browser))
+    await aio.close()
+    await page.close()
+    await cap.save(f"{browser}-datachannel-offer", offered.complete, "offer")
+    await cap.save(f"{browser}-trickle-offer", offered.initial, "offer", trickle=offered.trickle)
+    await cap.save("aiortc-datachannel-answer", answer, "answer")
+
+    # 2. aiortc offers a data channel; the browser answers.
+    aio = CapturePeer()
+    offer = await aio.offer()
+    await page.start()
+    answered = await page.answer(offer)
+    await aio.accept(answered.complete)
+    results.append(await interop(page, aio, browser, "aiortc"))
+    await aio.close()
+    await page.close()
+    await cap.save("aiortc-datachannel-offer", offer, "offer")
+    await cap.save(f"{browser}-datachannel-answer", answered.complete, "answer")
+
+    # 3. The browser offers audio + video + data; aiortc answers (codec negotiation).
+    await page.start(("audio", "video"))
+    offered = await page.offer()
+    aio = CapturePeer(datachannel=True)
+    answer = await aio.answer(offered.complete)
+    await page.accept(answer)
+    await aio.close()
+    await page.close()
+    await cap.save(f"{browser}-av-offer", offered.complete, "offer")
+    await cap.save("aiortc-av-answer", answer, "answer")
+
+    # 4. aiortc offers audio + video; the browser answers.
+    aio = CapturePeer(kinds=("audio", "video"), datachannel=False)
+    offer = await aio.offer()
+    await page.start(datachannel=False)
+    answered = await page.answer(offer)
+    await aio.accept(answered.complete)
+    await aio.close()
+    await page.close()
+    await cap.save("aiortc-av-offer", offer, "offer")
+    await cap.save(f"{browser}-av-answer", answered.complete, "answer")
+    return results
+
+
+async def capture_chromium(out: Path, chromium_path: str) -> dict[str, Any]:
     async with Chromium(chromium_path) as browser:
         cap = Capture(out, browser, CHROMIUM_HOW)
-        page = PagePeer(browser)
-
-        # 1. Chromium offers a data channel; aiortc answers.
-        await page.start()
-        offered = await page.offer()
-        aio = CapturePeer()
-        answer = await aio.answer(offered.complete)
-        await page.accept(answer)
-        results.append(await interop(page, aio, "chromium", "chromium"))
-        await aio.close()
-        await page.close()
-        await cap.save("chromium-datachannel-offer", offered.complete, "offer")
-        await cap.save("chromium-trickle-offer", offered.initial, "offer", trickle=offered.trickle)
-        await cap.save("aiortc-datachannel-answer", answer, "answer")
-
-        # 2. aiortc offers a data channel; Chromium answers.
-        aio = CapturePeer()
-        offer = await aio.offer()
-        await page.start()
-        answered = await page.answer(offer)
-        await aio.accept(answered.complete)
-        results.append(await interop(page, aio, "chromium", "aiortc"))
-        await aio.close()
-        await page.close()
-        await cap.save("aiortc-datachannel-offer", offer, "offer")
-        await cap.save("chromium-datachannel-answer", answered.complete, "answer")
-
-        # 3. Chromium offers audio + video + data; aiortc answers (codec negotiation).
-        await page.start(("audio", "video"))
-        offered = await page.offer()
-        aio = CapturePeer(datachannel=True)
-        answer = await aio.answer(offered.complete)
-        await page.accept(answer)
-        await aio.close()
-        await page.close()
-        await cap.save("chromium-av-offer", offered.complete, "offer")
-        await cap.save("aiortc-av-answer", answer, "answer")
-
-        # 4. aiortc offers audio + video; Chromium answers.
-        aio = CapturePeer(kinds=("audio", "video"), datachannel=False)
-        offer = await aio.offer()
-        await page.start(datachannel=False)
-        answered = await page.answer(offer)
-        await aio.accept(answered.complete)
-        await aio.close()
-        await page.close()
-        await cap.save("aiortc-av-offer", offer, "offer")
-        await cap.save("chromium-av-answer", answered.complete, "answer")
+        results = await exchanges(cap, "chromium")
         version = browser.version
 
     # 5. Chromium as on the web: host addresses hidden behind mDNS names.
@@ -208,52 +219,10 @@ async def capture_chromium(out: Path, chromium_path: str) -> dict[str, Any]:
 async def capture_firefox(out: Path, firefox_path: str, trace: Path | None) -> dict[str, Any]:
     """Firefox against aiortc in both directions; only Firefox's own SDP becomes a fixture
     (aiortc's side is already captured against Chromium)."""
-    results: list[dict[str, Any]] = []
     prefix = ["strace", *STRACE_ARGS, "-o", str(trace)] if trace else None
     async with Firefox(firefox_path, exec_prefix=prefix) as browser:
-        cap = Capture(out, browser, FIREFOX_HOW)
-        page = PagePeer(browser)
-
-        # 1. Firefox offers a data channel; aiortc answers.
-        await page.start()
-        offered = await page.offer()
-        aio = CapturePeer()
-        await page.accept(await aio.answer(offered.complete))
-        results.append(await interop(page, aio, "firefox", "firefox"))
-        await aio.close()
-        await page.close()
-        await cap.save("firefox-datachannel-offer", offered.complete, "offer")
-        await cap.save("firefox-trickle-offer", offered.initial, "offer", trickle=offered.trickle)
-
-        # 2. aiortc offers a data channel; Firefox answers.
-        aio = CapturePeer()
-        offer = await aio.offer()
-        await page.start()
-        answered = await page.answer(offer)
-        await aio.accept(answered.complete)
-        results.append(await interop(page, aio, "firefox", "aiortc"))
-        await aio.close()
-        await page.close()
-        await cap.save("firefox-datachannel-answer", answered.complete, "answer")
-
-        # 3. Firefox offers audio + video + data; aiortc answers; Firefox accepts.
-        await page.start(("audio", "video"))
-        offered = await page.offer()
-        aio = CapturePeer(datachannel=True)
-        await page.accept(await aio.answer(offered.complete))
-        await aio.close()
-        await page.close()
-        await cap.save("firefox-av-offer", offered.complete, "offer")
-
-        # 4. aiortc offers audio + video; Firefox answers.
-        aio = CapturePeer(kinds=("audio", "video"), datachannel=False)
-        offer = await aio.offer()
-        await page.start(datachannel=False)
-        answered = await page.answer(offer)
-        await aio.accept(answered.complete)
-        await aio.close()
-        await page.close()
-        await cap.save("firefox-av-answer", answered.complete, "answer")
+        cap = Capture(out, browser, FIREFOX_HOW, aiortc=False)
+        results = await exchanges(cap, "firefox")
         version = browser.version
     summary: dict[str, Any] = {"firefox": version, "interop": results, "fixtures": cap.written}
     if trace is not None:
