@@ -13,6 +13,7 @@ from datetime import datetime
 from node.board.governance import ADMITTED, Admission
 from node.governor import help as helping
 from node.governor import reducer
+from node.governor.admission import ClaimDecision
 from node.governor.policy import DEFAULT_POLICY, Policy
 from node.governor.state import GovernorState, TaskDemand
 from node.messages import Envelope, HelpRequest
@@ -21,6 +22,10 @@ from node.messages import Envelope, HelpRequest
 class Governor:
     def __init__(self, policy: Policy = DEFAULT_POLICY) -> None:
         self.policy = policy
+        # The last claim decision: a claim is judged when the command is made, again when it
+        # is folded, and the fold asks once more, each time on the same state.
+        self._last: tuple[GovernorState, str, TaskDemand | None, ClaimDecision | None]
+        self._last = (GovernorState(), "", None, None)
 
     @property
     def policy_hash(self) -> str:
@@ -34,13 +39,25 @@ class Governor:
         self, state: GovernorState, event: Envelope, demand: TaskDemand | None = None
     ) -> Admission:
         """The verdict on a task.claim or task.steal; any other event is admitted."""
-        decision = reducer.claim_decision(self.policy, state, event, demand)
+        decision = self._decide(self.policy, state, event, demand)
         return ADMITTED if decision is None else decision.admission
 
     def fold(
         self, state: GovernorState, event: Envelope, demand: TaskDemand | None = None
     ) -> GovernorState:
-        return reducer.fold(self.policy, state, event, demand)
+        return reducer.fold(self.policy, state, event, demand, decide=self._decide)
+
+    def _decide(
+        self, policy: Policy, state: GovernorState, event: Envelope, demand: TaskDemand | None
+    ) -> ClaimDecision | None:
+        """:func:`reducer.claim_decision`, remembered for the last (state, event, demand): the
+        state is immutable, so the same object with the same event decides alike."""
+        last_state, last_id, last_demand, last_decision = self._last
+        if state is last_state and event.id == last_id and demand == last_demand:
+            return last_decision
+        decision = reducer.claim_decision(policy, state, event, demand)
+        self._last = (state, event.id, demand, decision)
+        return decision
 
     def route_help(
         self, state: GovernorState, request: Envelope, demand: TaskDemand | None = None

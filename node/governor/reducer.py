@@ -8,7 +8,7 @@ Events the governor has no stake in return the state unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from node.governor import breaker as breakers
@@ -83,9 +83,18 @@ def claim_decision(
     return None
 
 
+Decide = Callable[[Policy, GovernorState, Envelope, TaskDemand | None], ClaimDecision | None]
+
+
 def fold(
-    policy: Policy, state: GovernorState, event: Envelope, demand: TaskDemand | None = None
+    policy: Policy,
+    state: GovernorState,
+    event: Envelope,
+    demand: TaskDemand | None = None,
+    decide: Decide = claim_decision,
 ) -> GovernorState:
+    """The governor's part after ``event``. ``decide`` is :func:`claim_decision`, or a
+    memoised form of it: the board asks for admission and then folds, on the same state."""
     payload = event.payload
     now = event.timestamp.timestamp()
     if isinstance(payload, SwarmRegister):
@@ -93,7 +102,7 @@ def fold(
     if isinstance(payload, TaskClaim | TaskSteal):
         if isinstance(payload, TaskClaim):
             state = _note_policy_hash(policy, state, event.source, payload.policy_hash)
-        decision = claim_decision(policy, state, event, demand)
+        decision = decide(policy, state, event, demand)
         assert decision is not None
         return _apply_claim(policy, state, decision, now)
     if isinstance(payload, ClaimLost | TaskConfirmed):
