@@ -183,6 +183,9 @@ class Node:
 
     async def _start_mesh(self) -> None:
         mesh = parts.mesh(self.config)
+        # Peers' events are folded inside the mesh's delivery callback: no hop through the
+        # loop between a message arriving and the board holding it.
+        mesh.on_message(lambda event: self.receive([event.message], f"mesh:{event.peer}"))
         await mesh.__aenter__()
         self.mesh = mesh
         self.replica_or_fail().set_presence(())

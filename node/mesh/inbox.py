@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from node.mesh.pair import Pair
 
 log = structlog.get_logger(__name__)
+
+MessageHandler = Callable[[MessageReceived], None]
 
 # Module constants: an Enum member lookup costs a metaclass descriptor call per message.
 _ACKED, _REPLY, _REQUEST = Delivery.ACKED, Delivery.REPLY, Delivery.REQUEST
@@ -72,6 +75,7 @@ class Inbox:
         self._first_taken = False
         self._replies: dict[tuple[str, str], asyncio.Future[Envelope]] = {}
         self._acks: dict[str, AckWait] = {}
+        self.message_handler: MessageHandler | None = None
 
     # --- subscriptions ---------------------------------------------------------------------
 
@@ -166,12 +170,23 @@ class Inbox:
         else:
             pair.metrics.messages_in += 1
             request = delivery is _REQUEST
-            self.emit(MessageReceived(pair.peer, message, event.size, request, time.monotonic()))
+            received = MessageReceived(pair.peer, message, event.size, request, time.monotonic())
+            if self.message_handler is None:
+                self.emit(received)
+            else:
+                self._hand_over(received)
         # Acked after delivery, not before: aiortc transmits only once this callback returns,
         # so the ack leaves no later, and the message is not kept waiting behind it. A
         # duplicate is acked too (our earlier ack may be what got lost).
         if delivery is _ACKED and pair.link is not None:
             pair.link.try_send([self.writer.ack(message.id)])
+
+    def _hand_over(self, received: MessageReceived) -> None:
+        assert self.message_handler is not None
+        try:
+            self.message_handler(received)
+        except Exception:  # a bug in the handler must not take the peer's channel down
+            log.exception("message_handler_failed", peer=received.peer, id=received.message.id)
 
     def _reply_arrived(self, pair: Pair, message: Envelope, request_id: str | None) -> None:
         assert request_id is not None

@@ -48,7 +48,7 @@ from node.mesh.framing import (
     FrameEvent,
     FrameWriter,
 )
-from node.mesh.inbox import Inbox
+from node.mesh.inbox import Inbox, MessageHandler
 from node.mesh.pair import Pair
 from node.mesh.peer import PeerLink
 from node.mesh.reconnect import PairEpochs
@@ -217,6 +217,13 @@ class Mesh:
     def events(self) -> Subscription:
         """Typed events; the first caller also gets everything since the mesh started."""
         return self.inbox.subscribe(closed=self._closed)
+
+    def on_message(self, handler: MessageHandler) -> None:
+        """Hands every received message to ``handler`` inside the delivery callback, in order
+        per sender, instead of queueing it for :meth:`events` (which then carries the other
+        events only): no hop through the loop for a consumer that handles messages at once.
+        The handler must not block; an exception it raises is logged, the channel stays."""
+        self.inbox.message_handler = handler
 
     def _emit(self, event: MeshEvent) -> None:
         self.inbox.emit(event)

@@ -161,3 +161,30 @@ async def test_a_failed_connection_is_rebuilt_with_a_new_epoch(make_mesh: MeshFa
     await next_event(watch_b, PeerUp, lambda e: e.epoch == up.epoch)
     acked = await a.broadcast(progress("alpha", "again"), ack=True, timeout=TIMEOUT)
     assert acked == {"bravo"}
+
+
+async def test_a_message_handler_takes_messages_in_the_delivery_callback(
+    make_mesh: MeshFactory,
+) -> None:
+    a, b = await full_mesh(make_mesh, ["alpha", "bravo"])
+    handled: list[str] = []
+    arrived = {milestone: asyncio.Event() for milestone in ("3", "4")}
+
+    def handle(event: MessageReceived) -> None:
+        milestone = event.message.payload.milestone
+        if milestone == "boom":
+            raise RuntimeError("a bug in the handler")
+        handled.append(milestone)
+        if milestone in arrived:
+            arrived[milestone].set()
+
+    b.on_message(handle)
+    events = b.events()
+    for milestone in ("1", "boom", "2", "3"):
+        await a.broadcast(progress("alpha", milestone))
+    await asyncio.wait_for(arrived["3"].wait(), TIMEOUT)
+    assert handled == ["1", "2", "3"], "in order; the raising handler lost only its own"
+    assert b.metrics()["alpha"].messages_in == 4
+    assert not [e for e in events.pending() if isinstance(e, MessageReceived)]
+    await a.broadcast(progress("alpha", "4"))  # the channel is still up after the bug
+    await asyncio.wait_for(arrived["4"].wait(), TIMEOUT)
