@@ -21,13 +21,13 @@ from node import codec
 from node.errors import ProtocolError, TransportError
 from node.mesh.dedupe import SeenIds
 from node.mesh.events import MeshEvent, MessageReceived, Subscription
+from node.mesh.frame_writer import FrameWriter
 from node.mesh.framing import (
     AckArrived,
     ByeArrived,
     Delivery,
     FrameEvent,
     FrameRejected,
-    FrameWriter,
     MessageArrived,
 )
 from node.messages import Envelope

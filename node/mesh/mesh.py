@@ -2,11 +2,11 @@
 
 ``async with Mesh(config) as mesh:`` joins the room through the signaling server and keeps one
 :class:`~node.mesh.pair.Pair` per other member. The owner then uses ``broadcast``, ``send``,
-``request``/``reply`` and ``events()``; what arrives is sorted by the
-:class:`~node.mesh.inbox.Inbox`. Everything that happens arrives through three entry points,
-each run on the event loop and never concurrently with another: signaling notices (one
-dispatcher task, in order), frames from a pair's channel (aiortc callbacks), and the liveness
-timer (one task, woken at the earliest deadline of all pairs).
+``request``/``reply`` (from :class:`~node.mesh.messaging.Messaging`) and ``events()``; what
+arrives is sorted by the :class:`~node.mesh.inbox.Inbox`. Everything that happens arrives
+through three entry points, each run on the event loop and never concurrently with another:
+signaling notices (one dispatcher task, in order), frames from a pair's channel (aiortc
+callbacks), and the liveness timer (one task, woken at the earliest deadline of all pairs).
 
 Roster rules. The room's roster (from signaling) says whom to build pairs with; the data plane
 says who is reachable. So a peer that drops off the roster keeps its working channel (its
@@ -27,15 +27,13 @@ from types import TracebackType
 
 import structlog
 
-from node import codec
 from node.errors import IfmeshError, TransportError
 from node.mesh.config import MeshConfig
-from node.mesh.errors import MeshClosed, PeerUnavailable, ReplyTimeout, SignalingRefused
+from node.mesh.errors import MeshClosed, PeerUnavailable, SignalingRefused
 from node.mesh.events import (
     DownReason,
     MeshEvent,
     MeshReady,
-    MessageReceived,
     PeerDown,
     PeerMetrics,
     PeerSuspect,
@@ -43,23 +41,20 @@ from node.mesh.events import (
     SignalingChanged,
     Subscription,
 )
-from node.mesh.framing import (
-    Delivery,
-    FrameEvent,
-    FrameWriter,
-)
+from node.mesh.frame_writer import FrameWriter
+from node.mesh.framing import FrameEvent
 from node.mesh.inbox import Inbox, MessageHandler
+from node.mesh.messaging import Messaging
 from node.mesh.pair import Pair
 from node.mesh.peer import PeerLink
 from node.mesh.reconnect import PairEpochs
 from node.mesh.signaling_client import SignalingClient, SignalingDown, SignalingNotice, SignalingUp
-from node.messages import Envelope
 from signaling.protocol import Answer, Candidate, Error, Offer, PeerJoined, PeerLeft
 
 log = structlog.get_logger(__name__)
 
 
-class Mesh:
+class Mesh(Messaging):
     def __init__(self, config: MeshConfig, *, rng: random.Random | None = None) -> None:
         self.config = config
         self.session = config.session
@@ -245,90 +240,6 @@ class Mesh:
             PeerUnavailable(f"{pair.peer} went down ({reason.value})"), pair.peer
         )
         self._state_changed()
-
-    # --- sending ---------------------------------------------------------------------------
-
-    def _open_pair(self, peer: str) -> Pair:
-        if self._closed:
-            raise MeshClosed("the mesh is closed")
-        pair = self.pairs.get(peer)
-        if pair is None or not pair.is_open:
-            state = "not in the room" if pair is None else pair.metrics.state.value
-            raise PeerUnavailable(f"no open channel to {peer!r} ({state})")
-        return pair
-
-    async def _send(self, pair: Pair, frames: list[bytes], size: int) -> None:
-        assert pair.link is not None
-        await pair.link.send(frames)
-        pair.metrics.messages_out += 1
-        pair.metrics.bytes_out += size
-
-    async def send(self, peer: str, message: Envelope) -> None:
-        """Sends ``message`` to one peer; PeerUnavailable if its channel is not open."""
-        pair = self._open_pair(peer)
-        encoded = codec.encode(message)
-        await self._send(pair, self.writer.message(encoded), len(encoded))
-
-    async def broadcast(
-        self, message: Envelope, *, ack: bool = False, timeout: float = 5.0
-    ) -> frozenset[str]:
-        """Sends ``message`` to every open peer. Returns the peers it went to or, with
-        ``ack=True``, those that acknowledged it within ``timeout``."""
-        if self._closed:
-            raise MeshClosed("the mesh is closed")
-        encoded = codec.encode(message)
-        frames = self.writer.message(encoded, Delivery.ACKED if ack else Delivery.PLAIN)
-        size, frame_bytes = len(encoded), sum(map(len, frames))
-        acks = self.inbox.expect_acks(message.id) if ack else None
-        sent: set[str] = set()
-        blocked: list[Pair] = []
-        # The common case (every channel has room) sends to all peers in this loop iteration,
-        # with no task or future in between: aiortc transmits once we yield to the loop.
-        for pair in self.pairs.values():
-            link = pair.link
-            if link is None or not pair.up:
-                continue
-            try:
-                if not link.try_send(frames, frame_bytes):
-                    blocked.append(pair)
-                    continue
-            except PeerUnavailable:  # its channel closed; the pair will report it down
-                continue
-            sent.add(pair.peer)
-            pair.metrics.messages_out += 1
-            pair.metrics.bytes_out += size
-        if blocked:
-            results = await asyncio.gather(
-                *(self._send(pair, frames, size) for pair in blocked), return_exceptions=True
-            )
-            sent.update(p.peer for p, r in zip(blocked, results, strict=True) if r is None)
-        if acks is None:
-            return frozenset(sent)
-        try:
-            return await acks.until(sent, timeout)
-        finally:
-            self.inbox.forget_acks(message.id)
-
-    async def request(self, peer: str, message: Envelope, timeout: float) -> Envelope:
-        """Sends ``message`` to ``peer`` and returns its reply; ReplyTimeout after ``timeout``."""
-        pair = self._open_pair(peer)
-        future = self.inbox.expect_reply(peer, message.id)
-        try:
-            encoded = codec.encode(message)
-            await self._send(pair, self.writer.message(encoded, Delivery.REQUEST), len(encoded))
-            async with asyncio.timeout(timeout):
-                return await future
-        except TimeoutError:
-            raise ReplyTimeout(f"{peer} did not reply to {message.id} in {timeout:g} s") from None
-        finally:
-            self.inbox.forget_reply(peer, message.id)
-
-    async def reply(self, to: MessageReceived, message: Envelope) -> None:
-        """Answers a request received as ``to``."""
-        pair = self._open_pair(to.peer)
-        encoded = codec.encode(message)
-        frames = self.writer.message(encoded, Delivery.REPLY, in_reply_to=to.message.id)
-        await self._send(pair, frames, len(encoded))
 
     # --- receiving -------------------------------------------------------------------------
 

@@ -22,13 +22,9 @@ import structlog
 from node.errors import ProtocolError, SdpError
 from node.mesh import ice
 from node.mesh.events import DownReason, PeerMetrics, PeerState
-from node.mesh.framing import (
-    FrameReader,
-    FrameWriter,
-    MessageArrived,
-    PingArrived,
-    PongArrived,
-)
+from node.mesh.frame_reader import FrameReader
+from node.mesh.frame_writer import FrameWriter
+from node.mesh.framing import MessageArrived, PingArrived, PongArrived
 from node.mesh.liveness import Liveness, PingDue, Presence, PresenceChanged
 from node.mesh.peer import PeerLink, Role, role_towards
 from node.mesh.reconnect import Backoff

@@ -36,7 +36,8 @@ from aiortc.exceptions import InvalidStateError
 from node.errors import SdpError
 from node.mesh import ice
 from node.mesh.errors import PeerUnavailable
-from node.mesh.framing import BATCH_OVERHEAD, CHUNK_THRESHOLD, KIND_CHUNK, FrameWriter
+from node.mesh.frame_writer import FrameWriter
+from node.mesh.framing import BATCH_OVERHEAD, CHUNK_THRESHOLD, KIND_CHUNK
 from node.sdp.checks import check
 from node.sdp.parse import parse_sdp
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from node.mesh.events import DownReason, MeshReady, PeerDown, PeerUp, Subscription
-from node.mesh.framing import FrameWriter
+from node.mesh.frame_writer import FrameWriter
 from node.mesh.inbox import Inbox
 
 

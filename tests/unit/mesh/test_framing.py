@@ -11,14 +11,14 @@ import pytest
 from node import codec, messages
 from node.errors import MalformedJSON, MessageTooLarge, UnknownMessageType
 from node.mesh.errors import MalformedFrame
+from node.mesh.frame_reader import FrameReader
+from node.mesh.frame_writer import FrameWriter
 from node.mesh.framing import (
     AckArrived,
     ByeArrived,
     Delivery,
     FrameEvent,
-    FrameReader,
     FrameRejected,
-    FrameWriter,
     Limits,
     MessageArrived,
     PingArrived,

@@ -1,0 +1,116 @@
+"""The owner's way to talk to peers: ``send``, ``broadcast`` (optionally acknowledged),
+``request`` and ``reply``.
+
+:class:`Messaging` is a base of :class:`~node.mesh.mesh.Mesh` rather than an object it holds so
+that a send costs no extra call: the methods run on the mesh's own pairs, writer and inbox. A
+message is encoded once and its frames go to every peer; a channel with room takes them at once
+(aiortc transmits when we yield to the loop), a full one is awaited. Acknowledgements and
+replies are matched by the :class:`~node.mesh.inbox.Inbox`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from node import codec
+from node.mesh.errors import MeshClosed, PeerUnavailable, ReplyTimeout
+from node.mesh.events import MessageReceived
+from node.mesh.framing import Delivery
+from node.messages import Envelope
+
+if TYPE_CHECKING:
+    from node.mesh.frame_writer import FrameWriter
+    from node.mesh.inbox import Inbox
+    from node.mesh.pair import Pair
+
+
+class Messaging:
+    """Sending, for a mesh that sets these attributes."""
+
+    pairs: dict[str, Pair]
+    writer: FrameWriter
+    inbox: Inbox
+    _closed: bool
+
+    def _open_pair(self, peer: str) -> Pair:
+        if self._closed:
+            raise MeshClosed("the mesh is closed")
+        pair = self.pairs.get(peer)
+        if pair is None or not pair.is_open:
+            state = "not in the room" if pair is None else pair.metrics.state.value
+            raise PeerUnavailable(f"no open channel to {peer!r} ({state})")
+        return pair
+
+    async def _send(self, pair: Pair, frames: list[bytes], size: int) -> None:
+        assert pair.link is not None
+        await pair.link.send(frames)
+        pair.metrics.messages_out += 1
+        pair.metrics.bytes_out += size
+
+    async def send(self, peer: str, message: Envelope) -> None:
+        """Sends ``message`` to one peer; PeerUnavailable if its channel is not open."""
+        pair = self._open_pair(peer)
+        encoded = codec.encode(message)
+        await self._send(pair, self.writer.message(encoded), len(encoded))
+
+    async def broadcast(
+        self, message: Envelope, *, ack: bool = False, timeout: float = 5.0
+    ) -> frozenset[str]:
+        """Sends ``message`` to every open peer. Returns the peers it went to or, with
+        ``ack=True``, those that acknowledged it within ``timeout``."""
+        if self._closed:
+            raise MeshClosed("the mesh is closed")
+        encoded = codec.encode(message)
+        frames = self.writer.message(encoded, Delivery.ACKED if ack else Delivery.PLAIN)
+        size, frame_bytes = len(encoded), sum(map(len, frames))
+        acks = self.inbox.expect_acks(message.id) if ack else None
+        sent: set[str] = set()
+        blocked: list[Pair] = []
+        # The common case (every channel has room) sends to all peers in this loop iteration,
+        # with no task or future in between: aiortc transmits once we yield to the loop.
+        for pair in self.pairs.values():
+            link = pair.link
+            if link is None or not pair.up:
+                continue
+            try:
+                if not link.try_send(frames, frame_bytes):
+                    blocked.append(pair)
+                    continue
+            except PeerUnavailable:  # its channel closed; the pair will report it down
+                continue
+            sent.add(pair.peer)
+            pair.metrics.messages_out += 1
+            pair.metrics.bytes_out += size
+        if blocked:
+            results = await asyncio.gather(
+                *(self._send(pair, frames, size) for pair in blocked), return_exceptions=True
+            )
+            sent.update(p.peer for p, r in zip(blocked, results, strict=True) if r is None)
+        if acks is None:
+            return frozenset(sent)
+        try:
+            return await acks.until(sent, timeout)
+        finally:
+            self.inbox.forget_acks(message.id)
+
+    async def request(self, peer: str, message: Envelope, timeout: float) -> Envelope:
+        """Sends ``message`` to ``peer`` and returns its reply; ReplyTimeout after ``timeout``."""
+        pair = self._open_pair(peer)
+        future = self.inbox.expect_reply(peer, message.id)
+        try:
+            encoded = codec.encode(message)
+            await self._send(pair, self.writer.message(encoded, Delivery.REQUEST), len(encoded))
+            async with asyncio.timeout(timeout):
+                return await future
+        except TimeoutError:
+            raise ReplyTimeout(f"{peer} did not reply to {message.id} in {timeout:g} s") from None
+        finally:
+            self.inbox.forget_reply(peer, message.id)
+
+    async def reply(self, to: MessageReceived, message: Envelope) -> None:
+        """Answers a request received as ``to``."""
+        pair = self._open_pair(to.peer)
+        encoded = codec.encode(message)
+        frames = self.writer.message(encoded, Delivery.REPLY, in_reply_to=to.message.id)
+        await self._send(pair, frames, len(encoded))
