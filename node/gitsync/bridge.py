@@ -7,6 +7,12 @@ as the node acts, ``handle_timer(now)`` whenever ``get_timer()`` says so, and
 claims, typed errors). Blocking calls: the async runtime runs them in a worker thread
 (:mod:`node.gitsync.runner`). What to do when is decided by :mod:`node.gitsync.schedule`.
 
+This module owns the bridge's life (start, flush, close), its intake (the batch the node's
+events wait in, under one lock with the schedule and the outputs), the timer's dispatch, the
+regular fetch, and absorbing what was read into outputs. The compare-and-swap push, with its
+turns and lost races, is :mod:`node.gitsync.push`; reading the branch is
+:mod:`node.gitsync.reader`; this node's own commits are :mod:`node.gitsync.chain`.
+
 Nothing the node submitted is lost: it is in a local commit before any push is tried, and
 local commits stay queued (``state().pending_commits``) until a push lands.
 """
@@ -15,7 +21,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -24,7 +29,7 @@ import structlog
 
 from node.gitsync.batch import Batch, CommitPlan
 from node.gitsync.chain import OwnChain
-from node.gitsync.clone import Clone, PushOutcome
+from node.gitsync.clone import Clone
 from node.gitsync.config import BridgeConfig
 from node.gitsync.errors import (
     BranchMissing,
@@ -35,9 +40,10 @@ from node.gitsync.errors import (
     StateDirLocked,
 )
 from node.gitsync.eventlog import ResumePoint
-from node.gitsync.outputs import Outputs, SyncState
+from node.gitsync.outputs import Outputs, SyncState, SyncTally
 from node.gitsync.paths import BOARD_PATH
-from node.gitsync.reader import BranchReader, ReadResult, writers_since
+from node.gitsync.push import Pusher
+from node.gitsync.reader import BranchReader, ReadResult
 from node.gitsync.schedule import Action, Backoff, SyncSchedule
 from node.gitsync.scribe import STARTER_BOARD
 from node.gitsync.scribing import BoardScribe
@@ -46,10 +52,6 @@ from node.messages import Envelope
 from node.statedir import StateDirLock
 
 log = structlog.get_logger(__name__)
-
-# After a lost race, pushes fetch first for this long (seconds): pushing on a stale tip is a
-# sure loss while others push too.
-_CONTENDED_FOR = 5.0
 
 # The bridge's own lock on the state directory: it also runs without a node (tests, benchmarks).
 LOCK_NAME = "gitsync.lock"
@@ -72,13 +74,8 @@ class GitSync:
         self._outputs = Outputs()
         self._awaiting: set[tuple[str, int]] = set()
         self._lockfile: StateDirLock | None = None
-        self._last_error: GitSyncError | None = None
-        self._last_push_at: float | None = None
-        self._last_fetch_at: float | None = None
-        self._pushes = 0
-        self._lost_races = 0
+        self._tally = SyncTally()
         self._stopped: IncarnationConflict | None = None
-        self._last_lost_race_at = float("-inf")
         self._turns = Turns(
             config.session,
             unit=config.push_turn_unit,
@@ -86,6 +83,7 @@ class GitSync:
         )
         self._flushing = False
         self._schedule: SyncSchedule | None = None
+        self._pusher: Pusher | None = None
 
     # --- start and stop ----------------------------------------------------------------------
 
@@ -118,6 +116,20 @@ class GitSync:
             backoff=Backoff(config.push_backoff_base, config.push_backoff_cap),
             now=now,
         )
+        self._pusher = Pusher(
+            config,
+            self.clone,
+            self.chain,
+            self.reader,
+            self.scribe,
+            turns=self._turns,
+            schedule=self._schedule,
+            lock=self._lock,
+            rng=self._rng,
+            tally=self._tally,
+            absorb=self._absorb,
+            record=self._record,
+        )
         try:
             self._fetch_or_create()
         except RemoteUnreachable as exc:
@@ -132,7 +144,7 @@ class GitSync:
         first.writers = first.writers[-1:]
         self._absorb(first, now)
         self._schedule.fetched(now)
-        self._last_fetch_at = now
+        self._tally.last_fetch_at = now
         if self.chain.needs_push(remote_tip):
             self._schedule.push_wanted(now)
         log.info(
@@ -247,7 +259,8 @@ class GitSync:
                 with self._lock:
                     self._sched.committed(now)
             elif action is Action.PUSH:
-                self._push(now)
+                assert self._pusher is not None, "start() first"
+                self._pusher.push(now, wait_turn=not self._flushing)
             else:
                 self._fetch(now)
         except IncarnationConflict:
@@ -270,7 +283,7 @@ class GitSync:
                 self._sched.fetch_failed(now)
             self._record(exc)
             return
-        self._last_fetch_at = now
+        self._tally.last_fetch_at = now
         remote_tip = self.clone.ref(self.clone.remote_ref)
         self._report(self.chain.check_branch(remote_tip))
         self._absorb(self.reader.read(remote_tip), now)
@@ -279,91 +292,6 @@ class GitSync:
             self._sched.fetched(now)
             if wants_push:
                 self._sched.push_wanted(now)
-
-    def _push(self, now: float) -> None:
-        """Compare-and-swap. Alone on the branch, the first attempt pushes on the tip last
-        seen. While others push too (or after a lost race) it fetches the coordination branch
-        first (the seed branches wait for the regular fetch), and pushes only in its turn
-        (:mod:`node.gitsync.turns`), else defers; then it rebuilds its pending commits as one
-        on the fetched tip and pushes. Reading what the fetch brought waits until the push is
-        decided: the shorter the time between fetch and push, the fewer races are lost."""
-        started = time.perf_counter()
-        fetched = started
-        try:
-            # Pushing on a stale tip is a sure loss while others push too: fetch first then.
-            busy = self._turns.busy(now)
-            if (
-                busy
-                or now - self._last_lost_race_at < _CONTENDED_FOR
-                or self._sched.push_attempt > 0
-                or self.clone.ref(self.clone.remote_ref) is None
-            ):
-                self.clone.fetch(None, maintenance=False)
-                self._last_fetch_at = now
-                fetched = time.perf_counter()
-                seen = self.clone.ref(self.clone.remote_ref)
-                if seen is not None:
-                    landers = writers_since(self.clone, seen, self._turns.tip)
-                    self._turns.observe(seen, landers, now)
-                wait = self._turns.wait(now)
-                if wait > 0 and not self._flushing:  # not our turn yet: ask again then
-                    log.debug("gitsync.push_deferred", wait=round(wait, 3), unit=self._turns.unit)
-                    with self._lock:
-                        self._sched.push_deferred(now + wait)
-                    return
-            remote_tip = self.clone.ref(self.clone.remote_ref)
-            if remote_tip is None:
-                raise BranchMissing(
-                    f"branch {self.config.branch!r} is gone from {self.config.remote_url}; "
-                    "commits stay queued until it is back"
-                )
-            self._report(self.chain.check_branch(remote_tip))
-            self.chain.replay(remote_tip)
-            if self.chain.pending() == 0:
-                # The scribe's board goes alone, once our own commits have landed.
-                self._absorb(self.reader.read(remote_tip), now)
-                self.scribe.add_board_commit(now)
-            tip = self.chain.tip
-            if tip is None or tip == remote_tip:
-                with self._lock:
-                    self._sched.push_landed(now)
-                self._absorb(self.reader.read(remote_tip), now)
-                return
-            replayed = time.perf_counter()
-            outcome = self.clone.push(tip)
-            if fetched > started:  # a whole fetch-rebuild-push: how long a turn takes here
-                self._turns.measured(time.perf_counter() - started)
-            log.debug(
-                "gitsync.push",
-                outcome=outcome.value,
-                fetch_ms=round((fetched - started) * 1000),
-                replay_ms=round((replayed - fetched) * 1000),
-                push_ms=round((time.perf_counter() - replayed) * 1000),
-                pending=self.chain.pending(),
-            )
-        except IncarnationConflict:
-            raise
-        except GitSyncError as exc:
-            self._record(exc)
-            with self._lock:
-                self._sched.push_failed(now, self._rng.random())
-            return
-        if outcome is PushOutcome.LOST_RACE:
-            self._lost_races += 1
-            self._last_lost_race_at = now
-            with self._lock:
-                delay = self._sched.push_lost_race(now, self._rng.random(), busy=busy)
-            log.debug("gitsync.push_lost_race", delay=round(delay, 3))
-            self._absorb(self.reader.read(remote_tip), now)
-            return
-        self.clone.set_ref(self.clone.remote_ref, tip)
-        self.chain.mark_pushed(tip)
-        self._pushes += 1
-        self._last_push_at = now
-        self._last_error = None
-        with self._lock:
-            self._sched.push_landed(now)
-        self._absorb(self.reader.read(tip), now)
 
     def flush(self, now: float) -> int:
         """Commits whatever is batched and tries one push now; returns the commits still
@@ -412,7 +340,7 @@ class GitSync:
 
     def _record(self, problem: GitSyncError) -> None:
         with self._lock:
-            self._last_error = problem
+            self._tally.last_error = problem
             self._outputs.errors.append(problem)
         log.warning("gitsync.error", code=problem.code, error=str(problem))
 
@@ -423,7 +351,7 @@ class GitSync:
 
     def state(self, now: float | None = None) -> SyncState:
         """What ``ifmesh status`` shows; ``now`` (default: the clock) judges the scribe."""
-        error = self._last_error
+        error = self._tally.last_error
         wall = datetime.fromtimestamp(now, UTC) if now is not None else datetime.now(UTC)
         return SyncState(
             session=self.config.session,
@@ -434,10 +362,10 @@ class GitSync:
             pending_commits=self.chain.pending(),
             last_error=str(error) if error else None,
             last_error_code=error.code if error else None,
-            last_push_at=self._last_push_at,
-            last_fetch_at=self._last_fetch_at,
-            pushes=self._pushes,
-            lost_races=self._lost_races,
+            last_push_at=self._tally.last_push_at,
+            last_fetch_at=self._tally.last_fetch_at,
+            pushes=self._tally.pushes,
+            lost_races=self._tally.lost_races,
             scribe=self.scribe.current(wall),
             stopped=self._stopped is not None,
         )

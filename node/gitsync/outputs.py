@@ -1,5 +1,5 @@
 """What the bridge hands back: other sessions' events, verdicts on this node's claims, typed
-errors, and the sync state ``ifmesh status`` shows."""
+errors, and the sync state ``ifmesh status`` shows (with the tally it is built from)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,17 @@ class Outputs:
     events: list[Envelope] = field(default_factory=list)
     verdicts: list[Verdict] = field(default_factory=list)
     errors: list[GitSyncError] = field(default_factory=list)
+
+
+@dataclass
+class SyncTally:
+    """What the bridge has done so far: kept by its fetches and pushes, shown by ``state()``."""
+
+    last_error: GitSyncError | None = None
+    last_push_at: float | None = None
+    last_fetch_at: float | None = None
+    pushes: int = 0
+    lost_races: int = 0
 
 
 @dataclass(frozen=True)
