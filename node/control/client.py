@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any
 
-import aiohttp
 import orjson
 
 from node.control.endpoint import ControlEndpoint
+from node.control.http import Connection, UnexpectedStatus
 from node.errors import NodeNotRunning, RemoteError, Unauthorized
 
 
@@ -19,17 +20,11 @@ class ControlClient:
     def __init__(self, endpoint: ControlEndpoint, *, timeout: float = 30.0) -> None:
         self.endpoint = endpoint
         self._timeout = timeout
-        self._session: aiohttp.ClientSession | None = None
-        unix = endpoint.unix_path
-        self._base = "http://localhost" if unix else endpoint.url
+        self._connection: Connection | None = None
 
     async def __aenter__(self) -> ControlClient:
-        unix = self.endpoint.unix_path
-        connector = aiohttp.UnixConnector(path=unix) if unix else aiohttp.TCPConnector()
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            headers={"Authorization": f"Bearer {self.endpoint.token()}"},
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=5),
+        self._connection = Connection(
+            self.endpoint.url, {"Authorization": f"Bearer {self.endpoint.token()}"}
         )
         return self
 
@@ -39,41 +34,38 @@ class ControlClient:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self._session is not None:
-            await self._session.close()
+        if self._connection is not None:
+            self._connection.close()
 
     @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
+    def connection(self) -> Connection:
+        if self._connection is None:
             raise RuntimeError("use ControlClient in `async with`")
-        return self._session
+        return self._connection
 
     async def call(
         self, command: str, body: dict[str, Any] | None = None, *, timeout: float | None = None
     ) -> dict[str, Any]:
         """POST a command; returns its JSON result or raises the node's typed error."""
-        return await self._request("POST", command, json_body=body or {}, timeout=timeout)
+        return await self._request("POST", command, orjson.dumps(body or {}), None, timeout)
 
     async def query(self, name: str, **params: str) -> dict[str, Any]:
-        return await self._request("GET", name, params=params, timeout=None)
+        return await self._request("GET", name, None, params, None)
 
     async def _request(
         self,
         method: str,
         name: str,
-        *,
-        json_body: dict[str, Any] | None = None,
-        params: dict[str, str] | None = None,
+        body: bytes | None,
+        params: dict[str, str] | None,
         timeout: float | None,
     ) -> dict[str, Any]:
-        url = f"{self._base}/v1/{name}"
-        limit = aiohttp.ClientTimeout(total=timeout if timeout is not None else self._timeout)
         try:
-            async with self.session.request(
-                method, url, json=json_body, params=params, timeout=limit
-            ) as response:
-                document = await response.json(content_type=None)
-        except aiohttp.ClientConnectionError as exc:
+            async with asyncio.timeout(timeout if timeout is not None else self._timeout):
+                response = await self.connection.request(
+                    method, f"/v1/{name}", json=body, query=params
+                )
+        except (OSError, asyncio.IncompleteReadError) as exc:
             raise NodeNotRunning(
                 f"node {self.endpoint.session} does not answer at {self.endpoint.url}: {exc}"
             ) from None
@@ -81,23 +73,36 @@ class ControlClient:
             raise Unauthorized(
                 f"node {self.endpoint.session} refused the token in {self.endpoint.token_file}"
             )
-        if "error" in document:
+        try:
+            document = orjson.loads(response.body)
+        except orjson.JSONDecodeError:
+            raise RemoteError(
+                "bad_response",
+                f"node {self.endpoint.session} answered {name} with HTTP {response.status} "
+                f"and a body that is not JSON: {response.body[:200]!r}",
+                status=response.status,
+            ) from None
+        if isinstance(document, dict) and "error" in document:
             error = document["error"]
             raise RemoteError(str(error["code"]), str(error["message"]), status=response.status)
-        result: dict[str, Any] = document
-        return result
+        if not isinstance(document, dict):
+            raise RemoteError(
+                "bad_response", f"{name} answered {type(document).__name__}, not an object",
+                status=response.status,
+            )  # fmt: skip
+        return document
 
     async def events(self) -> AsyncIterator[dict[str, Any]]:
         """The node's event stream; the first item is ``{"type": "subscribed"}``."""
-        url = f"{self._base}/v1/events"
         try:
-            async with self.session.get(url) as response:
-                if response.status == 401:
-                    raise Unauthorized(f"node {self.endpoint.session} refused the token")
-                async for line in response.content:
-                    if line.strip():
-                        yield orjson.loads(line)
-        except aiohttp.ClientConnectionError as exc:
+            async for line in self.connection.stream("/v1/events"):
+                if line.strip():
+                    yield orjson.loads(line)
+        except UnexpectedStatus as exc:
+            if exc.status == 401:
+                raise Unauthorized(f"node {self.endpoint.session} refused the token") from None
+            raise
+        except (OSError, asyncio.IncompleteReadError) as exc:
             raise NodeNotRunning(
                 f"lost the event stream of {self.endpoint.session}: {exc}"
             ) from None

@@ -1,0 +1,135 @@
+"""The control API's small HTTP/1.1 client against hand-written servers on 127.0.0.1: the
+cases the node's own aiohttp server does not produce on demand."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from node.control.http import BadResponse, Connection, UnexpectedStatus
+
+Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def _server(serve: Serve) -> tuple[asyncio.Server, str]:
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}"
+
+
+async def _read_request(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    return head + await reader.readexactly(length)
+
+
+def _json_response(body: bytes, extra: str = "") -> bytes:
+    return (
+        f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{extra}"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+async def test_a_connection_the_server_closed_while_idle_is_opened_again() -> None:
+    connections = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await _read_request(reader)
+        writer.write(_json_response(b'{"n": %d}' % connections))
+        await writer.drain()
+        writer.close()  # as a server's keep-alive timeout would, but without saying so
+
+    server, url = await _server(serve)
+    async with server:
+        connection = Connection(url, {"Authorization": "Bearer t"})
+        first = await connection.request("POST", "/v1/claim", json=b"{}", query=None)
+        second = await connection.request("GET", "/v1/board", query={"task": "P0.5.2"})
+        connection.close()
+    assert (first.body, second.body) == (b'{"n": 1}', b'{"n": 2}')
+
+
+async def test_the_request_carries_method_target_token_and_body() -> None:
+    seen: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await _read_request(reader))
+        writer.write(_json_response(b"{}", "Connection: close\r\n"))
+        await writer.drain()
+        writer.close()
+
+    server, url = await _server(serve)
+    async with server:
+        connection = Connection(url, {"Authorization": "Bearer secret"})
+        await connection.request("POST", "/v1/claim", json=b'{"task":"F2.1"}', query=None)
+        connection.close()
+    request = seen[0]
+    assert request.startswith(b"POST /v1/claim HTTP/1.1\r\n")
+    assert b"Authorization: Bearer secret\r\n" in request
+    assert request.endswith(b'\r\n\r\n{"task":"F2.1"}')
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [b"SSH-2.0-OpenSSH_9.2\r\n\r\n", b"HTTP/1.1 abc\r\n\r\n", b"HTTP/1.1 200 OK\r\n"
+     b"Transfer-Encoding: chunked\r\n\r\nzz\r\n"],
+    ids=["not-http", "bad-status", "bad-chunk-size"],
+)  # fmt: skip
+async def test_an_answer_that_is_not_http_is_a_typed_error(answer: bytes) -> None:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    server, url = await _server(serve)
+    async with server:
+        connection = Connection(url, {})
+        with pytest.raises(BadResponse):
+            await connection.request("GET", "/v1/status", query=None)
+        connection.close()
+
+
+async def test_the_stream_yields_lines_split_across_chunks() -> None:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for piece in (b'{"type": "subscr', b'ibed"}\n{"a": 1}\n{"b"', b": 2}\n"):
+            writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server, url = await _server(serve)
+    async with server:
+        lines = [line async for line in Connection(url, {}).stream("/v1/events")]
+    assert lines == [b'{"type": "subscribed"}', b'{"a": 1}', b'{"b": 2}']
+
+
+async def test_a_refused_stream_says_its_status() -> None:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server, url = await _server(serve)
+    async with server:
+        stream: AsyncIterator[bytes] = Connection(url, {}).stream("/v1/events")
+        with pytest.raises(UnexpectedStatus) as refused:
+            await anext(stream)
+    assert refused.value.status == 401
+
+
+async def test_nobody_listening_is_a_connection_error() -> None:
+    server, url = await _server(lambda reader, writer: asyncio.sleep(0))
+    server.close()
+    await server.wait_closed()
+    with pytest.raises(OSError):
+        await Connection(url, {}).request("GET", "/v1/status", query=None)
