@@ -49,8 +49,10 @@ class _Head:
 
 
 class Connection:
-    """Requests, one at a time, over one connection that is opened on first use and opened
-    again when the server has closed it between requests (its keep-alive timeout)."""
+    """Requests to one server over keep-alive connections: one is opened on first use and kept;
+    a request made while another is in flight (a long ``wait`` beside a ``board`` query) gets
+    a connection of its own, kept too. A connection the server closed between requests (its
+    keep-alive timeout) is replaced."""
 
     def __init__(self, url: str, headers: dict[str, str]) -> None:
         self._unix = url.removeprefix("unix:") if url.startswith("unix:") else None
@@ -59,28 +61,19 @@ class Connection:
             parts = urlsplit(url)
             self._host, self._port = parts.hostname or "127.0.0.1", parts.port or 80
         self._headers = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
     async def request(
         self, method: str, path: str, *, json: bytes | None = None, query: dict[str, str] | None
     ) -> Response:
-        """One request and its whole response. A request on a reused connection that the
-        server had already closed is sent once more on a new one (nothing was read yet)."""
-        reused = self._streams is not None
-        try:
-            return await self._exchange(method, path, json, query)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            self.close()
-            if not reused:
-                raise
-        except BaseException:  # cancelled or timed out half-way: the connection is unusable
-            self.close()
-            raise
-        try:
-            return await self._exchange(method, path, json, query)
-        except BaseException:
-            self.close()
-            raise
+        """One request and its whole response. A request on a kept connection that the server
+        had already closed is sent once more on a new one (no answer had been read)."""
+        if self._idle:
+            try:
+                return await self._exchange(self._idle.pop(), method, path, json, query)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                pass  # closed while idle: once more, on a new connection
+        return await self._exchange(await self._open(), method, path, json, query)
 
     async def stream(self, path: str) -> AsyncIterator[bytes]:
         """GET ``path`` on a connection of its own and yield the body's lines as they come;
@@ -101,22 +94,30 @@ class Connection:
             writer.close()
 
     def close(self) -> None:
-        if self._streams is not None:
-            self._streams[1].close()
-            self._streams = None
+        while self._idle:
+            self._idle.pop()[1].close()
 
     async def _exchange(
-        self, method: str, path: str, body: bytes | None, query: dict[str, str] | None
+        self,
+        streams: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+        method: str,
+        path: str,
+        body: bytes | None,
+        query: dict[str, str] | None,
     ) -> Response:
-        if self._streams is None:
-            self._streams = await self._open()
-        reader, writer = self._streams
-        writer.write(self._request_bytes(method, path, body, query))
-        await writer.drain()
-        head = await _read_head(reader)
-        content = b"".join([chunk async for chunk in _chunks(reader, head)])
+        reader, writer = streams
+        try:
+            writer.write(self._request_bytes(method, path, body, query))
+            await writer.drain()
+            head = await _read_head(reader)
+            content = b"".join([chunk async for chunk in _chunks(reader, head)])
+        except BaseException:  # failed, cancelled or timed out half-way: unusable now
+            writer.close()
+            raise
         if head.close:
-            self.close()
+            writer.close()
+        else:
+            self._idle.append(streams)
         return Response(head.status, content)
 
     async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

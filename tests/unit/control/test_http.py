@@ -133,3 +133,37 @@ async def test_nobody_listening_is_a_connection_error() -> None:
     await server.wait_closed()
     with pytest.raises(OSError):
         await Connection(url, {}).request("GET", "/v1/status", query=None)
+
+
+async def test_a_request_beside_one_in_flight_gets_its_own_connection() -> None:
+    fast_served = asyncio.Event()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while not reader.at_eof():
+            try:
+                request = await _read_request(reader)
+            except asyncio.IncompleteReadError:
+                break
+            if request.startswith(b"POST /v1/wait"):
+                await fast_served.wait()  # answers only once the board query was answered
+                writer.write(_json_response(b'{"waited": true}'))
+            else:
+                writer.write(_json_response(b'{"board": []}'))
+                if request.startswith(b"GET /v1/board"):
+                    fast_served.set()
+            await writer.drain()
+        writer.close()
+
+    server, url = await _server(serve)
+    async with server:
+        connection = Connection(url, {})
+        await connection.request("GET", "/v1/status", query=None)  # one kept connection
+        waited, board = await asyncio.wait_for(
+            asyncio.gather(
+                connection.request("POST", "/v1/wait", json=b"{}", query=None),
+                connection.request("GET", "/v1/board", query=None),
+            ),
+            10,
+        )
+        connection.close()
+    assert (waited.body, board.body) == (b'{"waited": true}', b'{"board": []}')
