@@ -139,11 +139,13 @@ class Node:
         # This session's own earlier events (state directory, else git) go back into the fold
         # first: a restarted node must see its own claims, not only other sessions'.
         self.receive(bridge.chain.events, "own log")
-        for outputs in pending:
-            self._on_git(outputs)
         reserved_seq, reserved_lamport = reserved_seq_of(self.state_dir)
         self.replica.resume(max(resume.seq, reserved_seq), max(resume.lamport, reserved_lamport))
         self._sent = SeqReservation(self.state_dir)
+        # Only now what git reported while starting: a verdict there makes this node emit an
+        # event, whose seq must come after everything this session sent before.
+        for outputs in pending:
+            self._on_git(outputs)
         self._register()
 
     def _register(self) -> None:
