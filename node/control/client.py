@@ -35,7 +35,7 @@ class ControlClient:
         traceback: TracebackType | None,
     ) -> None:
         if self._connection is not None:
-            self._connection.close()
+            await self._connection.aclose()
 
     @property
     def connection(self) -> Connection:

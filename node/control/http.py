@@ -11,6 +11,7 @@ with chunked transfer coding. This client reads exactly that, and says so for an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
@@ -92,10 +93,19 @@ class Connection:
                     yield line
         finally:
             writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
 
     def close(self) -> None:
         while self._idle:
             self._idle.pop()[1].close()
+
+    async def aclose(self) -> None:
+        """:meth:`close`, and wait until the sockets are closed (nothing left for the loop's
+        end to find)."""
+        writers = [writer for _, writer in self._idle]
+        self.close()
+        await asyncio.gather(*(w.wait_closed() for w in writers), return_exceptions=True)
 
     async def _exchange(
         self,

@@ -4,6 +4,7 @@ cases the node's own aiohttp server does not produce on demand."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -13,10 +14,33 @@ from node.control.http import BadResponse, Connection, UnexpectedStatus
 Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
-async def _server(serve: Serve) -> tuple[asyncio.Server, str]:
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+@contextlib.asynccontextmanager
+async def _server(serve: Serve) -> AsyncIterator[str]:
+    """A server on 127.0.0.1 running ``serve`` per connection; on exit every connection it
+    accepted is closed and its handler finished (nothing left for the next test to find)."""
+    handlers: list[tuple[asyncio.Task[None], asyncio.StreamWriter]] = []
+
+    async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.append((task, writer))
+        try:
+            await serve(reader, writer)
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(tracked, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    return server, f"http://127.0.0.1:{port}"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+        for task, writer in handlers:
+            task.cancel()
+            writer.close()
+        await asyncio.gather(*(task for task, _ in handlers), return_exceptions=True)
+        await asyncio.gather(*(w.wait_closed() for _, w in handlers), return_exceptions=True)
+        await server.wait_closed()
 
 
 async def _read_request(reader: asyncio.StreamReader) -> bytes:
@@ -46,12 +70,11 @@ async def test_a_connection_the_server_closed_while_idle_is_opened_again() -> No
         await writer.drain()
         writer.close()  # as a server's keep-alive timeout would, but without saying so
 
-    server, url = await _server(serve)
-    async with server:
+    async with _server(serve) as url:
         connection = Connection(url, {"Authorization": "Bearer t"})
         first = await connection.request("POST", "/v1/claim", json=b"{}", query=None)
         second = await connection.request("GET", "/v1/board", query={"task": "P0.5.2"})
-        connection.close()
+        await connection.aclose()
     assert (first.body, second.body) == (b'{"n": 1}', b'{"n": 2}')
 
 
@@ -64,11 +87,10 @@ async def test_the_request_carries_method_target_token_and_body() -> None:
         await writer.drain()
         writer.close()
 
-    server, url = await _server(serve)
-    async with server:
+    async with _server(serve) as url:
         connection = Connection(url, {"Authorization": "Bearer secret"})
         await connection.request("POST", "/v1/claim", json=b'{"task":"F2.1"}', query=None)
-        connection.close()
+        await connection.aclose()
     request = seen[0]
     assert request.startswith(b"POST /v1/claim HTTP/1.1\r\n")
     assert b"Authorization: Bearer secret\r\n" in request
@@ -88,12 +110,11 @@ async def test_an_answer_that_is_not_http_is_a_typed_error(answer: bytes) -> Non
         await writer.drain()
         writer.close()
 
-    server, url = await _server(serve)
-    async with server:
+    async with _server(serve) as url:
         connection = Connection(url, {})
         with pytest.raises(BadResponse):
             await connection.request("GET", "/v1/status", query=None)
-        connection.close()
+        await connection.aclose()
 
 
 async def test_the_stream_yields_lines_split_across_chunks() -> None:
@@ -106,8 +127,7 @@ async def test_the_stream_yields_lines_split_across_chunks() -> None:
         await writer.drain()
         writer.close()
 
-    server, url = await _server(serve)
-    async with server:
+    async with _server(serve) as url:
         lines = [line async for line in Connection(url, {}).stream("/v1/events")]
     assert lines == [b'{"type": "subscribed"}', b'{"a": 1}', b'{"b": 2}']
 
@@ -119,8 +139,7 @@ async def test_a_refused_stream_says_its_status() -> None:
         await writer.drain()
         writer.close()
 
-    server, url = await _server(serve)
-    async with server:
+    async with _server(serve) as url:
         stream: AsyncIterator[bytes] = Connection(url, {}).stream("/v1/events")
         with pytest.raises(UnexpectedStatus) as refused:
             await anext(stream)
@@ -128,9 +147,8 @@ async def test_a_refused_stream_says_its_status() -> None:
 
 
 async def test_nobody_listening_is_a_connection_error() -> None:
-    server, url = await _server(lambda reader, writer: asyncio.sleep(0))
-    server.close()
-    await server.wait_closed()
+    async with _server(lambda reader, writer: asyncio.sleep(0)) as url:
+        pass  # closed again: nobody listens at url now
     with pytest.raises(OSError):
         await Connection(url, {}).request("GET", "/v1/status", query=None)
 
@@ -154,8 +172,7 @@ async def test_a_request_beside_one_in_flight_gets_its_own_connection() -> None:
             await writer.drain()
         writer.close()
 
-    server, url = await _server(serve)
-    async with server:
+    async with _server(serve) as url:
         connection = Connection(url, {})
         await connection.request("GET", "/v1/status", query=None)  # one kept connection
         waited, board = await asyncio.wait_for(
@@ -165,5 +182,5 @@ async def test_a_request_beside_one_in_flight_gets_its_own_connection() -> None:
             ),
             10,
         )
-        connection.close()
+        await connection.aclose()
     assert (waited.body, board.body) == (b'{"waited": true}', b'{"board": []}')
