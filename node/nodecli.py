@@ -67,6 +67,9 @@ def add_node_command(commands: Subparsers) -> None:
     parser.set_defaults(handler=run_node)
 
 
+GIL_SWITCH_SECONDS = 0.0005
+
+
 def run_node(args: argparse.Namespace) -> int:
     from node.config import NodeConfig, load
     from node.logs import configure
@@ -90,7 +93,6 @@ def run_node(args: argparse.Namespace) -> int:
 
 
 STALL_SECONDS = 10.0
-GIL_SWITCH_SECONDS = 0.0005
 
 
 async def _stall_watchdog() -> None:

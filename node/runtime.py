@@ -41,7 +41,6 @@ from node.gitsync.runner import AsyncGitSync
 from node.governor.policy import DEFAULT_POLICY, Policy
 from node.mesh.events import (
     MeshReady,
-    MessageReceived,
     PeerDown,
     PeerSuspect,
     PeerUp,
@@ -49,7 +48,7 @@ from node.mesh.events import (
 )
 from node.mesh.mesh import Mesh
 from node.messages import Envelope, SwarmRegister
-from node.statedir import SeqReservation, StateDirLock, reserved_seq_of
+from node.statedir import SeqReservation, StateDirLock
 from node.views import effect_document, event_summary
 
 log = structlog.get_logger(__name__)
@@ -139,9 +138,9 @@ class Node:
         # This session's own earlier events (state directory, else git) go back into the fold
         # first: a restarted node must see its own claims, not only other sessions'.
         self.receive(bridge.chain.events, "own log")
-        reserved_seq, reserved_lamport = reserved_seq_of(self.state_dir)
-        self.replica.resume(max(resume.seq, reserved_seq), max(resume.lamport, reserved_lamport))
         self._sent = SeqReservation(self.state_dir)
+        reserved_seq, reserved_lamport = self._sent.at_open
+        self.replica.resume(max(resume.seq, reserved_seq), max(resume.lamport, reserved_lamport))
         # Only now what git reported while starting: a verdict there makes this node emit an
         # event, whose seq must come after everything this session sent before.
         for outputs in pending:
@@ -323,10 +322,8 @@ class Node:
             self.stop(str(self.git.stopped))
 
     async def _mesh_loop(self, mesh: Mesh) -> None:
+        # Messages never come this way: on_message folds them as they arrive (_start_mesh).
         async for event in mesh.events():
-            if isinstance(event, MessageReceived):
-                self.receive([event.message], f"mesh:{event.peer}")
-                continue
             if isinstance(event, PeerUp):
                 self.presence[event.peer] = "up"
                 self._catch_up(event.peer)

@@ -117,9 +117,9 @@ class SeqReservation:
     WIDTH = 20
 
     def __init__(self, directory: Path) -> None:
-        seq, lamport = reserved_seq_of(directory)
+        self.at_open = reserved_seq_of(directory)  # (seq, lamport) an earlier process left
         self._fd = os.open(directory / SEQ_FILE, os.O_RDWR | os.O_CREAT, 0o600)
-        self.record(seq, lamport)
+        self.record(*self.at_open)
         os.ftruncate(self._fd, 2 * self.WIDTH + 2)  # drop what an older format left behind
 
     def record(self, seq: int, lamport: int) -> None:

@@ -50,12 +50,12 @@ def status_for(error: errors.IfmeshError) -> int:
     return 500
 
 
+_NDJSON = orjson.OPT_NON_STR_KEYS
+
+
 def _line(document: dict[str, Any]) -> bytes:
     """One NDJSON line; orjson, since every event goes to every subscriber."""
     return orjson.dumps(document, default=str, option=_NDJSON) + b"\n"
-
-
-_NDJSON = orjson.OPT_NON_STR_KEYS
 
 
 def error_response(code: str, message: str, status: int) -> web.Response:

@@ -28,6 +28,8 @@ def test_a_shorter_number_overwrites_a_longer_one_cleanly(tmp_path: Path) -> Non
 
 def test_opening_keeps_what_an_earlier_node_recorded(tmp_path: Path) -> None:
     (tmp_path / SEQ_FILE).write_text("41 97\n", encoding="utf-8")  # the earlier format
-    SeqReservation(tmp_path).close()
+    sent = SeqReservation(tmp_path)
+    sent.close()
+    assert sent.at_open == (41, 97)
     assert reserved_seq_of(tmp_path) == (41, 97)
     assert len((tmp_path / SEQ_FILE).read_bytes()) == 2 * SeqReservation.WIDTH + 2
