@@ -149,8 +149,9 @@ class Pusher:
         self._tally.pushes += 1
         self._tally.last_push_at = now
         self._tally.last_error = None
+        follow_up = self._turns.cycle(now) if busy else 0.0
         with self._lock:
-            self._sched.push_landed(now)
+            self._sched.push_landed(now, fetch_after=follow_up)
         self._absorb(self.reader.read(tip), now)
 
     def _report(self, problems: Sequence[GitSyncError]) -> None:

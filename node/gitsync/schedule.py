@@ -17,7 +17,10 @@ run, and reports each outcome back. Rules:
   lost race is retried after a full-jitter delay (``draw * min(cap, base * 2**attempt)``). An
   unreachable remote is retried with exponential backoff, never more than ``fetch_interval``
   apart, so the push lands soon after the remote returns.
-* Fetch every ``fetch_interval`` and right after every push that lands.
+* Fetch every ``fetch_interval`` and after every push that lands: at once, or on a branch
+  other writers push to, a ring's turn later (:meth:`Turns.cycle`): meanwhile the writers
+  fetch to take their turns, and a fetch right away would take CPU from the one pushing
+  next (measured with 8 writers on 2 cores: a quarter more pushes landed without it).
 * A STATUS refresh commit at most every ``status_refresh_interval``, and only when nothing
   else wrote the STATUS in that time.
 """
@@ -91,10 +94,11 @@ class SyncSchedule:
         """Not this writer's turn: the next attempt (a fetch first) at ``at``."""
         self._push_at = at
 
-    def push_landed(self, now: float) -> None:
+    def push_landed(self, now: float, *, fetch_after: float = 0.0) -> None:
+        """The push landed; the fetch that follows it comes ``fetch_after`` seconds later."""
         self._push_wanted = False
         self._push_attempt = 0
-        self._fetch_at = now
+        self._fetch_at = min(self._fetch_at, now + fetch_after)
 
     def push_lost_race(self, now: float, draw: float, *, busy: bool = False) -> float:
         """The branch moved under us; returns the delay before the next attempt. ``busy``:

@@ -11,7 +11,9 @@ take turns, the way a token ring does, with the branch as the token:
 * The session that landed the tip holds the token last; the next one in the ring may push at
   once. The one ``d`` places after it looks again (fetches) when the writers between could
   have landed if fast, ``(d - 1) * min(unit, 2 * floor)`` after the tip was first seen, then
-  as often again; when the tip moves, the count starts again from its lander. Only if the
+  as often again — or, next but one (``d == 2``: the writer before it is pushing), every
+  ``POLL * unit``, since the ring waits for as long as it is late to see that push land;
+  when the tip moves, the count starts again from its lander. Only if the
   tip stays put for ``(d - 1) * IDLE * max(unit, pace)`` (``pace``: the time between landings
   seen here; the writers between had nothing to push) does it go anyway: a writer that
   jumped the queue on a guess would collide with one still pushing.
@@ -30,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 IDLE = 3.0
+POLL = 0.2  # of a turn: how often a writer whose turn is due looks at the branch
 
 
 class Turns:
@@ -69,6 +72,10 @@ class Turns:
         polling by it slows the ring down: measured, p99 several times worse.)"""
         return max(self._floor, self._cycle)
 
+    def cycle(self, now: float) -> float:
+        """About how long until every writer of the ring has had its turn."""
+        return len(self.ring(now)) * self.unit
+
     def ring(self, now: float) -> list[str]:
         recent = {s for s, at in self._seen.items() if now - at < self._window}
         return sorted(recent | {self.session})
@@ -97,4 +104,10 @@ class Turns:
         # Skipping a writer still pushing costs a lost race each: judge idleness by the
         # slower of this machine's push and the branch's pace (both grow under load).
         idle = self._since + (distance - 1) * IDLE * max(self.unit, self._pace)
-        return 0.0 if now >= idle else min(look, idle - now)
+        if now >= idle:
+            return 0.0
+        # Next but one: the writer before is pushing now, and each moment this one is late
+        # to see it land delays the whole ring, so it looks often. Writers further back look
+        # at a turn's pace: their looks would only take CPU from the one pushing.
+        every = POLL * self.unit if distance == 2 else look
+        return min(every, idle - now)

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from node.board.errors import TaskOverlayError
+from node.board.formats.yamlsafe import SAFE_LOADER
 
 _CAPABILITY = re.compile(r"^[^\s:][^:]*:\S(.*\S)?$")
 _KEYS = {"task_type", "required_capabilities", "model", "estimate_hours", "title"}
@@ -35,8 +36,8 @@ class TaskOverlay:
 def parse_overlay(text: str, path: str = ".ifmesh/tasks.yaml") -> dict[str, TaskOverlay]:
     """Parses the overlay; raises TaskOverlayError naming the file and line at fault."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=SAFE_LOADER)
+        data = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         raise TaskOverlayError(

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from node.board.errors import StatusFileError
+from node.board.formats.yamlsafe import SAFE_LOADER
 from node.messages import format_timestamp
 
 _SESSION_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -166,8 +167,8 @@ def _tests_pass(value: Any, path: str, line: int | None) -> bool | None:
 def parse_status(text: str, path: str = "STATUS.yaml") -> StatusFile:
     """Parses one STATUS file; raises StatusFileError naming ``path`` and the line at fault."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=SAFE_LOADER)
+        data = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -228,7 +229,7 @@ def _scalar(value: Any, *, quote: bool = False) -> str:
     if isinstance(value, datetime):
         return format_timestamp(value)
     text = str(value)
-    if not quote and _PLAIN_SAFE.match(text) and yaml.safe_load(text) == text:
+    if not quote and _PLAIN_SAFE.match(text) and yaml.load(text, Loader=SAFE_LOADER) == text:
         return text
     return json.dumps(text, ensure_ascii=False)
 

@@ -70,6 +70,19 @@ def test_landed_push_is_followed_by_a_fetch_and_clears_the_backoff() -> None:
     assert s.due(1000.5) == [Action.FETCH]
 
 
+def test_on_a_busy_branch_the_fetch_after_a_landed_push_waits_a_ring_cycle() -> None:
+    s = schedule(fetch_interval=30.0)
+    s.fetched(1000.0)
+    s.push_wanted(1000.0)
+    s.push_landed(1000.5, fetch_after=0.8)
+    assert s.due(1000.5) == [] and s.get_timer() == 1001.3
+    assert s.due(1001.3) == [Action.FETCH]
+    s.fetched(1001.3)
+    s.push_wanted(1001.3)
+    s.push_landed(1001.5, fetch_after=60.0)  # never later than the regular fetch
+    assert s.get_timer() == 1031.3
+
+
 def test_fetch_every_interval() -> None:
     s = schedule(fetch_interval=30.0)
     s.fetched(1000.0)

@@ -36,7 +36,8 @@ def test_a_writer_whose_predecessors_had_nothing_to_push_goes_once_their_turns_p
     t.observe("b" * 40, ["session-3"], 1000.0)  # the branch moves every 0.1 s
     assert abs(t.wait(1000.05) - 0.05) < 1e-9
     t.observe("b" * 40, [], 1000.1)  # fetched again: the tip has not moved yet
-    assert abs(t.wait(1000.1) - 0.1) < 1e-9  # session-4 may still be pushing: look again
+    # session-4 may still be pushing, and this one is next: it looks again soon
+    assert abs(t.wait(1000.1) - 0.02) < 1e-9
     t.observe("b" * 40, [], 1000.31)
     assert t.wait(1000.31) == 0.0  # three turns' time and no move: session-4 had nothing
     t.observe("c" * 40, ["session-4"], 1000.32)  # it moved: counted from its lander
@@ -59,6 +60,7 @@ def test_writers_of_a_slow_branch_are_not_taken_for_idle_too_soon() -> None:
         t.observe(f"{n:040x}", [WRITERS[n % 8]], 990.0 + 0.4 * n)
     t.observe("f" * 40, ["session-3"], 1002.4)
     assert abs(t.wait(1002.4) - 0.1) < 1e-9  # looks soon: session-4 may be fast
+    assert abs(t.wait(1002.6) - 0.02) < 1e-9  # then often: it is next once session-4 lands
     assert t.wait(1003.5) > 0  # but session-4 is not idle before 3 turns of 0.4 s
     assert t.wait(1003.7) == 0.0
 
@@ -70,3 +72,14 @@ def test_the_turn_follows_the_measured_push_time_never_below_the_unit() -> None:
     for _ in range(20):
         t.measured(0.3)
     assert 0.29 < t.unit <= 0.3
+
+
+def test_writers_further_back_look_at_a_turns_pace_the_next_but_one_often() -> None:
+    views = {s: turns(s) for s in WRITERS}
+    for view in views.values():
+        view.observe("a" * 40, WRITERS, 999.0)
+        view.observe("b" * 40, ["session-3"], 1000.0)  # session-4 is pushing now
+    # Past the time they would look: session-5 is next once session-4 lands, session-6 after.
+    assert abs(views["session-5"].wait(1000.15) - 0.02) < 1e-9
+    assert abs(views["session-6"].wait(1000.25) - 0.1) < 1e-9
+    assert views["session-1"].cycle(1000.0) == 0.8  # eight writers, a turn of 0.1 s each
