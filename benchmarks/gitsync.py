@@ -6,10 +6,11 @@ Measured in one run, each scenario on its own local bare remote (issue 9):
   p50/p99 with 1, 4 and 8 writer processes, each emitting one claim every 500 ms for 30 s;
 * baseline: raw ``git commit && git push`` of one writer at the same cadence;
 * baseline: plain git with an immediate fetch-rebase-push retry loop, 8 writers, same load;
-* reference: the same 8 writers taking turns under a lock file (fetch, commit, push, release;
-  every claim waiting is carried by the next push), the same git operations as the bridge but
-  no race ever lost — what this machine allows a single branch at that moment, so a missed
-  target can be told from a slow machine;
+* reference: the same 8 writers passing a token round a ring of named pipes (fetch, commit,
+  push, pass it on; every claim waiting is carried by the next push), the same git operations
+  as the bridge, but no race ever lost and no time spent learning whose turn it is — what this
+  machine allows a single branch at that moment, so a missed target can be told from a slow
+  machine;
 * time until a claim is visible to another session through git: bridges (fetch interval I)
   next to the seed's polling loop (commit + push every I, fetch every I), both at a shortened
   I and scaled to the seed's 30 s.
@@ -27,7 +28,6 @@ plain-git retry loop's p99. Prints one JSON object as its last line; exits 0 eit
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import random
@@ -168,10 +168,19 @@ def worker_bridge(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def worker_serialized(args: argparse.Namespace) -> dict[str, Any]:
-    """The reference: writers take turns under a lock file, so no push ever loses a race;
-    each turn fetches, commits every claim issued so far, and pushes (the bridge's own git
-    operations, without its bookkeeping)."""
+    """The reference: the writers pass a token round a ring of named pipes (session-1, 2, …,
+    8, 1, …), so no push ever loses a race and the next writer starts the instant the one
+    before has landed — no polling, no waiting in vain, strict turns. With the token, a
+    writer fetches, commits every claim issued so far and pushes (the bridge's own git
+    operations, without its bookkeeping), then passes it on."""
     clone = Clone(Path(args.state), args.remote, BRANCH)
+    root = Path(args.remote).parent
+    ring = sorted(root.glob("turn-*"), key=lambda p: int(p.name.split("-")[1]))
+    index = int(args.session.rsplit("-", 1)[1])
+    own = os.open(ring[index - 1], os.O_RDWR)  # O_RDWR: opening never waits for the peer
+    after = os.open(ring[index % len(ring)], os.O_RDWR)
+    if index == 1:
+        os.write(own, b"t")  # session-1 starts with the token
     path = f".ifmesh/log/{args.session}.jsonl"
     log = b""
     waiting: list[float] = []
@@ -179,35 +188,35 @@ def worker_serialized(args: argparse.Namespace) -> dict[str, Any]:
     pushes = 0
     next_at = args.start
     end = args.start + args.duration
-    with (Path(args.remote) / "bench-turn.lock").open("w") as lock:
-        while next_at < end or waiting:
-            if next_at < end and time.time() < next_at and not waiting:
-                time.sleep(next_at - time.time())
-            while next_at < end and next_at <= time.time():
-                waiting.append(next_at)
-                next_at += args.interval
-            if not waiting:
-                continue
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                while next_at < end and next_at <= time.time():  # issued while waiting
-                    waiting.append(next_at)
-                    next_at += args.interval
-                clone.fetch(None, maintenance=False)
-                log += b"".join(f"claim {at}\n".encode() for at in waiting)
-                status = f"claiming: {len(latencies) + len(waiting)}\n".encode()
-                tip = clone.ref(clone.remote_ref)
-                sha = clone.commit_files(
-                    tip, {path: log, f"STATUS-{args.session.upper()}.yaml": status}, "claim"
-                )
-                landed = clone.push(sha) is PushOutcome.LANDED
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-            if landed:
-                done = time.time()
-                latencies += [done - at for at in waiting]
+    done = root / f"done-{index}"
+    while True:
+        os.read(own, 1)  # our turn
+        while next_at < end and next_at <= time.time():
+            waiting.append(next_at)
+            next_at += args.interval
+        if waiting:
+            clone.fetch(None, maintenance=False)
+            log += b"".join(f"claim {at}\n".encode() for at in waiting)
+            status = f"claiming: {len(latencies) + len(waiting)}\n".encode()
+            tip = clone.ref(clone.remote_ref)
+            sha = clone.commit_files(
+                tip, {path: log, f"STATUS-{args.session.upper()}.yaml": status}, "claim"
+            )
+            if clone.push(sha) is PushOutcome.LANDED:  # always, unless the ring is broken
+                landed = time.time()
+                latencies += [landed - at for at in waiting]
                 waiting = []
                 pushes += 1
+        else:
+            time.sleep(0.001)  # nothing to push: the token laps slower while all are idle
+        if next_at >= end and not waiting:
+            done.touch()
+            finished = len(list(root.glob("done-*"))) == len(ring)
+        else:
+            finished = False
+        os.write(after, b"t")
+        if finished:
+            break
     clone.close()
     return {"latencies": latencies, "missing": 0, "pushes": pushes}
 
@@ -256,6 +265,9 @@ def run_writers(kind: str, writers: int, duration: float, interval: float) -> di
     try:
         remote = make_remote(root)
         start = time.time() + 3.0 + 0.5 * writers  # after every process has imported
+        if kind == "serialized":  # the reference's token ring
+            for n in range(1, writers + 1):
+                os.mkfifo(root / f"turn-{n}")
         procs = [
             subprocess.Popen(
                 [
