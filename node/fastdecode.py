@@ -78,6 +78,7 @@ def _pattern(pattern: str) -> str:
 
 
 _SEEN_LIMIT = 4096  # strings remembered per pattern; then the memory starts over
+_SEEN_LENGTH = 256  # longer strings are searched every time (a peer could send many big ones)
 
 
 def _matching(pattern: str) -> Finish:
@@ -94,9 +95,10 @@ def _matching(pattern: str) -> Finish:
         if value not in seen:
             if regex.search(value) is None:
                 raise ValueError(f"{value!r} does not match {pattern!r}")
-            if len(seen) >= _SEEN_LIMIT:
-                seen.clear()
-            seen.add(value)
+            if len(value) <= _SEEN_LENGTH:
+                if len(seen) >= _SEEN_LIMIT:
+                    seen.clear()
+                seen.add(value)
         return value
 
     return check
