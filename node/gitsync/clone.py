@@ -118,10 +118,26 @@ class Clone:
             if self.ref(name) is not None:
                 SymbolicReference.delete(self.repo, name)  # also from packed-refs
             return
-        # As git does: write a lock file beside it, then rename it over the ref.
+        record = (sha + "\n").encode()
+        # An existing ref is overwritten in place. git writes a lock file and renames it over
+        # the ref, as several processes may move one ref; here only this process does, between
+        # its own git commands, and a rename costs 0.4 ms on a quiet machine (many ms with
+        # eight bridges pushing), several times per push. A 41-byte write is not torn by a
+        # crash of this process.
+        try:
+            fd = os.open(path, os.O_WRONLY)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            pass
+        else:
+            try:
+                if os.fstat(fd).st_size == len(record):
+                    os.pwrite(fd, record, 0)
+                    return
+            finally:
+                os.close(fd)
         path.parent.mkdir(parents=True, exist_ok=True)
         lock = path.with_name(path.name + ".lock")
-        lock.write_text(sha + "\n")
+        lock.write_bytes(record)
         lock.replace(path)
 
     def _packed_refs(self) -> dict[str, str]:
