@@ -57,7 +57,12 @@ def _timestamp(value: Any) -> datetime:
     if isinstance(value, bool):
         raise PydanticCustomError("timestamp_type", "a timestamp is a string or epoch seconds")
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):  # beyond year 9999, or NaN
+            raise PydanticCustomError(
+                "timestamp_range", "epoch seconds out of range: {value}", {"value": value}
+            ) from None
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)
@@ -74,7 +79,12 @@ def _timestamp(value: Any) -> datetime:
             "naive_timestamp",
             "timestamp has no time zone; add 'Z' or an offset such as '+00:00'",
         )
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise PydanticCustomError(
+            "timestamp_range", "timestamp out of range in UTC: {value}", {"value": repr(value)}
+        ) from None
 
 
 def format_timestamp(value: datetime) -> str:

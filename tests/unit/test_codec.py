@@ -68,6 +68,18 @@ def test_epoch_seconds_are_accepted_and_normalised() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [("payload", 1e20), ("payload", -1e20), ("envelope", "0001-01-01T00:00:00+01:00")],
+)
+def test_timestamps_out_of_range_are_a_typed_error(where: str, value: object) -> None:
+    document = json.loads(codec.encode(claim()))
+    (document["payload"] if where == "payload" else document)["timestamp"] = value
+    with pytest.raises(errors.InvalidField, match="out of range") as raised:
+        codec.decode(orjson.dumps(document))
+    assert raised.value.path.endswith("timestamp")
+
+
 def test_sender_uri_is_derived_from_source() -> None:
     assert claim(sender="if://agent/session-2-webrtc").sender == messages.agent_uri(
         "session-2-webrtc"
