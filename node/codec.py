@@ -130,8 +130,9 @@ def decode(data: bytes | str) -> Envelope:
         )
     if not raw or raw.isspace():
         raise errors.MalformedJSON("empty input; expected one JSON object")
-    # Most messages take the fast path (same verdicts, a tenth of pydantic's cost on a busy
-    # machine); whatever it declines, pydantic decides, and names the error.
+    # Most messages take the fast path (same verdicts; 10-18 % cheaper than pydantic with
+    # cold caches, as between messages on a busy machine); whatever it declines, pydantic
+    # decides, and names the error.
     message = fastdecode.decode(raw)
     if message is not None:
         return message

@@ -20,7 +20,7 @@ run, and reports each outcome back. Rules:
 * Fetch every ``fetch_interval`` and after every push that lands: at once, or on a branch
   other writers push to, a ring's turn later (:meth:`Turns.cycle`): meanwhile the writers
   fetch to take their turns, and a fetch right away would take CPU from the one pushing
-  next (measured with 8 writers on 2 cores: a quarter more pushes landed without it).
+  next (8 writers on 2 cores, one A/B pair of runs: 185 pushes landed in 20 s against 141).
 * A STATUS refresh commit at most every ``status_refresh_interval``, and only when nothing
   else wrote the STATUS in that time.
 """
