@@ -90,20 +90,28 @@ class _Floods:
             emit("flood", peer=peer, label=label, count=total, t_first=self.first[key], t=now)
 
 
-async def _watch(mesh: Mesh) -> None:
+def _reporter() -> Callable[[MessageReceived], None]:
+    """What the probe does with each message, inside the mesh's delivery callback (as a node
+    does, through :meth:`Mesh.on_message`), as the bare twin does in its channel callback."""
     floods = _Floods()
+
+    def report(event: MessageReceived) -> None:
+        meta = getattr(event.message.payload, "metadata", {})
+        label = str(meta.get("label", ""))
+        # The time the mesh accepted the message, as the bare twin stamps its own in the
+        # channel callback: both before aiortc's SACK.
+        if label.startswith("flood"):
+            floods.count(event.peer, label, int(meta["n"]), event.received_at)
+        else:
+            emit("message", peer=event.peer, label=label, i=meta.get("i"), size=event.size,
+                 t=event.received_at)  # fmt: skip
+
+    return report
+
+
+async def _watch(mesh: Mesh) -> None:
     async for event in mesh.events():
-        if isinstance(event, MessageReceived):
-            meta = getattr(event.message.payload, "metadata", {})
-            label = str(meta.get("label", ""))
-            # The time the mesh accepted the message, as the bare twin stamps its own in the
-            # channel callback: both before aiortc's SACK and the consumer's turn on the loop.
-            if label.startswith("flood"):
-                floods.count(event.peer, label, int(meta["n"]), event.received_at)
-            else:
-                emit("message", peer=event.peer, label=label, i=meta.get("i"), size=event.size,
-                     t=event.received_at)  # fmt: skip
-        elif isinstance(event, PeerUp):
+        if isinstance(event, PeerUp):
             emit("up", peer=event.peer, epoch=event.epoch)
         elif isinstance(event, PeerDown):
             emit("down", peer=event.peer, reason=event.reason.value, detail=event.detail)
@@ -138,6 +146,7 @@ async def run(config: MeshConfig) -> None:
         kind = command.get("cmd")
         if kind == "join" and mesh is None:
             mesh = Mesh(config)
+            mesh.on_message(_reporter())
             watcher = asyncio.create_task(_watch(mesh))
             await mesh.__aenter__()
             # Everything loaded so far (pydantic schemas, aiortc) lives as long as the process:
