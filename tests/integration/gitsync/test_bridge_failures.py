@@ -348,3 +348,22 @@ def test_claims_queued_behind_a_lost_race_land_in_one_commit_with_every_record(
         "F2.1": "session-a",
         "F2.2": "session-a",
     }
+
+
+def test_a_writer_that_lost_twice_running_pushes_without_waiting_for_its_turn(
+    tmp_path: Path, remote: Path
+) -> None:
+    """A writer the others do not count yet gets no turn in their rings; after two lost races
+    in a row it stops waiting for one (seen: a joining writer starved for 4 s)."""
+    bridge = started(tmp_path, "session-5", remote)
+    now = datetime.now(UTC).timestamp()
+    tip = git("--git-dir", str(remote), "rev-parse", BRANCH).strip()
+    others = [f"session-{n}" for n in (1, 2, 3, 4, 7, 8, 6)]  # session-6 landed the tip
+    bridge._turns.observe("0" * 40, [], now - 1.0)
+    bridge._turns.observe(tip, others, now)  # the ring as this writer sees it
+    assert bridge._turns.wait(now) > 0  # six writers before this one
+    event = claim(bridge, Stamper("session-5"), "P0.5.2")
+    for _ in range(2):
+        bridge._sched.push_lost_race(now, 0.0, busy=True)
+    bridge.handle_timer(datetime.now(UTC).timestamp())  # commits the claim, pushes at once
+    assert event in log_ids(remote, "session-5")
