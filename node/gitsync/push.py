@@ -33,7 +33,7 @@ log = structlog.get_logger(__name__)
 # After a lost race, pushes fetch first for this long (seconds): pushing on a stale tip is a
 # sure loss while others push too.
 _CONTENDED_FOR = 5.0
-_FORCE_AFTER_LOST = 2  # lost races in a row
+_FORCE_AFTER_LOST = 2  # attempts in a row that did not land
 
 
 class Pusher:
@@ -95,10 +95,11 @@ class Pusher:
                     landers = writers_since(self.clone, seen, self._turns.tip)
                     self._turns.observe(seen, landers, now)
                 wait = self._turns.wait(now)
-                # A writer that lost twice running may be one the others do not count yet (it
-                # has never landed, so their rings leave it no turn): it stops waiting for its
-                # turn until it lands, and the compare-and-swap decides. Seen: a writer joining
-                # 8 others lost every race for 4 s while each of them took its turns.
+                # A writer whose last two attempts did not land (lost races; or errors, as
+                # while the remote was away) may be one the others do not count yet: it has
+                # never landed, so their rings leave it no turn. It stops waiting for its turn
+                # until it lands, and the compare-and-swap decides. Seen: a writer joining 8
+                # others lost every race for 4 s while each of them took its turns.
                 if self._sched.push_attempt >= _FORCE_AFTER_LOST:
                     wait_turn = False
                 if wait > 0 and wait_turn:  # not our turn yet: ask again then
