@@ -95,7 +95,8 @@ class SyncSchedule:
         self._push_at = at
 
     def push_landed(self, now: float, *, fetch_after: float = 0.0) -> None:
-        """The push landed; the fetch that follows it comes ``fetch_after`` seconds later."""
+        """The push landed; a fetch follows ``fetch_after`` seconds later (or with the regular
+        fetch, when that is due sooner)."""
         self._push_wanted = False
         self._push_attempt = 0
         self._fetch_at = min(self._fetch_at, now + fetch_after)
