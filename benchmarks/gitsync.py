@@ -3,7 +3,12 @@
 Measured in one run, each scenario on its own local bare remote (issue 9):
 
 * time until a claim is confirmed in git (confirm record handed to the bridge → verdict back),
-  p50/p99 with 1, 4 and 8 writer processes, each emitting one claim every 500 ms for 30 s;
+  p50/p99 with 1, 4 and 8 writer processes, each emitting one claim every 500 ms for 30 s.
+  Each writer runs its bridge as a node does: in a worker thread, with a mesh (aiortc on
+  127.0.0.1, a signaling server in this process) to the other writers, over which the
+  bridges tell each other when their pushes land (turn hints, node.gitsync.hints);
+* the same 8 writers without a mesh (the git tier alone, as while the mesh is down or for
+  bridges with no node), for comparison;
 * baseline: raw ``git commit && git push`` of one writer at the same cadence;
 * baseline: plain git with an immediate fetch-rebase-push retry loop, 8 writers, same load;
 * reference: the same 8 writers passing a token round a ring of named pipes (fetch, commit,
@@ -28,9 +33,12 @@ plain-git retry loop's p99. Prints one JSON object as its last line; exits 0 eit
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -47,10 +55,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import structlog
 
+from node.errors import TransportError
+from node.gitsync import hints
 from node.gitsync.bridge import GitSync
 from node.gitsync.clone import Clone, PushOutcome
 from node.gitsync.config import BridgeConfig
+from node.gitsync.outputs import Outputs
+from node.gitsync.runner import AsyncGitSync
+from node.mesh.config import MeshConfig
+from node.mesh.mesh import Mesh
 from node.messages import TaskClaim, make_message
+from signaling.config import ServerConfig
+from signaling.server import SignalingServer
 
 BRANCH = "coordination"
 ENV = {
@@ -164,7 +180,109 @@ def worker_bridge(args: argparse.Namespace) -> dict[str, Any]:
         "lost": lost,
         "pushes": state.pushes,
         "lost_races": state.lost_races,
+        **cpu_used(),
     }
+
+
+def worker_node(args: argparse.Namespace) -> dict[str, Any]:
+    """The bridge as a node runs it: in its worker thread (node.gitsync.runner), with a mesh to
+    every other writer over which the bridges tell each other when their pushes land (turn
+    hints, node.gitsync.hints), wired as node.runtime wires them. A claim every ``interval``
+    from ``start``, each timed from its confirm record to its verdict."""
+    return asyncio.run(_node_writer(args))
+
+
+async def _node_writer(args: argparse.Namespace) -> dict[str, Any]:
+    session = args.session
+    config = BridgeConfig(
+        session=session,
+        remote_url=args.remote,
+        branch=BRANCH,
+        state_dir=Path(args.state),
+        incarnation=uuid.uuid4().hex,
+        seed_branch_glob=None,
+    )
+    mesh = Mesh(MeshConfig(args.signaling, "gitsync-bench", session, host_addresses=["127.0.0.1"]))
+    issued: dict[str, float] = {}
+    latencies: list[float] = []
+    lost = 0
+    settled = asyncio.Event()
+
+    def on_outputs(outputs: Outputs) -> None:
+        nonlocal lost
+        if not mesh.closed:
+            for hint in hints.to_send(outputs):
+                mesh.hint(hints.TOPIC, hint)
+        for verdict in outputs.verdicts:
+            if verdict.task in issued:
+                latencies.append(time.time() - issued.pop(verdict.task))
+                lost += not verdict.confirmed
+        if not issued:
+            settled.set()
+
+    git = AsyncGitSync(GitSync(config), on_outputs)
+    mesh.on_hint(hints.TOPIC, lambda peer, data: hints.received(git, peer, data))
+    others = {f"session-{n}" for n in range(1, args.writers + 1)} - {session}
+    async with mesh:
+        await git.start()
+        with contextlib.suppress(TransportError):  # measured anyway: hints are only advice
+            await mesh.wait_ready(max(1.0, args.start - time.time() - 0.5), others)
+        seq = 0
+        next_at = args.start
+        end = args.start + args.duration
+        while next_at < end:
+            await asyncio.sleep(max(0.0, next_at - time.time()))
+            seq += 1
+            task = f"{session}.T{seq}"
+            claim = TaskClaim(task_id=task, epoch=0, swarm_id=session, timestamp=datetime.now(UTC))
+            event = make_message(
+                claim, source=session, timestamp=datetime.now(UTC), seq=seq, lamport=seq
+            )
+            issued[task] = time.time()
+            settled.clear()
+            git.submit(event)
+            git.write_confirm_record(task, 0)
+            next_at += args.interval
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(settled.wait(), max(0.0, end + 60 - time.time()))
+        # Unconfirmed by then: counted at the cutoff (a lower bound) and as missing.
+        latencies.extend(time.time() - issued_at for issued_at in issued.values())
+        state = git.state()
+        await git.close(timeout=5.0)
+    return {
+        "latencies": latencies,
+        "missing": len(issued),
+        "lost": lost,
+        "pushes": state.pushes,
+        "lost_races": state.lost_races,
+        **cpu_used(),
+    }
+
+
+def cpu_used() -> dict[str, float]:
+    """CPU seconds this writer process used so far, and the git processes it started."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    git_children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "cpu_s": round(own.ru_utime + own.ru_stime, 2),
+        "git_cpu_s": round(git_children.ru_utime + git_children.ru_stime, 2),
+    }
+
+
+@contextlib.contextmanager
+def signaling_server() -> Any:
+    """A signaling server on 127.0.0.1 in a thread of this process, for the node writers."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="signaling", daemon=True)
+    thread.start()
+    server = SignalingServer(ServerConfig(port=0))
+    asyncio.run_coroutine_threadsafe(server.start(), loop).result(timeout=30)
+    try:
+        yield server.url
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
 
 
 def worker_serialized(args: argparse.Namespace) -> dict[str, Any]:
@@ -261,10 +379,21 @@ def worker_plain(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_writers(kind: str, writers: int, duration: float, interval: float) -> dict[str, Any]:
+    if kind != "node":
+        return _run_writers(kind, writers, duration, interval, [])
+    with signaling_server() as url:
+        return _run_writers(kind, writers, duration, interval, ["--signaling", url])
+
+
+def _run_writers(
+    kind: str, writers: int, duration: float, interval: float, extra: list[str]
+) -> dict[str, Any]:
     root = Path(tempfile.mkdtemp(prefix=f"gitsync-bench-{kind}{writers}-"))
     try:
         remote = make_remote(root)
-        start = time.time() + 3.0 + 0.5 * writers  # after every process has imported
+        # After every process has imported (and, for nodes, formed the mesh: aiortc's import
+        # alone takes ~1 s of CPU per process).
+        start = time.time() + 3.0 + (1.0 if kind == "node" else 0.5) * writers
         if kind == "serialized":  # the reference's token ring
             for n in range(1, writers + 1):
                 os.mkfifo(root / f"turn-{n}")
@@ -287,6 +416,9 @@ def run_writers(kind: str, writers: int, duration: float, interval: float) -> di
                     str(duration),
                     "--interval",
                     str(interval),
+                    "--writers",
+                    str(writers),
+                    *extra,
                 ],
                 stdout=subprocess.PIPE,
                 stderr=(root / f"w{n}.log").open("w")
@@ -306,10 +438,12 @@ def run_writers(kind: str, writers: int, duration: float, interval: float) -> di
         figures["missing"] = sum(r["missing"] for r in results)
         if kind == "serialized":
             figures["pushes"] = sum(r["pushes"] for r in results)
-        elif kind == "bridge":
+        elif kind in ("bridge", "node"):
             figures["pushes"] = sum(r["pushes"] for r in results)
             figures["claims_lost"] = sum(r["lost"] for r in results)
             figures["lost_races"] = sum(r["lost_races"] for r in results)
+            figures["cpu_s"] = round(sum(r["cpu_s"] for r in results), 1)
+            figures["git_cpu_s"] = round(sum(r["git_cpu_s"] for r in results), 1)
         else:
             retries = [x for r in results for x in r["retries"]]
             figures["max_retries"] = max(retries, default=0)
@@ -445,7 +579,9 @@ def check(name: str, value: float, unit: str, op: str, target: float) -> dict[st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--worker", choices=["bridge", "plain", "serialized"])
+    parser.add_argument("--worker", choices=["bridge", "node", "plain", "serialized"])
+    parser.add_argument("--writers", type=int, default=1)
+    parser.add_argument("--signaling", default="")
     parser.add_argument("--session", default="")
     parser.add_argument("--remote", default="")
     parser.add_argument("--state", default="")
@@ -455,9 +591,19 @@ def main() -> None:
     parser.add_argument("--visibility-interval", type=float, default=2.0)
     parser.add_argument("--visibility-samples", type=int, default=5)
     args = parser.parse_args()
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    structlog.configure(
+        processors=[
+            structlog.processors.TimeStamper(fmt="%H:%M:%S.%f"),  # BENCH_LOGS keeps the logs
+            structlog.processors.add_log_level,
+            structlog.processors.KeyValueRenderer(key_order=["timestamp", "event"]),
+        ],
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
     if args.worker == "bridge":
         print(json.dumps(worker_bridge(args)))
+        return
+    if args.worker == "node":
+        print(json.dumps(worker_node(args)))
         return
     if args.worker == "plain":
         print(json.dumps(worker_plain(args)))
@@ -475,12 +621,15 @@ def main() -> None:
     raw = run_writers("plain", 1, min(args.duration, 15.0), args.interval)
     figures["raw_commit_push_1_writer"] = raw
     for writers in (1, 4, 8):
-        figures[f"bridge_{writers}_writers"] = run_writers(
-            "bridge", writers, args.duration, args.interval
+        figures[f"node_{writers}_writers"] = run_writers(
+            "node", writers, args.duration, args.interval
         )
         if writers == 8:  # right after, under the same load
             figures["serialized_reference_8_writers"] = run_writers(
                 "serialized", 8, args.duration, args.interval
+            )
+            figures["bridge_8_writers_without_mesh"] = run_writers(
+                "bridge", 8, args.duration, args.interval
             )
     naive = run_writers("plain", 8, args.duration, args.interval)
     figures["plain_retry_loop_8_writers"] = naive
@@ -505,12 +654,16 @@ def main() -> None:
             statistics.mean(seed) / statistics.mean(ours), 2
         )
 
-    one, eight = figures["bridge_1_writers"], figures["bridge_8_writers"]
+    one, eight = figures["node_1_writers"], figures["node_8_writers"]
     reference = figures["serialized_reference_8_writers"]
+    alone = figures["bridge_8_writers_without_mesh"]
     if reference["n"]:
-        # What turn-taking through git costs over a perfect lock at the same moment.
-        figures["bridge_8_p99_over_serialized_reference"] = round(
+        # What taking turns costs over a perfect hand-off at the same moment.
+        figures["node_8_p99_over_serialized_reference"] = round(
             eight["p99_ms"] / reference["p99_ms"], 2
+        )
+        figures["bridge_8_without_mesh_p99_over_serialized_reference"] = round(
+            alone["p99_ms"] / reference["p99_ms"], 2
         )
     checks = [
         check(

@@ -37,6 +37,7 @@ from node.board.state import Board
 from node.config import NodeConfig
 from node.control.endpoint import CONTROL_FILE, ControlEndpoint, publish, write_token
 from node.control.server import ControlServer, EventFeed
+from node.gitsync import hints
 from node.gitsync.runner import AsyncGitSync
 from node.governor.policy import DEFAULT_POLICY, Policy
 from node.mesh.events import (
@@ -187,6 +188,9 @@ class Node:
         # Peers' events are folded inside the mesh's delivery callback: no hop through the
         # loop between a message arriving and the board holding it.
         mesh.on_message(lambda event: self.receive([event.message], f"mesh:{event.peer}"))
+        if self.git is not None:  # the bridges tell each other when their pushes land
+            git = self.git
+            mesh.on_hint(hints.TOPIC, lambda peer, data: hints.received(git, peer, data))
         await mesh.__aenter__()
         self.mesh = mesh
         self.replica_or_fail().set_presence(())
@@ -309,6 +313,10 @@ class Node:
     # --- edges ------------------------------------------------------------------------------
 
     def _on_git(self, outputs: Any) -> None:  # node.gitsync's Outputs
+        mesh = self.mesh
+        if mesh is not None and not mesh.closed:
+            for hint in hints.to_send(outputs):
+                mesh.hint(hints.TOPIC, hint)
 
         self.receive(outputs.events, "git")
         replica = self.replica_or_fail()

@@ -129,6 +129,7 @@ class GitSync:
             tally=self._tally,
             absorb=self._absorb,
             record=self._record,
+            hint=self._hint,
         )
         try:
             self._fetch_or_create()
@@ -343,6 +344,29 @@ class GitSync:
             self._tally.last_error = problem
             self._outputs.errors.append(problem)
         log.warning("gitsync.error", code=problem.code, error=str(problem))
+
+    def _hint(self, landed: str | None) -> None:
+        with self._lock:
+            if landed is None:
+                self._outputs.waiting = True
+            else:
+                self._outputs.landed.append(landed)
+
+    def landed_elsewhere(self, session: str, tip: str, now: float) -> None:
+        """A peer's hint (over the mesh): its push of ``tip`` has just landed. If this writer
+        is next, its push is tried at once instead of at its next look."""
+        if session == self.config.session or self._schedule is None:
+            return
+        with self._io, self._lock:
+            self._turns.landed_elsewhere(session, tip, now)
+            self._sched.push_sooner(now + self._turns.wait(now))
+
+    def waiting_elsewhere(self, session: str, now: float) -> None:
+        """A peer's hint: it waits for a turn to push (it may never have landed yet)."""
+        if session == self.config.session or self._schedule is None:
+            return
+        with self._io, self._lock:
+            self._turns.waiting_elsewhere(session, now)
 
     def take_outputs(self) -> Outputs:
         with self._lock:

@@ -15,6 +15,13 @@ class Outputs:
     events: list[Envelope] = field(default_factory=list)
     verdicts: list[Verdict] = field(default_factory=list)
     errors: list[GitSyncError] = field(default_factory=list)
+    # Hints for the peers (node.gitsync.turns): tips this bridge landed, and whether it lost a
+    # race since the last outputs (it waits for a turn the others may not give it yet).
+    landed: list[str] = field(default_factory=list)
+    waiting: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.verdicts or self.errors or self.landed or self.waiting)
 
 
 @dataclass

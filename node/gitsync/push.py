@@ -52,6 +52,7 @@ class Pusher:
         tally: SyncTally,
         absorb: Callable[[ReadResult, float], None],
         record: Callable[[GitSyncError], None],
+        hint: Callable[[str | None], None],
     ) -> None:
         self.config = config
         self.clone = clone
@@ -66,6 +67,7 @@ class Pusher:
         # What was read goes through the bridge: it feeds the outputs, verdicts and turns.
         self._absorb = absorb
         self._record = record
+        self._hint = hint  # for the peers: a tip we landed, or None after a lost race
         self._last_lost_race_at = float("-inf")
 
     def push(self, now: float, *, wait_turn: bool = True) -> None:
@@ -147,6 +149,7 @@ class Pusher:
         if outcome is PushOutcome.LOST_RACE:
             self._tally.lost_races += 1
             self._last_lost_race_at = now
+            self._hint(None)
             with self._lock:
                 delay = self._sched.push_lost_race(now, self._rng.random(), busy=busy)
             log.debug("gitsync.push_lost_race", delay=round(delay, 3))
@@ -155,6 +158,7 @@ class Pusher:
         self.clone.set_ref(self.clone.remote_ref, tip)
         self.chain.mark_pushed(tip)
         self._tally.pushes += 1
+        self._hint(tip)
         self._tally.last_push_at = now
         self._tally.last_error = None
         follow_up = self._turns.cycle(now) if busy else 0.0

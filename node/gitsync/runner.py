@@ -40,6 +40,7 @@ class AsyncGitSync:
         self._task: asyncio.Task[None] | None = None
         self.stopped: IncarnationConflict | None = None
         self._snapshot: SyncState | None = None
+        self._hints: list[tuple[str, str | None]] = []  # (peer, landed tip or None: waiting)
 
     @property
     def on_outputs(self) -> Callable[[Outputs], None]:
@@ -69,6 +70,25 @@ class AsyncGitSync:
         self.sync.request_fetch(self._clock())
         self._wake.set()
 
+    def landed_elsewhere(self, session: str, tip: str) -> None:
+        """A peer's push landed (a mesh hint): taken in the worker thread, before the timer."""
+        self._hints.append((session, tip))
+        self._wake.set()
+
+    def waiting_elsewhere(self, session: str) -> None:
+        self._hints.append((session, None))
+        self._wake.set()
+
+    def _step(self) -> None:
+        """One turn of the worker thread: the hints that came meanwhile, then the timer."""
+        hints, self._hints = self._hints, []
+        for session, tip in hints:
+            if tip is None:
+                self.sync.waiting_elsewhere(session, self._clock())
+            else:
+                self.sync.landed_elsewhere(session, tip, self._clock())
+        self.sync.handle_timer(self._clock())
+
     def state(self) -> SyncState:
         """The state as of the last git operation. Reading git here, on the event loop, would
         race the worker thread for GitPython's one cat-file process and can hang both."""
@@ -86,7 +106,7 @@ class AsyncGitSync:
                     await asyncio.wait_for(self._wake.wait(), delay)
             self._wake.clear()
             try:
-                await asyncio.to_thread(self.sync.handle_timer, self._clock())
+                await asyncio.to_thread(self._step)
             except IncarnationConflict as exc:
                 self.stopped = exc
                 log.error("gitsync.stopped", error=str(exc))
@@ -103,7 +123,7 @@ class AsyncGitSync:
 
     def _deliver(self) -> None:
         outputs = self.sync.take_outputs()
-        if outputs.events or outputs.verdicts or outputs.errors:
+        if outputs:
             try:
                 self._on_outputs(outputs)
             except Exception:

@@ -94,6 +94,11 @@ class SyncSchedule:
         """Not this writer's turn: the next attempt (a fetch first) at ``at``."""
         self._push_at = at
 
+    def push_sooner(self, at: float) -> None:
+        """A hint says the turn may have come: the next attempt no later than ``at``."""
+        if self._push_wanted:
+            self._push_at = min(self._push_at, at)
+
     def push_landed(self, now: float, *, fetch_after: float = 0.0) -> None:
         """The push landed; a fetch follows ``fetch_after`` seconds later (or with the regular
         fetch, when that is due sooner)."""

@@ -25,6 +25,15 @@ take turns, the way a token ring does, with the branch as the token:
 
 The ring is a convention, not a lock: writers whose views differ only lose a race, and the
 compare-and-swap keeps the branch consistent. One writer alone never waits.
+
+**Hints.** Nodes also tell each other over the mesh when a push of theirs lands
+(:meth:`Turns.landed_elsewhere`) and when they wait for a turn they are not given
+(:meth:`Turns.waiting_elsewhere`). A landing hint is an observation of the branch before any
+fetch here shows it: the writer after the lander goes at once, and while hints flow the writers
+further back do not look at all (each look is a fetch, CPU the writer pushing needs; measured
+with 8 writers on 2 cores: p50 and p99 about a fifth lower). A waiting hint puts a writer into
+the ring before it has ever landed. Hints are only ever advice: a false one costs a lost race or
+a late look, and without them (a session with no node, a mesh partition) writers look as above.
 """
 
 from __future__ import annotations
@@ -47,6 +56,7 @@ class Turns:
         self.tip: str | None = None
         self._lander: str | None = None
         self._since = float("-inf")  # when the current tip was first seen
+        self._hinted = float("-inf")  # when a peer last said it landed
 
     def observe(self, tip: str | None, landers: Sequence[str], now: float) -> None:
         """The branch's tip as just fetched, and the sessions whose commits came since the
@@ -60,6 +70,25 @@ class Turns:
             self._since = now
             if landers:
                 self._lander = landers[-1]
+
+    def landed_elsewhere(self, session: str, tip: str, now: float) -> None:
+        """A peer says it has just landed ``tip``: taken as an observation of the branch."""
+        self._seen[session] = now
+        self._hinted = now
+        if tip != self.tip:
+            if self.tip is not None and now - self._since < self._window:
+                self._pace = 0.8 * self._pace + 0.2 * (now - self._since)
+            self.tip = tip
+            self._since = now
+            self._lander = session
+
+    def waiting_elsewhere(self, session: str, now: float) -> None:
+        """A peer says it waits to push: it takes its place in the ring from now on."""
+        self._seen[session] = now
+
+    def hinted(self, now: float) -> bool:
+        """Whether peers tell this writer when they land (a hint within the ring window)."""
+        return now - self._hinted < self._window
 
     def measured(self, seconds: float) -> None:
         """One fetch-rebuild-push took ``seconds`` here."""
@@ -99,13 +128,15 @@ class Turns:
         # p99 several times worse.)
         look = min(self.unit, 2 * self._floor)
         expected = self._since + (distance - 1) * look
-        if now < expected:
-            return expected - now
         # Skipping a writer still pushing costs a lost race each: judge idleness by the
         # slower of this machine's push and the branch's pace (both grow under load).
         idle = self._since + (distance - 1) * IDLE * max(self.unit, self._pace)
         if now >= idle:
             return 0.0
+        if self.hinted(now):
+            return idle - now  # the landings before ours will be told: look only if they stop
+        if now < expected:
+            return expected - now
         # Next but one: the writer before is pushing now, and each moment this one is late
         # to see it land delays the whole ring, so it looks often. Writers further back look
         # at a turn's pace: their looks would only take CPU from the one pushing.

@@ -26,6 +26,7 @@ from node.mesh.framing import (
     KIND_BATCH,
     KIND_BYE,
     KIND_CHUNK,
+    KIND_HINT,
     KIND_PING,
     KIND_PONG,
     REPLY_HEADER,
@@ -34,6 +35,7 @@ from node.mesh.framing import (
     Delivery,
     FrameEvent,
     FrameRejected,
+    HintArrived,
     Limits,
     MessageArrived,
     PingArrived,
@@ -212,6 +214,11 @@ class FrameReader:
             if not isinstance(doc["id"], str) or not isinstance(reason, str):
                 raise MalformedFrame("bye id and reason are strings")
             return ByeArrived(doc["id"], reason)
+        if kind == KIND_HINT:
+            doc = _json_object(frame, ("topic", "data"))
+            if not isinstance(doc["topic"], str) or not isinstance(doc["data"], dict):
+                raise MalformedFrame("a hint's topic is a string and its data a JSON object")
+            return HintArrived(doc["topic"], doc["data"])
         if kind == KIND_ACK:
             if len(frame) == 1:
                 raise MalformedFrame("ack frame without an id")

@@ -70,6 +70,10 @@ class FrameWriter:
         return b"B" + orjson.dumps({"id": token, "reason": reason})
 
     @staticmethod
+    def hint(topic: str, data: dict[str, object]) -> bytes:
+        return b"H" + orjson.dumps({"topic": topic, "data": data})
+
+    @staticmethod
     def ack(message_id: str) -> bytes:
         return b"A" + message_id.encode()
 

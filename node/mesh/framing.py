@@ -17,7 +17,15 @@ P     ping        ``{"n": seq, "t": sender clock, "rtt": seconds or null}``
 O     pong        ``{"n": seq, "t": the ping's "t"}``
 B     bye         ``{"id": token, "reason": text}``; acknowledged like a message
 A     ack         the acknowledged id (UTF-8)
+H     hint        ``{"topic": name, "data": JSON object}``: advice between two
+                  parts of the peers, never acknowledged or relayed
 ====  ==========  ==============================================================
+
+Why hints: a part of a node (the git bridge) may want to tell its twins in the other nodes
+something that is not state and not worth a message in any log, as pings are not (the bridge
+says when its push landed, so the next writer need not poll git). A hint goes to the peers
+whose channels are open at that moment; if it is lost, the receiver falls back on what it did
+without hints.
 
 Why chunk: a frame above ``chunk_threshold`` (16 KiB) is cut into ``C`` frames of at most
 ``chunk_size`` bytes, sent back to back and glued together by the reader, because browsers
@@ -57,6 +65,7 @@ KIND_PONG = ord("O")
 KIND_BYE = ord("B")
 KIND_ACK = ord("A")
 KIND_BATCH = ord("N")
+KIND_HINT = ord("H")
 
 
 class Delivery(enum.Enum):
@@ -122,9 +131,23 @@ class AckArrived:
 
 
 @dataclass(frozen=True, slots=True)
+class HintArrived:
+    topic: str
+    data: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
 class FrameRejected:
     error: ProtocolError
     size: int
 
 
-FrameEvent = MessageArrived | PingArrived | PongArrived | ByeArrived | AckArrived | FrameRejected
+FrameEvent = (
+    MessageArrived
+    | PingArrived
+    | PongArrived
+    | ByeArrived
+    | AckArrived
+    | HintArrived
+    | FrameRejected
+)

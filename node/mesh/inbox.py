@@ -28,6 +28,7 @@ from node.mesh.framing import (
     Delivery,
     FrameEvent,
     FrameRejected,
+    HintArrived,
     MessageArrived,
 )
 from node.messages import Envelope
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 MessageHandler = Callable[[MessageReceived], None]
+HintHandler = Callable[[str, dict[str, object]], None]  # (peer, data)
 
 # Module constants: an Enum member lookup costs a metaclass descriptor call per message.
 _ACKED, _REPLY, _REQUEST = Delivery.ACKED, Delivery.REPLY, Delivery.REQUEST
@@ -76,6 +78,7 @@ class Inbox:
         self._replies: dict[tuple[str, str], asyncio.Future[Envelope]] = {}
         self._acks: dict[str, AckWait] = {}
         self.message_handler: MessageHandler | None = None
+        self.hint_handlers: dict[str, HintHandler] = {}  # topic → handler
 
     # --- subscriptions ---------------------------------------------------------------------
 
@@ -133,6 +136,13 @@ class Inbox:
             if pair.link is not None:
                 pair.link.try_send([self.writer.ack(event.token)])
             pair.said_bye()
+        elif isinstance(event, HintArrived):
+            handler = self.hint_handlers.get(event.topic)
+            if handler is not None:
+                try:
+                    handler(pair.peer, event.data)
+                except Exception:
+                    log.exception("hint_handler_failed", peer=pair.peer, topic=event.topic)
         elif isinstance(event, FrameRejected):
             self._rejected(pair, event.error)
 

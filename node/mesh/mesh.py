@@ -43,7 +43,7 @@ from node.mesh.events import (
 )
 from node.mesh.frame_writer import FrameWriter
 from node.mesh.framing import FrameEvent
-from node.mesh.inbox import Inbox, MessageHandler
+from node.mesh.inbox import HintHandler, Inbox, MessageHandler
 from node.mesh.messaging import Messaging
 from node.mesh.pair import Pair
 from node.mesh.peer import PeerLink
@@ -212,6 +212,15 @@ class Mesh(Messaging):
     def events(self) -> Subscription:
         """Typed events; the first caller also gets everything since the mesh started."""
         return self.inbox.subscribe(closed=self._closed)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def on_hint(self, topic: str, handler: HintHandler) -> None:
+        """Hands every hint on ``topic`` to ``handler(peer, data)`` as it arrives (on the
+        loop; it must not block)."""
+        self.inbox.hint_handlers[topic] = handler
 
     def on_message(self, handler: MessageHandler) -> None:
         """Hands every received message to ``handler`` inside the delivery callback, in order

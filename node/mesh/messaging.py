@@ -94,6 +94,24 @@ class Messaging:
         finally:
             self.inbox.forget_acks(message.id)
 
+    def hint(self, topic: str, data: dict[str, object]) -> frozenset[str]:
+        """Advice for the peers (a ``H`` frame, see :mod:`node.mesh.framing`): sent now to
+        every open channel with room, never queued or retried; returns the peers it went to."""
+        if self._closed:
+            raise MeshClosed("the mesh is closed")
+        frame = self.writer.hint(topic, data)
+        sent = set()
+        for pair in self.pairs.values():
+            link = pair.link
+            if link is None or not pair.up:
+                continue
+            try:
+                if link.try_send([frame], len(frame)):
+                    sent.add(pair.peer)
+            except PeerUnavailable:
+                continue
+        return frozenset(sent)
+
     async def request(self, peer: str, message: Envelope, timeout: float) -> Envelope:
         """Sends ``message`` to ``peer`` and returns its reply; ReplyTimeout after ``timeout``."""
         pair = self._open_pair(peer)

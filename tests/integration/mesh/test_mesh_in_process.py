@@ -121,6 +121,38 @@ async def test_malformed_frames_are_dropped_and_the_peer_stays_up(
     assert "alpha" in b.peers_up
 
 
+async def test_hints_reach_the_handler_of_their_topic_and_nothing_else(
+    make_mesh: MeshFactory,
+) -> None:
+    """Hints (node.mesh.framing, kind H) go to every open peer and to the handler registered
+    for their topic; they are no messages: nothing reaches events() or the message handler."""
+    a, b, c = await full_mesh(make_mesh, ["alpha", "bravo", "charlie"])
+    got: dict[str, list[tuple[str, dict[str, object]]]] = {"bravo": [], "charlie": []}
+    arrived = asyncio.Event()
+    messages_seen: list[MessageReceived] = []
+    message_came = asyncio.Event()
+    for mesh in (b, c):
+
+        def handler(peer: str, data: dict[str, object], into: str = mesh.session) -> None:
+            got[into].append((peer, data))
+            if all(got.values()):
+                arrived.set()
+
+        mesh.on_hint("gitsync.turn", handler)
+        mesh.on_message(lambda event: (messages_seen.append(event), message_came.set()))
+    assert a.hint("other.topic", {"x": 1}) == {"bravo", "charlie"}  # no handler: dropped
+    assert a.hint("gitsync.turn", {"landed": "ab" * 20}) == {"bravo", "charlie"}
+    await asyncio.wait_for(arrived.wait(), TIMEOUT)
+    assert got == {
+        "bravo": [("alpha", {"landed": "ab" * 20})],
+        "charlie": [("alpha", {"landed": "ab" * 20})],
+    }
+    await a.send("bravo", progress("alpha", "after the hints"))  # ordered behind them
+    await asyncio.wait_for(message_came.wait(), TIMEOUT)
+    assert [e.message.payload.milestone for e in messages_seen] == ["after the hints"]
+    assert b.metrics()["alpha"].malformed == 0
+
+
 async def test_restarted_offerer_rebuilds_its_pairs(make_mesh: MeshFactory) -> None:
     # "a-first" has the lowest id, so it offers to everyone; its new incarnation must be
     # accepted although the others saw an earlier build.

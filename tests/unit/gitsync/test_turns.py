@@ -83,3 +83,30 @@ def test_writers_further_back_look_at_a_turns_pace_the_next_but_one_often() -> N
     assert abs(views["session-5"].wait(1000.15) - 0.02) < 1e-9
     assert abs(views["session-6"].wait(1000.25) - 0.1) < 1e-9
     assert views["session-1"].cycle(1000.0) == 0.8  # eight writers, a turn of 0.1 s each
+
+
+def test_a_landing_hint_hands_the_turn_to_the_next_writer_before_any_fetch() -> None:
+    views = {s: turns(s) for s in WRITERS}
+    for view in views.values():
+        view.observe("a" * 40, WRITERS, 999.9)
+        view.observe("b" * 40, ["session-2"], 1000.0)  # session-3 is next
+        view.landed_elsewhere("session-3", "c" * 40, 1000.05)  # says it has landed
+    assert views["session-4"].wait(1000.05) == 0.0
+    assert views["session-4"].tip == "c" * 40
+    # While hints flow, writers further back do not look: they wait to be told, or until
+    # the writers before them have been idle too long (IDLE turns each).
+    five = views["session-5"]
+    assert five.hinted(1000.05)
+    assert abs(five.wait(1000.05) - 0.3) < 1e-9  # one writer before it: 3 turns of 0.1 s
+    assert five.wait(1000.35) == 0.0
+    assert not five.hinted(1011.0)  # no hint for a ring window: it looks as before
+
+
+def test_a_waiting_hint_puts_a_writer_that_never_landed_into_the_ring() -> None:
+    t = turns("session-5")
+    t.observe("a" * 40, ["session-1", "session-4"], 1000.0)
+    assert t.ring(1000.0) == ["session-1", "session-4", "session-5"]
+    t.waiting_elsewhere("session-2", 1000.1)
+    assert t.ring(1000.1) == ["session-1", "session-2", "session-4", "session-5"]
+    t.landed_elsewhere("session-1", "b" * 40, 1000.2)
+    assert t.wait(1000.2) > 0  # session-2, then session-4 go first

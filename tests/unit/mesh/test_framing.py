@@ -19,6 +19,7 @@ from node.mesh.framing import (
     Delivery,
     FrameEvent,
     FrameRejected,
+    HintArrived,
     Limits,
     MessageArrived,
     PingArrived,
@@ -104,6 +105,7 @@ def test_transport_frames_round_trip() -> None:
             writer.pong(7, 12.5),
             writer.bye("tok", "shutdown"),
             writer.ack("m-1"),
+            writer.hint("gitsync.turn", {"landed": "ab" * 20}),
         ],
     )
     assert events == [
@@ -112,6 +114,7 @@ def test_transport_frames_round_trip() -> None:
         PongArrived(7, 12.5),
         ByeArrived("tok", "shutdown"),
         AckArrived("m-1"),
+        HintArrived("gitsync.turn", {"landed": "ab" * 20}),
     ]
 
 
@@ -130,6 +133,10 @@ def test_transport_frames_round_trip() -> None:
         (b'B{"id": 3}', MalformedFrame),
         (b"A", MalformedFrame),
         (b"A\xff\xfe", MalformedFrame),
+        (b'H{"topic": "t"}', MalformedFrame),
+        (b'H{"topic": 1, "data": {}}', MalformedFrame),
+        (b'H{"topic": "t", "data": [1]}', MalformedFrame),
+        (b"H[]", MalformedFrame),
         (b"R\x00", MalformedFrame),
         (b"R\x00\x09abc", MalformedFrame),
         (b"C" + struct.pack(">III", 1, 0, 1) + b"x", MalformedFrame),

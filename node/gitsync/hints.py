@@ -1,0 +1,45 @@
+"""Turn hints between bridges: what one tells the others over the mesh, and what it takes.
+
+A bridge outputs the tips its pushes landed and whether it lost a race
+(:class:`node.gitsync.outputs.Outputs`); the runtime sends each as a mesh hint on
+:data:`TOPIC` (:meth:`node.mesh.mesh.Mesh.hint`) and hands every hint it receives to
+:func:`received`. What they change is in :mod:`node.gitsync.turns` ("Hints"). A hint is advice
+only, never an event: it is not logged, not folded, and a malformed one is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+import structlog
+
+from node.gitsync.outputs import Outputs
+
+log = structlog.get_logger(__name__)
+
+TOPIC = "gitsync.turn"
+_SHA = re.compile(r"[0-9a-f]{40}")
+
+
+class HintTaker(Protocol):
+    def landed_elsewhere(self, session: str, tip: str) -> None: ...
+    def waiting_elsewhere(self, session: str) -> None: ...
+
+
+def to_send(outputs: Outputs) -> list[dict[str, object]]:
+    hints: list[dict[str, object]] = [{"landed": tip} for tip in outputs.landed]
+    if outputs.waiting and not outputs.landed:
+        hints.append({"waiting": True})
+    return hints
+
+
+def received(taker: HintTaker, peer: str, data: dict[str, object]) -> None:
+    """A hint from ``peer`` (a session id: the mesh names peers by session)."""
+    tip = data.get("landed")
+    if isinstance(tip, str) and _SHA.fullmatch(tip):
+        taker.landed_elsewhere(peer, tip)
+    elif data.get("waiting") is True:
+        taker.waiting_elsewhere(peer)
+    else:
+        log.warning("gitsync.hint_dropped", peer=peer, reason="neither a landed tip nor waiting")

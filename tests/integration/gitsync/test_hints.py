@@ -1,0 +1,110 @@
+"""Turn hints between bridges (node.gitsync.hints): a landing hint hands the turn to the next
+writer before any fetch of its shows the landing; a lost race tells the peers it waits. Real
+git, bare remotes in temp dirs; the mesh that carries hints between nodes is tested in
+tests/integration/mesh."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from node.gitsync import hints
+from node.gitsync.bridge import GitSync
+from node.messages import TaskClaim
+from tests.conftest import require_tool
+from tests.integration.gitsync.support import BRANCH, Stamper, config, git, make_remote
+
+_OPEN: list[GitSync] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_bridges() -> Iterator[None]:
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Path:
+    require_tool("git")
+    return make_remote(tmp_path)
+
+
+def started(root: Path, session: str, remote: Path) -> GitSync:
+    bridge = GitSync(config(root, session, remote))
+    _OPEN.append(bridge)
+    bridge.start(datetime.now(UTC).timestamp())
+    return bridge
+
+
+def claim(bridge: GitSync, task: str, now: float) -> None:
+    stamp = Stamper(bridge.config.session)
+    stamp.seq = stamp.lamport = bridge.chain.pending() + len(bridge.chain.events)
+    event = stamp(TaskClaim(task_id=task, epoch=0, swarm_id=stamp.session, timestamp=_at(now)))
+    bridge.submit(event, now)
+    bridge.write_confirm_record(task, 0, now)
+
+
+def _at(now: float) -> datetime:
+    return datetime.fromtimestamp(now, UTC)
+
+
+def test_a_landing_hint_makes_the_next_writer_push_at_once(tmp_path: Path, remote: Path) -> None:
+    waiting = started(tmp_path, "session-3", remote)
+    pushing = started(tmp_path, "session-2", remote)
+    now = datetime.now(UTC).timestamp()
+    tip = git("--git-dir", str(remote), "rev-parse", BRANCH).strip()
+    for bridge in (waiting, pushing):  # session-1 landed the tip: session-2's turn, then 3's
+        bridge._turns.observe("0" * 40, [], now - 1.0)
+        bridge._turns.observe(tip, ["session-2", "session-3", "session-4", "session-1"], now)
+
+    claim(waiting, "P0.5.2", now)
+    waiting.handle_timer(now)  # commits; not its turn: the push waits for a later look
+    deferred = waiting.get_timer()
+    assert deferred is not None and deferred > now
+
+    claim(pushing, "P0.6.1", now)
+    pushing.handle_timer(now)
+    out = pushing.take_outputs()
+    landed = git("--git-dir", str(remote), "rev-parse", BRANCH).strip()
+    assert out.landed == [landed] and not out.waiting
+    assert hints.to_send(out) == [{"landed": landed}]
+
+    hints.received(_Taker(waiting, now), "session-2", {"landed": landed})
+    timer = waiting.get_timer()
+    assert timer is not None and timer <= now  # its turn, told before any fetch of its own
+    waiting.handle_timer(now)
+    verdicts = waiting.take_outputs().verdicts
+    assert [(v.task, v.confirmed) for v in verdicts] == [("P0.5.2", True)]
+    assert waiting.state().pending_commits == 0
+
+
+def test_a_lost_race_tells_the_peers_that_it_waits(tmp_path: Path, remote: Path) -> None:
+    first = started(tmp_path, "session-1", remote)
+    second = started(tmp_path, "session-2", remote)  # both have seen the same tip
+    now = datetime.now(UTC).timestamp()
+    for bridge, task in ((first, "P0.5.2"), (second, "P0.6.1")):
+        claim(bridge, task, now)
+        bridge.take_outputs()
+    first.handle_timer(now)
+    second.handle_timer(now)  # alone as far as it knows: pushes on its stale tip and loses
+    assert second.state().lost_races == 1
+    out = second.take_outputs()
+    assert out.waiting and not out.landed
+    assert hints.to_send(out) == [{"waiting": True}]
+
+
+class _Taker:
+    """Hands hints to a bridge as the node's runner does (node.gitsync.runner), at ``now``."""
+
+    def __init__(self, bridge: GitSync, now: float) -> None:
+        self.bridge, self.now = bridge, now
+
+    def landed_elsewhere(self, session: str, tip: str) -> None:
+        self.bridge.landed_elsewhere(session, tip, self.now)
+
+    def waiting_elsewhere(self, session: str) -> None:
+        self.bridge.waiting_elsewhere(session, self.now)
