@@ -55,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import structlog
 
-from node.errors import TransportError
+from node.errors import IfmeshError, TransportError
 from node.gitsync import hints
 from node.gitsync.bridge import GitSync
 from node.gitsync.clone import Clone, PushOutcome
@@ -223,7 +223,8 @@ async def _node_writer(args: argparse.Namespace) -> dict[str, Any]:
     git = AsyncGitSync(GitSync(config), on_outputs)
     mesh.on_hint(hints.TOPIC, lambda peer, data: hints.received(git, peer, data))
     others = {f"session-{n}" for n in range(1, args.writers + 1)} - {session}
-    async with mesh:
+    await mesh.__aenter__()
+    try:
         await git.start()
         with contextlib.suppress(TransportError):  # measured anyway: hints are only advice
             await mesh.wait_ready(max(1.0, args.start - time.time() - 0.5), others)
@@ -248,15 +249,24 @@ async def _node_writer(args: argparse.Namespace) -> dict[str, Any]:
         # Unconfirmed by then: counted at the cutoff (a lower bound) and as missing.
         latencies.extend(time.time() - issued_at for issued_at in issued.values())
         state = git.state()
+        result = {
+            "latencies": latencies,
+            "missing": len(issued),
+            "lost": lost,
+            "pushes": state.pushes,
+            "lost_races": state.lost_races,
+            **cpu_used(),
+        }
+        print(json.dumps(result), flush=True)  # measured: what follows is only shutdown
         await git.close(timeout=5.0)
-    return {
-        "latencies": latencies,
-        "missing": len(issued),
-        "lost": lost,
-        "pushes": state.pushes,
-        "lost_races": state.lost_races,
-        **cpu_used(),
-    }
+    finally:
+        # Bounded as the node's own stop is (node.runtime): aiortc's close can hang.
+        with contextlib.suppress(TimeoutError, IfmeshError):
+            await asyncio.wait_for(mesh.close(), timeout=8.0)
+        if os.environ.get("BENCH_LOGS"):  # what asyncio.run will have to cancel
+            left = [t.get_coro() for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            print(f"tasks left at shutdown: {left}", file=sys.stderr, flush=True)
+    return result
 
 
 def cpu_used() -> dict[str, float]:
@@ -430,8 +440,14 @@ def _run_writers(
             for n in range(1, writers + 1)
         ]
         results = []
+        # A verdict not back 60 s after the last claim is counted missing; then shutdown.
+        deadline = start + duration + 60 + 60
         for proc in procs:
-            out, _ = proc.communicate(timeout=duration + 240)
+            try:
+                out, _ = proc.communicate(timeout=max(1.0, deadline - time.time()))
+            except subprocess.TimeoutExpired:  # its figures came before a hung shutdown
+                proc.kill()
+                out, _ = proc.communicate()
             results.append(json.loads(out.strip().splitlines()[-1]))
         latencies = [x for r in results for x in r["latencies"]]
         figures: dict[str, Any] = summary(latencies)
@@ -603,7 +619,7 @@ def main() -> None:
         print(json.dumps(worker_bridge(args)))
         return
     if args.worker == "node":
-        print(json.dumps(worker_node(args)))
+        worker_node(args)  # prints its figures itself, before it shuts down
         return
     if args.worker == "plain":
         print(json.dumps(worker_plain(args)))

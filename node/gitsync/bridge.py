@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 import git
 import structlog
 
+from node.gitsync import handoff
 from node.gitsync.batch import Batch, CommitPlan
 from node.gitsync.chain import OwnChain
 from node.gitsync.clone import Clone
@@ -40,7 +41,7 @@ from node.gitsync.errors import (
     StateDirLocked,
 )
 from node.gitsync.eventlog import ResumePoint
-from node.gitsync.outputs import Outputs, SyncState, SyncTally
+from node.gitsync.outputs import Landed, Outputs, SyncState, SyncTally
 from node.gitsync.paths import BOARD_PATH
 from node.gitsync.push import Pusher
 from node.gitsync.reader import BranchReader, ReadResult
@@ -345,19 +346,27 @@ class GitSync:
             self._outputs.errors.append(problem)
         log.warning("gitsync.error", code=problem.code, error=str(problem))
 
-    def _hint(self, landed: str | None) -> None:
+    def _hint(self, landed: Landed | None) -> None:
         with self._lock:
             if landed is None:
                 self._outputs.waiting = True
             else:
                 self._outputs.landed.append(landed)
 
-    def landed_elsewhere(self, session: str, tip: str, now: float) -> None:
-        """A peer's hint (over the mesh): its push of ``tip`` has just landed. If this writer
-        is next, its push is tried at once instead of at its next look."""
-        if session == self.config.session or self._schedule is None:
+    def landed_elsewhere(
+        self, session: str, tip: str, now: float, objects: bytes | None = None
+    ) -> None:
+        """A peer's hint (over the mesh): its push of ``tip`` has just landed, with the
+        objects it added when they fit (:mod:`node.gitsync.handoff`). If this writer is next,
+        its push is tried at once instead of at its next look, and builds on ``tip`` without
+        a fetch when the objects complete it here."""
+        if session == self.config.session or self._pusher is None:
             return
-        with self._io, self._lock:
+        with self._io:
+            if objects is not None and handoff.take(self.clone, tip, objects):
+                self.clone.set_ref(self.clone.remote_ref, tip)
+                self._pusher.handed_tip = tip
+        with self._lock:
             self._turns.landed_elsewhere(session, tip, now)
             self._sched.push_sooner(now + self._turns.wait(now))
 

@@ -9,6 +9,8 @@ only, never an event: it is not logged, not folded, and a malformed one is dropp
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import Protocol
 
@@ -23,12 +25,17 @@ _SHA = re.compile(r"[0-9a-f]{40}")
 
 
 class HintTaker(Protocol):
-    def landed_elsewhere(self, session: str, tip: str) -> None: ...
+    def landed_elsewhere(self, session: str, tip: str, objects: bytes | None) -> None: ...
     def waiting_elsewhere(self, session: str) -> None: ...
 
 
 def to_send(outputs: Outputs) -> list[dict[str, object]]:
-    hints: list[dict[str, object]] = [{"landed": tip} for tip in outputs.landed]
+    hints: list[dict[str, object]] = []
+    for landed in outputs.landed:
+        hint: dict[str, object] = {"landed": landed.tip}
+        if landed.objects is not None:
+            hint["objects"] = base64.b64encode(landed.objects).decode()
+        hints.append(hint)
     if outputs.waiting and not outputs.landed:
         hints.append({"waiting": True})
     return hints
@@ -38,8 +45,18 @@ def received(taker: HintTaker, peer: str, data: dict[str, object]) -> None:
     """A hint from ``peer`` (a session id: the mesh names peers by session)."""
     tip = data.get("landed")
     if isinstance(tip, str) and _SHA.fullmatch(tip):
-        taker.landed_elsewhere(peer, tip)
+        taker.landed_elsewhere(peer, tip, _objects(data.get("objects")))
     elif data.get("waiting") is True:
         taker.waiting_elsewhere(peer)
     else:
         log.warning("gitsync.hint_dropped", peer=peer, reason="neither a landed tip nor waiting")
+
+
+def _objects(value: object) -> bytes | None:
+    """The landing's objects (node.gitsync.handoff), if the hint carries them intact."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None

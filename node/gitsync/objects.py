@@ -10,6 +10,8 @@ in bulk) go through GitPython's helper.
 from __future__ import annotations
 
 import hashlib
+import os
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +20,6 @@ from pathlib import Path
 
 import git
 from git.objects.fun import tree_entries_from_data, tree_to_stream
-from gitdb import IStream  # type: ignore[import-untyped]
 from gitdb.db.loose import LooseObjectDB  # type: ignore[import-untyped]
 from gitdb.exc import BadObject  # type: ignore[import-untyped]
 
@@ -39,7 +40,10 @@ class CommitHead:
 class ObjectStore:
     def __init__(self, repo: git.Repo) -> None:
         self._repo = repo
-        self._loose = LooseObjectDB(str(Path(repo.git_dir) / "objects"))
+        self._objects = Path(repo.git_dir) / "objects"
+        self._loose = LooseObjectDB(str(self._objects))
+        self._folders: set[str] = set()  # fan-out folders known to exist
+        self._written = 0
         self._trees: dict[bytes, tuple[Entry, ...]] = {}
         self._commits: dict[bytes, CommitHead] = {}
         self._blobs: OrderedDict[bytes, bytes] = OrderedDict()
@@ -93,11 +97,36 @@ class ObjectStore:
 
     # --- writing ---------------------------------------------------------------------------
 
+    @staticmethod
+    def sha_of(kind: bytes, data: bytes) -> bytes:
+        """The sha git gives an object of ``kind`` holding ``data``."""
+        return _sha(kind, data)
+
     def store(self, kind: bytes, data: bytes) -> bytes:
-        binsha = _sha(kind, data)
+        """Writes a loose object as git does (zlib level 1, a temporary file renamed into
+        place). gitdb's writer takes ~1 ms an object on this VM, a third of it in mkstemp's
+        name hunting; this one ~0.4 ms, and a peer's landing hint brings six objects."""
+        header = b"%s %d\0" % (kind, len(data))
+        binsha = hashlib.sha1(header + data).digest()
+        hexsha = binsha.hex()
+        folder = self._objects / hexsha[:2]
+        path = folder / hexsha[2:]
         # Replays write the same files again onto a new base: skip what is already there.
-        if not self._loose.has_object(binsha):
-            self._loose.store(IStream(kind, len(data), BytesIO(data)))
+        if path.exists():
+            return binsha
+        if hexsha[:2] not in self._folders:
+            folder.mkdir(exist_ok=True)
+            self._folders.add(hexsha[:2])
+        self._written += 1
+        temp = self._objects / f"tmp_obj_ifmesh_{os.getpid()}_{self._written}"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        try:
+            compressed = memoryview(zlib.compress(header + data, 1))
+            while compressed:
+                compressed = compressed[os.write(fd, compressed) :]
+        finally:
+            os.close(fd)
+        temp.replace(path)
         return binsha
 
     def write_tree(self, entries: list[Entry]) -> bytes:

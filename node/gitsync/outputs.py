@@ -10,6 +10,15 @@ from node.gitsync.errors import GitSyncError
 from node.messages import Envelope
 
 
+@dataclass(frozen=True)
+class Landed:
+    """A push of this bridge that landed, with its objects for the next writer (compressed,
+    node.gitsync.handoff; None when they would not fit in a hint)."""
+
+    tip: str
+    objects: bytes | None = None
+
+
 @dataclass
 class Outputs:
     events: list[Envelope] = field(default_factory=list)
@@ -17,7 +26,7 @@ class Outputs:
     errors: list[GitSyncError] = field(default_factory=list)
     # Hints for the peers (node.gitsync.turns): tips this bridge landed, and whether it lost a
     # race since the last outputs (it waits for a turn the others may not give it yet).
-    landed: list[str] = field(default_factory=list)
+    landed: list[Landed] = field(default_factory=list)
     waiting: bool = False
 
     def __bool__(self) -> bool:

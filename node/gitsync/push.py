@@ -18,11 +18,12 @@ from collections.abc import Callable, Sequence
 
 import structlog
 
+from node.gitsync import handoff
 from node.gitsync.chain import OwnChain
 from node.gitsync.clone import Clone, PushOutcome
 from node.gitsync.config import BridgeConfig
 from node.gitsync.errors import BranchMissing, GitSyncError, IncarnationConflict
-from node.gitsync.outputs import SyncTally
+from node.gitsync.outputs import Landed, SyncTally
 from node.gitsync.reader import BranchReader, ReadResult, writers_since
 from node.gitsync.schedule import SyncSchedule
 from node.gitsync.scribing import BoardScribe
@@ -52,7 +53,7 @@ class Pusher:
         tally: SyncTally,
         absorb: Callable[[ReadResult, float], None],
         record: Callable[[GitSyncError], None],
-        hint: Callable[[str | None], None],
+        hint: Callable[[Landed | None], None],
     ) -> None:
         self.config = config
         self.clone = clone
@@ -69,6 +70,9 @@ class Pusher:
         self._record = record
         self._hint = hint  # for the peers: a tip we landed, or None after a lost race
         self._last_lost_race_at = float("-inf")
+        # A tip a peer's hint brought with its objects (node.gitsync.handoff): the next
+        # attempt builds on it without fetching.
+        self.handed_tip: str | None = None
 
     def push(self, now: float, *, wait_turn: bool = True) -> None:
         """Compare-and-swap. Alone on the branch, the first attempt pushes on the tip last
@@ -89,9 +93,11 @@ class Pusher:
                 or self._sched.push_attempt > 0
                 or self.clone.ref(self.clone.remote_ref) is None
             ):
-                self.clone.fetch(None, maintenance=False)
-                self._tally.last_fetch_at = now
-                fetched = time.perf_counter()
+                handed, self.handed_tip = self.handed_tip, None
+                if handed is None or handed != self.clone.ref(self.clone.remote_ref):
+                    self.clone.fetch(None, maintenance=False)
+                    self._tally.last_fetch_at = now
+                    fetched = time.perf_counter()
                 seen = self.clone.ref(self.clone.remote_ref)
                 if seen is not None:
                     landers = writers_since(self.clone, seen, self._turns.tip)
@@ -158,13 +164,21 @@ class Pusher:
         self.clone.set_ref(self.clone.remote_ref, tip)
         self.chain.mark_pushed(tip)
         self._tally.pushes += 1
-        self._hint(tip)
+        self._hint(Landed(tip, self._objects(tip, remote_tip)))
         self._tally.last_push_at = now
         self._tally.last_error = None
         follow_up = self._turns.cycle(now) if busy else 0.0
         with self._lock:
             self._sched.push_landed(now, fetch_after=follow_up)
         self._absorb(self.reader.read(tip), now)
+
+    def _objects(self, tip: str, since: str) -> bytes | None:
+        """What the landing hint carries for the next writer, if it fits."""
+        try:
+            return handoff.export(self.clone, tip, since)
+        except (OSError, ValueError, KeyError) as exc:  # a hint without objects will do
+            log.debug("gitsync.handoff_skipped", error=str(exc))
+            return None
 
     def _report(self, problems: Sequence[GitSyncError]) -> None:
         for problem in problems:

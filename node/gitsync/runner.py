@@ -40,7 +40,8 @@ class AsyncGitSync:
         self._task: asyncio.Task[None] | None = None
         self.stopped: IncarnationConflict | None = None
         self._snapshot: SyncState | None = None
-        self._hints: list[tuple[str, str | None]] = []  # (peer, landed tip or None: waiting)
+        # (peer, landed tip and its objects, or None: the peer waits)
+        self._hints: list[tuple[str, tuple[str, bytes | None] | None]] = []
 
     @property
     def on_outputs(self) -> Callable[[Outputs], None]:
@@ -70,9 +71,9 @@ class AsyncGitSync:
         self.sync.request_fetch(self._clock())
         self._wake.set()
 
-    def landed_elsewhere(self, session: str, tip: str) -> None:
+    def landed_elsewhere(self, session: str, tip: str, objects: bytes | None) -> None:
         """A peer's push landed (a mesh hint): taken in the worker thread, before the timer."""
-        self._hints.append((session, tip))
+        self._hints.append((session, (tip, objects)))
         self._wake.set()
 
     def waiting_elsewhere(self, session: str) -> None:
@@ -82,11 +83,12 @@ class AsyncGitSync:
     def _step(self) -> None:
         """One turn of the worker thread: the hints that came meanwhile, then the timer."""
         hints, self._hints = self._hints, []
-        for session, tip in hints:
-            if tip is None:
+        for session, landed in hints:
+            if landed is None:
                 self.sync.waiting_elsewhere(session, self._clock())
             else:
-                self.sync.landed_elsewhere(session, tip, self._clock())
+                tip, objects = landed
+                self.sync.landed_elsewhere(session, tip, self._clock(), objects)
         self.sync.handle_timer(self._clock())
 
     def state(self) -> SyncState:

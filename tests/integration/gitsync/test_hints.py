@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from node.gitsync import hints
+from node.gitsync import handoff, hints
 from node.gitsync.bridge import GitSync
 from node.messages import TaskClaim
 from tests.conftest import require_tool
@@ -70,8 +70,9 @@ def test_a_landing_hint_makes_the_next_writer_push_at_once(tmp_path: Path, remot
     pushing.handle_timer(now)
     out = pushing.take_outputs()
     landed = git("--git-dir", str(remote), "rev-parse", BRANCH).strip()
-    assert out.landed == [landed] and not out.waiting
-    assert hints.to_send(out) == [{"landed": landed}]
+    assert [x.tip for x in out.landed] == [landed] and not out.waiting
+    (hint,) = hints.to_send(out)
+    assert hint["landed"] == landed and "objects" in hint
 
     hints.received(_Taker(waiting, now), "session-2", {"landed": landed})
     timer = waiting.get_timer()
@@ -103,8 +104,45 @@ class _Taker:
     def __init__(self, bridge: GitSync, now: float) -> None:
         self.bridge, self.now = bridge, now
 
-    def landed_elsewhere(self, session: str, tip: str) -> None:
-        self.bridge.landed_elsewhere(session, tip, self.now)
+    def landed_elsewhere(self, session: str, tip: str, objects: bytes | None) -> None:
+        self.bridge.landed_elsewhere(session, tip, self.now, objects)
 
     def waiting_elsewhere(self, session: str) -> None:
         self.bridge.waiting_elsewhere(session, self.now)
+
+
+def test_a_landing_hint_with_its_objects_spares_the_next_writer_a_fetch(
+    tmp_path: Path, remote: Path
+) -> None:
+    waiting = started(tmp_path, "session-3", remote)
+    pushing = started(tmp_path, "session-2", remote)
+    late = started(tmp_path, "session-5", remote)
+    now = datetime.now(UTC).timestamp()
+    tip = git("--git-dir", str(remote), "rev-parse", BRANCH).strip()
+    for bridge in (waiting, pushing):
+        bridge._turns.observe("0" * 40, [], now - 1.0)
+        bridge._turns.observe(tip, ["session-2", "session-3", "session-4", "session-1"], now)
+    claim(waiting, "P0.5.2", now)
+    waiting.handle_timer(now)  # deferred: not its turn
+    fetched_at = waiting.state().last_fetch_at
+
+    claim(pushing, "P0.6.1", now)
+    pushing.handle_timer(now)
+    (landed,) = pushing.take_outputs().landed
+    assert landed.objects is not None
+    waiting.landed_elsewhere("session-2", landed.tip, now + 0.01, landed.objects)
+    assert waiting.clone.ref(waiting.clone.remote_ref) == landed.tip  # complete here now
+    waiting.handle_timer(now + 0.01)
+    assert waiting.state().last_fetch_at == fetched_at, "it built on the handed tip"
+    assert waiting.state().pushes == 1 and waiting.state().lost_races == 0
+    assert [(v.task, v.confirmed) for v in waiting.take_outputs().verdicts] == [("P0.5.2", True)]
+
+    # Objects that do not build on a clone's view of the branch are not taken: session-5
+    # never saw session-3's commit, on which the next landing builds.
+    claim(pushing, "P0.6.2", now)
+    assert pushing.flush(now + 0.02) == 0  # a push out of turn, as at shutdown
+    (second,) = pushing.take_outputs().landed
+    assert second.objects is not None
+    assert not handoff.take(late.clone, second.tip, second.objects)
+    assert not handoff.take(waiting.clone, second.tip, b"not zlib")
+    assert handoff.take(waiting.clone, second.tip, second.objects)
