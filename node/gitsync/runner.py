@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Callable
 
 import structlog
@@ -41,7 +42,8 @@ class AsyncGitSync:
         self.stopped: IncarnationConflict | None = None
         self._snapshot: SyncState | None = None
         # (peer, landed tip and its objects, or None: the peer waits)
-        self._hints: list[tuple[str, tuple[str, bytes | None] | None]] = []
+        # Appended on the loop, taken in the worker thread: a deque's ends are thread-safe.
+        self._hints: deque[tuple[str, tuple[str, bytes | None] | None]] = deque()
 
     @property
     def on_outputs(self) -> Callable[[Outputs], None]:
@@ -82,8 +84,8 @@ class AsyncGitSync:
 
     def _step(self) -> None:
         """One turn of the worker thread: the hints that came meanwhile, then the timer."""
-        hints, self._hints = self._hints, []
-        for session, landed in hints:
+        while self._hints:
+            session, landed = self._hints.popleft()
             if landed is None:
                 self.sync.waiting_elsewhere(session, self._clock())
             else:
