@@ -122,17 +122,22 @@ def summary(samples: list[float]) -> dict[str, float]:
 # --- workers (each its own process) -----------------------------------------------------------
 
 
-def worker_bridge(args: argparse.Namespace) -> dict[str, Any]:
-    """One node's bridge: a claim every ``interval`` from ``start``, each timed to its verdict."""
-    session = args.session
-    config = BridgeConfig(
-        session=session,
+def writer_config(args: argparse.Namespace) -> BridgeConfig:
+    """A writer's bridge: its own state directory, the benchmark's remote, no seed branches."""
+    return BridgeConfig(
+        session=args.session,
         remote_url=args.remote,
         branch=BRANCH,
         state_dir=Path(args.state),
         incarnation=uuid.uuid4().hex,
         seed_branch_glob=None,
     )
+
+
+def worker_bridge(args: argparse.Namespace) -> dict[str, Any]:
+    """One node's bridge: a claim every ``interval`` from ``start``, each timed to its verdict."""
+    session = args.session
+    config = writer_config(args)
     bridge = GitSync(config)
     bridge.start(time.time())
     issued: dict[str, float] = {}
@@ -194,14 +199,7 @@ def worker_node(args: argparse.Namespace) -> dict[str, Any]:
 
 async def _node_writer(args: argparse.Namespace) -> dict[str, Any]:
     session = args.session
-    config = BridgeConfig(
-        session=session,
-        remote_url=args.remote,
-        branch=BRANCH,
-        state_dir=Path(args.state),
-        incarnation=uuid.uuid4().hex,
-        seed_branch_glob=None,
-    )
+    config = writer_config(args)
     mesh = Mesh(MeshConfig(args.signaling, "gitsync-bench", session, host_addresses=["127.0.0.1"]))
     issued: dict[str, float] = {}
     latencies: list[float] = []

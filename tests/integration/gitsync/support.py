@@ -116,3 +116,23 @@ def pump(bridges: Iterable[GitSync], until: Callable[[], bool], timeout: float =
             soonest = min(soonest, time.monotonic() + max(0.0, timer - time.time()))
         # Wake at the next timer, never later than 20 ms: the condition may turn on its own.
         time.sleep(min(0.02, max(0.0, soonest - time.monotonic())))
+
+
+# Bridges a test opened, closed after it by the autouse fixture in conftest.py.
+_OPEN: list[GitSync] = []
+
+
+def opened(bridge: GitSync) -> GitSync:
+    _OPEN.append(bridge)
+    return bridge
+
+
+def close_opened() -> None:
+    while _OPEN:
+        _OPEN.pop().close()
+
+
+def started(root: Path, session: str, remote: Path, **overrides: object) -> GitSync:
+    bridge = opened(GitSync(config(root, session, remote, **overrides)))
+    bridge.start(datetime.now(UTC).timestamp())
+    return bridge

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 import stat
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,39 +32,13 @@ from tests.integration.gitsync.support import (
     Stamper,
     config,
     git,
-    make_remote,
+    opened,
     pump,
     show,
+    started,
 )
 
 pytestmark = pytest.mark.integration
-
-
-_OPEN: list[GitSync] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_bridges() -> Iterator[None]:
-    yield
-    while _OPEN:
-        _OPEN.pop().close()
-
-
-@pytest.fixture
-def remote(tmp_path: Path) -> Path:
-    require_tool("git")
-    return make_remote(tmp_path)
-
-
-def opened(bridge: GitSync) -> GitSync:
-    _OPEN.append(bridge)
-    return bridge
-
-
-def started(root: Path, session: str, remote: Path, **overrides: object) -> GitSync:
-    bridge = opened(GitSync(config(root, session, remote, **overrides)))
-    bridge.start(datetime.now(UTC).timestamp())
-    return bridge
 
 
 def claim(bridge: GitSync, stamp: Stamper, task: str, epoch: int = 0) -> str:

@@ -5,7 +5,6 @@ tests/integration/mesh."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,30 +13,9 @@ import pytest
 from node.gitsync import handoff, hints
 from node.gitsync.bridge import GitSync
 from node.messages import TaskClaim
-from tests.conftest import require_tool
-from tests.integration.gitsync.support import BRANCH, Stamper, config, git, make_remote
+from tests.integration.gitsync.support import BRANCH, Stamper, git, started
 
-_OPEN: list[GitSync] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_bridges() -> Iterator[None]:
-    yield
-    while _OPEN:
-        _OPEN.pop().close()
-
-
-@pytest.fixture
-def remote(tmp_path: Path) -> Path:
-    require_tool("git")
-    return make_remote(tmp_path)
-
-
-def started(root: Path, session: str, remote: Path) -> GitSync:
-    bridge = GitSync(config(root, session, remote))
-    _OPEN.append(bridge)
-    bridge.start(datetime.now(UTC).timestamp())
-    return bridge
+pytestmark = pytest.mark.integration
 
 
 def claim(bridge: GitSync, task: str, now: float) -> None:
