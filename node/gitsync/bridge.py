@@ -363,7 +363,12 @@ class GitSync:
         if session == self.config.session or self._pusher is None:
             return
         with self._io:
-            if objects is not None and handoff.take(self.clone, tip, objects):
+            try:
+                taken = objects is not None and handoff.take(self.clone, tip, objects)
+            except OSError as exc:  # the objects are a shortcut: the next push fetches
+                log.warning("gitsync.handoff_failed", peer=session, error=str(exc))
+                taken = False
+            if taken:
                 self.clone.set_ref(self.clone.remote_ref, tip)
                 self._pusher.handed_tip = tip
         with self._lock:

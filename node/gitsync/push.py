@@ -176,8 +176,8 @@ class Pusher:
         """What the landing hint carries for the next writer, if it fits."""
         try:
             return handoff.export(self.clone, tip, since)
-        except (OSError, ValueError, KeyError) as exc:  # a hint without objects will do
-            log.debug("gitsync.handoff_skipped", error=str(exc))
+        except Exception as exc:  # optional: a hint without objects will do
+            log.warning("gitsync.handoff_skipped", error=repr(exc))
             return None
 
     def _report(self, problems: Sequence[GitSyncError]) -> None:
