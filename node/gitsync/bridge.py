@@ -4,7 +4,9 @@
 ``start(now)`` once, then ``submit(event, now)`` and ``write_confirm_record(task, epoch, now)``
 as the node acts, ``handle_timer(now)`` whenever ``get_timer()`` says so, and
 ``take_outputs()`` for what git brought in (other sessions' events, verdicts on this node's
-claims, typed errors). Blocking calls: the async runtime runs them in a worker thread
+claims, typed errors) and the hints for its peers (the pushes it landed, the races it lost).
+The peers' hints come in through ``landed_elsewhere`` and ``waiting_elsewhere``
+(:mod:`node.gitsync.hints`). Blocking calls: the async runtime runs them in a worker thread
 (:mod:`node.gitsync.runner`). What to do when is decided by :mod:`node.gitsync.schedule`.
 
 This module owns the bridge's life (start, flush, close), its intake (the batch the node's

@@ -21,9 +21,9 @@ import zlib
 from node.gitsync.clone import Clone
 from node.gitsync.objects import TREE_MODE
 
-# A hint is one data-channel frame, which browsers and aiortc bound at 16 KiB; past this the
-# hint goes without objects and the next writer fetches.
-MAX_BYTES = 12 * 1024
+# A hint is one data-channel frame, which browsers promise up to 16 KiB, and base64 takes a
+# third more; past this the hint goes without objects and the next writer fetches.
+MAX_BYTES = 11 * 1024
 _MAX_INFLATED = 1 << 20
 _KINDS = {b"c": b"commit", b"t": b"tree", b"b": b"blob"}
 _CODES = {kind: code for code, kind in _KINDS.items()}

@@ -6,7 +6,10 @@ the pending commits on the fetched tip (with the scribe's board commit once our 
 landed), the push itself, and what follows a lost race or a landed push. It tells the schedule
 (:mod:`node.gitsync.schedule`) each outcome and keeps the tally ``state()`` shows
 (:class:`node.gitsync.outputs.SyncTally`); what the fetch brought is handed back to the bridge
-to absorb. The bridge calls :meth:`Pusher.push` from its timer, holding its git lock.
+to absorb. The bridge calls :meth:`Pusher.push` from its timer, holding its git lock. A
+landed push becomes a hint for the peers, with the objects it added when they fit
+(:mod:`node.gitsync.handoff`); a peer's hint that handed this clone the new tip that way
+spares the next attempt its fetch (:attr:`Pusher.handed_tip`).
 """
 
 from __future__ import annotations
@@ -77,7 +80,8 @@ class Pusher:
     def push(self, now: float, *, wait_turn: bool = True) -> None:
         """Compare-and-swap. Alone on the branch, the first attempt pushes on the tip last
         seen. While others push too (or after a lost race) it fetches the coordination branch
-        first (the seed branches wait for the regular fetch), and pushes only in its turn
+        first (the seed branches wait for the regular fetch; a tip a peer has just handed over
+        with its objects needs no fetch), and pushes only in its turn
         (:mod:`node.gitsync.turns`), else defers (unless ``wait_turn`` is false); then it
         rebuilds its pending commits as one on the fetched tip and pushes. Reading what the
         fetch brought waits until the push is decided: the shorter the time between fetch and
