@@ -72,8 +72,15 @@ def take(clone: Clone, tip: str, packed: bytes) -> bool:
     commits = {
         clone.objects.sha_of(kind, body): body for kind, body in records if kind == b"commit"
     }
+    # The hinted commits must lead, along first parents, from the tip down to ours.
+    ours = clone.ref(clone.remote_ref)
     head = commits.get(bytes.fromhex(tip))
-    if head is None or not _parent_is(head, clone.ref(clone.remote_ref)):
+    while head is not None:
+        parent = _first_parent(head)
+        if parent is not None and parent == ours:
+            break
+        head = commits.pop(bytes.fromhex(parent), None) if parent is not None else None
+    if head is None:
         return False
     for kind, body in records:
         clone.objects.store(kind, body)
@@ -102,11 +109,12 @@ def _changed(clone: Clone, tree: bytes, before: bytes | None, parts: list[bytes]
             parts.append(_record(b"blob", objects.raw(sha)))
 
 
-def _parent_is(commit: bytes, parent: str | None) -> bool:
-    """Whether the raw commit's first parent is ``parent``."""
+def _first_parent(commit: bytes) -> str | None:
+    """The raw commit's first parent (None for a root commit, or if unreadable)."""
     for line in commit.split(b"\n"):
         if line.startswith(b"parent "):
-            return parent is not None and line[7:].decode() == parent
+            text = line[7:].decode("ascii", "replace")
+            return text if len(text) == 40 and all(c in "0123456789abcdef" for c in text) else None
         if not line:
             break
-    return False
+    return None

@@ -119,7 +119,11 @@ class ObjectStore:
             self._folders.add(hexsha[:2])
         self._written += 1
         temp = self._objects / f"tmp_obj_ifmesh_{os.getpid()}_{self._written}"
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        except FileExistsError:  # left by a crashed process that had our pid
+            temp.unlink()
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
         try:
             compressed = memoryview(zlib.compress(header + data, 1))
             while compressed:

@@ -124,3 +124,22 @@ def test_a_landing_hint_with_its_objects_spares_the_next_writer_a_fetch(
     assert not handoff.take(late.clone, second.tip, second.objects)
     assert not handoff.take(waiting.clone, second.tip, b"not zlib")
     assert handoff.take(waiting.clone, second.tip, second.objects)
+
+
+def test_a_push_of_several_commits_is_handed_over_whole(tmp_path: Path, remote: Path) -> None:
+    lander = started(tmp_path, "session-1", remote)
+    peer = started(tmp_path, "session-2", remote)  # both have seen the same tip
+    now = datetime.now(UTC).timestamp()
+    lander.chain.refresh_status(_at(now))  # a local commit first, then the claim's
+    claim(lander, "P0.5.2", now)
+    lander.handle_timer(now)  # alone on the branch: both commits go in one push
+    (landed,) = lander.take_outputs().landed
+    assert landed.objects is not None
+    history = git("--git-dir", str(remote), "log", "--format=%s", "-2", BRANCH).splitlines()
+    assert history == ["claim: P0.5.2", "chore: Update session-1 status"]
+    assert handoff.take(peer.clone, landed.tip, landed.objects)
+    # Complete here: the peer reads the claim's confirm record from its own clone.
+    peer.clone.set_ref(peer.clone.remote_ref, landed.tip)
+    peer.reader.read(landed.tip)
+    winner = peer.reader.ledger.winner("P0.5.2", 0)
+    assert winner is not None and winner.session == "session-1"
