@@ -75,14 +75,8 @@ class Turns:
 
     def landed_elsewhere(self, session: str, tip: str, now: float) -> None:
         """A peer says it has just landed ``tip``: taken as an observation of the branch."""
-        self._seen[session] = now
         self._hinted = now
-        if tip != self.tip:
-            if self.tip is not None and now - self._since < self._window:
-                self._pace = 0.8 * self._pace + 0.2 * (now - self._since)
-            self.tip = tip
-            self._since = now
-            self._lander = session
+        self.observe(tip, [session], now)
 
     def waiting_elsewhere(self, session: str, now: float) -> None:
         """A peer says it waits to push: it takes its place in the ring from now on."""
