@@ -13,7 +13,6 @@ from __future__ import annotations
 import enum
 import fnmatch
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,10 +27,9 @@ from node.gitsync.errors import (
     PushRejected,
     RemoteUnreachable,
 )
-from node.gitsync.objects import BLOB_MODE, TREE_MODE, Entry, ObjectStore
+from node.gitsync.objects import BLOB_MODE, TREE_MODE, Entry, ObjectStore, is_sha
 
 _TIMEOUT = 120.0
-_SHA = re.compile(r"[0-9a-f]{40}")
 _UNREACHABLE = (
     "could not read from remote",
     "does not appear to be a git repository",
@@ -110,7 +108,7 @@ class Clone:
             text = (self._git_dir / name).read_text().strip()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return self._packed_refs().get(name)
-        return text if _SHA.fullmatch(text) else None
+        return text if is_sha(text) else None
 
     def set_ref(self, name: str, sha: str | None) -> None:
         path = self._git_dir / name
@@ -150,7 +148,7 @@ class Clone:
             refs = {}
             for line in path.read_text().splitlines():
                 sha, _, name = line.partition(" ")
-                if _SHA.fullmatch(sha) and name:
+                if is_sha(sha) and name:
                     refs[name] = sha
             self._packed = (stamp, refs)
         return self._packed[1]

@@ -19,7 +19,7 @@ import struct
 import zlib
 
 from node.gitsync.clone import Clone
-from node.gitsync.objects import TREE_MODE
+from node.gitsync.objects import TREE_MODE, is_sha
 
 # A hint is one data-channel frame, which browsers promise up to 16 KiB, and base64 takes a
 # third more; past this the hint goes without objects and the next writer fetches.
@@ -114,7 +114,7 @@ def _first_parent(commit: bytes) -> str | None:
     for line in commit.split(b"\n"):
         if line.startswith(b"parent "):
             text = line[7:].decode("ascii", "replace")
-            return text if len(text) == 40 and all(c in "0123456789abcdef" for c in text) else None
+            return text if is_sha(text) else None
         if not line:
             break
     return None

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from typing import Protocol
 
 import structlog
 
+from node.gitsync.objects import is_sha
 from node.gitsync.outputs import Outputs
 
 log = structlog.get_logger(__name__)
 
 TOPIC = "gitsync.turn"
-_SHA = re.compile(r"[0-9a-f]{40}")
 
 
 class HintTaker(Protocol):
@@ -44,7 +43,7 @@ def to_send(outputs: Outputs) -> list[dict[str, object]]:
 def received(taker: HintTaker, peer: str, data: dict[str, object]) -> None:
     """A hint from ``peer`` (a session id: the mesh names peers by session)."""
     tip = data.get("landed")
-    if isinstance(tip, str) and _SHA.fullmatch(tip):
+    if isinstance(tip, str) and is_sha(tip):
         taker.landed_elsewhere(peer, tip, _objects(data.get("objects")))
     elif data.get("waiting") is True:
         taker.waiting_elsewhere(peer)
