@@ -1,15 +1,25 @@
 # Every target bootstraps .venv itself, so `make demo` and `make test` work on a fresh clone.
+# .venv holds exactly uv.lock (scripts/setup.sh); `make lock` refreshes the lock.
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.ifmesh-installed
 
-.PHONY: setup demo test check lint format bench clean
+.PHONY: setup lock test-tools demo test check lint format bench clean
 
-$(STAMP): pyproject.toml scripts/setup.sh
-	bash scripts/setup.sh
+$(STAMP): pyproject.toml uv.lock scripts/setup.sh
+	@bash scripts/setup.sh
 	@touch $(STAMP)
 
 setup: $(STAMP)
+
+lock:
+	@bash scripts/setup.sh lock
+	@touch $(STAMP)
+
+# The Debian tools the tests drive (git, redis-server, chromium, …): installed as root, listed
+# with the test groups that skip otherwise. The demo needs none of them.
+test-tools:
+	@bash scripts/test-tools.sh
 
 # A whole room on this machine: bare git remote, signaling server, 3 node processes, the
 # Session-2 scenario, the board, the coordination branch's git log and measured figures.
@@ -19,10 +29,10 @@ demo: $(STAMP)
 check: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy node signaling
+	$(VENV)/bin/mypy -p ifmesh
 
 # pytest exits 5 when it collects no test: that is not a failure of the suite.
-test: check
+test: check test-tools
 	@$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
 
 format: $(STAMP)
@@ -33,4 +43,4 @@ bench: $(STAMP)
 	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(PY) $$b || exit $$?; done
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .setup.log .mypy_cache .pytest_cache .ruff_cache .hypothesis build dist

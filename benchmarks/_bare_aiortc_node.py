@@ -1,6 +1,6 @@
 """The bare aiortc baseline of benchmarks/mesh.py: plain RTCPeerConnections, no ifmesh code.
 
-It speaks the same JSON lines as ``node.mesh.probe`` (commands on stdin, events on stdout) so
+It speaks the same JSON lines as ``ifmesh.node.mesh.probe`` (commands on stdin, events on stdout) so
 one driver measures both. What it leaves out is exactly what ifmesh adds: no framing, no
 chunking, no dedupe, no pydantic validation, no liveness pings, no reconnection. Messages are
 plain JSON documents of the same shape and size. Rendezvous uses the same signaling server,

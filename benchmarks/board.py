@@ -21,13 +21,13 @@ from types import MappingProxyType
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from node import messages as m
-from node.board import commands
-from node.board.canonical import canonical_bytes
-from node.board.commands import Author
-from node.board.log import EventLog
-from node.board.state import Board, Task, TaskStatus
-from node.errors import IfmeshError
+from ifmesh.node.board import commands
+from ifmesh.node.board.canonical import canonical_bytes
+from ifmesh.node.board.commands import Author
+from ifmesh.node.board.log import EventLog
+from ifmesh.node.board.state import Board, Task, TaskStatus
+from ifmesh.node.errors import IfmeshError
+from ifmesh.node.protocol import messages as m
 
 TASKS = 1_000
 EVENTS = 10_000

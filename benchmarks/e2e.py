@@ -43,11 +43,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import mesh as mesh_benchmark  # noqa: E402
 
-from node.control.client import ControlClient  # noqa: E402
-from node.errors import IfmeshError  # noqa: E402
-from node.room import LocalRoom, ifmesh_command  # noqa: E402
-from signaling.config import ServerConfig  # noqa: E402
-from signaling.server import SignalingServer  # noqa: E402
+from ifmesh.node.cli.room import LocalRoom, ifmesh_command  # noqa: E402
+from ifmesh.node.control.client import ControlClient  # noqa: E402
+from ifmesh.node.errors import IfmeshError  # noqa: E402
+from ifmesh.signaling.config import ServerConfig  # noqa: E402
+from ifmesh.signaling.server import SignalingServer  # noqa: E402
 
 SIZES = (3, 8)
 API_ROUNDS = 200  # p50 and p99 of a few hundred samples: stable on a noisy machine

@@ -55,18 +55,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import structlog
 
-from node.errors import IfmeshError, TransportError
-from node.gitsync import hints
-from node.gitsync.bridge import GitSync
-from node.gitsync.clone import Clone, PushOutcome
-from node.gitsync.config import BridgeConfig
-from node.gitsync.outputs import Outputs
-from node.gitsync.runner import AsyncGitSync
-from node.mesh.config import MeshConfig
-from node.mesh.mesh import Mesh
-from node.messages import TaskClaim, make_message
-from signaling.config import ServerConfig
-from signaling.server import SignalingServer
+from ifmesh.node.errors import IfmeshError, TransportError
+from ifmesh.node.gitsync import hints
+from ifmesh.node.gitsync.bridge import GitSync
+from ifmesh.node.gitsync.clone import Clone, PushOutcome
+from ifmesh.node.gitsync.config import BridgeConfig
+from ifmesh.node.gitsync.outputs import Outputs
+from ifmesh.node.gitsync.runner import AsyncGitSync
+from ifmesh.node.mesh.config import MeshConfig
+from ifmesh.node.mesh.mesh import Mesh
+from ifmesh.node.protocol.messages import TaskClaim, make_message
+from ifmesh.signaling.config import ServerConfig
+from ifmesh.signaling.server import SignalingServer
 
 BRANCH = "coordination"
 ENV = {

@@ -23,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from node import messages as m
-from node.governor.governor import Governor
-from node.governor.matching import match_score
-from node.governor.policy_file import parse_policy
-from node.governor.state import GovernorState, TaskDemand
+from ifmesh.node.governor.governor import Governor
+from ifmesh.node.governor.matching import match_score
+from ifmesh.node.governor.policy_file import parse_policy
+from ifmesh.node.governor.state import GovernorState, TaskDemand
+from ifmesh.node.protocol import messages as m
 
 SWARMS, TASKS, CLAIMED, HELP = 100, 1_000, 500, 50
 SAMPLES = 5_000

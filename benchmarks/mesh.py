@@ -2,7 +2,7 @@
 
 For each N, a room of bare aiortc processes (benchmarks/_bare_aiortc_node.py: plain
 RTCPeerConnections and data channels, no ifmesh code) and a room of ifmesh processes
-(``python -m node.mesh.probe``) run side by side against one in-process signaling server, all
+(``python -m ifmesh.node.mesh.probe``) run side by side against one in-process signaling server, all
 on 127.0.0.1. The machines this runs on are shared and noisy, so the two are measured
 interleaved (a bare round, then a mesh round, ...) so both see the same load. Both send
 messages of the same size: the bare twin pads plain JSON documents to the length of the mesh's
@@ -43,10 +43,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from node import codec  # noqa: E402
-from node.mesh.probe import ProbeProcess, probe_message  # noqa: E402
-from signaling.config import ServerConfig  # noqa: E402
-from signaling.server import SignalingServer  # noqa: E402
+from ifmesh.node.mesh.probe import ProbeProcess, probe_message  # noqa: E402
+from ifmesh.node.protocol import codec  # noqa: E402
+from ifmesh.signaling.config import ServerConfig  # noqa: E402
+from ifmesh.signaling.server import SignalingServer  # noqa: E402
 
 SIZES = (2, 4, 8)
 KINDS = ("bare", "mesh")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from node import codec, fixtures
+from ifmesh.node.protocol import codec, fixtures
 
 TARGET_ROUND_TRIPS = 30_000
 DURATION_S = 2.0

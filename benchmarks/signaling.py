@@ -81,7 +81,7 @@ asyncio.run(main())
 
 async def start_server(*command: str) -> tuple[asyncio.subprocess.Process, str]:
     command = command or (
-        "-m", "signaling", "--port", "0", "--log-level", "WARNING",
+        "-m", "ifmesh.signaling", "--port", "0", "--log-level", "WARNING",
         "--rate", "1000000", "--burst", "1000000",
     )  # fmt: skip
     process = await asyncio.create_subprocess_exec(

@@ -48,15 +48,15 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from node.mesh.sdp_replay import CapturePeer, replay  # noqa: E402
-from node.sdp.capture.browser import Browser  # noqa: E402
-from node.sdp.capture.catalog import FIXTURES  # noqa: E402
-from node.sdp.capture.chromium import Chromium  # noqa: E402
-from node.sdp.capture.egress import STRACE_ARGS, outside_attempts  # noqa: E402
-from node.sdp.capture.firefox import Firefox  # noqa: E402
-from node.sdp.capture.netns import ADDRESSES, network_namespace  # noqa: E402
-from node.sdp.capture.page_peer import PagePeer  # noqa: E402
-from node.sdp.trickle import parse_trickle  # noqa: E402
+from ifmesh.node.mesh.sdp_replay import CapturePeer, replay  # noqa: E402
+from ifmesh.node.sdp.capture.browser import Browser  # noqa: E402
+from ifmesh.node.sdp.capture.catalog import FIXTURES  # noqa: E402
+from ifmesh.node.sdp.capture.chromium import Chromium  # noqa: E402
+from ifmesh.node.sdp.capture.egress import STRACE_ARGS, outside_attempts  # noqa: E402
+from ifmesh.node.sdp.capture.firefox import Firefox  # noqa: E402
+from ifmesh.node.sdp.capture.netns import ADDRESSES, network_namespace  # noqa: E402
+from ifmesh.node.sdp.capture.page_peer import PagePeer  # noqa: E402
+from ifmesh.node.sdp.trickle import parse_trickle  # noqa: E402
 
 TIMEOUT = 20.0
 NS_NOTE = (
@@ -76,7 +76,7 @@ FIREFOX_HOW = (
 )
 AIORTC_HOW = (
     "aiortc RTCPeerConnection(RTCConfiguration(iceServers=[])) via "
-    "node.mesh.sdp_replay.CapturePeer, scripts/capture_sdp.py, " + NS_NOTE
+    "ifmesh.node.mesh.sdp_replay.CapturePeer, scripts/capture_sdp.py, " + NS_NOTE
 )
 
 

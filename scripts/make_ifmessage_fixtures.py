@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from node import codec, messages
-from node.messages import (
+from ifmesh.node.protocol import codec, messages
+from ifmesh.node.protocol.messages import (
     MAX_ENCODED_BYTES,
     Blocker,
     BlockerResolved,

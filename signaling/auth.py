@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from signaling import errors
+from ifmesh.signaling import errors
 
 __all__ = ["MIN_SECRET_BYTES", "TokenClaims", "load_secret", "mint", "parse_ttl", "verify"]
 

@@ -25,10 +25,10 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from signaling import errors
-from signaling.config import ServerConfig
-from signaling.directory import ChangeSink, RelaySink
-from signaling.rooms import Presence, Roster, RosterChange, RosterGap
+from ifmesh.signaling import errors
+from ifmesh.signaling.config import ServerConfig
+from ifmesh.signaling.directory import ChangeSink, RelaySink
+from ifmesh.signaling.rooms import Presence, Roster, RosterChange, RosterGap
 
 __all__ = ["RedisDirectory"]
 
@@ -306,7 +306,7 @@ class RedisDirectory:
                 await asyncio.sleep(0.5)  # reconnect backoff; Redis is down, not a test wait
             finally:
                 with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
 
     def _on_message(self, channel: str, data: bytes) -> None:
         try:

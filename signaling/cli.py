@@ -1,6 +1,6 @@
 """`ifmesh signaling` (run a server) and `ifmesh token` (mint a join token).
 
-``register(commands)`` adds both to an argparse subparsers object (node/cli.py's COMMANDS);
+``register(commands)`` adds both to an argparse subparsers object (node/cli/main.py's COMMANDS);
 ``python -m signaling`` runs the server with the same options. Exit codes as everywhere in
 ifmesh: 0 done, 1 refused, 2 bad usage or unreadable input.
 """
@@ -19,11 +19,11 @@ from typing import TypeAlias
 
 from pydantic import ValidationError
 
-from signaling import auth, errors
-from signaling.config import ServerConfig
-from signaling.limits import ServerLimits
-from signaling.protocol import Join
-from signaling.server import SignalingServer
+from ifmesh.signaling import auth, errors
+from ifmesh.signaling.config import ServerConfig
+from ifmesh.signaling.limits import ServerLimits
+from ifmesh.signaling.protocol import Join
+from ifmesh.signaling.server import SignalingServer
 
 __all__ = [
     "add_server_arguments",

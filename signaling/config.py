@@ -10,8 +10,8 @@ import ipaddress
 import secrets
 from dataclasses import dataclass, field
 
-from signaling.errors import ConfigError
-from signaling.limits import ServerLimits
+from ifmesh.signaling.errors import ConfigError
+from ifmesh.signaling.limits import ServerLimits
 
 __all__ = ["ServerConfig", "is_loopback"]
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from aiohttp import WSCloseCode, web
 
-from signaling import errors
-from signaling.limits import TokenBucket
-from signaling.protocol import Frame, encode_frame, error_frame
+from ifmesh.signaling import errors
+from ifmesh.signaling.limits import TokenBucket
+from ifmesh.signaling.protocol import Frame, encode_frame, error_frame
 
 __all__ = ["Connection", "FrameSocket"]
 

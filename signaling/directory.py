@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from signaling.rooms import Presence, Rooms, Roster, RosterChange
+from ifmesh.signaling.rooms import Presence, Rooms, Roster, RosterChange
 
 __all__ = ["ChangeSink", "Directory", "LocalDirectory", "RelaySink"]
 

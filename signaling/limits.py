@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from signaling.errors import ConfigError
+from ifmesh.signaling.errors import ConfigError
 
 __all__ = ["ServerLimits", "TokenBucket"]
 

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from signaling import errors
+from ifmesh.signaling import errors
 
 __all__ = [
     "CLIENT_FRAME_ADAPTER",

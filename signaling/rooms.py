@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from signaling import errors
+from ifmesh.signaling import errors
 
 __all__ = ["Presence", "Rooms", "Roster", "RosterChange", "RosterGap"]
 

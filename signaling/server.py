@@ -16,13 +16,13 @@ import time
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from signaling import auth, errors
-from signaling.config import ServerConfig
-from signaling.connection import Connection, FrameSocket
-from signaling.directory import Directory, LocalDirectory
-from signaling.limits import TokenBucket
-from signaling.metrics import SignalingMetrics
-from signaling.protocol import (
+from ifmesh.signaling import auth, errors
+from ifmesh.signaling.config import ServerConfig
+from ifmesh.signaling.connection import Connection, FrameSocket
+from ifmesh.signaling.directory import Directory, LocalDirectory
+from ifmesh.signaling.limits import TokenBucket
+from ifmesh.signaling.metrics import SignalingMetrics
+from ifmesh.signaling.protocol import (
     Answer,
     Candidate,
     ClientFrame,
@@ -40,7 +40,7 @@ from signaling.protocol import (
     decode_client_frame,
     encode_relay,
 )
-from signaling.rooms import Presence, Rooms, RosterChange
+from ifmesh.signaling.rooms import Presence, Rooms, RosterChange
 
 __all__ = ["SignalingServer"]
 
@@ -72,7 +72,7 @@ class SignalingServer:
         if self.config.redis_url is None:
             rooms = Rooms(max_peers=self.limits.max_peers, max_rooms=self.limits.max_rooms)
             return LocalDirectory(rooms, self._on_change)
-        from signaling.backplane import RedisDirectory
+        from ifmesh.signaling.backplane import RedisDirectory
 
         directory: Directory = RedisDirectory(
             self.config, on_change=self._on_change, on_relay=self._deliver

@@ -1,9 +1,9 @@
 """Canonical bytes of a board: two nodes holding the same events hold the same bytes.
 
-Keys sorted at every level, timestamps in UTC with ``Z``, enums by value, mappings with
-tuple keys as sorted lists, UTF-8 without escapes (orjson, like :mod:`node.codec`). The
-governor's part is serialized the same generic way (dataclasses, mappings, sequences,
-pydantic models), so it needs no method of its own.
+Keys sorted at every level, timestamps in UTC with ``Z``, enums by value, mappings with tuple keys
+as sorted lists, UTF-8 without escapes (orjson, like :mod:`ifmesh.node.protocol.codec`). The
+governor's part is serialized the same generic way (dataclasses, mappings, sequences, pydantic
+models), so it needs no method of its own.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
-from node.board.state import Board
-from node.messages import format_timestamp
+from ifmesh.node.board.state import Board
+from ifmesh.node.protocol.messages import format_timestamp
 
 
 def to_document(value: Any) -> Any:

@@ -12,17 +12,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from node import errors
-from node import messages as m
-from node.board.errors import (
+from ifmesh.node import errors
+from ifmesh.node.board.errors import (
     AlreadyClaimed,
     DependenciesNotCompleted,
     LeaseNotExpired,
     NotOwner,
     UnknownTask,
 )
-from node.board.governance import ADMITTED, Admission
-from node.board.state import DEFAULT_LEASE, Board, HelpRecord, Task, TaskStatus, lease_expired
+from ifmesh.node.board.governance import ADMITTED, Admission
+from ifmesh.node.board.state import (
+    DEFAULT_LEASE,
+    Board,
+    HelpRecord,
+    Task,
+    TaskStatus,
+    lease_expired,
+)
+from ifmesh.node.protocol import messages as m
 
 Admit = Callable[[Board, m.Envelope], Admission]
 DEFAULT_HELP_DEADLINE = timedelta(minutes=10)

@@ -1,4 +1,5 @@
-"""The board's typed refusals and format errors, each a subclass of a :mod:`node.errors` class.
+"""The board's typed refusals and format errors, each a subclass of a :mod:`ifmesh.node.errors`
+class.
 
 A command refused by the board raises one of these before anything is sent; the reducer never
 raises for a peer's event (an invalid event is a no-op everywhere, reported as an effect). The
@@ -7,7 +8,13 @@ format errors name the file and the 1-based line at fault so a person can fix it
 
 from __future__ import annotations
 
-from node.errors import ClaimConflict, ConfigError, CoordinationError, IfmeshError, StaleEpoch
+from ifmesh.node.errors import (
+    ClaimConflict,
+    ConfigError,
+    CoordinationError,
+    IfmeshError,
+    StaleEpoch,
+)
 
 __all__ = [
     "AlreadyClaimed",

@@ -16,7 +16,7 @@ from collections.abc import Set as AbstractSet
 from types import MappingProxyType
 from typing import Any
 
-from node.board.state import BlockerRecord, Board, HelpRecord, Session, Task
+from ifmesh.node.board.state import BlockerRecord, Board, HelpRecord, Session, Task
 
 Indexes = tuple[
     Mapping[str, AbstractSet[str]],

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from node.messages import Envelope
+    from ifmesh.node.protocol.messages import Envelope
 
 
 @dataclass(frozen=True)

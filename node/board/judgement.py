@@ -1,7 +1,7 @@
 """What a reducer handler returns: a refusal, nothing to do, or a commit to run.
 
 Handlers judge an event against the board before changing anything, so the governor can fold
-the accepted event with the board *before* it (see :func:`node.board.reducer.apply`).
+the accepted event with the board *before* it (see :func:`ifmesh.node.board.reducer.apply`).
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from node import messages as m
-from node.board.effects import Effect, Rejected
-from node.board.fold import FoldState
-from node.board.governance import Governance
-from node.board.state import BoardConfig
+from ifmesh.node.board.effects import Effect, Rejected
+from ifmesh.node.board.fold import FoldState
+from ifmesh.node.board.governance import Governance
+from ifmesh.node.board.state import BoardConfig
+from ifmesh.node.protocol import messages as m
 
 Commit = Callable[[], None]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 
-from node.board.state import TaskStatus
+from ifmesh.node.board.state import TaskStatus
 
 AVAILABLE, CLAIMED, COMPLETED, BLOCKED = (
     TaskStatus.AVAILABLE,

@@ -16,13 +16,13 @@ import bisect
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from node.board import reducer
-from node.board.effects import Effect
-from node.board.errors import ForkedLog
-from node.board.fold import Checkpoint, FoldState
-from node.board.governance import PERMISSIVE, Governance
-from node.board.state import Board, BoardConfig, Task
-from node.messages import Envelope
+from ifmesh.node.board import reducer
+from ifmesh.node.board.effects import Effect
+from ifmesh.node.board.errors import ForkedLog
+from ifmesh.node.board.fold import Checkpoint, FoldState
+from ifmesh.node.board.governance import PERMISSIVE, Governance
+from ifmesh.node.board.state import Board, BoardConfig, Task
+from ifmesh.node.protocol.messages import Envelope
 
 OrderKey = tuple[int, str, int, str]
 DEFAULT_CHECKPOINT_EVERY = 64

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from node.board.formats.taskboard import CellUpdate, TaskBoardDocument, render_task_board
-from node.board.lifecycle import settle
-from node.board.state import DEFAULT_LEASE, Board, TaskStatus, lease_expired
+from ifmesh.node.board.formats.taskboard import CellUpdate, TaskBoardDocument, render_task_board
+from ifmesh.node.board.lifecycle import settle
+from ifmesh.node.board.state import DEFAULT_LEASE, Board, TaskStatus, lease_expired
 
 
 def board_cells(

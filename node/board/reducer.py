@@ -8,21 +8,21 @@ judging and committing, the governor folds its own part (registrations, reservat
 breakers) with the board before the event — the one place it does (:func:`apply`).
 
 Time here is only ever the event's own ``timestamp``. Status changes go through the lifecycle
-table; blockers, help and dependency cascades live in :mod:`node.board.waiting`.
+table; blockers, help and dependency cascades live in :mod:`ifmesh.node.board.waiting`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from node import messages as m
-from node.board import roster, waiting
-from node.board.effects import Confirmed, Effect, Fenced, Lost
-from node.board.fold import FoldState
-from node.board.governance import Governance
-from node.board.judgement import REFUSED, Handler, Outcome, Refused, refuse
-from node.board.lifecycle import FREED, Trigger, next_status, settle
-from node.board.state import BoardConfig, Task, TaskStatus, evolve, lease_expired
+from ifmesh.node.board import roster, waiting
+from ifmesh.node.board.effects import Confirmed, Effect, Fenced, Lost
+from ifmesh.node.board.fold import FoldState
+from ifmesh.node.board.governance import Governance
+from ifmesh.node.board.judgement import REFUSED, Handler, Outcome, Refused, refuse
+from ifmesh.node.board.lifecycle import FREED, Trigger, next_status, settle
+from ifmesh.node.board.state import BoardConfig, Task, TaskStatus, evolve, lease_expired
+from ifmesh.node.protocol import messages as m
 
 
 def apply(

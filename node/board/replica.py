@@ -21,15 +21,15 @@ from typing import Any
 
 import structlog
 
-from node import messages as m
-from node.board import commands
-from node.board.commands import Author
-from node.board.effects import Effect
-from node.board.errors import ForkedLog
-from node.board.governance import PERMISSIVE, Admission, Governance
-from node.board.log import EventLog
-from node.board.state import Board, BoardConfig, Task, lease_expired
-from node.errors import CoordinationError
+from ifmesh.node.board import commands
+from ifmesh.node.board.commands import Author
+from ifmesh.node.board.effects import Effect
+from ifmesh.node.board.errors import ForkedLog
+from ifmesh.node.board.governance import PERMISSIVE, Admission, Governance
+from ifmesh.node.board.log import EventLog
+from ifmesh.node.board.state import Board, BoardConfig, Task, lease_expired
+from ifmesh.node.errors import CoordinationError
+from ifmesh.node.protocol import messages as m
 
 log = structlog.get_logger(__name__)
 

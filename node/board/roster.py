@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeVar
 
-from node import messages as m
-from node.board.effects import Effect
-from node.board.fold import FoldState
-from node.board.governance import Governance
-from node.board.judgement import Handler, Outcome
-from node.board.lifecycle import settle
-from node.board.state import BoardConfig, Session, Task, evolve
+from ifmesh.node.board.effects import Effect
+from ifmesh.node.board.fold import FoldState
+from ifmesh.node.board.governance import Governance
+from ifmesh.node.board.judgement import Handler, Outcome
+from ifmesh.node.board.lifecycle import settle
+from ifmesh.node.board.state import BoardConfig, Session, Task, evolve
+from ifmesh.node.protocol import messages as m
 
 _Stamped = TypeVar("_Stamped", Task, Session)
 

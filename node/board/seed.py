@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 from types import MappingProxyType
 
-from node.board.formats.overlay import TaskOverlay
-from node.board.formats.status import StatusFile
-from node.board.formats.taskboard import TaskBoardDocument, TaskRow
-from node.board.lifecycle import settle
-from node.board.state import Board, Session, Task, TaskKind, TaskStatus
+from ifmesh.node.board.formats.overlay import TaskOverlay
+from ifmesh.node.board.formats.status import StatusFile
+from ifmesh.node.board.formats.taskboard import TaskBoardDocument, TaskRow
+from ifmesh.node.board.lifecycle import settle
+from ifmesh.node.board.state import Board, Session, Task, TaskKind, TaskStatus
 
 
 def _task(row: TaskRow, document: TaskBoardDocument, overlay: TaskOverlay | None) -> Task:

@@ -1,8 +1,9 @@
 """The board's state: what every node folds the events into, as frozen values.
 
 This module owns the *shape* of the shared state and nothing else: the reducer
-(:mod:`node.board.reducer`) builds it, the lifecycle table (:mod:`node.board.lifecycle`) says
-how a task's status may change, :mod:`node.board.canonical` turns it into comparable bytes.
+(:mod:`ifmesh.node.board.reducer`) builds it, the lifecycle table
+(:mod:`ifmesh.node.board.lifecycle`) says
+how a task's status may change, :mod:`ifmesh.node.board.canonical` turns it into comparable bytes.
 
 Only folded facts live here. STALE is a judgement (:func:`lease_expired`), never a stored
 status; liveness, RTT and last-seen belong to the mesh's presence view.
@@ -168,7 +169,7 @@ def _empty() -> Mapping[Any, Any]:
 @dataclass(frozen=True, slots=True)
 class Board:
     """The whole folded state. ``governor`` is the governor's own part (see
-    :mod:`node.board.governance`), folded by the same reducer; ``folded`` counts events."""
+    :mod:`ifmesh.node.board.governance`), folded by the same reducer; ``folded`` counts events."""
 
     tasks: Mapping[str, Task] = field(default_factory=_empty)
     sessions: Mapping[str, Session] = field(default_factory=_empty)

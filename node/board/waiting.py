@@ -11,14 +11,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from node import messages as m
-from node.board import roster
-from node.board.effects import Available, Effect, Escalated, HelpOffered, HelpWanted, Unblocked
-from node.board.fold import FoldState
-from node.board.governance import Governance
-from node.board.judgement import Handler, Outcome, refuse
-from node.board.lifecycle import Trigger, next_status
-from node.board.state import (
+from ifmesh.node.board import roster
+from ifmesh.node.board.effects import (
+    Available,
+    Effect,
+    Escalated,
+    HelpOffered,
+    HelpWanted,
+    Unblocked,
+)
+from ifmesh.node.board.fold import FoldState
+from ifmesh.node.board.governance import Governance
+from ifmesh.node.board.judgement import Handler, Outcome, refuse
+from ifmesh.node.board.lifecycle import Trigger, next_status
+from ifmesh.node.board.state import (
     BlockerRecord,
     BoardConfig,
     HelpOfferRecord,
@@ -26,6 +32,7 @@ from node.board.state import (
     TaskStatus,
     evolve,
 )
+from ifmesh.node.protocol import messages as m
 
 
 def drop_tenure(state: FoldState, session_id: str, task_id: str) -> None:

@@ -9,9 +9,9 @@ from typing import Any
 
 import orjson
 
-from node.control.endpoint import ControlEndpoint
-from node.control.http import Connection, UnexpectedStatus
-from node.errors import NodeNotRunning, RemoteError, Unauthorized
+from ifmesh.node.control.endpoint import ControlEndpoint
+from ifmesh.node.control.http import Connection, UnexpectedStatus
+from ifmesh.node.errors import NodeNotRunning, RemoteError, Unauthorized
 
 
 class ControlClient:

@@ -14,8 +14,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from node.errors import AmbiguousNode, NodeNotRunning
-from node.statedir import is_locked, state_root
+from ifmesh.node.errors import AmbiguousNode, NodeNotRunning
+from ifmesh.node.runtime.statedir import is_locked, state_root
 
 CONTROL_FILE = "control.json"
 TOKEN_FILE = "control.token"

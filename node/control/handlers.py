@@ -15,16 +15,16 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from node import errors
-from node.board import commands
-from node.board.state import Task, TaskStatus
-from node.governor.budget_table import budget_rows
-from node.governor.matching import match_score
-from node.messages import BreakerReset, Envelope, SwarmRegister
-from node.views import board_document, event_summary, task_document
+from ifmesh.node import errors
+from ifmesh.node.board import commands
+from ifmesh.node.board.state import Task, TaskStatus
+from ifmesh.node.governor.budget_table import budget_rows
+from ifmesh.node.governor.matching import match_score
+from ifmesh.node.protocol.messages import BreakerReset, Envelope, SwarmRegister
+from ifmesh.node.runtime.views import board_document, event_summary, task_document
 
 if TYPE_CHECKING:
-    from node.runtime import Node
+    from ifmesh.node.runtime.node import Node
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 

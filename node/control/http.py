@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
-from node.errors import ControlError
+from ifmesh.node.errors import ControlError
 
 MAX_HEAD = 64 * 1024
 MAX_BODY = 64 * 1024 * 1024  # a board of thousands of tasks is a few MB

@@ -26,7 +26,7 @@ import orjson
 import structlog
 from aiohttp import web
 
-from node import errors
+from ifmesh.node import errors
 
 log = structlog.get_logger(__name__)
 

@@ -5,7 +5,8 @@ own files there — ``STATUS-<SESSION>.yaml`` and ``.ifmesh/log/<session>.jsonl`
 compare-and-swap pushes; it reads every other session's log and STATUS (also from the seed
 polling loop's own branches) into board events, confirms claims by the first confirm record
 in first-parent history, and, when it is the scribe, re-renders the board's Status and Owner
-cells. Entry points: :class:`node.gitsync.bridge.GitSync` (driven with ``now``),
-:class:`node.gitsync.runner.AsyncGitSync` (inside an asyncio node),
-:class:`node.gitsync.config.BridgeConfig`, and the errors in :mod:`node.gitsync.errors`.
+cells. Entry points: :class:`ifmesh.node.gitsync.bridge.GitSync` (driven with ``now``),
+:class:`ifmesh.node.gitsync.runner.AsyncGitSync` (inside an asyncio node),
+:class:`ifmesh.node.gitsync.config.BridgeConfig`, and the errors in
+:mod:`ifmesh.node.gitsync.errors`.
 """

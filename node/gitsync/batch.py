@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from node.messages import (
+from ifmesh.node.protocol.messages import (
     Blocker,
     Envelope,
     TaskClaim,

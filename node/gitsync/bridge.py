@@ -6,14 +6,15 @@ as the node acts, ``handle_timer(now)`` whenever ``get_timer()`` says so, and
 ``take_outputs()`` for what git brought in (other sessions' events, verdicts on this node's
 claims, typed errors) and the hints for its peers (the pushes it landed, the races it lost).
 The peers' hints come in through ``landed_elsewhere`` and ``waiting_elsewhere``
-(:mod:`node.gitsync.hints`). Blocking calls: the async runtime runs them in a worker thread
-(:mod:`node.gitsync.runner`). What to do when is decided by :mod:`node.gitsync.schedule`.
+(:mod:`ifmesh.node.gitsync.hints`). Blocking calls: the async runtime runs them in a worker thread
+(:mod:`ifmesh.node.gitsync.runner`). What to do when is decided by
+:mod:`ifmesh.node.gitsync.schedule`.
 
 This module owns the bridge's life (start, flush, close), its intake (the batch the node's
 events wait in, under one lock with the schedule and the outputs), the timer's dispatch, the
 regular fetch, and absorbing what was read into outputs. The compare-and-swap push, with its
-turns and lost races, is :mod:`node.gitsync.push`; reading the branch is
-:mod:`node.gitsync.reader`; this node's own commits are :mod:`node.gitsync.chain`.
+turns and lost races, is :mod:`ifmesh.node.gitsync.push`; reading the branch is
+:mod:`ifmesh.node.gitsync.reader`; this node's own commits are :mod:`ifmesh.node.gitsync.chain`.
 
 Nothing the node submitted is lost: it is in a local commit before any push is tried, and
 local commits stay queued (``state().pending_commits``) until a push lands.
@@ -29,12 +30,12 @@ from datetime import UTC, datetime
 import git
 import structlog
 
-from node.gitsync import handoff
-from node.gitsync.batch import Batch, CommitPlan
-from node.gitsync.chain import OwnChain
-from node.gitsync.clone import Clone
-from node.gitsync.config import BridgeConfig
-from node.gitsync.errors import (
+from ifmesh.node.gitsync import handoff
+from ifmesh.node.gitsync.batch import Batch, CommitPlan
+from ifmesh.node.gitsync.chain import OwnChain
+from ifmesh.node.gitsync.clone import Clone
+from ifmesh.node.gitsync.config import BridgeConfig
+from ifmesh.node.gitsync.errors import (
     BranchMissing,
     GitCommandFailed,
     GitSyncError,
@@ -42,17 +43,17 @@ from node.gitsync.errors import (
     RemoteUnreachable,
     StateDirLocked,
 )
-from node.gitsync.eventlog import ResumePoint
-from node.gitsync.outputs import Landed, Outputs, SyncState, SyncTally
-from node.gitsync.paths import BOARD_PATH
-from node.gitsync.push import Pusher
-from node.gitsync.reader import BranchReader, ReadResult
-from node.gitsync.schedule import Action, Backoff, SyncSchedule
-from node.gitsync.scribe import STARTER_BOARD
-from node.gitsync.scribing import BoardScribe
-from node.gitsync.turns import Turns
-from node.messages import Envelope
-from node.statedir import StateDirLock
+from ifmesh.node.gitsync.eventlog import ResumePoint
+from ifmesh.node.gitsync.outputs import Landed, Outputs, SyncState, SyncTally
+from ifmesh.node.gitsync.paths import BOARD_PATH
+from ifmesh.node.gitsync.push import Pusher
+from ifmesh.node.gitsync.reader import BranchReader, ReadResult
+from ifmesh.node.gitsync.schedule import Action, Backoff, SyncSchedule
+from ifmesh.node.gitsync.scribe import STARTER_BOARD
+from ifmesh.node.gitsync.scribing import BoardScribe
+from ifmesh.node.gitsync.turns import Turns
+from ifmesh.node.protocol.messages import Envelope
+from ifmesh.node.runtime.statedir import StateDirLock
 
 log = structlog.get_logger(__name__)
 
@@ -359,7 +360,7 @@ class GitSync:
         self, session: str, tip: str, now: float, objects: bytes | None = None
     ) -> None:
         """A peer's hint (over the mesh): its push of ``tip`` has just landed, with the
-        objects it added when they fit (:mod:`node.gitsync.handoff`). If this writer is next,
+        objects it added when they fit (:mod:`ifmesh.node.gitsync.handoff`). If this writer is next,
         its push is tried at once instead of at its next look, and builds on ``tip`` without
         a fetch when the objects complete it here."""
         if session == self.config.session or self._pusher is None:

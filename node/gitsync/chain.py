@@ -22,24 +22,24 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
 
-from node import codec
-from node.board.formats.status import StatusFile
-from node.gitsync import ownstatus
-from node.gitsync.batch import CommitPlan
-from node.gitsync.clone import Clone, CommitInfo
-from node.gitsync.confirm import ALSO_CLAIMING, ConfirmRecord, records_in
-from node.gitsync.errors import CorruptStatus, MalformedLogLine
-from node.gitsync.eventlog import (
+from ifmesh.node.board.formats.status import StatusFile
+from ifmesh.node.gitsync import ownstatus
+from ifmesh.node.gitsync.batch import CommitPlan
+from ifmesh.node.gitsync.clone import Clone, CommitInfo
+from ifmesh.node.gitsync.confirm import ALSO_CLAIMING, ConfirmRecord, records_in
+from ifmesh.node.gitsync.errors import CorruptStatus, MalformedLogLine
+from ifmesh.node.gitsync.eventlog import (
     ResumePoint,
     check_foreign,
     compare_own_log,
     parse_log,
     resume_point,
 )
-from node.gitsync.objects import blob_sha
-from node.gitsync.paths import BOARD_PATH, log_path, status_path
-from node.gitsync.statusfiles import read_status
-from node.messages import Envelope
+from ifmesh.node.gitsync.objects import blob_sha
+from ifmesh.node.gitsync.paths import BOARD_PATH, log_path, status_path
+from ifmesh.node.gitsync.statusfiles import read_status
+from ifmesh.node.protocol import codec
+from ifmesh.node.protocol.messages import Envelope
 
 BASE_REF = "refs/ifmesh/base"
 _ALSO_CLAIMING_BLOCK = re.compile(rb"^also_claiming:\n(?:- .*\n)*", re.MULTILINE)

@@ -21,13 +21,13 @@ from pathlib import Path
 import git
 from git.refs.symbolic import SymbolicReference
 
-from node.gitsync.errors import (
+from ifmesh.node.gitsync.errors import (
     BranchMissing,
     GitCommandFailed,
     PushRejected,
     RemoteUnreachable,
 )
-from node.gitsync.objects import BLOB_MODE, TREE_MODE, Entry, ObjectStore, is_sha
+from ifmesh.node.gitsync.objects import BLOB_MODE, TREE_MODE, Entry, ObjectStore, is_sha
 
 _TIMEOUT = 120.0
 _UNREACHABLE = (

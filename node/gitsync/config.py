@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from node.messages import SessionId
+from ifmesh.node.protocol.messages import SessionId
 
 Seconds = Annotated[float, Field(gt=0)]
 

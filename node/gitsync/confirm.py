@@ -8,7 +8,7 @@ alone. Two records for one (task, epoch) in a single commit: the lower session i
 
 One commit may carry several records of one session: ``claiming:`` names one, and
 ``also_claiming: [TASK@EPOCH, ...]`` the others. The bridge writes that when it squashes
-commits queued behind a lost push race into one (see :mod:`node.gitsync.chain`).
+commits queued behind a lost push race into one (see :mod:`ifmesh.node.gitsync.chain`).
 
 The ledger is a pure fold of records in history order; the edge feeds it commit by commit and
 rebuilds it from the root when the branch is force-pushed.
@@ -20,9 +20,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from node.board.formats.status import StatusFile
-from node.gitsync.paths import session_of_status
-from node.messages import ClaimLost, TaskConfirmed
+from ifmesh.node.board.formats.status import StatusFile
+from ifmesh.node.gitsync.paths import session_of_status
+from ifmesh.node.protocol.messages import ClaimLost, TaskConfirmed
 
 TaskEpoch = tuple[str, int]
 ALSO_CLAIMING = "also_claiming"

@@ -1,6 +1,6 @@
 """Typed errors of the git-sync bridge; each message says what to do about it.
 
-All subclass :class:`node.errors.GitSyncError`. Errors about other sessions' files or the
+All subclass :class:`ifmesh.node.errors.GitSyncError`. Errors about other sessions' files or the
 remote are reported (``SyncState.last_error`` and the bridge's outputs) and the bridge keeps
 going; only :class:`IncarnationConflict` and :class:`StateDirLocked` stop it, because going on
 would give one session two writers.
@@ -8,7 +8,7 @@ would give one session two writers.
 
 from __future__ import annotations
 
-from node.errors import GitSyncError
+from ifmesh.node.errors import GitSyncError
 
 __all__ = [
     "BoardUnparseable",

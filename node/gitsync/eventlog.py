@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from node import codec
-from node.errors import ProtocolError
-from node.gitsync.errors import IncarnationConflict, MalformedLogLine
-from node.messages import Envelope
+from ifmesh.node.errors import ProtocolError
+from ifmesh.node.gitsync.errors import IncarnationConflict, MalformedLogLine
+from ifmesh.node.protocol import codec
+from ifmesh.node.protocol.messages import Envelope
 
 
 @dataclass(frozen=True)

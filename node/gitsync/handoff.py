@@ -1,11 +1,11 @@
 """The objects of a landed push, carried in its landing hint: the next writer needs no fetch.
 
-On a busy branch every writer's turn begins with a fetch of the commits the writer before it
-has just landed (on 2 cores with 8 writers, ~35 ms of the ~100 ms between two landings). But
-the lander holds exactly those objects — it has just built them — and they are small: a
-commit, the trees on the way to the two files it changed, and the files. So the landing hint
-carries them (:mod:`node.gitsync.hints`), zlib-compressed, and a peer whose view of the branch
-is the new commit's parent stores them and builds on the new tip at once.
+On a busy branch every writer's turn begins with a fetch of the commits the writer before it has
+just landed (on 2 cores with 8 writers, ~35 ms of the ~100 ms between two landings). But the lander
+holds exactly those objects — it has just built them — and they are small: a commit, the trees on
+the way to the two files it changed, and the files. So the landing hint carries them
+(:mod:`ifmesh.node.gitsync.hints`), zlib-compressed, and a peer whose view of the branch is the new
+commit's parent stores them and builds on the new tip at once.
 
 Nothing is taken on trust: every object is stored under the sha of its own content, the hinted
 tip must be one of them, and its first parent must be the tip this clone already has, so the
@@ -18,8 +18,8 @@ from __future__ import annotations
 import struct
 import zlib
 
-from node.gitsync.clone import Clone
-from node.gitsync.objects import TREE_MODE, is_sha
+from ifmesh.node.gitsync.clone import Clone
+from ifmesh.node.gitsync.objects import TREE_MODE, is_sha
 
 # A hint is one data-channel frame, which browsers promise up to 16 KiB, and base64 takes a
 # third more; past this the hint goes without objects and the next writer fetches.

@@ -1,10 +1,10 @@
 """Turn hints between bridges: what one tells the others over the mesh, and what it takes.
 
 A bridge outputs the tips its pushes landed and whether it lost a race
-(:class:`node.gitsync.outputs.Outputs`); the runtime sends each as a mesh hint on
-:data:`TOPIC` (:meth:`node.mesh.mesh.Mesh.hint`) and hands every hint it receives to
-:func:`received`. What they change is in :mod:`node.gitsync.turns` ("Hints"). A hint is advice
-only, never an event: it is not logged, not folded, and a malformed one is dropped.
+(:class:`ifmesh.node.gitsync.outputs.Outputs`); the runtime sends each as a mesh hint on
+:data:`TOPIC` (:meth:`ifmesh.node.mesh.mesh.Mesh.hint`) and hands every hint it receives to
+:func:`received`. What they change is in :mod:`ifmesh.node.gitsync.turns` ("Hints"). A hint is
+advice only, never an event: it is not logged, not folded, and a malformed one is dropped.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Protocol
 
 import structlog
 
-from node.gitsync.objects import is_sha
-from node.gitsync.outputs import Outputs
+from ifmesh.node.gitsync.objects import is_sha
+from ifmesh.node.gitsync.outputs import Outputs
 
 log = structlog.get_logger(__name__)
 

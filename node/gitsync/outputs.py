@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from node.gitsync.confirm import Verdict
-from node.gitsync.errors import GitSyncError
-from node.messages import Envelope
+from ifmesh.node.gitsync.confirm import Verdict
+from ifmesh.node.gitsync.errors import GitSyncError
+from ifmesh.node.protocol.messages import Envelope
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ The node's STATUS follows its own events: a confirm record (``claiming:`` with `
 milestones (``milestone: "50% - text"``), completion (``completed:``, ``deliverable:``,
 ``tests_pass:``) and blockers (``blocked_on:``). The event log stays the authority; this file is
 what people and the seed's polling loops read, and what the confirm ledger judges. Rendering is
-the board's (:func:`node.board.formats.status.render_status`).
+the board's (:func:`ifmesh.node.board.formats.status.render_status`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from node.board.formats.status import StatusFile, render_status
-from node.messages import (
+from ifmesh.node.board.formats.status import StatusFile, render_status
+from ifmesh.node.protocol.messages import (
     Blocker,
     BlockerResolved,
     ClaimLost,

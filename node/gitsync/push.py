@@ -1,14 +1,14 @@
 """The bridge's push: this node's pending commits onto the branch, by compare-and-swap.
 
 :class:`Pusher` owns one push attempt from start to outcome: whether to fetch the branch first,
-whether it is this node's turn (:mod:`node.gitsync.turns`) or the push waits for it, rebuilding
-the pending commits on the fetched tip (with the scribe's board commit once our own have
-landed), the push itself, and what follows a lost race or a landed push. It tells the schedule
-(:mod:`node.gitsync.schedule`) each outcome and keeps the tally ``state()`` shows
-(:class:`node.gitsync.outputs.SyncTally`); what the fetch brought is handed back to the bridge
-to absorb. The bridge calls :meth:`Pusher.push` from its timer, holding its git lock. A
+whether it is this node's turn (:mod:`ifmesh.node.gitsync.turns`) or the push waits for it,
+rebuilding the pending commits on the fetched tip (with the scribe's board commit once our own
+have landed), the push itself, and what follows a lost race or a landed push. It tells the
+schedule (:mod:`ifmesh.node.gitsync.schedule`) each outcome and keeps the tally ``state()``
+shows (:class:`ifmesh.node.gitsync.outputs.SyncTally`); what the fetch brought is handed back to
+the bridge to absorb. The bridge calls :meth:`Pusher.push` from its timer, holding its git lock. A
 landed push becomes a hint for the peers, with the objects it added when they fit
-(:mod:`node.gitsync.handoff`); a peer's hint that handed this clone the new tip that way
+(:mod:`ifmesh.node.gitsync.handoff`); a peer's hint that handed this clone the new tip that way
 spares the next attempt its fetch (:attr:`Pusher.handed_tip`).
 """
 
@@ -21,16 +21,16 @@ from collections.abc import Callable, Sequence
 
 import structlog
 
-from node.gitsync import handoff
-from node.gitsync.chain import OwnChain
-from node.gitsync.clone import Clone, PushOutcome
-from node.gitsync.config import BridgeConfig
-from node.gitsync.errors import BranchMissing, GitSyncError, IncarnationConflict
-from node.gitsync.outputs import Landed, SyncTally
-from node.gitsync.reader import BranchReader, ReadResult, writers_since
-from node.gitsync.schedule import SyncSchedule
-from node.gitsync.scribing import BoardScribe
-from node.gitsync.turns import Turns
+from ifmesh.node.gitsync import handoff
+from ifmesh.node.gitsync.chain import OwnChain
+from ifmesh.node.gitsync.clone import Clone, PushOutcome
+from ifmesh.node.gitsync.config import BridgeConfig
+from ifmesh.node.gitsync.errors import BranchMissing, GitSyncError, IncarnationConflict
+from ifmesh.node.gitsync.outputs import Landed, SyncTally
+from ifmesh.node.gitsync.reader import BranchReader, ReadResult, writers_since
+from ifmesh.node.gitsync.schedule import SyncSchedule
+from ifmesh.node.gitsync.scribing import BoardScribe
+from ifmesh.node.gitsync.turns import Turns
 
 log = structlog.get_logger(__name__)
 
@@ -82,7 +82,7 @@ class Pusher:
         seen. While others push too (or after a lost race) it fetches the coordination branch
         first (the seed branches wait for the regular fetch; a tip a peer has just handed over
         with its objects needs no fetch), and pushes only in its turn
-        (:mod:`node.gitsync.turns`), else defers (unless ``wait_turn`` is false); then it
+        (:mod:`ifmesh.node.gitsync.turns`), else defers (unless ``wait_turn`` is false); then it
         rebuilds its pending commits as one on the fetched tip and pushes. Reading what the
         fetch brought waits until the push is decided: the shorter the time between fetch and
         push, the fewer races are lost."""

@@ -19,15 +19,26 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from node.board.formats.status import StatusFile
-from node.gitsync.clone import Clone, CommitInfo
-from node.gitsync.confirm import ConfirmLedger, ConfirmRecord, records_in
-from node.gitsync.errors import CorruptStatus, GitSyncError, HistoryRewritten, MalformedLogLine
-from node.gitsync.eventlog import parse_log
-from node.gitsync.paths import LOG_DIR, STATUS_GLOB, log_path, session_of_log, session_of_status
-from node.gitsync.seedstatus import StatusChange, derive_events
-from node.gitsync.statusfiles import read_status
-from node.messages import Envelope
+from ifmesh.node.board.formats.status import StatusFile
+from ifmesh.node.gitsync.clone import Clone, CommitInfo
+from ifmesh.node.gitsync.confirm import ConfirmLedger, ConfirmRecord, records_in
+from ifmesh.node.gitsync.errors import (
+    CorruptStatus,
+    GitSyncError,
+    HistoryRewritten,
+    MalformedLogLine,
+)
+from ifmesh.node.gitsync.eventlog import parse_log
+from ifmesh.node.gitsync.paths import (
+    LOG_DIR,
+    STATUS_GLOB,
+    log_path,
+    session_of_log,
+    session_of_status,
+)
+from ifmesh.node.gitsync.seedstatus import StatusChange, derive_events
+from ifmesh.node.gitsync.statusfiles import read_status
+from ifmesh.node.protocol.messages import Envelope
 
 
 @dataclass

@@ -15,11 +15,11 @@ from collections.abc import Callable
 
 import structlog
 
-from node.gitsync.bridge import GitSync
-from node.gitsync.errors import IncarnationConflict
-from node.gitsync.eventlog import ResumePoint
-from node.gitsync.outputs import Outputs, SyncState
-from node.messages import Envelope
+from ifmesh.node.gitsync.bridge import GitSync
+from ifmesh.node.gitsync.errors import IncarnationConflict
+from ifmesh.node.gitsync.eventlog import ResumePoint
+from ifmesh.node.gitsync.outputs import Outputs, SyncState
+from ifmesh.node.protocol.messages import Envelope
 
 log = structlog.get_logger(__name__)
 

@@ -11,7 +11,7 @@ run, and reports each outcome back. Rules:
   squashes its pending commits onto the fetched tip), so a writer needs one landed push per
   turn, however many events it queued meanwhile.
 * On a branch other writers push to as well, the writers take turns
-  (:mod:`node.gitsync.turns`): the edge fetches, asks whose turn it is, and either pushes or
+  (:mod:`ifmesh.node.gitsync.turns`): the edge fetches, asks whose turn it is, and either pushes or
   defers the push to its turn (:meth:`SyncSchedule.push_deferred`). A lost race there is
   polled again at once (someone landed: the turn has moved). With no other writer known, a
   lost race is retried after a full-jitter delay (``draw * min(cap, base * 2**attempt)``). An

@@ -18,15 +18,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from node.board.errors import TaskBoardError
-from node.board.formats.status import StatusFile
-from node.board.formats.taskboard import CellUpdate, parse_task_board, render_task_board
-from node.board.state import TaskStatus
-from node.gitsync.confirm import ConfirmLedger
-from node.gitsync.errors import BoardUnparseable
-from node.gitsync.paths import BOARD_PATH
-from node.gitsync.seedstatus import INCARNATION_PREFIX
-from node.messages import (
+from ifmesh.node.board.errors import TaskBoardError
+from ifmesh.node.board.formats.status import StatusFile
+from ifmesh.node.board.formats.taskboard import CellUpdate, parse_task_board, render_task_board
+from ifmesh.node.board.state import TaskStatus
+from ifmesh.node.gitsync.confirm import ConfirmLedger
+from ifmesh.node.gitsync.errors import BoardUnparseable
+from ifmesh.node.gitsync.paths import BOARD_PATH
+from ifmesh.node.gitsync.seedstatus import INCARNATION_PREFIX
+from ifmesh.node.protocol.messages import (
     Blocker,
     BlockerResolved,
     Envelope,

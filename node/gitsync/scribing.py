@@ -1,23 +1,23 @@
 """The scribe at work: when this node is the scribe, keep the branch's board file rendered.
 
-Decides with :func:`node.gitsync.scribe.choose_scribe` from the STATUS files git holds (this
+Decides with :func:`ifmesh.node.gitsync.scribe.choose_scribe` from the STATUS files git holds (this
 node's own, as it is about to push it), and renders with
-:func:`node.gitsync.scribe.confirmed_cells` over everything git holds plus this node's commits
-about to be pushed: a push is compare-and-swap, so what lands is exactly that history. The
-board commit goes last in the chain and is rebuilt on every attempt. A board that no longer
-parses is reported once per version and left alone.
+:func:`ifmesh.node.gitsync.scribe.confirmed_cells` over everything git holds plus this node's
+commits about to be pushed: a push is compare-and-swap, so what lands is exactly that history. The
+board commit goes last in the chain and is rebuilt on every attempt. A board that no longer parses
+is reported once per version and left alone.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from node.gitsync.chain import OwnChain
-from node.gitsync.config import BridgeConfig
-from node.gitsync.errors import BoardUnparseable, GitSyncError
-from node.gitsync.paths import BOARD_PATH
-from node.gitsync.reader import BranchReader
-from node.gitsync.scribe import choose_scribe, confirmed_cells, render_board
+from ifmesh.node.gitsync.chain import OwnChain
+from ifmesh.node.gitsync.config import BridgeConfig
+from ifmesh.node.gitsync.errors import BoardUnparseable, GitSyncError
+from ifmesh.node.gitsync.paths import BOARD_PATH
+from ifmesh.node.gitsync.reader import BranchReader
+from ifmesh.node.gitsync.scribe import choose_scribe, confirmed_cells, render_board
 
 
 class BoardScribe:

@@ -23,10 +23,10 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from node.board.formats.status import StatusFile
-from node.gitsync.paths import session_of_status
-from node.gitsync.statusfiles import held_task, milestone_text
-from node.messages import (
+from ifmesh.node.board.formats.status import StatusFile
+from ifmesh.node.gitsync.paths import session_of_status
+from ifmesh.node.gitsync.statusfiles import held_task, milestone_text
+from ifmesh.node.protocol.messages import (
     Blocker,
     Envelope,
     LeaseRenew,

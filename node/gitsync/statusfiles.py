@@ -1,6 +1,6 @@
 """Reading other sessions' STATUS files from git through the board's seed-format parser.
 
-The parser (:mod:`node.board.formats.status`) owns the format; this module adds what git
+The parser (:mod:`ifmesh.node.board.formats.status`) owns the format; this module adds what git
 reading needs: the session is named by the file (one writer per file, so a file cannot speak
 for another session), and a bad file becomes a :class:`CorruptStatus` the bridge reports and
 skips.
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 
-from node.board.errors import StatusFileError
-from node.board.formats.status import StatusFile, parse_status
-from node.gitsync.errors import CorruptStatus
-from node.gitsync.paths import session_of_status
+from ifmesh.node.board.errors import StatusFileError
+from ifmesh.node.board.formats.status import StatusFile, parse_status
+from ifmesh.node.gitsync.errors import CorruptStatus
+from ifmesh.node.gitsync.paths import session_of_status
 
 _MILESTONE_TEXT = re.compile(r"^\s*\d{1,3}\s*%\s*(?:[-–—:]\s*)?(.*)$", re.DOTALL)
 

@@ -28,14 +28,13 @@ compare-and-swap keeps the branch consistent. One writer alone never waits.
 
 **Hints.** Nodes also tell each other over the mesh when a push of theirs lands
 (:meth:`Turns.landed_elsewhere`) and when they wait for a turn they are not given
-(:meth:`Turns.waiting_elsewhere`). A landing hint is an observation of the branch before any
-fetch here shows it: the writer after the lander goes at once, and while hints flow the writers
-further back do not look at all (each look is a fetch, CPU the writer pushing needs). With the
-landing's objects in the hint (:mod:`node.gitsync.handoff`), 8 writers on 2 cores measured p99
-0.72–0.84 s, against 1.38–3.01 s for the same writers without a mesh. A waiting hint puts a
-writer into the ring before it has ever landed. Hints are only ever advice: a false one costs a
-lost race or a late look, and without them (a session with no node, a mesh partition) writers
-look as above.
+(:meth:`Turns.waiting_elsewhere`). A landing hint is an observation of the branch before any fetch
+here shows it: the writer after the lander goes at once, and while hints flow the writers further
+back do not look at all (each look is a fetch, CPU the writer pushing needs). With the landing's
+objects in the hint (:mod:`ifmesh.node.gitsync.handoff`), 8 writers on 2 cores measured p99
+0.72–0.84 s, against 1.38–3.01 s for the same writers without a mesh. A waiting hint puts a writer
+into the ring before it has ever landed. Hints are only ever advice: a false one costs a lost race
+or a late look, and without them (a session with no node, a mesh partition) writers look as above.
 """
 
 from __future__ import annotations

@@ -5,13 +5,13 @@ Start with :class:`BoardGovernance` (what the runtime hands the board) or :class
 ``.ifmesh/policy.yaml``.
 """
 
-from node.governor.board_governance import BoardGovernance
-from node.governor.budget_table import budget_rows, render_budget
-from node.governor.errors import InvalidPolicyFile, PolicyProblem, refusal_error
-from node.governor.governor import Governor
-from node.governor.policy import DEFAULT_POLICY, Limits, Policy
-from node.governor.policy_file import load_policy, parse_policy
-from node.governor.state import GovernorState, TaskDemand
+from ifmesh.node.governor.board_governance import BoardGovernance
+from ifmesh.node.governor.budget_table import budget_rows, render_budget
+from ifmesh.node.governor.errors import InvalidPolicyFile, PolicyProblem, refusal_error
+from ifmesh.node.governor.governor import Governor
+from ifmesh.node.governor.policy import DEFAULT_POLICY, Limits, Policy
+from ifmesh.node.governor.policy_file import load_policy, parse_policy
+from ifmesh.node.governor.state import GovernorState, TaskDemand
 
 __all__ = [
     "DEFAULT_POLICY",

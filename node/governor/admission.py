@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from node import errors
-from node.board.governance import ADMITTED, Admission
-from node.governor import breaker as breakers
-from node.governor.ledger import ClaimKind, Reservation, ReservationKey, micros, period_index
-from node.governor.matching import match_score
-from node.governor.policy import Policy
-from node.governor.state import SWARM_WIDE, BreakerKey, GovernorState, TaskDemand
+from ifmesh.node import errors
+from ifmesh.node.board.governance import ADMITTED, Admission
+from ifmesh.node.governor import breaker as breakers
+from ifmesh.node.governor.ledger import ClaimKind, Reservation, ReservationKey, micros, period_index
+from ifmesh.node.governor.matching import match_score
+from ifmesh.node.governor.policy import Policy
+from ifmesh.node.governor.state import SWARM_WIDE, BreakerKey, GovernorState, TaskDemand
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """IF.governor behind the board's seam: :class:`BoardGovernance` implements
-:class:`node.board.governance.Governance` over the board's :class:`~node.board.state.Board`.
+:class:`ifmesh.node.board.governance.Governance` over the board's :class:`~node.board.state.Board`.
 
 The only translation is the task: the board's record (type, required capabilities, estimate)
 becomes a :class:`TaskDemand`; where the board has no estimate, the claim's own
@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from node.board.governance import Admission, Governance
-from node.board.state import Board
-from node.governor.governor import Governor
-from node.governor.policy import DEFAULT_POLICY, Policy
-from node.governor.reducer import demand_for
-from node.governor.state import GovernorState, TaskDemand
-from node.messages import Envelope
+from ifmesh.node.board.governance import Admission, Governance
+from ifmesh.node.board.state import Board
+from ifmesh.node.governor.governor import Governor
+from ifmesh.node.governor.policy import DEFAULT_POLICY, Policy
+from ifmesh.node.governor.reducer import demand_for
+from ifmesh.node.governor.state import GovernorState, TaskDemand
+from ifmesh.node.protocol.messages import Envelope
 
 
 def task_demand(board: Board, event: Envelope) -> TaskDemand | None:

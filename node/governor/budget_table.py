@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from node.governor.ledger import dollars, micros, period_index
-from node.governor.policy import Policy
-from node.governor.state import GovernorState
+from ifmesh.node.governor.ledger import dollars, micros, period_index
+from ifmesh.node.governor.policy import Policy
+from ifmesh.node.governor.state import GovernorState
 
 
 @dataclass(frozen=True)

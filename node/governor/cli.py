@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from node.governor.errors import InvalidPolicyFile
-from node.governor.policy_file import load_policy
+from ifmesh.node.governor.errors import InvalidPolicyFile
+from ifmesh.node.governor.policy_file import load_policy
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
@@ -82,7 +82,7 @@ def _print_json(document: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (``python -m node.governor.cli governor check FILE``) until the
+    """Stand-alone entry (``python -m ifmesh.node.governor.cli governor check FILE``) until the
     top-level ``ifmesh`` wires :func:`register` in."""
     parser = argparse.ArgumentParser(prog="ifmesh")
     register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))

@@ -2,15 +2,15 @@
 
 :class:`InvalidPolicyFile` names the key path and the line of every problem, so a person can
 go straight to it. :func:`refusal_error` turns an :class:`~node.board.governance.Admission`
-refusal into the matching :mod:`node.errors` class at the edge (CLI, control API).
+refusal into the matching :mod:`ifmesh.node.errors` class at the edge (CLI, control API).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from node import errors
-from node.board.governance import Admission
+from ifmesh.node import errors
+from ifmesh.node.board.governance import Admission
 
 
 @dataclass(frozen=True)

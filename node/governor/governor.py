@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from node.board.governance import ADMITTED, Admission
-from node.governor import help as helping
-from node.governor import reducer
-from node.governor.admission import ClaimDecision
-from node.governor.policy import DEFAULT_POLICY, Policy
-from node.governor.state import GovernorState, TaskDemand
-from node.messages import Envelope, HelpRequest
+from ifmesh.node.board.governance import ADMITTED, Admission
+from ifmesh.node.governor import help as helping
+from ifmesh.node.governor import reducer
+from ifmesh.node.governor.admission import ClaimDecision
+from ifmesh.node.governor.policy import DEFAULT_POLICY, Policy
+from ifmesh.node.governor.state import GovernorState, TaskDemand
+from ifmesh.node.protocol.messages import Envelope, HelpRequest
 
 
 class Governor:

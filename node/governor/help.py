@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from node.governor import breaker as breakers
-from node.governor.ledger import HelpKind, Reservation, micros, period_index
-from node.governor.matching import rank
-from node.governor.policy import Policy
-from node.governor.state import SWARM_WIDE, GovernorState, HelpCase, TaskDemand
-from node.messages import HelpEscalate, HelpRequest
+from ifmesh.node.governor import breaker as breakers
+from ifmesh.node.governor.ledger import HelpKind, Reservation, micros, period_index
+from ifmesh.node.governor.matching import rank
+from ifmesh.node.governor.policy import Policy
+from ifmesh.node.governor.state import SWARM_WIDE, GovernorState, HelpCase, TaskDemand
+from ifmesh.node.protocol.messages import HelpEscalate, HelpRequest
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from node.governor.registry import SwarmProfile
+from ifmesh.node.governor.registry import SwarmProfile
 
 
 @dataclass(frozen=True)

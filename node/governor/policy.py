@@ -7,7 +7,7 @@ alike hash alike and any difference that changes a decision changes the hash.
 
 Per-task-type overrides (``task_types: {integration: {...}}``) may set any of the
 :class:`Limits` fields; the rest come from the base. Reading a file (with line numbers for
-errors) lives in :mod:`node.governor.policy_file`.
+errors) lives in :mod:`ifmesh.node.governor.policy_file`.
 """
 
 from __future__ import annotations

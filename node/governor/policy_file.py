@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from node.governor.errors import InvalidPolicyFile, PolicyProblem
-from node.governor.policy import Policy, PolicyDocument, policy_from_model
+from ifmesh.node.governor.errors import InvalidPolicyFile, PolicyProblem
+from ifmesh.node.governor.policy import Policy, PolicyDocument, policy_from_model
 
 KeyPath = tuple[str | int, ...]
 

@@ -11,14 +11,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from node.governor import breaker as breakers
-from node.governor.admission import ClaimDecision, decide_claim
-from node.governor.help import assign_helpers
-from node.governor.ledger import ClaimKind, HelpKind, Ledger, Reservation, micros, period_index
-from node.governor.policy import Policy
-from node.governor.registry import register
-from node.governor.state import SWARM_WIDE, BreakerKey, GovernorState, HelpCase, TaskDemand
-from node.messages import (
+from ifmesh.node.governor import breaker as breakers
+from ifmesh.node.governor.admission import ClaimDecision, decide_claim
+from ifmesh.node.governor.help import assign_helpers
+from ifmesh.node.governor.ledger import (
+    ClaimKind,
+    HelpKind,
+    Ledger,
+    Reservation,
+    micros,
+    period_index,
+)
+from ifmesh.node.governor.policy import Policy
+from ifmesh.node.governor.registry import register
+from ifmesh.node.governor.state import SWARM_WIDE, BreakerKey, GovernorState, HelpCase, TaskDemand
+from ifmesh.node.protocol.messages import (
     BlockerResolved,
     BreakerReset,
     ClaimLost,

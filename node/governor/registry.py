@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from node.messages import SwarmRegister
+from ifmesh.node.protocol.messages import SwarmRegister
 
 
 @dataclass(frozen=True)

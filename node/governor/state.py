@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from node.governor.breaker import CLOSED_BREAKER, Breaker
-from node.governor.ledger import Ledger
-from node.governor.registry import SwarmProfile
+from ifmesh.node.governor.breaker import CLOSED_BREAKER, Breaker
+from ifmesh.node.governor.ledger import Ledger
+from ifmesh.node.governor.registry import SwarmProfile
 
 SWARM_WIDE = ""  # the task-type slot of a breaker key that guards a whole swarm
 BreakerKey = tuple[str, str]  # (swarm_id, task_type or SWARM_WIDE)

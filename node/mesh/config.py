@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 from aiortc import RTCIceServer
 
-from node.mesh import ice
-from node.mesh.framing import Limits
-from node.mesh.liveness import LivenessConfig
-from node.mesh.peer import DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER
-from node.mesh.reconnect import BackoffConfig
-from node.mesh.signaling_client import TokenSource
+from ifmesh.node.mesh import ice
+from ifmesh.node.mesh.framing import Limits
+from ifmesh.node.mesh.liveness import LivenessConfig
+from ifmesh.node.mesh.peer import DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER
+from ifmesh.node.mesh.reconnect import BackoffConfig
+from ifmesh.node.mesh.signaling_client import TokenSource
 
 LOOPBACK = ice.LOOPBACK
 

@@ -8,7 +8,7 @@ time, the mesh is closed, the signaling server refused us) are
 
 from __future__ import annotations
 
-from node.errors import ConfigError, ProtocolError, SdpError, TransportError
+from ifmesh.node.errors import ConfigError, ProtocolError, SdpError, TransportError
 
 __all__ = [
     "ConfigError",

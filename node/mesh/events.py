@@ -11,7 +11,7 @@ import enum
 from collections import deque
 from dataclasses import dataclass
 
-from node.messages import Envelope
+from ifmesh.node.protocol.messages import Envelope
 
 
 class DownReason(enum.StrEnum):

@@ -1,6 +1,7 @@
 """Reading frames: one peer's data-channel messages turned into events.
 
-The frame format is described in :mod:`node.mesh.framing`. Use: ``reader.receive_frame(data)``
+The frame format is described in :mod:`ifmesh.node.mesh.framing`. Use:
+``reader.receive_frame(data)``
 then ``for event in reader.events(): ...``, or ``reader.read(data)`` for both at once. Chunks
 are reassembled here (bounded), batches unpacked, and a bad frame becomes a
 :class:`~node.mesh.framing.FrameRejected` event counted in ``malformed``: the reader never
@@ -16,10 +17,9 @@ from typing import Any
 
 import orjson
 
-from node import codec
-from node.errors import ProtocolError
-from node.mesh.errors import MalformedFrame
-from node.mesh.framing import (
+from ifmesh.node.errors import ProtocolError
+from ifmesh.node.mesh.errors import MalformedFrame
+from ifmesh.node.mesh.framing import (
     BATCH_LENGTH,
     CHUNK_HEADER,
     KIND_ACK,
@@ -41,6 +41,7 @@ from node.mesh.framing import (
     PingArrived,
     PongArrived,
 )
+from ifmesh.node.protocol import codec
 
 # A reassembled frame holds an IFMessage plus at most a kind byte and a reply header.
 _HEADER_ROOM = 1 + REPLY_HEADER.size + 4 * 4096

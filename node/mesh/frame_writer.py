@@ -1,6 +1,6 @@
 """Writing frames: one IFMessage as one frame or as chunks, transport frames, batches.
 
-The frame format is described in :mod:`node.mesh.framing`. Every method returns the frames
+The frame format is described in :mod:`ifmesh.node.mesh.framing`. Every method returns the frames
 (bytes) to send, in order; a message is encoded once and its frames are the same for every peer.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import orjson
 
-from node.mesh.errors import MalformedFrame
-from node.mesh.framing import BATCH_LENGTH, CHUNK_HEADER, REPLY_HEADER, Delivery, Limits
+from ifmesh.node.mesh.errors import MalformedFrame
+from ifmesh.node.mesh.framing import BATCH_LENGTH, CHUNK_HEADER, REPLY_HEADER, Delivery, Limits
 
 # Enum members and .value go through Python-level descriptors; the per-message path uses
 # these plain module constants instead.

@@ -1,8 +1,8 @@
 """Sans-IO framing of one data channel: what the mesh puts in each data-channel message.
 
 Every data-channel message is one *frame*: a kind byte, then a body. IFMessages travel as their
-canonical JSON (:func:`node.codec.encode`); transport frames (ping, pong, bye, ack) are small
-JSON objects and are never IFMessages, so they never reach the board.
+canonical JSON (:func:`ifmesh.node.protocol.codec.encode`); transport frames (ping, pong, bye, ack)
+are small JSON objects and are never IFMessages, so they never reach the board.
 
 ====  ==========  ==============================================================
 kind  name        body
@@ -38,8 +38,8 @@ one, so a burst of small messages costs a packet and a SACK apiece; a sender tha
 busy coalesces the frames of one loop iteration into an ``N`` frame (up to ``chunk_threshold``).
 
 The format lives here: the kinds, how a message's delivery is carried, the size limits and the
-events a reader yields. :mod:`node.mesh.frame_writer` builds frames (chunking, batches) and
-:mod:`node.mesh.frame_reader` reads them (reassembly, malformed-frame accounting). The reader
+events a reader yields. :mod:`ifmesh.node.mesh.frame_writer` builds frames (chunking, batches) and
+:mod:`ifmesh.node.mesh.frame_reader` reads them (reassembly, malformed-frame accounting). The reader
 never raises on bad input: a bad frame becomes a :class:`FrameRejected` event with a typed
 error, is counted in ``malformed``, and the reader carries on (the connection stays up).
 """
@@ -50,8 +50,8 @@ import enum
 import struct
 from dataclasses import dataclass
 
-from node.errors import ProtocolError
-from node.messages import MAX_ENCODED_BYTES, Envelope
+from ifmesh.node.errors import ProtocolError
+from ifmesh.node.protocol.messages import MAX_ENCODED_BYTES, Envelope
 
 CHUNK_THRESHOLD = 16 * 1024
 MAX_FRAME = 256 * 1024

@@ -31,7 +31,7 @@ from aiortc.rtcicetransport import parse_stun_turn_uri
 from aiortc.sdp import candidate_from_sdp
 from pydantic import BaseModel, ConfigDict, Field
 
-from node.errors import ConfigError, ProtocolError
+from ifmesh.node.errors import ConfigError, ProtocolError
 
 LOOPBACK = ("127.0.0.1",)
 

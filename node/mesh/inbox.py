@@ -17,12 +17,11 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from node import codec
-from node.errors import ProtocolError, TransportError
-from node.mesh.dedupe import SeenIds
-from node.mesh.events import MeshEvent, MessageReceived, Subscription
-from node.mesh.frame_writer import FrameWriter
-from node.mesh.framing import (
+from ifmesh.node.errors import ProtocolError, TransportError
+from ifmesh.node.mesh.dedupe import SeenIds
+from ifmesh.node.mesh.events import MeshEvent, MessageReceived, Subscription
+from ifmesh.node.mesh.frame_writer import FrameWriter
+from ifmesh.node.mesh.framing import (
     AckArrived,
     ByeArrived,
     Delivery,
@@ -31,10 +30,11 @@ from node.mesh.framing import (
     HintArrived,
     MessageArrived,
 )
-from node.messages import Envelope
+from ifmesh.node.protocol import codec
+from ifmesh.node.protocol.messages import Envelope
 
 if TYPE_CHECKING:
-    from node.mesh.pair import Pair
+    from ifmesh.node.mesh.pair import Pair
 
 log = structlog.get_logger(__name__)
 

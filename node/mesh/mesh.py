@@ -27,10 +27,10 @@ from types import TracebackType
 
 import structlog
 
-from node.errors import IfmeshError, TransportError
-from node.mesh.config import MeshConfig
-from node.mesh.errors import MeshClosed, PeerUnavailable, SignalingRefused
-from node.mesh.events import (
+from ifmesh.node.errors import IfmeshError, TransportError
+from ifmesh.node.mesh.config import MeshConfig
+from ifmesh.node.mesh.errors import MeshClosed, PeerUnavailable, SignalingRefused
+from ifmesh.node.mesh.events import (
     DownReason,
     MeshEvent,
     MeshReady,
@@ -41,15 +41,20 @@ from node.mesh.events import (
     SignalingChanged,
     Subscription,
 )
-from node.mesh.frame_writer import FrameWriter
-from node.mesh.framing import FrameEvent
-from node.mesh.inbox import HintHandler, Inbox, MessageHandler
-from node.mesh.messaging import Messaging
-from node.mesh.pair import Pair
-from node.mesh.peer import PeerLink
-from node.mesh.reconnect import PairEpochs
-from node.mesh.signaling_client import SignalingClient, SignalingDown, SignalingNotice, SignalingUp
-from signaling.protocol import Answer, Candidate, Error, Offer, PeerJoined, PeerLeft
+from ifmesh.node.mesh.frame_writer import FrameWriter
+from ifmesh.node.mesh.framing import FrameEvent
+from ifmesh.node.mesh.inbox import HintHandler, Inbox, MessageHandler
+from ifmesh.node.mesh.messaging import Messaging
+from ifmesh.node.mesh.pair import Pair
+from ifmesh.node.mesh.peer import PeerLink
+from ifmesh.node.mesh.reconnect import PairEpochs
+from ifmesh.node.mesh.signaling_client import (
+    SignalingClient,
+    SignalingDown,
+    SignalingNotice,
+    SignalingUp,
+)
+from ifmesh.signaling.protocol import Answer, Candidate, Error, Offer, PeerJoined, PeerLeft
 
 log = structlog.get_logger(__name__)
 

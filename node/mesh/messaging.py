@@ -13,16 +13,16 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from node import codec
-from node.mesh.errors import MeshClosed, PeerUnavailable, ReplyTimeout
-from node.mesh.events import MessageReceived
-from node.mesh.framing import Delivery
-from node.messages import Envelope
+from ifmesh.node.mesh.errors import MeshClosed, PeerUnavailable, ReplyTimeout
+from ifmesh.node.mesh.events import MessageReceived
+from ifmesh.node.mesh.framing import Delivery
+from ifmesh.node.protocol import codec
+from ifmesh.node.protocol.messages import Envelope
 
 if TYPE_CHECKING:
-    from node.mesh.frame_writer import FrameWriter
-    from node.mesh.inbox import Inbox
-    from node.mesh.pair import Pair
+    from ifmesh.node.mesh.frame_writer import FrameWriter
+    from ifmesh.node.mesh.inbox import Inbox
+    from ifmesh.node.mesh.pair import Pair
 
 
 class Messaging:
@@ -95,7 +95,7 @@ class Messaging:
             self.inbox.forget_acks(message.id)
 
     def hint(self, topic: str, data: dict[str, object]) -> frozenset[str]:
-        """Advice for the peers (a ``H`` frame, see :mod:`node.mesh.framing`): sent now to
+        """Advice for the peers (a ``H`` frame, see :mod:`ifmesh.node.mesh.framing`): sent now to
         every open channel with room, never queued or retried; returns the peers it went to."""
         if self._closed:
             raise MeshClosed("the mesh is closed")

@@ -19,19 +19,19 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from node.errors import ProtocolError, SdpError
-from node.mesh import ice
-from node.mesh.events import DownReason, PeerMetrics, PeerState
-from node.mesh.frame_reader import FrameReader
-from node.mesh.frame_writer import FrameWriter
-from node.mesh.framing import MessageArrived, PingArrived, PongArrived
-from node.mesh.liveness import Liveness, PingDue, Presence, PresenceChanged
-from node.mesh.peer import PeerLink, Role, role_towards
-from node.mesh.reconnect import Backoff
-from signaling.protocol import Answer, Candidate, Offer
+from ifmesh.node.errors import ProtocolError, SdpError
+from ifmesh.node.mesh import ice
+from ifmesh.node.mesh.events import DownReason, PeerMetrics, PeerState
+from ifmesh.node.mesh.frame_reader import FrameReader
+from ifmesh.node.mesh.frame_writer import FrameWriter
+from ifmesh.node.mesh.framing import MessageArrived, PingArrived, PongArrived
+from ifmesh.node.mesh.liveness import Liveness, PingDue, Presence, PresenceChanged
+from ifmesh.node.mesh.peer import PeerLink, Role, role_towards
+from ifmesh.node.mesh.reconnect import Backoff
+from ifmesh.signaling.protocol import Answer, Candidate, Offer
 
 if TYPE_CHECKING:
-    from node.mesh.mesh import Mesh
+    from ifmesh.node.mesh.mesh import Mesh
 
 log = structlog.get_logger(__name__)
 

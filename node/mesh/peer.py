@@ -4,7 +4,7 @@ Rules this module keeps (measured with aiortc 1.16, see DESIGN.md "Mesh rules"):
 
 * The channel is negotiated out of band (``negotiated=True``, id 0, reliable, ordered), so
   both sides can send the moment it opens; nobody waits for a DCEP open message.
-* ICE servers are always explicit, and host candidates come from :mod:`node.mesh.ice`.
+* ICE servers are always explicit, and host candidates come from :mod:`ifmesh.node.mesh.ice`.
 * aiortc has no rollback or restartIce: a link is used for one negotiation only. A failed
   link is closed and a new one built (the mesh bumps the pair's epoch).
 * Backpressure: :meth:`PeerLink.send` waits while the channel's ``bufferedAmount`` is above the
@@ -13,7 +13,7 @@ Rules this module keeps (measured with aiortc 1.16, see DESIGN.md "Mesh rules"):
 * Drain: ``pc.close()`` right after ``send()`` can lose queued data, so :meth:`drain` waits for
   ``bufferedAmount == 0`` first (bounded).
 * aiortc accepts an SDP without a fingerprint or without ICE credentials; :func:`check_sdp`
-  (built on :mod:`node.sdp`'s checks) refuses those before aiortc sees them.
+  (built on :mod:`ifmesh.node.sdp`'s checks) refuses those before aiortc sees them.
 """
 
 from __future__ import annotations
@@ -33,13 +33,13 @@ from aiortc import (
 )
 from aiortc.exceptions import InvalidStateError
 
-from node.errors import SdpError
-from node.mesh import ice
-from node.mesh.errors import PeerUnavailable
-from node.mesh.frame_writer import FrameWriter
-from node.mesh.framing import BATCH_OVERHEAD, CHUNK_THRESHOLD, KIND_CHUNK
-from node.sdp.checks import check
-from node.sdp.parse import parse_sdp
+from ifmesh.node.errors import SdpError
+from ifmesh.node.mesh import ice
+from ifmesh.node.mesh.errors import PeerUnavailable
+from ifmesh.node.mesh.frame_writer import FrameWriter
+from ifmesh.node.mesh.framing import BATCH_OVERHEAD, CHUNK_THRESHOLD, KIND_CHUNK
+from ifmesh.node.sdp.checks import check
+from ifmesh.node.sdp.parse import parse_sdp
 
 log = structlog.get_logger(__name__)
 

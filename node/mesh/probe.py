@@ -1,6 +1,6 @@
 """A mesh-only node process driven by JSON lines, and the driver that runs one.
 
-``python -m node.mesh.probe --signaling ws://127.0.0.1:8765/ws --room R --session S`` joins
+``python -m ifmesh.node.mesh.probe --signaling ws://127.0.0.1:8765/ws --room R --session S`` joins
 nothing until told to: it reads commands from stdin and writes events to stdout, one JSON
 object per line, each stamped ``t`` with ``time.monotonic()`` (one clock for every process of
 a Linux host, so latencies can be computed across processes). Integration tests use it to run
@@ -34,9 +34,8 @@ from typing import Any
 import orjson
 import structlog
 
-from node import messages
-from node.mesh.config import MeshConfig
-from node.mesh.events import (
+from ifmesh.node.mesh.config import MeshConfig
+from ifmesh.node.mesh.events import (
     MeshReady,
     MessageReceived,
     PeerDown,
@@ -44,8 +43,9 @@ from node.mesh.events import (
     PeerUp,
     SignalingChanged,
 )
-from node.mesh.liveness import LivenessConfig
-from node.mesh.mesh import Mesh
+from ifmesh.node.mesh.liveness import LivenessConfig
+from ifmesh.node.mesh.mesh import Mesh
+from ifmesh.node.protocol import messages
 
 Event = dict[str, Any]
 
@@ -186,7 +186,7 @@ async def run(config: MeshConfig) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m node.mesh.probe", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m ifmesh.node.mesh.probe", description=__doc__)
     parser.add_argument("--signaling", required=True, help="ws://HOST:PORT/ws")
     parser.add_argument("--room", required=True)
     parser.add_argument("--session", required=True)
@@ -225,7 +225,7 @@ class ProbeProcess:
     @classmethod
     def mesh(cls, signaling_url: str, room: str, session: str, *extra: str) -> ProbeProcess:
         argv = [
-            *(sys.executable, "-m", "node.mesh.probe", "--signaling", signaling_url),
+            *(sys.executable, "-m", "ifmesh.node.mesh.probe", "--signaling", signaling_url),
             *("--room", room, "--session", session, "--host-address", "127.0.0.1", *extra),
         ]
         return cls(session, argv)

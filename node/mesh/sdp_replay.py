@@ -2,12 +2,12 @@
 
 An offer is set as the remote description and answered; an answer is set as the remote
 description after aiortc made an offer with the same media sections (and mids). Before
-aiortc sees anything, ``node.sdp`` parses the text and makes the checks aiortc does not.
+aiortc sees anything, ``ifmesh.node.sdp`` parses the text and makes the checks aiortc does not.
 
 Nothing is ever contacted: ``iceServers`` is empty, and candidate and end-of-candidates
 lines are stripped before the text reaches aiortc (aiortc would resolve ``.local`` names
 over mDNS and, once its own candidates are gathered, send checks to every remote address).
-Candidates are reported from ``node.sdp``'s parser and cross-checked against aiortc's own
+Candidates are reported from ``ifmesh.node.sdp``'s parser and cross-checked against aiortc's own
 SDP parser, which only parses. The peer connection is closed before its connect task runs.
 
 ``CapturePeer`` is the same aiortc peer used the other way round: to capture aiortc's own
@@ -32,14 +32,14 @@ from aiortc.exceptions import (
     OperationError,
 )
 
-from node.errors import SdpError
-from node.sdp.candidate import Candidate
-from node.sdp.checks import check
-from node.sdp.errors import AnswerMismatch, NegotiationRefused, NoCommonCodec
-from node.sdp.model import MediaSection, SessionDescription
-from node.sdp.parse import parse_sdp, split_lines, strip_candidates
-from node.sdp.report import CandidateReport, MediaResult, NegotiationReport
-from node.sdp.trickle import TrickledCandidate, check_trickle
+from ifmesh.node.errors import SdpError
+from ifmesh.node.sdp.candidate import Candidate
+from ifmesh.node.sdp.checks import check
+from ifmesh.node.sdp.errors import AnswerMismatch, NegotiationRefused, NoCommonCodec
+from ifmesh.node.sdp.model import MediaSection, SessionDescription
+from ifmesh.node.sdp.parse import parse_sdp, split_lines, strip_candidates
+from ifmesh.node.sdp.report import CandidateReport, MediaResult, NegotiationReport
+from ifmesh.node.sdp.trickle import TrickledCandidate, check_trickle
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The mesh's client of the signaling server: one WebSocket, joined to one room, rejoined on loss.
 
-It speaks :mod:`signaling.protocol` (the server's own frame models) and nothing else. What it
+It speaks :mod:`ifmesh.signaling.protocol` (the server's own frame models) and nothing else. What it
 receives is handed, in order, to one ``deliver`` callback: the server's frames (``joined``,
 ``peer-joined``, ``peer-left``, relayed ``offer``/``answer``/``candidate``, ``error``) plus two
 local notices, :class:`SignalingUp` and :class:`SignalingDown`.
@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import aiohttp
 import structlog
 
-from node.mesh.reconnect import Backoff, BackoffConfig
-from signaling import errors as signaling_errors
-from signaling.protocol import (
+from ifmesh.node.mesh.reconnect import Backoff, BackoffConfig
+from ifmesh.signaling import errors as signaling_errors
+from ifmesh.signaling.protocol import (
     Answer,
     Candidate,
     Error,

@@ -10,7 +10,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
-from node.sdp.errors import BadCandidate
+from ifmesh.node.sdp.errors import BadCandidate
 
 CANDIDATE_TYPES = frozenset({"host", "srflx", "prflx", "relay"})
 TCP_TYPES = frozenset({"active", "passive", "so"})

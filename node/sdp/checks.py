@@ -12,8 +12,8 @@ import re
 from collections.abc import Collection, Iterator
 from typing import Literal
 
-from node.errors import SdpError
-from node.sdp.errors import (
+from ifmesh.node.errors import SdpError
+from ifmesh.node.sdp.errors import (
     BadFingerprint,
     BadSetup,
     BundleUnknownMid,
@@ -24,7 +24,7 @@ from node.sdp.errors import (
     MissingRtcpMux,
     NoCommonCodec,
 )
-from node.sdp.model import MediaSection, SessionDescription
+from ifmesh.node.sdp.model import MediaSection, SessionDescription
 
 SdpType = Literal["offer", "answer"]
 

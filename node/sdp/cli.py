@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from node.errors import SdpError
+from ifmesh.node.errors import SdpError
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
@@ -48,8 +48,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def run_replay(args: argparse.Namespace) -> int:
-    from node.mesh.sdp_replay import replay
-    from node.sdp.trickle import BadTrickle, parse_trickle
+    from ifmesh.node.mesh.sdp_replay import replay
+    from ifmesh.node.sdp.trickle import BadTrickle, parse_trickle
 
     try:
         text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
@@ -91,7 +91,8 @@ def _fail(args: argparse.Namespace, code: int, error: dict[str, Any]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m node.sdp.cli replay FILE``: the same command without the rest of ifmesh."""
+    """``python -m ifmesh.node.sdp.cli replay FILE``: the same command without the rest of
+    ifmesh."""
     parser = argparse.ArgumentParser(prog="ifmesh sdp")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     register(commands)

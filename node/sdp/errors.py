@@ -1,12 +1,12 @@
 """Typed errors of SDP checking: one class per reason the replay tool refuses an SDP.
 
-Each keeps ``node.errors.SdpError``'s 1-based ``line``; the ``code`` is what fixtures'
+Each keeps ``ifmesh.node.errors.SdpError``'s 1-based ``line``; the ``code`` is what fixtures'
 metadata name as the expected error.
 """
 
 from __future__ import annotations
 
-from node.errors import SdpError
+from ifmesh.node.errors import SdpError
 
 
 class MalformedSdp(SdpError):

@@ -14,8 +14,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from node.fixtures import fixtures_root
-from node.sdp.errors import ALL_CODES
+from ifmesh.node.protocol.fixtures import fixtures_root
+from ifmesh.node.sdp.errors import ALL_CODES
 
 
 def sdp_dir() -> Path:

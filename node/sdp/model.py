@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from node.sdp.candidate import Candidate
+from ifmesh.node.sdp.candidate import Candidate
 
 
 @dataclass(frozen=True)

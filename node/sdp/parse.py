@@ -1,16 +1,23 @@
 """Text → ``SessionDescription``, sans-IO, with a line number on every refusal.
 
 Only the structure is judged here (``x=value`` lines, ``m=`` lines, rtpmaps, candidate
-grammar); what makes an SDP unusable for WebRTC is judged in ``node.sdp.checks``.
+grammar); what makes an SDP unusable for WebRTC is judged in ``ifmesh.node.sdp.checks``.
 """
 
 from __future__ import annotations
 
 import re
 
-from node.sdp.candidate import Candidate, parse_candidate
-from node.sdp.errors import MalformedSdp
-from node.sdp.model import Attribute, Attributes, Codec, Group, MediaSection, SessionDescription
+from ifmesh.node.sdp.candidate import Candidate, parse_candidate
+from ifmesh.node.sdp.errors import MalformedSdp
+from ifmesh.node.sdp.model import (
+    Attribute,
+    Attributes,
+    Codec,
+    Group,
+    MediaSection,
+    SessionDescription,
+)
 
 _LINE = re.compile(r"^([a-z])=(.*)$")
 _RTPMAP = re.compile(r"^(\d{1,3}) ([^/\s]+)/(\d+)(?:/(\d+))?$")

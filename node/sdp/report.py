@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from node.sdp.candidate import Candidate
+from ifmesh.node.sdp.candidate import Candidate
 
 
 class CandidateReport(BaseModel):

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from node.sdp.candidate import Candidate, parse_candidate
-from node.sdp.errors import BadCandidate, MalformedSdp
-from node.sdp.model import SessionDescription
+from ifmesh.node.sdp.candidate import Candidate, parse_candidate
+from ifmesh.node.sdp.errors import BadCandidate, MalformedSdp
+from ifmesh.node.sdp.model import SessionDescription
 
 
 class BadTrickle(BadCandidate):

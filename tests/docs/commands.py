@@ -2,7 +2,8 @@
 
 Command lines are found in shell blocks (``sh``, ``bash``, ``console``…, heredoc bodies
 excluded), in ``$(…)`` substitutions and ``sh -c '…'`` strings inside them, and in inline code
-spans that start with ``ifmesh``. Each is parsed — never run — by :func:`node.cli.build_parser`;
+spans that start with ``ifmesh``. Each is parsed — never run — by
+:func:`ifmesh.node.cli.main.build_parser`;
 an unknown command or option fails with argparse's own message.
 
 Commands the node runtime (issue 10) defines but the CLI does not register yet are parsed by
@@ -20,7 +21,7 @@ import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from node.cli import build_parser
+from ifmesh.node.cli.main import build_parser
 from tests.docs import pending_cli
 
 # Sample values for the procedure variables (docs/README.md) when a line is only parsed.

@@ -1,6 +1,6 @@
 """The node runtime's commands as issue 10 defines them, for docs written before they land.
 
-Consulted only for a command path the real CLI (:func:`node.cli.build_parser`) does not
+Consulted only for a command path the real CLI (:func:`ifmesh.node.cli.main.build_parser`) does not
 register. The moment the runtime registers a command, the real parser checks every doc line
 that uses it and the procedures using it run: nothing here can keep a doc from being tested
 once the command exists. The options are issue 10's, as the runtime's CLI was taking shape
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from node.config import NodeConfig
+from ifmesh.node.runtime.config import NodeConfig
 
 PATHS: tuple[tuple[str, ...], ...] = (
     ("node",),

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from node.cli import build_parser
-from node.config import NodeConfig
-from node.governor.policy import LimitsOverride, ResourcePolicy
+from ifmesh.node.cli.main import build_parser
+from ifmesh.node.governor.policy import LimitsOverride, ResourcePolicy
+from ifmesh.node.runtime.config import NodeConfig
 from tests.docs import promql
 from tests.docs.corpus import REPO
 from tests.docs.markdown import read_document
@@ -199,7 +199,8 @@ def test_every_benchmark_a_doc_quotes_exists() -> None:
 
 def test_every_control_command_and_query_is_documented() -> None:
     handlers = pytest.importorskip(
-        "node.control.handlers", reason="pending: the node runtime's control handlers (issue 10)"
+        "ifmesh.node.control.handlers",
+        reason="pending: the node runtime's control handlers (issue 10)",
     )
     doc = REPO / "docs" / "control-api.md"
     if not doc.is_file():

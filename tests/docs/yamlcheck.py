@@ -26,11 +26,11 @@ from pathlib import Path
 
 import yaml
 
-from node.board.formats.overlay import parse_overlay
-from node.board.formats.status import KEY_ORDER, parse_status
-from node.config import NodeConfig, load
-from node.errors import IfmeshError
-from node.governor import parse_policy
+from ifmesh.node.board.formats.overlay import parse_overlay
+from ifmesh.node.board.formats.status import KEY_ORDER, parse_status
+from ifmesh.node.errors import IfmeshError
+from ifmesh.node.governor import parse_policy
+from ifmesh.node.runtime.config import NodeConfig, load
 from tests.docs.markdown import Block
 
 KINDS = ("policy", "alert-rules", "node-config", "status", "task-overlay", "plain")
@@ -100,7 +100,7 @@ def validate(block: Block, kind: str | None = None) -> str:
 
 
 def _node_config(text: str) -> None:
-    from node.mesh.ice import check_host_addresses  # imports aiortc: only when needed
+    from ifmesh.node.mesh.ice import check_host_addresses  # imports aiortc: only when needed
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "node.yaml"

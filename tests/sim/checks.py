@@ -6,11 +6,11 @@ reports everything wrong with it at once.
 
 from __future__ import annotations
 
-from node import messages as m
-from node.board.canonical import canonical_bytes
-from node.board.effects import Effect, Fenced, Lost, Rejected, Unblocked
-from node.board.log import EventLog, order_key
-from node.board.state import Board, TaskStatus
+from ifmesh.node.board.canonical import canonical_bytes
+from ifmesh.node.board.effects import Effect, Fenced, Lost, Rejected, Unblocked
+from ifmesh.node.board.log import EventLog, order_key
+from ifmesh.node.board.state import Board, TaskStatus
+from ifmesh.node.protocol import messages as m
 from tests.sim.cluster import Cluster
 
 

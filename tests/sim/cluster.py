@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
-from node.board.effects import Effect
-from node.board.governance import PERMISSIVE, Governance
-from node.board.replica import Replica
-from node.board.state import Board, BoardConfig, Task, TaskKind, TaskStatus
-from node.messages import Envelope
+from ifmesh.node.board.effects import Effect
+from ifmesh.node.board.governance import PERMISSIVE, Governance
+from ifmesh.node.board.replica import Replica
+from ifmesh.node.board.state import Board, BoardConfig, Task, TaskKind, TaskStatus
+from ifmesh.node.protocol.messages import Envelope
 from tests.sim.network import Network
 
 T0 = datetime(2025, 11, 12, 14, 0, tzinfo=UTC)
@@ -104,7 +104,7 @@ class Cluster:
         self.board_config = BoardConfig(lease=config.lease)
         self.governance: Governance = PERMISSIVE
         if config.governed:
-            from node.governor.board_governance import BoardGovernance
+            from ifmesh.node.governor.board_governance import BoardGovernance
 
             self.governance = BoardGovernance()
         self.world = T0

@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from node.messages import Envelope
+from ifmesh.node.protocol.messages import Envelope
 
 
 @dataclass(order=True)

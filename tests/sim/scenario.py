@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from node import messages as m
-from node.board.state import TaskStatus
-from node.errors import CoordinationError
+from ifmesh.node.board.state import TaskStatus
+from ifmesh.node.errors import CoordinationError
+from ifmesh.node.protocol import messages as m
 from tests.sim.cluster import CAPABILITIES, Cluster, ScenarioConfig, SimNode
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from node import messages
+from ifmesh.node.protocol import messages
 
 session_ids = st.from_regex(r"\A[a-z0-9][a-z0-9._-]{0,20}\Z")
 task_ids = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._:-]{0,12}\Z")

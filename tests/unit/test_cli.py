@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from node import cli, fixtures
+from ifmesh.node.cli import main as cli
+from ifmesh.node.protocol import fixtures
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = REPO / "fixtures" / "schema" / "ifmessage.schema.json"
@@ -29,7 +30,7 @@ def test_schema_command_prints_the_committed_schema(capsys: pytest.CaptureFixtur
 
 def test_schema_names_every_message_type(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = run(capsys, "schema")
-    from node.messages import ENVELOPES
+    from ifmesh.node.protocol.messages import ENVELOPES
 
     assert set(json.loads(out)["discriminator"]["mapping"]) == set(ENVELOPES)
 

@@ -9,8 +9,9 @@ import orjson
 import pytest
 from hypothesis import given, settings
 
-from node import codec, errors, messages
-from node.messages import MAX_ENCODED_BYTES, TaskClaim, TaskProgress
+from ifmesh.node import errors
+from ifmesh.node.protocol import codec, messages
+from ifmesh.node.protocol.messages import MAX_ENCODED_BYTES, TaskClaim, TaskProgress
 from tests.unit.strategies import envelopes
 
 T0 = datetime(2025, 11, 12, 14, 0, tzinfo=UTC)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from node import config
-from node.errors import ConfigError
+from ifmesh.node.errors import ConfigError
+from ifmesh.node.runtime import config
 
 
 def test_precedence_file_then_environment_then_flags(tmp_path: Path) -> None:

@@ -18,8 +18,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from node import codec, errors, fastdecode, fixtures, messages
-from node.messages import MESSAGE_ADAPTER
+from ifmesh.node import errors
+from ifmesh.node.protocol import codec, fastdecode, fixtures, messages
+from ifmesh.node.protocol.messages import MESSAGE_ADAPTER
 from tests.unit.strategies import envelopes, json_values
 
 T0 = datetime(2025, 11, 12, 14, 0, tzinfo=UTC)

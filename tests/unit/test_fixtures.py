@@ -7,8 +7,9 @@ import json
 import jsonschema
 import pytest
 
-from node import codec, errors, fixtures, messages
-from node.messages import MAX_ENCODED_BYTES
+from ifmesh.node import errors
+from ifmesh.node.protocol import codec, fixtures, messages
+from ifmesh.node.protocol.messages import MAX_ENCODED_BYTES
 
 
 @pytest.mark.parametrize("provider", fixtures.PROVIDERS)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from node import errors, messages
+from ifmesh.node import errors
+from ifmesh.node.protocol import messages
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "ifmessage.md").read_text(encoding="utf-8")
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from node.statedir import SEQ_FILE, SeqReservation, reserved_seq_of
+from ifmesh.node.runtime.statedir import SEQ_FILE, SeqReservation, reserved_seq_of
 
 
 def test_nothing_recorded_reads_as_zero(tmp_path: Path) -> None:

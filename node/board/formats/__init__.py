@@ -2,9 +2,14 @@
 optional ``.ifmesh/tasks.yaml`` overlay. Pure text in, typed values out (and back): no git,
 no file system access beyond what a caller hands in as text."""
 
-from node.board.formats.overlay import TaskOverlay, parse_overlay
-from node.board.formats.status import StatusFile, load_status_files, parse_status, render_status
-from node.board.formats.taskboard import (
+from ifmesh.node.board.formats.overlay import TaskOverlay, parse_overlay
+from ifmesh.node.board.formats.status import (
+    StatusFile,
+    load_status_files,
+    parse_status,
+    render_status,
+)
+from ifmesh.node.board.formats.taskboard import (
     CellUpdate,
     TaskBoardDocument,
     TaskRow,
@@ -12,7 +17,7 @@ from node.board.formats.taskboard import (
     parse_task_board,
     render_task_board,
 )
-from node.board.formats.translate import status_payloads
+from ifmesh.node.board.formats.translate import status_payloads
 
 __all__ = [
     "CellUpdate",

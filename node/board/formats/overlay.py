@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from node.board.errors import TaskOverlayError
-from node.board.formats.yamlsafe import SAFE_LOADER
+from ifmesh.node.board.errors import TaskOverlayError
+from ifmesh.node.board.formats.yamlsafe import SAFE_LOADER
 
 _CAPABILITY = re.compile(r"^[^\s:][^:]*:\S(.*\S)?$")
 _KEYS = {"task_type", "required_capabilities", "model", "estimate_hours", "title"}

@@ -23,9 +23,9 @@ from typing import Any
 
 import yaml
 
-from node.board.errors import StatusFileError
-from node.board.formats.yamlsafe import SAFE_LOADER
-from node.messages import format_timestamp
+from ifmesh.node.board.errors import StatusFileError
+from ifmesh.node.board.formats.yamlsafe import SAFE_LOADER
+from ifmesh.node.protocol.messages import format_timestamp
 
 _SESSION_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _TASK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")

@@ -16,8 +16,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from node.board.errors import TaskBoardError
-from node.board.state import TaskKind, TaskStatus
+from ifmesh.node.board.errors import TaskBoardError
+from ifmesh.node.board.state import TaskKind, TaskStatus
 
 MAIN_HEADER = ("ID", "Task", "Status", "Owner", "Dependencies", "Deliverable", "Est", "Model")
 FILLER_HEADER = ("ID", "Task", "Description", "Est")

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from node import messages as m
-from node.board.formats.status import StatusFile
-from node.board.state import Board
+from ifmesh.node.board.formats.status import StatusFile
+from ifmesh.node.board.state import Board
+from ifmesh.node.protocol import messages as m
 
 
 def _milestone(percent: int | None) -> int | None:

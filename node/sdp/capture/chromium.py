@@ -14,7 +14,7 @@ import logging
 import re
 from typing import Any
 
-from node.sdp.capture.browser import Browser, BrowserError
+from ifmesh.node.sdp.capture.browser import Browser, BrowserError
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from node.sdp.capture.browser import Browser, BrowserError
-from node.sdp.capture.firefox_prefs import user_js
+from ifmesh.node.sdp.capture.browser import Browser, BrowserError
+from ifmesh.node.sdp.capture.firefox_prefs import user_js
 
 log = logging.getLogger(__name__)
 

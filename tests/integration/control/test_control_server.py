@@ -12,11 +12,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from node import errors
-from node.board.state import TaskStatus
-from node.control.client import ControlClient
-from node.control.endpoint import ControlEndpoint, write_token
-from node.control.server import ControlServer, EventFeed
+from ifmesh.node import errors
+from ifmesh.node.board.state import TaskStatus
+from ifmesh.node.control.client import ControlClient
+from ifmesh.node.control.endpoint import ControlEndpoint, write_token
+from ifmesh.node.control.server import ControlServer, EventFeed
 
 
 async def claim(body: dict[str, Any]) -> dict[str, Any]:

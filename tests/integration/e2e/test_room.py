@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from node.room import BRANCH, EXAMPLE_BOARD, LocalRoom, ifmesh_command
+from ifmesh.node.cli.room import BRANCH, EXAMPLE_BOARD, LocalRoom, ifmesh_command
 from tests.conftest import require_tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]

@@ -29,15 +29,15 @@ from typing import Any
 
 import structlog
 
-from node.board.canonical import canonical_bytes
-from node.board.formats.taskboard import parse_task_board
-from node.board.replica import Replica
-from node.board.seed import seed_board
-from node.board.state import TaskStatus
-from node.errors import CoordinationError
-from node.gitsync.bridge import GitSync
-from node.gitsync.config import BridgeConfig
-from node.messages import Envelope
+from ifmesh.node.board.canonical import canonical_bytes
+from ifmesh.node.board.formats.taskboard import parse_task_board
+from ifmesh.node.board.replica import Replica
+from ifmesh.node.board.seed import seed_board
+from ifmesh.node.board.state import TaskStatus
+from ifmesh.node.errors import CoordinationError
+from ifmesh.node.gitsync.bridge import GitSync
+from ifmesh.node.gitsync.config import BridgeConfig
+from ifmesh.node.protocol.messages import Envelope
 
 
 def _emit(kind: str, **fields: Any) -> None:

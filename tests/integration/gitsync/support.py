@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from node.gitsync.bridge import GitSync
-from node.gitsync.config import BridgeConfig
-from node.messages import Envelope, Payload, make_message
+from ifmesh.node.gitsync.bridge import GitSync
+from ifmesh.node.gitsync.config import BridgeConfig
+from ifmesh.node.protocol.messages import Envelope, Payload, make_message
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE_BOARD = REPO / "examples/phase0/PHASE-0-TASK-BOARD.md"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from node.gitsync.bridge import GitSync
-from node.gitsync.confirm import Verdict
-from node.gitsync.errors import (
+from ifmesh.node.gitsync.bridge import GitSync
+from ifmesh.node.gitsync.confirm import Verdict
+from ifmesh.node.gitsync.errors import (
     BoardUnparseable,
     BranchMissing,
     CorruptStatus,
@@ -25,7 +25,7 @@ from node.gitsync.errors import (
     RemoteUnreachable,
     StateDirLocked,
 )
-from node.messages import TaskClaim, TaskProgress
+from ifmesh.node.protocol.messages import TaskClaim, TaskProgress
 from tests.conftest import require_tool
 from tests.integration.gitsync.support import (
     BRANCH,

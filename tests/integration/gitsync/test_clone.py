@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from node.gitsync.clone import Clone
+from ifmesh.node.gitsync.clone import Clone
 from tests.conftest import require_tool
 from tests.integration.gitsync.support import BRANCH, git, make_remote
 

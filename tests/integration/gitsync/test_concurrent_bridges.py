@@ -18,8 +18,8 @@ from typing import IO, Any
 
 import pytest
 
-from node.board.formats.taskboard import parse_task_board
-from node.board.state import TaskStatus
+from ifmesh.node.board.formats.taskboard import parse_task_board
+from ifmesh.node.board.state import TaskStatus
 from tests.conftest import require_tool
 from tests.integration.gitsync.support import (
     BRANCH,

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from node.gitsync import handoff, hints
-from node.gitsync.bridge import GitSync
-from node.messages import TaskClaim
+from ifmesh.node.gitsync import handoff, hints
+from ifmesh.node.gitsync.bridge import GitSync
+from ifmesh.node.protocol.messages import TaskClaim
 from tests.integration.gitsync.support import BRANCH, Stamper, git, started
 
 pytestmark = pytest.mark.integration

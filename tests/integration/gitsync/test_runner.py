@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from node.gitsync.bridge import GitSync
-from node.gitsync.outputs import Outputs
-from node.gitsync.runner import AsyncGitSync
-from node.messages import TaskClaim
+from ifmesh.node.gitsync.bridge import GitSync
+from ifmesh.node.gitsync.outputs import Outputs
+from ifmesh.node.gitsync.runner import AsyncGitSync
+from ifmesh.node.protocol.messages import TaskClaim
 from tests.conftest import require_tool
 from tests.integration.gitsync.support import Stamper, config, make_remote, show
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from node.board.formats.taskboard import parse_task_board
-from node.board.replica import Replica
-from node.board.seed import seed_board
-from node.board.state import TaskStatus
-from node.gitsync.bridge import GitSync
+from ifmesh.node.board.formats.taskboard import parse_task_board
+from ifmesh.node.board.replica import Replica
+from ifmesh.node.board.seed import seed_board
+from ifmesh.node.board.state import TaskStatus
+from ifmesh.node.gitsync.bridge import GitSync
 from tests.conftest import require_tool
 from tests.integration.gitsync.support import (
     BRANCH,

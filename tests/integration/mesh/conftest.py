@@ -9,13 +9,13 @@ from typing import Any, TypeVar
 
 import pytest
 
-from node import messages
-from node.mesh.config import LOOPBACK, MeshConfig
-from node.mesh.events import Subscription
-from node.mesh.liveness import LivenessConfig
-from node.mesh.mesh import Mesh
-from signaling.config import ServerConfig
-from signaling.server import SignalingServer
+from ifmesh.node.mesh.config import LOOPBACK, MeshConfig
+from ifmesh.node.mesh.events import Subscription
+from ifmesh.node.mesh.liveness import LivenessConfig
+from ifmesh.node.mesh.mesh import Mesh
+from ifmesh.node.protocol import messages
+from ifmesh.signaling.config import ServerConfig
+from ifmesh.signaling.server import SignalingServer
 
 TIMEOUT = 10.0
 ROOM = "room-1"
@@ -36,7 +36,7 @@ def claim_of_size(source: str, size: int, fill: str = "x") -> messages.Envelope:
         metadata={"blob": ""},
     )  # fmt: skip
     base = messages.make_message(payload, source=source, timestamp=datetime.now(UTC))
-    from node import codec
+    from ifmesh.node.protocol import codec
 
     room = size - len(codec.encode(base)) - 64
     payload = payload.model_copy(update={"metadata": {"blob": fill * room}})

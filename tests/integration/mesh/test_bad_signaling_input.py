@@ -6,8 +6,8 @@ import aiohttp
 import orjson
 import pytest
 
-from node.mesh.events import MessageReceived
-from signaling.server import SignalingServer
+from ifmesh.node.mesh.events import MessageReceived
+from ifmesh.signaling.server import SignalingServer
 from tests.integration.mesh.conftest import (
     ROOM,
     TIMEOUT,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from node import codec, messages
-from node.mesh.events import DownReason, MessageReceived, PeerDown
+from ifmesh.node.mesh.events import DownReason, MessageReceived, PeerDown
+from ifmesh.node.protocol import codec, messages
 from tests.integration.mesh.conftest import (
     TIMEOUT,
     MeshFactory,

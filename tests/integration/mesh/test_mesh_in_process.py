@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from node import codec, messages
-from node.mesh.errors import PeerUnavailable, ReplyTimeout
-from node.mesh.events import DownReason, MessageReceived, PeerDown, PeerUp
-from node.mesh.mesh import Mesh
+from ifmesh.node.mesh.errors import PeerUnavailable, ReplyTimeout
+from ifmesh.node.mesh.events import DownReason, MessageReceived, PeerDown, PeerUp
+from ifmesh.node.mesh.mesh import Mesh
+from ifmesh.node.protocol import codec, messages
 from tests.integration.mesh.conftest import (
     TIMEOUT,
     MeshFactory,

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from node.mesh.probe import ProbeProcess
-from signaling.server import SignalingServer
+from ifmesh.node.mesh.probe import ProbeProcess
+from ifmesh.signaling.server import SignalingServer
 from tests.integration.mesh.conftest import ROOM
 
 pytestmark = pytest.mark.integration

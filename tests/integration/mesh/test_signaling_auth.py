@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from node.mesh.config import LOOPBACK, MeshConfig
-from node.mesh.errors import SignalingRefused
-from node.mesh.mesh import Mesh
-from signaling import auth
-from signaling.config import ServerConfig
-from signaling.server import SignalingServer
+from ifmesh.node.mesh.config import LOOPBACK, MeshConfig
+from ifmesh.node.mesh.errors import SignalingRefused
+from ifmesh.node.mesh.mesh import Mesh
+from ifmesh.signaling import auth
+from ifmesh.signaling.config import ServerConfig
+from ifmesh.signaling.server import SignalingServer
 from tests.integration.mesh.conftest import ROOM, TIMEOUT
 
 pytestmark = pytest.mark.integration

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from node.mesh.events import MessageReceived, SignalingChanged
-from signaling.config import ServerConfig
-from signaling.server import SignalingServer
+from ifmesh.node.mesh.events import MessageReceived, SignalingChanged
+from ifmesh.signaling.config import ServerConfig
+from ifmesh.signaling.server import SignalingServer
 from tests.integration.mesh.conftest import TIMEOUT, MeshFactory, full_mesh, next_event, progress
 
 pytestmark = pytest.mark.integration

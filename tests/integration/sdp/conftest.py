@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from node.sdp.fixtures import sdp_fixture
+from ifmesh.node.sdp.fixtures import sdp_fixture
 from tests.conftest import IN_CI
 
 SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "capture_sdp.py"

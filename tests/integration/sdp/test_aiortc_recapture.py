@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from node.mesh.sdp_replay import CapturePeer, replay
-from node.sdp.fixtures import sdp_fixture
+from ifmesh.node.mesh.sdp_replay import CapturePeer, replay
+from ifmesh.node.sdp.fixtures import sdp_fixture
 from tests.integration.sdp.conftest import stable
 
 pytestmark = pytest.mark.integration

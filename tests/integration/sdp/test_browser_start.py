@@ -11,9 +11,9 @@ import sys
 
 import pytest
 
-from node.sdp.capture.browser import BrowserError
-from node.sdp.capture.chromium import Chromium, ChromiumError
-from node.sdp.capture.firefox import Firefox, FirefoxError
+from ifmesh.node.sdp.capture.browser import BrowserError
+from ifmesh.node.sdp.capture.chromium import Chromium, ChromiumError
+from ifmesh.node.sdp.capture.firefox import Firefox, FirefoxError
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from node.sdp.fixtures import sdp_fixture, sdp_fixture_names
+from ifmesh.node.sdp.fixtures import sdp_fixture, sdp_fixture_names
 from tests.conftest import require_tool
 from tests.integration.sdp.conftest import capture_with, fresh_fixtures, require_root
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-from node.sdp.fixtures import sdp_fixture
+from ifmesh.node.sdp.fixtures import sdp_fixture
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +59,7 @@ def test_replay_sends_nothing_to_the_candidate(listener: socket.socket, tmp_path
     path = tmp_path / "offer.sdp"
     path.write_text(offer_pointing_at(listener.getsockname()[1]))
     done = subprocess.run(
-        [sys.executable, "-m", "node.sdp.cli", "replay", "--json", str(path)],
+        [sys.executable, "-m", "ifmesh.node.sdp.cli", "replay", "--json", str(path)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
-from node.errors import SdpError
-from node.mesh.sdp_replay import replay
-from node.sdp.fixtures import SdpFixture, sdp_fixture, sdp_fixture_names
-from node.sdp.trickle import parse_trickle
+from ifmesh.node.errors import SdpError
+from ifmesh.node.mesh.sdp_replay import replay
+from ifmesh.node.sdp.fixtures import SdpFixture, sdp_fixture, sdp_fixture_names
+from ifmesh.node.sdp.trickle import parse_trickle
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +69,7 @@ async def test_malformed_fixture_fails_with_its_expected_error(name: str) -> Non
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "node.sdp.cli", "replay", *args],
+        [sys.executable, "-m", "ifmesh.node.sdp.cli", "replay", *args],
         capture_output=True,
         text=True,
         timeout=60,

@@ -21,9 +21,9 @@ import aiohttp
 import pytest
 import redis
 
-from signaling.config import ServerConfig
-from signaling.limits import ServerLimits
-from signaling.server import SignalingServer
+from ifmesh.signaling.config import ServerConfig
+from ifmesh.signaling.limits import ServerLimits
+from ifmesh.signaling.server import SignalingServer
 from tests.conftest import require_tool
 
 REPO = Path(__file__).resolve().parents[3]
@@ -229,7 +229,7 @@ async def spawn_server(tmp_path: Path) -> AsyncIterator[SpawnServer]:
         log = tmp_path / f"server-{len(processes)}.log"
         with log.open("wb") as stderr:
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "signaling", "--port", "0", *args,
+                sys.executable, "-m", "ifmesh.signaling", "--port", "0", *args,
                 stdout=asyncio.subprocess.PIPE, stderr=stderr, cwd=REPO,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )  # fmt: skip

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from signaling.errors import error_classes
+from ifmesh.signaling.errors import error_classes
 from tests.integration.signaling.conftest import (
     TIMEOUT,
     Client,

@@ -9,7 +9,7 @@ import time
 import aiohttp
 import pytest
 
-from signaling import auth
+from ifmesh.signaling import auth
 from tests.integration.signaling.conftest import Connect, StartServer, join_room
 
 pytestmark = pytest.mark.integration

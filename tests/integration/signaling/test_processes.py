@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from signaling import auth
+from ifmesh.signaling import auth
 from tests.integration.signaling.conftest import (
     REPO,
     TIMEOUT,
@@ -97,7 +97,7 @@ async def test_sigterm_sends_server_closing_then_1001_and_exits_cleanly(
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "node.cli", *args],  # `ifmesh …`
+        [sys.executable, "-m", "ifmesh.node.cli.main", *args],  # `ifmesh …`
         capture_output=True, text=True, cwd=REPO, timeout=TIMEOUT, check=False,
     )  # fmt: skip
 
@@ -122,7 +122,7 @@ def test_token_command_mints_a_token_the_server_accepts(tmp_path: Path) -> None:
 
 def test_an_open_server_refuses_to_bind_beyond_loopback() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "signaling", "--host", "0.0.0.0", "--port", "0"],
+        [sys.executable, "-m", "ifmesh.signaling", "--host", "0.0.0.0", "--port", "0"],
         capture_output=True, text=True, cwd=REPO, timeout=TIMEOUT, check=False,
         env={**os.environ},
     )  # fmt: skip

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from signaling.server import SignalingServer
+from ifmesh.signaling.server import SignalingServer
 from tests.integration.signaling.conftest import (
     TIMEOUT,
     Connect,

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from node import messages as m
-from node.board.state import Board, Task, TaskStatus
+from ifmesh.node.board.state import Board, Task, TaskStatus
+from ifmesh.node.protocol import messages as m
 
 T0 = datetime(2025, 11, 12, 14, 0, tzinfo=UTC)
 

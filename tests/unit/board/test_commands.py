@@ -6,19 +6,19 @@ from datetime import timedelta
 
 import pytest
 
-from node import errors
-from node import messages as m
-from node.board import commands
-from node.board.commands import Author
-from node.board.errors import (
+from ifmesh.node import errors
+from ifmesh.node.board import commands
+from ifmesh.node.board.commands import Author
+from ifmesh.node.board.errors import (
     AlreadyClaimed,
     DependenciesNotCompleted,
     LeaseNotExpired,
     NotOwner,
     UnknownTask,
 )
-from node.board.governance import Admission
-from node.board.log import EventLog
+from ifmesh.node.board.governance import Admission
+from ifmesh.node.board.log import EventLog
+from ifmesh.node.protocol import messages as m
 from tests.unit.board.helpers import at, chain_board
 
 ME = Author("s1", "inc-1")

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node import messages as m
-from node.board.canonical import canonical_bytes
-from node.board.errors import ForkedLog
-from node.board.log import EventLog
+from ifmesh.node.board.canonical import canonical_bytes
+from ifmesh.node.board.errors import ForkedLog
+from ifmesh.node.board.log import EventLog
+from ifmesh.node.protocol import messages as m
 from tests.unit.board.helpers import Stamper, at, chain_board, claim, complete, progress
 
 

@@ -7,10 +7,10 @@ from types import MappingProxyType
 
 import pytest
 
-from node.board.canonical import canonical_bytes, to_document
-from node.board.errors import TaskOverlayError
-from node.board.formats.overlay import parse_overlay
-from node.board.state import BlockerRecord, Board, Task
+from ifmesh.node.board.canonical import canonical_bytes, to_document
+from ifmesh.node.board.errors import TaskOverlayError
+from ifmesh.node.board.formats.overlay import parse_overlay
+from ifmesh.node.board.state import BlockerRecord, Board, Task
 from tests.unit.board.helpers import at
 
 

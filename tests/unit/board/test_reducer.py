@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from node import messages as m
-from node.board.effects import (
+from ifmesh.node.board.effects import (
     Available,
     Confirmed,
     Escalated,
@@ -16,9 +15,10 @@ from node.board.effects import (
     Rejected,
     Unblocked,
 )
-from node.board.governance import ADMITTED, Admission
-from node.board.log import EventLog
-from node.board.state import BoardConfig, TaskStatus, lease_expired
+from ifmesh.node.board.governance import ADMITTED, Admission
+from ifmesh.node.board.log import EventLog
+from ifmesh.node.board.state import BoardConfig, TaskStatus, lease_expired
+from ifmesh.node.protocol import messages as m
 from tests.unit.board.helpers import Stamper, at, chain_board, claim, complete, progress
 
 

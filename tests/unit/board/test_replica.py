@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from node import messages as m
-from node.board.canonical import canonical_bytes
-from node.board.effects import Fenced, Lost, Unblocked
-from node.board.errors import ForkedLog
-from node.board.replica import Replica
-from node.board.state import BoardConfig
+from ifmesh.node.board.canonical import canonical_bytes
+from ifmesh.node.board.effects import Fenced, Lost, Unblocked
+from ifmesh.node.board.errors import ForkedLog
+from ifmesh.node.board.replica import Replica
+from ifmesh.node.board.state import BoardConfig
+from ifmesh.node.protocol import messages as m
 from tests.unit.board.helpers import at, chain_board
 
 CONFIG = BoardConfig(lease=timedelta(minutes=15), contest_window=timedelta(milliseconds=50))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from node.board.canonical import canonical_bytes, to_document
-from node.board.formats import load_status_files, parse_overlay, parse_task_board
-from node.board.seed import seed_board
-from node.board.state import Board, TaskKind, TaskStatus, lease_expired
+from ifmesh.node.board.canonical import canonical_bytes, to_document
+from ifmesh.node.board.formats import load_status_files, parse_overlay, parse_task_board
+from ifmesh.node.board.seed import seed_board
+from ifmesh.node.board.state import Board, TaskKind, TaskStatus, lease_expired
 from tests.unit.board.helpers import at
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "phase0"
@@ -52,10 +52,10 @@ def test_canonical_bytes_are_stable_and_order_free() -> None:
 
 
 def test_the_scribes_projection_shows_confirmed_holders_and_stale_claims() -> None:
-    from node.board.formats import parse_task_board as parse
-    from node.board.log import EventLog
-    from node.board.projection import render_board_file
-    from node.board.replica import Replica
+    from ifmesh.node.board.formats import parse_task_board as parse
+    from ifmesh.node.board.log import EventLog
+    from ifmesh.node.board.projection import render_board_file
+    from ifmesh.node.board.replica import Replica
 
     text = (EXAMPLE / "PHASE-0-TASK-BOARD.md").read_text(encoding="utf-8")
     document = parse(text)

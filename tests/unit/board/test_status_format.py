@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.board.errors import StatusFileError
-from node.board.formats.status import (
+from ifmesh.node.board.errors import StatusFileError
+from ifmesh.node.board.formats.status import (
     StatusFile,
     load_status_files,
     parse_status,

@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.board.errors import TaskBoardError
-from node.board.formats.taskboard import (
+from ifmesh.node.board.errors import TaskBoardError
+from ifmesh.node.board.formats.taskboard import (
     CellUpdate,
     parse_task_board,
     render_task_board,
 )
-from node.board.state import TaskKind, TaskStatus
+from ifmesh.node.board.state import TaskKind, TaskStatus
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "phase0" / "PHASE-0-TASK-BOARD.md"
 HEADER = (

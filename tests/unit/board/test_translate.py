@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from node import messages as m
-from node.board.formats.status import parse_status
-from node.board.formats.translate import status_payloads
-from node.board.log import EventLog
+from ifmesh.node.board.formats.status import parse_status
+from ifmesh.node.board.formats.translate import status_payloads
+from ifmesh.node.board.log import EventLog
+from ifmesh.node.protocol import messages as m
 from tests.unit.board.helpers import at, chain_board
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from node import errors
-from node.control import endpoint
-from node.statedir import StateDirLock, StateDirLocked, is_locked
+from ifmesh.node import errors
+from ifmesh.node.control import endpoint
+from ifmesh.node.runtime.statedir import StateDirLock, StateDirLocked, is_locked
 
 
 def start_fake_node(root: Path, session: str) -> StateDirLock:

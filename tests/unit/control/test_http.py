@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from node.control.http import BadResponse, Connection, UnexpectedStatus
+from ifmesh.node.control.http import BadResponse, Connection, UnexpectedStatus
 
 Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from node.gitsync.batch import Batch, commit_message
-from node.messages import (
+from ifmesh.node.gitsync.batch import Batch, commit_message
+from ifmesh.node.protocol.messages import (
     Blocker,
     Envelope,
     LeaseRenew,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.board.formats.status import StatusFile
-from node.gitsync.confirm import ConfirmLedger, records_in
-from node.messages import ClaimLost, TaskConfirmed
+from ifmesh.node.board.formats.status import StatusFile
+from ifmesh.node.gitsync.confirm import ConfirmLedger, records_in
+from ifmesh.node.protocol.messages import ClaimLost, TaskConfirmed
 
 
 def record_file(session: str, task: str | None, epoch: int | None) -> tuple[str, StatusFile]:

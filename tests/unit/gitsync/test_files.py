@@ -6,14 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from node import codec
-from node.board.formats.status import parse_status
-from node.gitsync import ownstatus
-from node.gitsync.errors import CorruptStatus, IncarnationConflict
-from node.gitsync.eventlog import check_foreign, compare_own_log, parse_log, resume_point
-from node.gitsync.paths import log_path, session_of_log, session_of_status, status_path
-from node.gitsync.statusfiles import read_status
-from node.messages import Blocker, TaskComplete, TaskProgress, make_message
+from ifmesh.node.board.formats.status import parse_status
+from ifmesh.node.gitsync import ownstatus
+from ifmesh.node.gitsync.errors import CorruptStatus, IncarnationConflict
+from ifmesh.node.gitsync.eventlog import check_foreign, compare_own_log, parse_log, resume_point
+from ifmesh.node.gitsync.paths import log_path, session_of_log, session_of_status, status_path
+from ifmesh.node.gitsync.statusfiles import read_status
+from ifmesh.node.protocol import codec
+from ifmesh.node.protocol.messages import Blocker, TaskComplete, TaskProgress, make_message
 
 NOW = datetime(2025, 11, 12, 14, 30, tzinfo=UTC)
 S = "session-2-webrtc"

@@ -3,8 +3,8 @@ taken only when well formed."""
 
 from __future__ import annotations
 
-from node.gitsync import hints
-from node.gitsync.outputs import Landed, Outputs
+from ifmesh.node.gitsync import hints
+from ifmesh.node.gitsync.outputs import Landed, Outputs
 
 TIP = "ab" * 20
 

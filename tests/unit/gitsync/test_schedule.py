@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from node.gitsync.schedule import Action, Backoff, SyncSchedule
+from ifmesh.node.gitsync.schedule import Action, Backoff, SyncSchedule
 
 
 def schedule(now: float = 1000.0, **overrides: float) -> SyncSchedule:

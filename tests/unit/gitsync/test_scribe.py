@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from node.board.formats.status import StatusFile
-from node.board.state import TaskStatus
-from node.gitsync.confirm import ConfirmLedger, ConfirmRecord
-from node.gitsync.errors import BoardUnparseable
-from node.gitsync.scribe import STARTER_BOARD, choose_scribe, confirmed_cells, render_board
-from node.messages import (
+from ifmesh.node.board.formats.status import StatusFile
+from ifmesh.node.board.state import TaskStatus
+from ifmesh.node.gitsync.confirm import ConfirmLedger, ConfirmRecord
+from ifmesh.node.gitsync.errors import BoardUnparseable
+from ifmesh.node.gitsync.scribe import STARTER_BOARD, choose_scribe, confirmed_cells, render_board
+from ifmesh.node.protocol.messages import (
     Envelope,
     Payload,
     TaskClaim,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from node.board.formats.status import parse_status
-from node.gitsync.seedstatus import StatusChange, change_id, derive_events
+from ifmesh.node.board.formats.status import parse_status
+from ifmesh.node.gitsync.seedstatus import StatusChange, change_id, derive_events
 
 PATH = "STATUS-SESSION-2-WEBRTC.yaml"
 AT = datetime(2025, 11, 12, 14, 0, tzinfo=UTC)

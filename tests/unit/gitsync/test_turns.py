@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from node.gitsync.turns import Turns
+from ifmesh.node.gitsync.turns import Turns
 
 WRITERS = [f"session-{n}" for n in range(1, 9)]
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from node import messages as m
-from node.governor.state import TaskDemand
+from ifmesh.node.governor.state import TaskDemand
+from ifmesh.node.protocol import messages as m
 
 T0 = datetime(2025, 11, 12, 14, 0, tzinfo=UTC)
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from node import errors
-from node import messages as m
-from node.governor.errors import refusal_error
-from node.governor.governor import Governor
-from node.governor.ledger import micros
-from node.governor.policy_file import parse_policy
-from node.governor.state import TaskDemand
+from ifmesh.node import errors
+from ifmesh.node.governor.errors import refusal_error
+from ifmesh.node.governor.governor import Governor
+from ifmesh.node.governor.ledger import micros
+from ifmesh.node.governor.policy_file import parse_policy
+from ifmesh.node.governor.state import TaskDemand
+from ifmesh.node.protocol import messages as m
 from tests.unit.governor.support import TASKS, Events, demand_of, fleet_registered, fold_all
 
 

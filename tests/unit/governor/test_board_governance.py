@@ -10,15 +10,15 @@ from types import MappingProxyType
 
 import pytest
 
-from node import errors
-from node import messages as m
-from node.board.canonical import canonical_bytes
-from node.board.replica import Replica
-from node.board.state import Board, Task
-from node.governor.board_governance import BoardGovernance
-from node.governor.ledger import micros
-from node.governor.policy_file import load_policy
-from node.governor.state import GovernorState
+from ifmesh.node import errors
+from ifmesh.node.board.canonical import canonical_bytes
+from ifmesh.node.board.replica import Replica
+from ifmesh.node.board.state import Board, Task
+from ifmesh.node.governor.board_governance import BoardGovernance
+from ifmesh.node.governor.ledger import micros
+from ifmesh.node.governor.policy_file import load_policy
+from ifmesh.node.governor.state import GovernorState
+from ifmesh.node.protocol import messages as m
 from tests.unit.governor.support import FLEET, TASKS, at
 
 POLICY = load_policy(Path(__file__).resolve().parents[3] / "examples/policies/production.yaml")

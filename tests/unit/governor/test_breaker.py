@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from node.governor import breaker as b
+from ifmesh.node.governor import breaker as b
 
 THRESHOLD, TIMEOUT, PROBES = 3, 300.0, 1
 

@@ -3,12 +3,12 @@ probes decide, an operator's breaker.reset closes them."""
 
 from __future__ import annotations
 
-from node import errors
-from node.governor import breaker as b
-from node.governor.errors import refusal_error
-from node.governor.governor import Governor
-from node.governor.policy_file import parse_policy
-from node.governor.state import SWARM_WIDE, TaskDemand
+from ifmesh.node import errors
+from ifmesh.node.governor import breaker as b
+from ifmesh.node.governor.errors import refusal_error
+from ifmesh.node.governor.governor import Governor
+from ifmesh.node.governor.policy_file import parse_policy
+from ifmesh.node.governor.state import SWARM_WIDE, TaskDemand
 from tests.unit.governor.support import Events, fleet_registered
 
 POLICY = parse_policy(

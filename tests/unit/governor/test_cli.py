@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from node.governor import cli
-from node.governor.policy import DEFAULT_POLICY
-from node.governor.policy_file import load_policy
+from ifmesh.node.governor import cli
+from ifmesh.node.governor.policy import DEFAULT_POLICY
+from ifmesh.node.governor.policy_file import load_policy
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -71,7 +71,15 @@ def test_every_example_checks_valid(capsys: pytest.CaptureFixture[str]) -> None:
 def test_check_runs_as_a_process() -> None:
     path = ROOT / "examples" / "policies" / "production.yaml"
     done = subprocess.run(
-        [sys.executable, "-m", "node.governor.cli", "governor", "check", "--json", str(path)],
+        [
+            sys.executable,
+            "-m",
+            "ifmesh.node.governor.cli",
+            "governor",
+            "check",
+            "--json",
+            str(path),
+        ],
         capture_output=True,
         text=True,
         timeout=60,

@@ -11,11 +11,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node import messages as m
-from node.board.governance import Admission
-from node.governor.governor import Governor
-from node.governor.policy_file import parse_policy
-from node.governor.state import GovernorState, TaskDemand
+from ifmesh.node.board.governance import Admission
+from ifmesh.node.governor.governor import Governor
+from ifmesh.node.governor.policy_file import parse_policy
+from ifmesh.node.governor.state import GovernorState, TaskDemand
+from ifmesh.node.protocol import messages as m
 from tests.unit.governor.support import FLEET, T0
 
 POLICY = parse_policy(

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from node import messages as m
-from node.governor import breaker as b
-from node.governor.budget_table import budget_rows, render_budget
-from node.governor.governor import Governor
-from node.governor.ledger import micros
-from node.governor.policy_file import load_policy
-from node.governor.state import SWARM_WIDE, TaskDemand
+from ifmesh.node.governor import breaker as b
+from ifmesh.node.governor.budget_table import budget_rows, render_budget
+from ifmesh.node.governor.governor import Governor
+from ifmesh.node.governor.ledger import micros
+from ifmesh.node.governor.policy_file import load_policy
+from ifmesh.node.governor.state import SWARM_WIDE, TaskDemand
+from ifmesh.node.protocol import messages as m
 from tests.unit.governor.support import TASKS, Events, at, fleet_registered
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "policies"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from node import messages as m
-from node.governor import breaker as b
-from node.governor.governor import Governor
-from node.governor.ledger import HelpKind, micros
-from node.governor.policy_file import parse_policy
-from node.governor.state import SWARM_WIDE
+from ifmesh.node.governor import breaker as b
+from ifmesh.node.governor.governor import Governor
+from ifmesh.node.governor.ledger import HelpKind, micros
+from ifmesh.node.governor.policy_file import parse_policy
+from ifmesh.node.governor.state import SWARM_WIDE
+from ifmesh.node.protocol import messages as m
 from tests.unit.governor.support import TASKS, Events, at, fleet_registered
 
 PYTHON_HELP = ["lang:python"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 
-from node.governor.matching import match_score, rank, score
-from node.governor.registry import SwarmProfile
+from ifmesh.node.governor.matching import match_score, rank, score
+from ifmesh.node.governor.registry import SwarmProfile
 
 
 def profile(swarm_id: str, caps: set[str], cost: float, reputation: float) -> SwarmProfile:

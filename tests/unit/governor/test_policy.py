@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from node import errors
-from node.governor.errors import InvalidPolicyFile
-from node.governor.policy import DEFAULT_POLICY
-from node.governor.policy_file import load_policy, parse_policy
+from ifmesh.node import errors
+from ifmesh.node.governor.errors import InvalidPolicyFile
+from ifmesh.node.governor.policy import DEFAULT_POLICY
+from ifmesh.node.governor.policy_file import load_policy, parse_policy
 
 
 def test_empty_section_gets_every_default() -> None:

@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import given, settings
 
-from node import codec, errors, messages
-from node.fixtures import fixture_names, fixture_path, load_fixture, load_thread
+from ifmesh.node import errors
+from ifmesh.node.protocol import codec, messages
+from ifmesh.node.protocol.fixtures import fixture_names, fixture_path, load_fixture, load_thread
 from tests.unit.strategies import envelopes
 
 T0 = datetime(2025, 11, 12, 14, 0, tzinfo=UTC)

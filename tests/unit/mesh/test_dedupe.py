@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from node.mesh.dedupe import SeenIds
+from ifmesh.node.mesh.dedupe import SeenIds
 
 
 def test_duplicates_are_recognised_per_source() -> None:

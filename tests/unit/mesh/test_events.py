@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from node.mesh.events import DownReason, MeshReady, PeerDown, PeerUp, Subscription
-from node.mesh.frame_writer import FrameWriter
-from node.mesh.inbox import Inbox
+from ifmesh.node.mesh.events import DownReason, MeshReady, PeerDown, PeerUp, Subscription
+from ifmesh.node.mesh.frame_writer import FrameWriter
+from ifmesh.node.mesh.inbox import Inbox
 
 
 async def test_a_subscription_yields_in_order_and_ends() -> None:

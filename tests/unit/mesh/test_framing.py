@@ -8,12 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from node import codec, messages
-from node.errors import MalformedJSON, MessageTooLarge, UnknownMessageType
-from node.mesh.errors import MalformedFrame
-from node.mesh.frame_reader import FrameReader
-from node.mesh.frame_writer import FrameWriter
-from node.mesh.framing import (
+from ifmesh.node.errors import MalformedJSON, MessageTooLarge, UnknownMessageType
+from ifmesh.node.mesh.errors import MalformedFrame
+from ifmesh.node.mesh.frame_reader import FrameReader
+from ifmesh.node.mesh.frame_writer import FrameWriter
+from ifmesh.node.mesh.framing import (
     AckArrived,
     ByeArrived,
     Delivery,
@@ -25,6 +24,7 @@ from node.mesh.framing import (
     PingArrived,
     PongArrived,
 )
+from ifmesh.node.protocol import codec, messages
 
 T0 = datetime(2025, 11, 12, 14, 0, tzinfo=UTC)
 

@@ -6,8 +6,8 @@ import aioice.ice
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
 
-from node.errors import ConfigError, ProtocolError
-from node.mesh import ice
+from ifmesh.node.errors import ConfigError, ProtocolError
+from ifmesh.node.mesh import ice
 
 
 def test_gathering_uses_the_chosen_addresses_only_inside_the_block() -> None:

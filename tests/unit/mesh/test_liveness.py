@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from node.mesh.liveness import Liveness, LivenessConfig, PingDue, Presence, PresenceChanged
+from ifmesh.node.mesh.liveness import Liveness, LivenessConfig, PingDue, Presence, PresenceChanged
 
 
 def run_until(liveness: Liveness, end: float) -> list[tuple[float, object]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
 
-from node.errors import SdpError
-from node.mesh.peer import Role, check_sdp, role_towards
+from ifmesh.node.errors import SdpError
+from ifmesh.node.mesh.peer import Role, check_sdp, role_towards
 
 
 def test_the_lower_session_id_offers_on_both_sides() -> None:

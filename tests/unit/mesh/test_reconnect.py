@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from node.mesh.reconnect import Backoff, BackoffConfig, PairEpochs
+from ifmesh.node.mesh.reconnect import Backoff, BackoffConfig, PairEpochs
 
 
 def test_backoff_grows_to_the_cap_with_jitter() -> None:

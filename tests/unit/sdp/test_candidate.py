@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.sdp.candidate import parse_candidate
-from node.sdp.errors import BadCandidate
+from ifmesh.node.sdp.candidate import parse_candidate
+from ifmesh.node.sdp.errors import BadCandidate
 
 
 def test_chromium_host_candidate_with_extensions() -> None:

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from node.sdp.capture.egress import allowed, outside_attempts
-from node.sdp.capture.firefox import FirefoxError, from_remote, script_result
-from node.sdp.capture.firefox_prefs import QUIET, WEBRTC, user_js
+from ifmesh.node.sdp.capture.egress import allowed, outside_attempts
+from ifmesh.node.sdp.capture.firefox import FirefoxError, from_remote, script_result
+from ifmesh.node.sdp.capture.firefox_prefs import QUIET, WEBRTC, user_js
 
 # --- WebDriver BiDi values -------------------------------------------------------------------
 

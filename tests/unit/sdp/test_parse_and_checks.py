@@ -2,17 +2,17 @@ from __future__ import annotations
 
 import pytest
 
-from node.sdp.checks import check, problems
-from node.sdp.errors import (
+from ifmesh.node.sdp.checks import check, problems
+from ifmesh.node.sdp.errors import (
     BadSetup,
     BundleUnknownMid,
     MalformedSdp,
     MissingFingerprint,
     NoCommonCodec,
 )
-from node.sdp.fixtures import sdp_fixture
-from node.sdp.parse import parse_sdp, strip_candidates
-from node.sdp.trickle import BadTrickle, check_trickle, parse_trickle
+from ifmesh.node.sdp.fixtures import sdp_fixture
+from ifmesh.node.sdp.parse import parse_sdp, strip_candidates
+from ifmesh.node.sdp.trickle import BadTrickle, check_trickle, parse_trickle
 
 SUPPORTED = {("opus", 48000), ("PCMU", 8000), ("VP8", 90000)}
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from signaling import auth, errors
+from ifmesh.signaling import auth, errors
 
 SECRET = b"0123456789abcdef-secret"
 NOW = 1_700_000_000

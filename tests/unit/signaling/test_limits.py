@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from signaling.config import ServerConfig, is_loopback
-from signaling.errors import ConfigError
-from signaling.limits import ServerLimits, TokenBucket
+from ifmesh.signaling.config import ServerConfig, is_loopback
+from ifmesh.signaling.errors import ConfigError
+from ifmesh.signaling.limits import ServerLimits, TokenBucket
 
 
 def test_bucket_allows_the_burst_then_the_rate() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from signaling.metrics import Counter, Histogram, SignalingMetrics
+from ifmesh.signaling.metrics import Counter, Histogram, SignalingMetrics
 
 
 def test_counter_with_labels_renders_sorted_escaped_samples() -> None:

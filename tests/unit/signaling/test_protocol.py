@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from signaling import errors
-from signaling.protocol import (
+from ifmesh.signaling import errors
+from ifmesh.signaling.protocol import (
     Answer,
     Candidate,
     Error,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typing
 from pathlib import Path
 
-from signaling import errors, protocol
+from ifmesh.signaling import errors, protocol
 
 DOC = (Path(__file__).resolve().parents[3] / "docs" / "signaling-protocol.md").read_text()
 # Roots of the hierarchy, never sent on the wire.
@@ -46,6 +46,6 @@ def test_documented_token_recipe_matches_the_server() -> None:
     msg = f"ifmesh-signaling-v1\n{room}\n{session}\n{expiry}".encode()
     mac = b64(hmac.new(secret, msg, hashlib.sha256).digest())
     token = f"v1.{b64(room.encode())}.{b64(session.encode())}.{expiry}.{mac}"
-    from signaling.auth import mint
+    from ifmesh.signaling.auth import mint
 
     assert mint(secret, room, session, expiry) == token

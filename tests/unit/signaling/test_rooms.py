@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from signaling import errors
-from signaling.rooms import Presence, Rooms, Roster, RosterChange, RosterGap
+from ifmesh.signaling import errors
+from ifmesh.signaling.rooms import Presence, Rooms, Roster, RosterChange, RosterGap
 
 
 def member(session: str, conn: str = "", instance: str = "i1") -> Presence:

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from node.errors import ConfigError, IfmeshError
+from ifmesh.node.errors import ConfigError, IfmeshError
 
 LOCK_FILE = "node.lock"
 SEQ_FILE = "seq"

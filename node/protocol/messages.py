@@ -15,7 +15,7 @@ Adding a message type is one payload model: subclass :class:`Payload` with
 and the codec all follow from that registration.
 
 Validation lives in the models (pydantic, strict types, unknown fields refused); turning
-pydantic's errors into :mod:`node.errors` happens once, in :mod:`node.codec`.
+pydantic's errors into :mod:`ifmesh.node.errors` happens once, in :mod:`ifmesh.node.protocol.codec`.
 """
 
 from __future__ import annotations

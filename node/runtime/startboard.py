@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from node.board.formats.overlay import TaskOverlay, parse_overlay
-from node.board.formats.status import load_status_files
-from node.board.formats.taskboard import parse_task_board
-from node.board.seed import seed_board
-from node.board.state import Board
-from node.gitsync.clone import Clone
-from node.gitsync.errors import GitSyncError
-from node.gitsync.paths import BOARD_PATH
+from ifmesh.node.board.formats.overlay import TaskOverlay, parse_overlay
+from ifmesh.node.board.formats.status import load_status_files
+from ifmesh.node.board.formats.taskboard import parse_task_board
+from ifmesh.node.board.seed import seed_board
+from ifmesh.node.board.state import Board
+from ifmesh.node.gitsync.clone import Clone
+from ifmesh.node.gitsync.errors import GitSyncError
+from ifmesh.node.gitsync.paths import BOARD_PATH
 
 OVERLAY_PATH = ".ifmesh/tasks.yaml"
 POLICY_PATH = ".ifmesh/policy.yaml"

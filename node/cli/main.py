@@ -42,7 +42,7 @@ def _run_schema(args: argparse.Namespace) -> int:
 
 def schema_text() -> str:
     """The schema exactly as committed: 2-space indent, sorted keys, trailing newline."""
-    from node import messages
+    from ifmesh.node.protocol import messages
 
     return json.dumps(messages.json_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -62,7 +62,7 @@ def _add_validate(commands: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _run_validate(args: argparse.Namespace) -> int:
-    from node.validation import validate_paths
+    from ifmesh.node.protocol.validation import validate_paths
 
     report = validate_paths(args.paths)
     for result in report.results:
@@ -84,7 +84,7 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from node.demo import run_fixture_tour
+    from ifmesh.node.cli.demo import run_fixture_tour
 
     return run_fixture_tour()
 
@@ -103,11 +103,11 @@ def _lazy(module: str) -> Registrar:
 
 
 _CORE: tuple[Registrar, ...] = (_add_schema, _add_validate, _add_demo)
-_SIGNALING = _lazy("signaling.cli")
-_GOVERNOR = _lazy("node.governor.cli")
-_SDP = _lazy("node.sdp.cli")
-_SESSION = _lazy("node.sessioncli")  # after the governor's: it adds the operator commands
-_UP = _lazy("node.up")
+_SIGNALING = _lazy("ifmesh.signaling.cli")
+_GOVERNOR = _lazy("ifmesh.node.governor.cli")
+_SDP = _lazy("ifmesh.node.sdp.cli")
+_SESSION = _lazy("ifmesh.node.cli.session")  # after the governor's: it adds the operator commands
+_UP = _lazy("ifmesh.node.cli.up")
 COMMANDS: tuple[Registrar, ...] = (*_CORE, _SIGNALING, _GOVERNOR, _SDP, _SESSION, _UP)
 
 # The registrars a command needs; any other first word (or none, or --help) gets them all.

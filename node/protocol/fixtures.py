@@ -1,9 +1,9 @@
 """Ready-made IFMessages for test suites: ``load_fixture("h323/blocker")``.
 
-The fixtures live in ``fixtures/ifmessages/`` at the top of the repository (override with
-``IFMESH_FIXTURES=/path/to/fixtures``): one directory per provider session (``ndi``, ``webrtc``,
-``h323``, ``sip``, ``cli``) with a file per message type, ``edge/`` for boundary cases and
-``invalid/`` for negative cases with their expected errors in ``manifest.yaml``.
+The fixtures live in ``fixtures/ifmessages/`` at the top of the repository and ship with the wheel
+(override with ``IFMESH_FIXTURES=/path/to/fixtures``): one directory per provider session (``ndi``,
+``webrtc``, ``h323``, ``sip``, ``cli``) with a file per message type, ``edge/`` for boundary cases
+and ``invalid/`` for negative cases with their expected errors in ``manifest.yaml``.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from typing import Any
 
 import yaml
 
-from node import codec
-from node.messages import Envelope
-from node.validation import MANIFEST, NEGATIVE_DIR, load_manifest
+from ifmesh import shipped_path
+from ifmesh.node.protocol import codec
+from ifmesh.node.protocol.messages import Envelope
+from ifmesh.node.protocol.validation import MANIFEST, NEGATIVE_DIR, load_manifest
 
 PROVIDERS = ("ndi", "webrtc", "h323", "sip", "cli")
 
@@ -27,7 +28,7 @@ def fixtures_root() -> Path:
     override = os.environ.get("IFMESH_FIXTURES")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parent.parent / "fixtures"
+    return shipped_path("fixtures")
 
 
 def messages_dir() -> Path:

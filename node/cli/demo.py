@@ -9,8 +9,9 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from node import codec, errors, fixtures
-from node.messages import Envelope
+from ifmesh.node import errors
+from ifmesh.node.protocol import codec, fixtures
+from ifmesh.node.protocol.messages import Envelope
 
 
 def summary(message: Envelope) -> str:

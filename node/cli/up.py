@@ -22,9 +22,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from node.boardtext import render_board
-from node.errors import IfmeshError
-from node.room import BRANCH, LocalRoom
+from ifmesh.node.cli.boardtext import render_board
+from ifmesh.node.cli.room import BRANCH, LocalRoom
+from ifmesh.node.errors import IfmeshError
 
 FILLER_MILESTONES = (
     (25, "Design IFMessage schema"),
@@ -148,7 +148,7 @@ class Demo:
         return 0
 
     def room_sessions(self) -> list[str]:
-        from node.room import SESSIONS
+        from ifmesh.node.cli.room import SESSIONS
 
         return [s for s, _ in SESSIONS[: self.room.sessions]]
 

@@ -7,14 +7,14 @@ building the pydantic instances and the Python checks add the rest: measured, th
 is 10-18 % faster cold and ~2 µs slower warm (``codec.decode`` before → after: 131 → 117 µs,
 130 → 112 µs, 175 → 158 µs cold).
 
-Theory of operation. At import, msgspec Struct types are generated from the *core schemas*
-pydantic compiled for :data:`node.messages.ENVELOPES` (the very rules ``validate_json`` runs),
-not from a second hand-written schema. Each core-schema node maps to a msgspec type plus,
-where msgspec cannot express the rule, a Python step that calls the *same function* pydantic
-would call (``_timestamp``, ``_check_capability``, ``_check_milestone``, the sender check,
-pydantic's own ``max_length_validator``). A node the generator does not know — a new
-constraint, config flag, alias, model validator — raises :class:`UnmappedSchema` at import:
-nothing is ever silently loosened.
+Theory of operation. At import, msgspec Struct types are generated from the *core schemas* pydantic
+compiled for :data:`ifmesh.node.protocol.messages.ENVELOPES` (the very rules ``validate_json``
+runs), not from a second hand-written schema. Each core-schema node maps to a msgspec type plus,
+where msgspec cannot express the rule, a Python step that calls the *same function* pydantic would
+call (``_timestamp``, ``_check_capability``, ``_check_milestone``, the sender check, pydantic's own
+``max_length_validator``). A node the generator does not know — a new constraint, config flag,
+alias, model validator — raises :class:`UnmappedSchema` at import: nothing is ever silently
+loosened.
 
 The contract: :func:`decode` returns the message pydantic would return (``==``, same
 ``model_fields_set``, same encoding), or ``None`` when msgspec or a Python step refuses; the
@@ -35,7 +35,7 @@ import msgspec
 from msgspec import UNSET
 from pydantic import BaseModel
 
-from node.messages import ENVELOPES, MESSAGE_ADAPTER, Envelope
+from ifmesh.node.protocol.messages import ENVELOPES, MESSAGE_ADAPTER, Envelope
 
 __all__ = ["ModelPlan", "UnmappedSchema", "decode", "model_plan"]
 

@@ -15,9 +15,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from node.errors import ConfigError
-from node.messages import Capability, SessionId
-from node.statedir import default_state_dir
+from ifmesh.node.errors import ConfigError
+from ifmesh.node.protocol.messages import Capability, SessionId
+from ifmesh.node.runtime.statedir import default_state_dir
 
 ENV_PREFIX = "IFMESH_"
 

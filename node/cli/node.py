@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
 if TYPE_CHECKING:
-    from node.config import NodeConfig
+    from ifmesh.node.runtime.config import NodeConfig
 
-from node import errors
+from ifmesh.node import errors
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -71,8 +71,8 @@ GIL_SWITCH_SECONDS = 0.0005
 
 
 def run_node(args: argparse.Namespace) -> int:
-    from node.config import NodeConfig, load
-    from node.logs import configure
+    from ifmesh.node.runtime.config import NodeConfig, load
+    from ifmesh.node.runtime.logs import configure
 
     configure(args.log_level)
     flags = {
@@ -110,7 +110,7 @@ def _dump_tasks() -> None:
 
 
 async def _serve(config: NodeConfig) -> int:
-    from node.runtime import Node
+    from ifmesh.node.runtime.node import Node
 
     node = Node(config)
     stop = asyncio.Event()

@@ -19,8 +19,15 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from node import errors, fastdecode
-from node.messages import ENVELOPES, MAX_ENCODED_BYTES, MESSAGE_ADAPTER, Envelope, Payload
+from ifmesh.node import errors
+from ifmesh.node.protocol import fastdecode
+from ifmesh.node.protocol.messages import (
+    ENVELOPES,
+    MAX_ENCODED_BYTES,
+    MESSAGE_ADAPTER,
+    Envelope,
+    Payload,
+)
 
 __all__ = ["MESSAGE_ADAPTER", "check_live", "decode", "encode", "protocol_error", "validate"]
 

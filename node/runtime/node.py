@@ -14,7 +14,8 @@ rest are edges that feed it and carry what it emits:
 
 Presence (who is up on the mesh) is fed to the replica so it proposes a steal only for an
 owner that is absent. With the signaling server unreachable the node runs git-only and joins
-the mesh in the background when it comes back. The parts are built in :mod:`node.parts`.
+the mesh in the background when it comes back. The parts are built in
+:mod:`ifmesh.node.runtime.parts`.
 """
 
 from __future__ import annotations
@@ -30,27 +31,28 @@ from typing import Any
 
 import structlog
 
-from node import errors, parts
-from node.board.errors import ForkedLog
-from node.board.replica import Replica
-from node.board.state import Board
-from node.config import NodeConfig
-from node.control.endpoint import CONTROL_FILE, ControlEndpoint, publish, write_token
-from node.control.server import ControlServer, EventFeed
-from node.gitsync import hints
-from node.gitsync.runner import AsyncGitSync
-from node.governor.policy import DEFAULT_POLICY, Policy
-from node.mesh.events import (
+from ifmesh.node import errors
+from ifmesh.node.board.errors import ForkedLog
+from ifmesh.node.board.replica import Replica
+from ifmesh.node.board.state import Board
+from ifmesh.node.control.endpoint import CONTROL_FILE, ControlEndpoint, publish, write_token
+from ifmesh.node.control.server import ControlServer, EventFeed
+from ifmesh.node.gitsync import hints
+from ifmesh.node.gitsync.runner import AsyncGitSync
+from ifmesh.node.governor.policy import DEFAULT_POLICY, Policy
+from ifmesh.node.mesh.events import (
     MeshReady,
     PeerDown,
     PeerSuspect,
     PeerUp,
     SignalingChanged,
 )
-from node.mesh.mesh import Mesh
-from node.messages import Envelope, SwarmRegister
-from node.statedir import SeqReservation, StateDirLock
-from node.views import effect_document, event_summary
+from ifmesh.node.mesh.mesh import Mesh
+from ifmesh.node.protocol.messages import Envelope, SwarmRegister
+from ifmesh.node.runtime import parts
+from ifmesh.node.runtime.config import NodeConfig
+from ifmesh.node.runtime.statedir import SeqReservation, StateDirLock
+from ifmesh.node.runtime.views import effect_document, event_summary
 
 log = structlog.get_logger(__name__)
 
@@ -165,7 +167,7 @@ class Node:
         self.publish(self.replica_or_fail().publish(payload, utcnow()))
 
     async def _start_control(self) -> ControlServer:
-        from node.control.handlers import Handlers
+        from ifmesh.node.control.handlers import Handlers
 
         token_file = write_token(self.state_dir)
         handlers = Handlers(self)

@@ -20,13 +20,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from node.control.client import ControlClient
-from node.control.endpoint import ControlEndpoint, find_node
-from node.errors import ControlError, IfmeshError
-from node.gitsync.paths import BOARD_PATH, status_path
+from ifmesh import shipped_path
+from ifmesh.node.control.client import ControlClient
+from ifmesh.node.control.endpoint import ControlEndpoint, find_node
+from ifmesh.node.errors import ControlError, IfmeshError
+from ifmesh.node.gitsync.paths import BOARD_PATH, status_path
 
 BRANCH = "ifmesh/coordination"
-EXAMPLE_BOARD = Path(__file__).resolve().parent.parent / "examples" / "phase0" / BOARD_PATH
+EXAMPLE_BOARD = shipped_path("examples", "phase0", BOARD_PATH)
 SESSIONS = (
     ("session-2-webrtc", "docs:technical-writing,protocol:webrtc,test:fixtures,protocol:sdp"),
     ("session-3-h323", "protocol:h323,media:mcu,test:integration,lang:python"),
@@ -77,7 +78,7 @@ def seed_remote(directory: Path, board: Path = EXAMPLE_BOARD, sessions: Sequence
 
 
 def ifmesh_command() -> list[str]:
-    return [sys.executable, "-m", "node.cli"]
+    return [sys.executable, "-m", "ifmesh"]
 
 
 @dataclass
@@ -146,7 +147,7 @@ class LocalRoom:
         with (self.directory / log_name).open("ab") as log_file:  # the child keeps its own fd
             return subprocess.Popen(
                 [*ifmesh_command(), *args], env=self.env, stdout=log_file, stderr=log_file,
-                cwd=Path(__file__).resolve().parent.parent,
+                cwd=self.directory,
             )  # fmt: skip
 
     async def start_signaling(self) -> None:

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from node.board.effects import Effect
-from node.board.state import Board, Task, lease_expired
-from node.messages import Envelope, format_timestamp
+from ifmesh.node.board.effects import Effect
+from ifmesh.node.board.state import Board, Task, lease_expired
+from ifmesh.node.protocol.messages import Envelope, format_timestamp
 
 
 def event_summary(event: Envelope) -> dict[str, Any]:

@@ -16,7 +16,8 @@ from typing import Any, Literal
 
 import yaml
 
-from node import codec, errors
+from ifmesh.node import errors
+from ifmesh.node.protocol import codec
 
 EXIT_OK = 0
 EXIT_INVALID = 1

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from node import errors
-from node.boardtext import render_board
-from node.control.client import ControlClient
-from node.control.endpoint import find_node
+from ifmesh.node import errors
+from ifmesh.node.cli.boardtext import render_board
+from ifmesh.node.control.client import ControlClient
+from ifmesh.node.control.endpoint import find_node
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
@@ -45,7 +45,7 @@ def _command(
 
 
 def register(commands: Subparsers) -> None:
-    from node.nodecli import add_node_command
+    from ifmesh.node.cli.node import add_node_command
 
     add_node_command(commands)
     claim = _command(

@@ -1,6 +1,6 @@
 """How a node's parts are built from its configuration: the git bridge, the policy, the board
-replica and the mesh. Construction only — :mod:`node.runtime` wires the parts together and
-runs them."""
+replica and the mesh. Construction only — :mod:`ifmesh.node.runtime.node` wires the parts together
+and runs them."""
 
 from __future__ import annotations
 
@@ -8,19 +8,19 @@ from datetime import timedelta
 
 import structlog
 
-from node import errors
-from node.board.replica import Replica
-from node.board.state import Board, BoardConfig
-from node.config import NodeConfig
-from node.gitsync.bridge import GitSync
-from node.gitsync.config import BridgeConfig
-from node.governor.board_governance import BoardGovernance
-from node.governor.policy import DEFAULT_POLICY, Policy
-from node.governor.policy_file import load_policy, parse_policy
-from node.mesh.config import MeshConfig
-from node.mesh.ice import IceServer
-from node.mesh.mesh import Mesh
-from node.startboard import RoomFiles, read_room
+from ifmesh.node import errors
+from ifmesh.node.board.replica import Replica
+from ifmesh.node.board.state import Board, BoardConfig
+from ifmesh.node.gitsync.bridge import GitSync
+from ifmesh.node.gitsync.config import BridgeConfig
+from ifmesh.node.governor.board_governance import BoardGovernance
+from ifmesh.node.governor.policy import DEFAULT_POLICY, Policy
+from ifmesh.node.governor.policy_file import load_policy, parse_policy
+from ifmesh.node.mesh.config import MeshConfig
+from ifmesh.node.mesh.ice import IceServer
+from ifmesh.node.mesh.mesh import Mesh
+from ifmesh.node.runtime.config import NodeConfig
+from ifmesh.node.runtime.startboard import RoomFiles, read_room
 
 log = structlog.get_logger(__name__)
 
