@@ -202,9 +202,10 @@ def percentile(values: list[float], fraction: float) -> float:
 def histogram(metrics: str) -> dict[float, int]:
     """Cumulative bucket counts of the server's relay latency histogram, by upper bound (s)."""
     buckets = re.findall(
-        r'^signaling_relay_latency_seconds_bucket\{le="([^"]+)"\} (\d+)$', metrics, re.M
+        r'^signaling_relay_latency_seconds_bucket\{le="([^"]+)"\} (\S+)$', metrics, re.M
     )
-    return {float(bound): int(count) for bound, count in buckets}
+    # prometheus-client writes counts as floats ("2.0").
+    return {float(bound): int(float(count)) for bound, count in buckets}
 
 
 def bucket_percentile(before: dict[float, int], after: dict[float, int], fraction: float) -> float:

@@ -1,9 +1,10 @@
-"""The signaling server: aiohttp routes (/ws, /healthz, /metrics), frame dispatch, shutdown.
+"""The signaling server: the /ws route, frame dispatch, roster fan-out, start and shutdown.
 
 Each WebSocket is read by its handler and written by its Connection's outbox. Frames are
 decoded by ``protocol``, rosters live in a Directory (this process, or Redis), and every
 refusal becomes an ``error`` frame with a stable code; a client cannot crash the server or
 disturb other clients. Clocks are read here, at the edge, and passed down as ``now``.
+The operators' pages (/healthz, /metrics) are ``status``; they read the server's ``census``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ifmesh.signaling.config import ServerConfig
 from ifmesh.signaling.connection import Connection, FrameSocket
 from ifmesh.signaling.directory import Directory, LocalDirectory
 from ifmesh.signaling.limits import TokenBucket
-from ifmesh.signaling.metrics import SignalingMetrics
+from ifmesh.signaling.metrics import Census, SignalingMetrics
 from ifmesh.signaling.protocol import (
     Answer,
     Candidate,
@@ -41,6 +42,7 @@ from ifmesh.signaling.protocol import (
     encode_relay,
 )
 from ifmesh.signaling.rooms import Presence, Rooms, RosterChange
+from ifmesh.signaling.status import StatusPages
 
 __all__ = ["SignalingServer"]
 
@@ -57,16 +59,12 @@ class SignalingServer:
         self._stopping = False
         self._runner: web.AppRunner | None = None
         self._port = config.port
-        self.metrics = SignalingMetrics(
-            connections=lambda: len(self._connections),
-            rooms=lambda: len(self._local),
-            peers=lambda: sum(len(members) for members in self._local.values()),
-        )
+        self.metrics = SignalingMetrics(self.census)
         self.directory: Directory = self._make_directory()
+        status = StatusPages(config, self.metrics, census=self.census, healthy=self.healthy)
         self.app = web.Application()
         self.app.router.add_get("/ws", self._websocket)
-        self.app.router.add_get("/healthz", self._healthz)
-        self.app.router.add_get("/metrics", self._metrics)
+        self.app.router.add_routes(status.routes())
 
     def _make_directory(self) -> Directory:
         if self.config.redis_url is None:
@@ -86,6 +84,16 @@ class SignalingServer:
     @property
     def url(self) -> str:
         return f"ws://{self.config.host}:{self._port}/ws"
+
+    def census(self) -> Census:
+        return Census(
+            connections=len(self._connections),
+            rooms=len(self._local),
+            peers=sum(len(members) for members in self._local.values()),
+        )
+
+    def healthy(self) -> bool:
+        return self.directory.healthy() and not self._stopping
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -130,26 +138,7 @@ class SignalingServer:
         await self.directory.close()
         log.info("stopped")
 
-    # --- HTTP ---------------------------------------------------------------------------------
-
-    async def _healthz(self, request: web.Request) -> web.Response:
-        healthy = self.directory.healthy() and not self._stopping
-        body = {
-            "status": "ok" if healthy else "degraded",
-            "instance": self.config.instance_id,
-            "auth": "open" if self.config.open else "token",
-            "backplane": "redis" if self.config.redis_url else "none",
-            "rooms": len(self._local),
-            "peers": sum(len(members) for members in self._local.values()),
-            "connections": len(self._connections),
-        }
-        return web.json_response(body, status=200 if healthy else 503)
-
-    async def _metrics(self, request: web.Request) -> web.Response:
-        return web.Response(
-            text=self.metrics.render(), content_type="text/plain", charset="utf-8",
-            headers={"X-Prometheus-Format": "0.0.4"},
-        )  # fmt: skip
+    # --- WebSocket ----------------------------------------------------------------------------
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         if self._stopping:

@@ -175,5 +175,5 @@ async def test_hostile_frames_never_crash_the_server_or_disturb_others(
     ):
         metrics = await response.text()
     assert 'code="internal_error"' not in metrics
-    received = re.search(r"^signaling_frames_received_total (\d+)$", metrics, re.MULTILINE)
-    assert received is not None and int(received.group(1)) >= FRAMES
+    received = re.search(r"^signaling_frames_received_total (\S+)$", metrics, re.MULTILINE)
+    assert received is not None and float(received.group(1)) >= FRAMES

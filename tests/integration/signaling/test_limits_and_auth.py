@@ -8,6 +8,7 @@ import time
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from ifmesh.signaling import auth
 from tests.integration.signaling.conftest import Connect, StartServer, join_room
@@ -121,29 +122,38 @@ async def test_healthz_and_metrics_describe_the_server(
     await a.expect_error("bad_json")
 
     base = f"http://127.0.0.1:{server.port}"
+    # Prometheus asks for OpenMetrics first; the page stays text 0.0.4, where the counter
+    # signaling_connections_total does not clash with the gauge signaling_connections.
+    accept = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{base}/healthz") as response:
             assert response.status == 200
             health = json.loads(await response.text())
-        async with http.get(f"{base}/metrics") as response:
+        async with http.get(f"{base}/metrics", headers={"Accept": accept}) as response:
             assert response.status == 200
             assert response.content_type == "text/plain"
-            metrics = await response.text()
+            assert "version=0.0.4" in response.headers["Content-Type"]
+            page = await response.text()
     assert health["status"] == "ok" and health["auth"] == "open"
     assert (health["rooms"], health["peers"], health["connections"]) == (1, 2, 2)
-    for line in [
-        "signaling_connections 2",
-        "signaling_rooms 1",
-        "signaling_peers 2",
-        "signaling_joins_total 2",
-        'signaling_relays_total{type="offer"} 1',
-        'signaling_relays_total{type="candidate"} 1',
-        'signaling_errors_total{code="unknown_peer"} 1',
-        'signaling_errors_total{code="bad_json"} 1',
-        'signaling_relay_latency_seconds_bucket{le="+Inf"} 2',
-        "signaling_relay_latency_seconds_count 2",
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(page)
+        for sample in family.samples
+    }
+    for name, labels, value in [
+        ("signaling_connections", (), 2),
+        ("signaling_rooms", (), 1),
+        ("signaling_peers", (), 2),
+        ("signaling_joins_total", (), 2),
+        ("signaling_relays_total", (("type", "offer"),), 1),
+        ("signaling_relays_total", (("type", "candidate"),), 1),
+        ("signaling_errors_total", (("code", "unknown_peer"),), 1),
+        ("signaling_errors_total", (("code", "bad_json"),), 1),
+        ("signaling_relay_latency_seconds_bucket", (("le", "+Inf"),), 2),
+        ("signaling_relay_latency_seconds_count", (), 2),
     ]:
-        assert line in metrics.splitlines(), line
+        assert samples.get((name, labels)) == value, (name, labels)
 
 
 async def test_invalid_utf8_text_gets_bad_json_then_close_1007(
