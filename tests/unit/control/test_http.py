@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -184,3 +185,136 @@ async def test_a_request_beside_one_in_flight_gets_its_own_connection() -> None:
         )
         await connection.aclose()
     assert (waited.body, board.body) == (b'{"waited": true}', b'{"board": []}')
+
+
+@pytest.mark.parametrize(
+    ("answer", "connections"),
+    [(b"HTTP/1.1 200 OK\r\n", 1), (b"HTTP/1.1 200 OK\r\nConnection: close\r\n", 2),
+     (b"HTTP/1.0 200 OK\r\n", 2)],
+    ids=["keep-alive", "connection-close", "http-1.0"],
+)  # fmt: skip
+async def test_a_connection_is_kept_only_when_the_server_keeps_it(
+    answer: bytes, connections: int
+) -> None:
+    opened = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal opened
+        opened += 1
+        while not reader.at_eof():
+            try:
+                await _read_request(reader)
+            except asyncio.IncompleteReadError:
+                break
+            writer.write(answer + b"Content-Length: 2\r\n\r\n{}")
+            await writer.drain()
+
+    async with _server(serve) as url:
+        connection = Connection(url, {})
+        for _ in range(2):
+            assert (await connection.request("GET", "/v1/status", query=None)).body == b"{}"
+        await connection.aclose()
+    assert opened == connections
+
+
+async def test_a_chunked_answer_to_a_request_is_read_whole() -> None:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for piece in (b'{"tasks": ', b"[]", b"}"):
+            writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            await writer.drain()
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+
+    async with _server(serve) as url:
+        connection = Connection(url, {})
+        response = await connection.request("GET", "/v1/board", query=None)
+        await connection.aclose()
+    assert (response.status, response.body) == (200, b'{"tasks": []}')
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [b"HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\n",
+     b"HTTP/1.1 200 OK\r\nX-Padding: " + b"x" * (256 * 1024) + b"\r\n\r\n"],
+    ids=["bad-content-length", "head-too-long"],
+)  # fmt: skip
+async def test_a_malformed_head_is_a_typed_error_that_says_where(answer: bytes) -> None:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(answer)
+        with contextlib.suppress(ConnectionError):  # the client may hang up half-way
+            await writer.drain()
+
+    async with _server(serve) as url:
+        connection = Connection(url, {})
+        with pytest.raises(BadResponse, match=re.escape(url)):
+            await connection.request("GET", "/v1/status", query=None)
+        await connection.aclose()
+
+
+async def test_an_answer_cut_short_is_not_sent_again() -> None:
+    """A kept connection closed before any answer is retried; one closed in the middle of an
+    answer is not: the node may have acted on the request (a claim) already."""
+    requests = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal requests
+        while not reader.at_eof():
+            try:
+                await _read_request(reader)
+            except asyncio.IncompleteReadError:
+                break
+            requests += 1
+            if requests == 1:
+                writer.write(_json_response(b"{}"))
+            else:
+                writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"task"')
+                await writer.drain()
+                break
+            await writer.drain()
+
+    async with _server(serve) as url:
+        connection = Connection(url, {})
+        await connection.request("GET", "/v1/status", query=None)  # one kept connection
+        with pytest.raises(ConnectionError, match="in the middle of the answer"):
+            await connection.request("POST", "/v1/claim", json=b"{}", query=None)
+        await connection.aclose()
+    assert requests == 2
+
+
+async def test_a_request_that_timed_out_leaves_no_half_used_connection() -> None:
+    never = asyncio.Event()
+    requests = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal requests
+        await _read_request(reader)
+        requests += 1
+        if requests == 1:
+            await never.wait()  # the first request is never answered
+        writer.write(_json_response(b'{"n": 2}'))
+        await writer.drain()
+
+    async with _server(serve) as url:
+        connection = Connection(url, {})
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(connection.request("GET", "/v1/wait", query=None), 0.2)
+        second = await connection.request("GET", "/v1/status", query=None)
+        await connection.aclose()
+    assert second.body == b'{"n": 2}'
+
+
+async def test_a_body_that_ends_with_the_connection_is_read_whole() -> None:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{"tasks": []}')
+        await writer.drain()
+        writer.close()
+
+    async with _server(serve) as url:
+        connection = Connection(url, {})
+        response = await connection.request("GET", "/v1/board", query=None)
+        await connection.aclose()
+    assert response.body == b'{"tasks": []}'
