@@ -18,7 +18,7 @@ import orjson
 from pydantic import BaseModel
 
 from ifmesh.node.board.state import Board
-from ifmesh.node.protocol.messages import format_timestamp
+from ifmesh.node.protocol.fields import format_timestamp
 
 
 def to_document(value: Any) -> Any:

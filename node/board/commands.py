@@ -30,6 +30,7 @@ from ifmesh.node.board.state import (
     lease_expired,
 )
 from ifmesh.node.protocol import messages as m
+from ifmesh.node.protocol.fields import MILESTONES, BlockerType, Urgency
 
 Admit = Callable[[Board, m.Envelope], Admission]
 DEFAULT_HELP_DEADLINE = timedelta(minutes=10)
@@ -115,7 +116,7 @@ def claim(
         d
         for d in task.dependencies
         if (dep := board.tasks.get(d)) is None or dep.status is not TaskStatus.COMPLETED
-    )
+    ) + ((repr(task.manual_dependency),) if task.manual_dependency else ())
     if missing and not force:
         raise DependenciesNotCompleted(task_id, missing)
     payload = m.TaskClaim(
@@ -153,7 +154,7 @@ def progress(
     milestone: str = "",
     epoch: int | None = None,
 ) -> m.Envelope:
-    if percent not in m.MILESTONES:
+    if percent not in MILESTONES:
         raise errors.InvalidMilestone(
             f"percent {percent} is not a milestone; use one of 25, 50, 75, 100", path="percent"
         )
@@ -242,8 +243,8 @@ def block(
     on: Sequence[str] = (),
     description: str = "",
     required_capabilities: Sequence[str] = (),
-    blocker_type: m.BlockerType = "dependency",
-    urgency: m.Urgency = "medium",
+    blocker_type: BlockerType = "dependency",
+    urgency: Urgency = "medium",
     help_deadline: timedelta = DEFAULT_HELP_DEADLINE,
     max_helpers: int = 3,
 ) -> tuple[m.Envelope, ...]:
@@ -286,7 +287,7 @@ def _help_payload(
     task_id: str,
     required: Sequence[str],
     description: str,
-    urgency: m.Urgency,
+    urgency: Urgency,
     deadline: datetime,
     max_helpers: int,
 ) -> m.HelpRequest:
@@ -309,7 +310,7 @@ def request_help(
     now: datetime,
     *,
     description: str = "",
-    urgency: m.Urgency = "medium",
+    urgency: Urgency = "medium",
     deadline: timedelta = DEFAULT_HELP_DEADLINE,
     max_helpers: int = 3,
 ) -> m.Envelope:

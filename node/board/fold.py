@@ -131,6 +131,8 @@ class FoldState:
         return old
 
     def dependencies_done(self, task: Task) -> bool:
+        if task.manual_dependency:
+            return False
         tasks = self.tasks
         for dep in task.dependencies:
             found = tasks.get(dep)

@@ -21,8 +21,16 @@ from ifmesh.node.board.fold import FoldState
 from ifmesh.node.board.governance import Governance
 from ifmesh.node.board.judgement import REFUSED, Handler, Outcome, Refused, refuse
 from ifmesh.node.board.lifecycle import FREED, Trigger, next_status, settle
-from ifmesh.node.board.state import BoardConfig, Task, TaskStatus, evolve, lease_expired
+from ifmesh.node.board.state import (
+    SEED_INCARNATION_PREFIX,
+    BoardConfig,
+    Task,
+    TaskStatus,
+    evolve,
+    lease_expired,
+)
 from ifmesh.node.protocol import messages as m
+from ifmesh.node.protocol.fields import format_timestamp
 
 
 def apply(
@@ -111,6 +119,7 @@ def _claim(
         )
     if p.metadata.get("force") is not True and not state.dependencies_done(task):
         missing = [d for d in task.dependencies if not _completed(state, d)]
+        missing += [repr(task.manual_dependency)] if task.manual_dependency else []
         return refuse(
             fx,
             event,
@@ -153,8 +162,8 @@ def _steal(
             event,
             p.task_id,
             "lease_not_expired",
-            f"{task.owner}'s last event ({last and m.format_timestamp(last)}) is within the"
-            f" lease of {config.lease} at {m.format_timestamp(at)}",
+            f"{task.owner}'s last event ({last and format_timestamp(last)}) is within the"
+            f" lease of {config.lease} at {format_timestamp(at)}",
         )
     if _admit(state, event, gov, p.task_id, fx) is REFUSED:
         return REFUSED
@@ -176,6 +185,36 @@ _HOLDER_TRIGGERS: dict[str, Trigger] = {
 }
 
 
+def _claimless(task: Task, event: m.Envelope) -> bool:
+    """A session without a node reports a task completed that nobody holds."""
+    return (
+        event.incarnation.startswith(SEED_INCARNATION_PREFIX)
+        and not task.held
+        and task.status is not TaskStatus.COMPLETED
+    )
+
+
+def _complete_without_claim(
+    state: FoldState, task: Task, event: m.Envelope, p: m.TaskComplete, fx: list[Effect]
+) -> Outcome:
+    def commit() -> None:
+        done = evolve(
+            task,
+            status=TaskStatus.COMPLETED,
+            owner=event.source,
+            percent=100,
+            milestone="Complete",
+            tests_pass=p.tests_pass,
+            deliverable=p.deliverable or task.deliverable,
+            completed_without_claim=True,
+            owner_last_event_at=event.timestamp,
+        )
+        state.put_task(done)
+        waiting.cascade(state, p.task_id, event.id, fx)
+
+    return commit
+
+
 def _holder(
     state: FoldState, event: m.Envelope, config: BoardConfig, gov: Governance, fx: list[Effect]
 ) -> Outcome:
@@ -186,6 +225,8 @@ def _holder(
     task = _lookup(state, event, p.task_id, fx)
     if isinstance(task, Refused):
         return task
+    if isinstance(p, m.TaskComplete) and _claimless(task, event):
+        return _complete_without_claim(state, task, event, p, fx)
     if p.epoch != task.epoch:
         return refuse(
             fx,

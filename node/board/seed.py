@@ -26,6 +26,7 @@ def _task(row: TaskRow, document: TaskBoardDocument, overlay: TaskOverlay | None
         status=row.status,
         owner=row.owner if row.status is not TaskStatus.AVAILABLE else None,
         dependencies=row.dependencies,
+        manual_dependency=row.manual_dependency,
         deliverable=row.deliverable,
         estimate_hours=row.estimate_hours,
         model=row.model,
@@ -72,7 +73,7 @@ def seed_board(
         if task.status is TaskStatus.COMPLETED:
             continue
         if task.owner is None or task.kind is TaskKind.FILLER:
-            ready = all(d in done for d in task.dependencies)
+            ready = not task.manual_dependency and all(d in done for d in task.dependencies)
             tasks[task_id] = replace(task, owner=None, confirmed=False, status=settle(ready))
             continue
         status = statuses.get(task.owner)

@@ -19,6 +19,8 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 DEFAULT_LEASE = timedelta(minutes=15)
+# The incarnation of events derived from a STATUS file in git (a session without a node).
+SEED_INCARNATION_PREFIX = "git:"
 DEFAULT_CONTEST_WINDOW = timedelta(milliseconds=50)
 
 
@@ -62,6 +64,9 @@ class Task:
     percent: int = 0
     milestone: str = ""
     dependencies: tuple[str, ...] = ()
+    # A dependency cell that names no task ("Waiting on legal review"): the task stays BLOCKED
+    # until someone claims it with --force, on every node alike.
+    manual_dependency: str = ""
     deliverable: str = ""
     estimate_hours: float | None = None
     model: str = ""
@@ -71,6 +76,9 @@ class Task:
     kind: TaskKind = TaskKind.PRIMARY
     claimed_at: datetime | None = None
     tests_pass: bool | None = None
+    # A session without a node reported it completed without ever claiming it (they often
+    # report only at the end): COMPLETED all the same, and `ifmesh status` says so.
+    completed_without_claim: bool = False
 
     @property
     def held(self) -> bool:
@@ -186,7 +194,7 @@ class Board:
         return tuple(t for _, t in sorted(self.tasks.items()) if t.owner == session_id and t.held)
 
     def dependencies_done(self, task: Task) -> bool:
-        return all(
+        return not task.manual_dependency and all(
             (dep := self.tasks.get(d)) is not None and dep.status is TaskStatus.COMPLETED
             for d in task.dependencies
         )

@@ -13,18 +13,16 @@ import dataclasses
 import enum
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ifmesh.node import errors
 from ifmesh.node.board import commands
 from ifmesh.node.board.state import Task, TaskStatus
+from ifmesh.node.control.running import RunningNode
+from ifmesh.node.control.views import board_document, event_summary, task_document
 from ifmesh.node.governor.budget_table import budget_rows
 from ifmesh.node.governor.matching import match_score
 from ifmesh.node.protocol.messages import BreakerReset, Envelope, SwarmRegister
-from ifmesh.node.runtime.views import board_document, event_summary, task_document
-
-if TYPE_CHECKING:
-    from ifmesh.node.runtime.node import Node
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -39,7 +37,7 @@ def _plain(document: dict[str, Any]) -> dict[str, Any]:
 
 
 class Handlers:
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: RunningNode) -> None:
         self.node = node
 
     def commands(self) -> dict[str, Handler]:

@@ -12,8 +12,9 @@ The peers' hints come in through ``landed_elsewhere`` and ``waiting_elsewhere``
 
 This module owns the bridge's life (start, flush, close), its intake (the batch the node's
 events wait in, under one lock with the schedule and the outputs), the timer's dispatch, the
-regular fetch, and absorbing what was read into outputs. The compare-and-swap push, with its
-turns and lost races, is :mod:`ifmesh.node.gitsync.push`; reading the branch is
+regular fetch, and absorbing what was read into outputs. Opening the clone (and creating the
+branch for a new room) is :mod:`ifmesh.node.gitsync.opening`; the compare-and-swap push, with
+its turns and lost races, is :mod:`ifmesh.node.gitsync.push`; reading the branch is
 :mod:`ifmesh.node.gitsync.reader`; this node's own commits are :mod:`ifmesh.node.gitsync.chain`.
 
 Nothing the node submitted is lost: it is in a local commit before any push is tried, and
@@ -32,11 +33,8 @@ import structlog
 
 from ifmesh.node.gitsync import handoff
 from ifmesh.node.gitsync.batch import Batch, CommitPlan
-from ifmesh.node.gitsync.chain import OwnChain
-from ifmesh.node.gitsync.clone import Clone
 from ifmesh.node.gitsync.config import BridgeConfig
 from ifmesh.node.gitsync.errors import (
-    BranchMissing,
     GitCommandFailed,
     GitSyncError,
     IncarnationConflict,
@@ -44,13 +42,12 @@ from ifmesh.node.gitsync.errors import (
     StateDirLocked,
 )
 from ifmesh.node.gitsync.eventlog import ResumePoint
+from ifmesh.node.gitsync.opening import fetch_or_create, open_clone
 from ifmesh.node.gitsync.outputs import Landed, Outputs, SyncState, SyncTally
-from ifmesh.node.gitsync.paths import BOARD_PATH
 from ifmesh.node.gitsync.push import Pusher
-from ifmesh.node.gitsync.reader import BranchReader, ReadResult
+from ifmesh.node.gitsync.reader import ReadResult
 from ifmesh.node.gitsync.schedule import Action, Backoff, SyncSchedule
 from ifmesh.node.gitsync.scribe import STARTER_BOARD
-from ifmesh.node.gitsync.scribing import BoardScribe
 from ifmesh.node.gitsync.turns import Turns
 from ifmesh.node.protocol.messages import Envelope
 from ifmesh.node.runtime.statedir import StateDirLock
@@ -98,21 +95,7 @@ class GitSync:
         config = self.config
         self._lockfile = StateDirLock(config.state_dir, name=LOCK_NAME, error=StateDirLocked)
         self._lockfile.acquire()
-        self.clone = Clone(config.clone_dir, config.remote_url, config.branch)
-        self.chain = OwnChain(
-            self.clone,
-            session=config.session,
-            branch=config.branch,
-            incarnation=config.incarnation,
-        )
-        self.reader = BranchReader(
-            self.clone,
-            session=config.session,
-            branch=config.branch,
-            read_seed_branches=config.seed_branch_glob is not None,
-            renew_interval=config.seed_renew_interval,
-        )
-        self.scribe = BoardScribe(config, self.reader, self.chain)
+        self.clone, self.chain, self.reader, self.scribe = open_clone(config)
         self._schedule = SyncSchedule(
             batch_window=config.batch_window,
             fetch_interval=config.fetch_interval,
@@ -136,7 +119,7 @@ class GitSync:
             hint=self._hint,
         )
         try:
-            self._fetch_or_create()
+            fetch_or_create(self.clone, config, self._starter)
         except RemoteUnreachable as exc:
             if self.chain.tip is None:
                 raise
@@ -161,21 +144,6 @@ class GitSync:
             pending=self.chain.pending(),
         )
         return resume
-
-    def _fetch_or_create(self) -> None:
-        try:
-            self.clone.fetch(self.config.seed_branch_glob)
-        except BranchMissing:
-            if not self.config.create_branch:
-                raise
-            root = self.clone.commit_files(
-                None,
-                {BOARD_PATH: self._starter.encode()},
-                "chore: Create coordination branch with a starter board",
-            )
-            outcome = self.clone.push(root)
-            log.info("gitsync.branch_created", branch=self.config.branch, outcome=outcome.value)
-            self.clone.fetch(self.config.seed_branch_glob)
 
     def close(self) -> None:
         """Releases the state directory; commits not pushed stay there for the next start."""

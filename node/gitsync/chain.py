@@ -36,7 +36,7 @@ from ifmesh.node.gitsync.eventlog import (
     resume_point,
 )
 from ifmesh.node.gitsync.objects import blob_sha
-from ifmesh.node.gitsync.paths import BOARD_PATH, log_path, status_path
+from ifmesh.node.gitsync.paths import BOARD_PATH, log_path, session_of_status, status_path
 from ifmesh.node.gitsync.statusfiles import read_status
 from ifmesh.node.protocol import codec
 from ifmesh.node.protocol.messages import Envelope
@@ -112,6 +112,7 @@ class OwnChain:
             self._clone.set_ref(self._clone.local_ref, remote_tip)
             self._clone.set_ref(BASE_REF, remote_tip)
         self.log = (self._clone.read(source, self._log_path) if source else None) or b""
+        self._status_path = self._own_status_path(source)
         data = self._clone.read(source, self._status_path) if source else None
         status = None
         if data is not None:
@@ -303,6 +304,28 @@ class OwnChain:
             cached = (self.log, blob_sha(self.log))
             self._log_sha = cached
         return cached[1]
+
+    def _own_status_path(self, source: str | None) -> str:
+        """This session's STATUS file: ``STATUS-<SESSION>.yaml``, unless a file on the branch
+        already speaks for it under another name (``STATUS-SESSION-4.yaml`` saying
+        ``session: session-4-sip``): that one is kept, never a second file for one session."""
+        default = status_path(self.session)
+        if source is None or self._clone.blob_sha(source, default) is not None:
+            return default
+        for name in sorted(self._clone.top_level_files(source)):
+            if session_of_status(name) is None:
+                continue
+            data = self._clone.read(source, name)
+            try:
+                if data is not None and read_status(data, name).session == self.session:
+                    return name
+            except CorruptStatus:
+                continue
+        return default
+
+    @property
+    def status_file(self) -> str:
+        return self._status_path
 
     def _status_at(self, commit: str) -> StatusFile | None:
         data = self._clone.read(commit, self._status_path)

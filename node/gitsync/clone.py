@@ -241,6 +241,14 @@ class Clone:
         entry = self.objects.lookup(self._tree_of(commit), path)
         return entry[0].hex() if entry is not None and entry[1] != TREE_MODE else None
 
+    def top_level_files(self, commit: str) -> dict[str, str]:
+        """Files at the top of the tree at ``commit``: name → blob sha."""
+        return {
+            name.decode("utf-8", "replace") if isinstance(name, bytes) else name: binsha.hex()
+            for binsha, mode, name in self.objects.tree(self._tree_of(commit))
+            if mode != TREE_MODE
+        }
+
     def blobs_under(self, commit: str, directory: str) -> dict[str, str]:
         """Files directly in ``directory`` at ``commit``: path → blob sha."""
         entry = self.objects.lookup(self._tree_of(commit), directory)

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ifmesh.node.protocol.messages import SessionId
+from ifmesh.node.protocol.fields import SessionId
 
 Seconds = Annotated[float, Field(gt=0)]
 

@@ -21,7 +21,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ifmesh.node.board.formats.status import StatusFile
-from ifmesh.node.gitsync.paths import session_of_status
 from ifmesh.node.protocol.messages import ClaimLost, TaskConfirmed
 
 TaskEpoch = tuple[str, int]
@@ -75,10 +74,8 @@ def records_in(commit: str, files: Iterable[tuple[str, StatusFile]]) -> list[Con
     """Confirm records of the STATUS files (path, parsed) one commit changed, lowest session
     first (``claiming:`` before the session's ``also_claiming:`` entries)."""
     records = []
-    for path, status in files:
-        session = session_of_status(path)
-        if session is None:
-            continue
+    for _path, status in files:
+        session = status.session
         if status.claiming is not None:
             records.append(ConfirmRecord(status.claiming, status.epoch or 0, session, commit))
         for task, epoch in also_claiming(status):

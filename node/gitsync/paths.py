@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 
+from ifmesh.node.board.formats.status import session_named_by
+
 BOARD_PATH = "PHASE-0-TASK-BOARD.md"
 LOG_DIR = ".ifmesh/log"
 STATUS_GLOB = "STATUS-*.yaml"
 
-_STATUS_NAME = re.compile(r"^STATUS-([A-Z0-9][A-Z0-9._-]{0,63})\.yaml$")
 _LOG_NAME = re.compile(r"^\.ifmesh/log/([a-z0-9][a-z0-9._-]{0,63})\.jsonl$")
 
 
@@ -25,9 +26,13 @@ def log_path(session: str) -> str:
 
 
 def session_of_status(path: str) -> str | None:
-    """``STATUS-SESSION-2-WEBRTC.yaml`` → ``session-2-webrtc``; None for any other file."""
-    match = _STATUS_NAME.match(path)
-    return match.group(1).lower() if match else None
+    """``STATUS-SESSION-2-WEBRTC.yaml`` → ``session-2-webrtc``; None for any other file.
+
+    The name only: the file's ``session:`` field may name the same session differently, and
+    then it is the session (:func:`ifmesh.node.gitsync.statusfiles.session_of`)."""
+    if "/" in path:
+        return None  # STATUS files live at the top of the branch
+    return session_named_by(path)
 
 
 def session_of_log(path: str) -> str | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from ifmesh.node.board.formats.problems import ReadProblem
 from ifmesh.node.board.formats.status import StatusFile
 from ifmesh.node.gitsync.clone import Clone, CommitInfo
 from ifmesh.node.gitsync.confirm import ConfirmLedger, ConfirmRecord, records_in
@@ -79,6 +80,9 @@ class BranchReader:
         self._reset()
         self._seed_tips: dict[str, tuple[str, int]] = {}  # branch → (tip, its depth)
         self._reported: set[tuple[str, str]] = set()
+        # What the latest version of each STATUS file read could not fully say, by where it
+        # was read ("STATUS-….yaml", or "branch:STATUS-….yaml" for a session's own branch).
+        self.problems: dict[str, tuple[ReadProblem, ...]] = {}
 
     def _reset(self) -> None:
         self.ledger = ConfirmLedger()
@@ -126,12 +130,13 @@ class BranchReader:
         for commit in history:
             parsed: list[tuple[str, StatusFile]] = []
             for path in commit.paths:
-                session = session_of_status(path)
-                if session is None:
+                if session_of_status(path) is None:
                     continue
                 status = self._status_at(commit.sha, path, result)
                 if status is None:
                     continue
+                self._note(path, status)
+                session = status.session
                 parsed.append((path, status))
                 result.writers.append(session)
                 self.statuses[session] = status
@@ -192,15 +197,22 @@ class BranchReader:
                 history = self._clone.first_parent_history(tip, pattern=STATUS_GLOB) or []
             for commit in history:
                 for path in commit.paths:
-                    session = session_of_status(path)
-                    if session is None or session in self.log_sessions:
-                        continue  # a session with a node: its log is the authority
+                    if session_of_status(path) is None:
+                        continue
                     status = self._status_at(commit.sha, path, result)
-                    if status is not None:
-                        self._derive(commit, path, status, branch, result)
+                    if status is None or status.session in self.log_sessions:
+                        continue  # a session with a node: its log is the authority
+                    self._note(f"{branch}:{path}", status)
+                    self._derive(commit, path, status, branch, result)
             self._seed_tips[branch] = (tip, history[-1].depth if history else depth)
 
     # --- helpers -----------------------------------------------------------------------------
+
+    def _note(self, where: str, status: StatusFile) -> None:
+        if status.problems:
+            self.problems[where] = status.problems
+        else:
+            self.problems.pop(where, None)
 
     def _status_at(self, commit: str, path: str, result: ReadResult) -> StatusFile | None:
         data = self._clone.read(commit, path)

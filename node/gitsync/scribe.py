@@ -18,7 +18,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ifmesh.node.board.errors import TaskBoardError
 from ifmesh.node.board.formats.status import StatusFile
 from ifmesh.node.board.formats.taskboard import CellUpdate, parse_task_board, render_task_board
 from ifmesh.node.board.state import TaskStatus
@@ -110,14 +109,14 @@ def confirmed_cells(
 
 
 def render_board(text: str, updates: Mapping[str, CellUpdate]) -> str:
-    """The board with only those cells rewritten; BoardUnparseable when it no longer parses."""
-    try:
-        document = parse_task_board(text, BOARD_PATH)
-    except TaskBoardError as exc:
+    """The board with only those cells rewritten. Rows the reader could not read stay as they
+    are; BoardUnparseable when the file no longer holds any task table to render into."""
+    document = parse_task_board(text, BOARD_PATH)
+    if updates and not document.all_rows():
         raise BoardUnparseable(
-            f"{exc}; the scribe leaves the board as it is until someone fixes the file "
-            "(only Status and Owner cells are ever rewritten)"
-        ) from None
+            f"{BOARD_PATH} has no task table any more; the scribe leaves the board as it is until"
+            " someone restores it (only Status and Owner cells are ever rewritten)"
+        )
     return render_task_board(document, updates)
 
 

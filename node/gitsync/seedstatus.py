@@ -6,7 +6,8 @@ of that file — a commit, compared with the file in its parent — becomes even
 
 * a task it now names that it did not name before → ``task.claim``
 * a new milestone of 25, 50 or 75 % → ``task.progress``
-* a new ``completed:`` → ``task.complete``
+* a task it reports completed for the first time (``completed:``, ``tasks_completed:``, a
+  list…) → ``task.complete``; one it never claimed still completes (the fold says so)
 * a new ``blocked_on:`` → ``blocker``
 * otherwise, a refresh while it holds a task, at most once per ``renew_interval`` of its
   STATUS timestamps → ``lease.renew`` (its STATUS time plays the part of its last event)
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ifmesh.node.board.formats.status import StatusFile
-from ifmesh.node.gitsync.paths import session_of_status
+from ifmesh.node.board.state import SEED_INCARNATION_PREFIX
 from ifmesh.node.gitsync.statusfiles import held_task, milestone_text
 from ifmesh.node.protocol.messages import (
     Blocker,
@@ -37,7 +38,7 @@ from ifmesh.node.protocol.messages import (
     make_message,
 )
 
-INCARNATION_PREFIX = "git:"
+INCARNATION_PREFIX = SEED_INCARNATION_PREFIX
 _PROGRESS_MILESTONES = (25, 50, 75)
 
 
@@ -59,10 +60,8 @@ def change_id(commit: str, path: str) -> str:
 
 
 def derive_events(change: StatusChange, *, renew_interval: float) -> list[Envelope]:
-    session = session_of_status(change.path)
-    if session is None:
-        return []
     before, after = change.before, change.after
+    session = after.session  # the file's own session (its name and session: field weighed)
     payloads = _payloads(session, before, after, _when(change), renew_interval)
     base_id = change_id(change.commit, change.path)
     # Seconds since the epoch leave room below for the depth and the index within a change.
@@ -96,7 +95,8 @@ def _payloads(
     task = held_task(after)
     previous_task = held_task(before) if before else None
     payloads: list[Payload] = []
-    if task and task != previous_task and task != after.completed:
+    completed = set(after.completed_tasks)
+    if task and task != previous_task and task not in completed:
         payloads.append(TaskClaim(task_id=task, epoch=epoch, swarm_id=session, timestamp=when))
     percent = after.percent
     if (
@@ -112,15 +112,17 @@ def _payloads(
                 milestone=milestone_text(after),
             )
         )
-    if after.completed and (before is None or before.completed != after.completed):
-        payloads.append(
-            TaskComplete(
-                task_id=after.completed,
-                epoch=epoch,
-                deliverable=after.deliverable or "",
-                tests_pass=bool(after.tests_pass),
+    reported = set(before.completed_tasks) if before is not None else set()
+    for done in after.completed_tasks:
+        if done not in reported:  # each task once, the first time the file reports it
+            payloads.append(
+                TaskComplete(
+                    task_id=done,
+                    epoch=epoch,
+                    deliverable=(after.deliverable or "") if done == after.completed else "",
+                    tests_pass=bool(after.tests_pass),
+                )
             )
-        )
     if task and after.blocked_on and (before is None or before.blocked_on != after.blocked_on):
         payloads.append(
             Blocker(
@@ -131,7 +133,7 @@ def _payloads(
                 detected_at=when,
             )
         )
-    if not payloads and task and task != after.completed and before is not None:
+    if not payloads and task and task not in completed and before is not None:
         previous = before.last_seen
         bucket = int(when.timestamp() // renew_interval)
         if previous is None or int(previous.timestamp() // renew_interval) != bucket:

@@ -1,19 +1,21 @@
 """Reading other sessions' STATUS files from git through the board's seed-format parser.
 
-The parser (:mod:`ifmesh.node.board.formats.status`) owns the format; this module adds what git
-reading needs: the session is named by the file (one writer per file, so a file cannot speak
-for another session), and a bad file becomes a :class:`CorruptStatus` the bridge reports and
-skips.
+The parser (:mod:`ifmesh.node.board.formats.status`) owns the format and its tolerance: what a
+file says that cannot be read is in ``StatusFile.problems``, with its line, and the rest is
+used. The session is the file's own (its ``session:`` field when the file name names the same
+session differently, else the file name's: one writer per file). Only a file that names no
+session at all becomes a :class:`CorruptStatus` the bridge reports and skips.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from ifmesh.node.board.errors import StatusFileError
+from ifmesh.node.board.formats.problems import ReadProblem
 from ifmesh.node.board.formats.status import StatusFile, parse_status
 from ifmesh.node.gitsync.errors import CorruptStatus
-from ifmesh.node.gitsync.paths import session_of_status
 
 _MILESTONE_TEXT = re.compile(r"^\s*\d{1,3}\s*%\s*(?:[-–—:]\s*)?(.*)$", re.DOTALL)
 
@@ -22,11 +24,13 @@ def read_status(data: bytes, path: str, commit: str = "") -> StatusFile:
     where = f"{path} (commit {commit[:12]})" if commit else path
     try:
         text = data.decode("utf-8")
+        undecodable = None
     except UnicodeDecodeError as exc:
-        raise CorruptStatus(
-            f"not UTF-8 text ({exc.reason} at byte {exc.start}); the session must rewrite it",
-            path=where,
-        ) from None
+        text = data.decode("utf-8", errors="replace")
+        undecodable = ReadProblem(
+            where, None, f"not UTF-8 text ({exc.reason} at byte {exc.start}); read with"
+            " replacement characters"
+        )  # fmt: skip
     try:
         status = parse_status(text, where)
     except StatusFileError as exc:
@@ -35,13 +39,8 @@ def read_status(data: bytes, path: str, commit: str = "") -> StatusFile:
             path=where,
             line=exc.line,
         ) from None
-    named = session_of_status(path)
-    if named is not None and status.session != named:
-        raise CorruptStatus(
-            f"says session {status.session!r} but the file belongs to {named!r}; ignored",
-            path=where,
-            line=1,
-        )
+    if undecodable is not None:
+        status = replace(status, problems=(undecodable, *status.problems))
     return status
 
 

@@ -9,35 +9,77 @@ link are ignored, so a late event from a retired link never touches the new one.
 
 Each link gets one down report at most (``left`` for a bye, ``dead`` for silence or a closed
 channel, ``replaced`` when a newer build takes its place).
+
+A pair reaches the rest of the node only through its :class:`LocalPeer` (in practice the
+:class:`~node.mesh.mesh.Mesh`, which holds the pairs).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING
+import random
+from collections.abc import Sequence
+from typing import Protocol
 
 import structlog
+from aiortc import RTCIceServer
 
 from ifmesh.node.errors import ProtocolError, SdpError
 from ifmesh.node.mesh import ice
+from ifmesh.node.mesh.config import MeshConfig
 from ifmesh.node.mesh.events import DownReason, PeerMetrics, PeerState
 from ifmesh.node.mesh.frame_reader import FrameReader
 from ifmesh.node.mesh.frame_writer import FrameWriter
-from ifmesh.node.mesh.framing import MessageArrived, PingArrived, PongArrived
+from ifmesh.node.mesh.framing import FrameEvent, MessageArrived, PingArrived, PongArrived
 from ifmesh.node.mesh.liveness import Liveness, PingDue, Presence, PresenceChanged
 from ifmesh.node.mesh.peer import PeerLink, Role, role_towards
-from ifmesh.node.mesh.reconnect import Backoff
+from ifmesh.node.mesh.reconnect import Backoff, PairEpochs
 from ifmesh.signaling.protocol import Answer, Candidate, Offer
-
-if TYPE_CHECKING:
-    from ifmesh.node.mesh.mesh import Mesh
 
 log = structlog.get_logger(__name__)
 
 
+class MessageInbox(Protocol):
+    """Where a pair hands each message it reads: called directly, as no wrapper belongs on the
+    path every message takes."""
+
+    def on_message(self, pair: Pair, event: MessageArrived) -> None: ...
+
+
+class LocalPeer(Protocol):
+    """This node's end of every pair: what a :class:`Pair` needs of the mesh that holds it.
+
+    Named here, on the pair's side, so that the import points one way: the mesh imports its
+    pairs, a pair never imports the mesh. It is the node's identity, configuration and clock,
+    the signaling it negotiates through, the epochs it builds under, and where it reports: its
+    messages, its other frames, and the pair coming up, turning suspect and going down.
+    """
+
+    @property
+    def session(self) -> str: ...
+    @property
+    def config(self) -> MeshConfig: ...
+    @property
+    def rng(self) -> random.Random: ...
+    @property
+    def ice_servers(self) -> Sequence[RTCIceServer]: ...
+    @property
+    def epochs(self) -> PairEpochs: ...
+    @property
+    def inbox(self) -> MessageInbox: ...
+    def now(self) -> float: ...
+    async def signaling_joined(self) -> None: ...
+    async def signal(self, frame: Offer | Answer | Candidate) -> bool: ...
+    def on_frame_event(self, pair: Pair, event: FrameEvent) -> None: ...
+    def on_pair_up(self, pair: Pair) -> None: ...
+    def on_pair_suspect(self, pair: Pair, silence: float) -> None: ...
+    def on_pair_down(self, pair: Pair, reason: DownReason, detail: str) -> None: ...
+    def close_later(self, link: PeerLink) -> None: ...
+
+
 class Pair:
-    def __init__(self, host: Mesh, peer: str) -> None:
+    def __init__(self, host: LocalPeer, peer: str) -> None:
         self.host = host
         self.peer = peer
         self.role = role_towards(host.session, peer)

@@ -87,7 +87,7 @@ def _fields_of(value: object) -> dict[str, Any]:
 def _encode_with_pydantic(message: Envelope) -> bytes:
     # Python-mode dump + orjson is about 3x faster than pydantic's JSON mode + json.dumps, and
     # orjson's UTC datetimes ("...:45.840107Z", fraction only when non-zero) are already the
-    # canonical form messages.format_timestamp documents.
+    # canonical form fields.format_timestamp documents.
     try:
         return orjson.dumps(message.model_dump(exclude_none=True), option=_CANONICAL)
     except orjson.JSONEncodeError as exc:

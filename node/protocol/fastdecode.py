@@ -19,16 +19,17 @@ loosened.
 The contract: :func:`decode` returns the message pydantic would return (``==``, same
 ``model_fields_set``, same encoding), or ``None`` when msgspec or a Python step refuses; the
 caller then runs pydantic, which raises the typed error or accepts what msgspec was too strict
-for (NaN in metadata, say). msgspec may be stricter than pydantic, never looser. Instances are
-built as pydantic's validator builds them: ``__dict__`` in field order, the fields present in
-the input as ``__pydantic_fields_set__``, no extra and no private state.
+for (NaN in metadata, say). msgspec may be stricter than pydantic, never looser.
+
+This module maps the schemas. What runs per message — each model's Python steps, and building
+the instance exactly as pydantic's validator builds it — is
+:class:`~ifmesh.node.protocol.modelplan.ModelPlan`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union
 
 import msgspec
@@ -36,11 +37,9 @@ from msgspec import UNSET
 from pydantic import BaseModel
 
 from ifmesh.node.protocol.messages import ENVELOPES, MESSAGE_ADAPTER, Envelope
+from ifmesh.node.protocol.modelplan import FieldValidator, Finish, ModelPlan, matching
 
-__all__ = ["ModelPlan", "UnmappedSchema", "decode", "model_plan"]
-
-Finish = Callable[[Any], Any]
-"""Turns msgspec's value into pydantic's (or raises where pydantic would refuse)."""
+__all__ = ["UnmappedSchema", "decode", "model_plan"]
 
 Schema = Mapping[str, Any]
 
@@ -80,104 +79,12 @@ def _pattern(pattern: str) -> str:
     return pattern[:-1] + r"\Z" if pattern.endswith("$") else pattern
 
 
-_SEEN_LIMIT = 4096  # strings remembered per pattern; then the memory starts over
-_SEEN_LENGTH = 256  # longer strings are searched every time (a peer could send many big ones)
-
-
-def _matching(pattern: str) -> Finish:
-    """The pattern check, remembering the strings that matched.
-
-    Not msgspec's ``Meta(pattern=...)``: a regex search on a cold cache cost ~9 µs per pattern
-    (a third of msgspec's whole decode), while session ids, task ids and destinations recur
-    message after message. A remembered string matched this very pattern before: same verdict.
-    """
-    regex = re.compile(_pattern(pattern))
-    seen: set[str] = set()
-
-    def check(value: str) -> str:
-        if value not in seen:
-            if regex.search(value) is None:
-                raise ValueError(f"{value!r} does not match {pattern!r}")
-            if len(value) <= _SEEN_LENGTH:
-                if len(seen) >= _SEEN_LIMIT:
-                    seen.clear()
-                seen.add(value)
-        return value
-
-    return check
-
-
 def _meta(schema: Schema, names: tuple[str, ...]) -> dict[str, Any]:
     return {name: schema[name] for name in names if name in schema}
 
 
 def _constrained(base: Any, constraints: dict[str, Any]) -> Any:
     return Annotated[base, msgspec.Meta(**constraints)] if constraints else base
-
-
-@dataclass(frozen=True)
-class _InfoView:
-    """What a with-info validator reads of pydantic's ValidationInfo."""
-
-    data: dict[str, Any]  # the fields before this one, as pydantic hands them
-    field_name: str
-    config: Any
-    mode: str = "json"
-    context: Any = None
-
-
-@dataclass(frozen=True)
-class _FieldValidator:
-    """A with-info field validator (``Envelope._sender_is_source``), called as pydantic calls it."""
-
-    function: Callable[[Any, _InfoView], Any]
-    name: str
-    before: tuple[str, ...]  # the model's fields before this one
-    config: Any
-
-    def __call__(self, fields: dict[str, Any]) -> Any:
-        data = {name: fields[name] for name in self.before}
-        return self.function(fields[self.name], _InfoView(data, self.name, self.config))
-
-
-@dataclass(frozen=True, eq=False)
-class ModelPlan:
-    """How one model is decoded: its Struct, and how the fields it read become the model."""
-
-    cls: type[BaseModel]
-    struct: type[msgspec.Struct]
-    template: dict[str, Any]  # every field's default (or tag), in the model's field order
-    factories: tuple[tuple[str, Callable[[], Any]], ...]
-    finishes: tuple[tuple[str, Finish], ...]  # fields the input always holds (required)
-    optional_finishes: tuple[tuple[str, Finish], ...]  # fields it may leave out (defaulted)
-    validators: tuple[_FieldValidator, ...]  # run after the finishes: they read other fields
-
-    def build(self, given: dict[str, Any]) -> BaseModel:
-        """The model from the fields the input holds (``msgspec.to_builtins`` of the Struct:
-        its fields left UNSET, that is absent from the input, are left out)."""
-        fields = self.template | given  # the template's order is the model's field order
-        for name, factory in self.factories:
-            if name not in given:
-                fields[name] = factory()
-        # Only what the input holds: pydantic does not validate defaults either.
-        for name, finish in self.finishes:
-            fields[name] = finish(fields[name])
-        for name, finish in self.optional_finishes:
-            if name in given:
-                fields[name] = finish(fields[name])
-        for validator in self.validators:
-            if validator.name in given:
-                fields[validator.name] = validator(fields)
-        model = _new(self.cls)
-        _set(model, "__dict__", fields)
-        _set(model, "__pydantic_fields_set__", set(given))
-        _set(model, "__pydantic_extra__", None)
-        _set(model, "__pydantic_private__", None)
-        return model
-
-
-_new = object.__new__
-_set = object.__setattr__
 
 
 class _Generator:
@@ -202,7 +109,9 @@ class _Generator:
         if kind == "str":
             _keys(schema, {"pattern", "min_length", "max_length", "strict"})
             lengths = _constrained(str, _meta(schema, ("min_length", "max_length")))
-            return lengths, _matching(schema["pattern"]) if "pattern" in schema else None
+            if "pattern" not in schema:
+                return lengths, None
+            return lengths, matching(re.compile(_pattern(schema["pattern"])))
         if kind in ("int", "float"):
             bounds = ("ge", "le", "gt", "lt", "multiple_of")
             _keys(schema, {*bounds, "strict", "allow_inf_nan"})
@@ -270,7 +179,7 @@ class _Generator:
         factories: list[tuple[str, Callable[[], Any]]] = []
         finishes: list[tuple[str, Finish]] = []
         optional_finishes: list[tuple[str, Finish]] = []
-        validators: list[_FieldValidator] = []
+        validators: list[FieldValidator] = []
         for name, field in fields_schema["fields"].items():
             _keys(field, {"schema", "serialization_exclude", "serialization_alias", "frozen"})
             value_schema: Schema = field["schema"]
@@ -331,7 +240,7 @@ class _Generator:
 
     def field_type(
         self, cls: type[BaseModel], name: str, schema: Schema, config: Any
-    ) -> tuple[Any, Finish | None, _FieldValidator | None]:
+    ) -> tuple[Any, Finish | None, FieldValidator | None]:
         """A field's type; a with-info validator (it reads earlier fields) is allowed only here."""
         if schema["type"] != "function-after" or schema["function"]["type"] != "with-info":
             return (*self.type_of(schema), None)
@@ -340,7 +249,7 @@ class _Generator:
         inner, finish = self.type_of(schema["schema"])
         names = tuple(cls.model_fields)
         before = names[: names.index(name)]
-        return inner, finish, _FieldValidator(schema["function"]["function"], name, before, config)
+        return inner, finish, FieldValidator(schema["function"]["function"], name, before, config)
 
 
 def _no_info(schema: Schema) -> Finish:

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ifmesh.node.errors import ConfigError
-from ifmesh.node.protocol.messages import Capability, SessionId
+from ifmesh.node.protocol.fields import Capability, SessionId
 from ifmesh.node.runtime.statedir import default_state_dir
 
 ENV_PREFIX = "IFMESH_"

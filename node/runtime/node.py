@@ -10,7 +10,7 @@ rest are edges that feed it and carry what it emits:
 - peers' events arrive from the mesh (live) and from git (durable; sessions without a node,
   and anything the mesh missed); both go to ``replica.receive`` and duplicates are no-ops;
 - time: one timer task sleeps until the replica's next deadline (lease renewal, escalation,
-  steal, end of a claim's contest window) and lets it act.
+  steal, end of a claim's contest window) and lets it act (:mod:`ifmesh.node.runtime.timers`).
 
 Presence (who is up on the mesh) is fed to the replica so it proposes a steal only for an
 owner that is absent. With the signaling server unreachable the node runs git-only and joins
@@ -24,9 +24,8 @@ import asyncio
 import gc
 import os
 import secrets
-import time
 from collections.abc import Coroutine, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -36,7 +35,10 @@ from ifmesh.node.board.errors import ForkedLog
 from ifmesh.node.board.replica import Replica
 from ifmesh.node.board.state import Board
 from ifmesh.node.control.endpoint import CONTROL_FILE, ControlEndpoint, publish, write_token
+from ifmesh.node.control.handlers import Handlers
+from ifmesh.node.control.running import BoardChanged
 from ifmesh.node.control.server import ControlServer, EventFeed
+from ifmesh.node.control.views import effect_document, event_document
 from ifmesh.node.gitsync import hints
 from ifmesh.node.gitsync.runner import AsyncGitSync
 from ifmesh.node.governor.policy import DEFAULT_POLICY, Policy
@@ -52,33 +54,13 @@ from ifmesh.node.protocol.messages import Envelope, SwarmRegister
 from ifmesh.node.runtime import parts
 from ifmesh.node.runtime.config import NodeConfig
 from ifmesh.node.runtime.statedir import SeqReservation, StateDirLock
-from ifmesh.node.runtime.views import effect_document, event_summary
+from ifmesh.node.runtime.timers import run_timers
 
 log = structlog.get_logger(__name__)
-
-IDLE_RECHECK = timedelta(seconds=1)
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class BoardChanged:
-    """Wakes everyone waiting for the board to change (``wait``, ``claim --confirmed``).
-
-    One event per change, replaced as it is set: notifying costs no task and no lock, and a
-    waiter that checked the board and then waits cannot miss a change in between (there is no
-    ``await`` between the two)."""
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-
-    def notify(self) -> None:
-        self._event.set()
-        self._event = asyncio.Event()
-
-    async def wait(self) -> None:
-        await self._event.wait()
 
 
 class Node:
@@ -118,7 +100,7 @@ class Node:
             await self._start_git()
             control = await self._start_control()
             await self._start_mesh()
-            self._tasks.append(asyncio.create_task(self._timer_loop(), name="node-timers"))
+            self._start_timers()
             _freeze_heap()
             log.info("node.started", session=self.session, incarnation=self.incarnation)
             self.feed.publish({"type": "node.started", "session": self.session})
@@ -167,8 +149,6 @@ class Node:
         self.publish(self.replica_or_fail().publish(payload, utcnow()))
 
     async def _start_control(self) -> ControlServer:
-        from ifmesh.node.control.handlers import Handlers
-
         token_file = write_token(self.state_dir)
         handlers = Handlers(self)
         server = ControlServer(
@@ -184,6 +164,16 @@ class Node:
             url = await server.start(port=self.config.control_port)
         publish(self.state_dir, ControlEndpoint(self.session, os.getpid(), url, token_file))
         return server
+
+    def _start_timers(self) -> None:
+        timers = run_timers(
+            self.replica_or_fail(),
+            self._wake,
+            clock=utcnow,
+            publish=self.publish,
+            confirm=self._confirm,
+        )
+        self._tasks.append(asyncio.create_task(timers, name="node-timers"))
 
     async def _start_mesh(self) -> None:
         mesh = parts.mesh(self.config)
@@ -267,7 +257,7 @@ class Node:
 
     def _announce(self, events: Sequence[Envelope]) -> None:
         for event in events:
-            self.feed.publish(_event_document(event, own=True))
+            self.feed.publish(event_document(event, own=True))
         self._after_change()
 
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
@@ -291,7 +281,7 @@ class Node:
             try:
                 if replica.receive(event):
                     new += 1
-                    self.feed.publish(_event_document(event, own=False))
+                    self.feed.publish(event_document(event, own=False))
             except ForkedLog as exc:
                 if event.source == self.session:  # another process writes *our* log
                     self.stop(str(exc))
@@ -313,6 +303,11 @@ class Node:
         self.changed.notify()
 
     # --- edges ------------------------------------------------------------------------------
+
+    def _confirm(self, task_id: str, epoch: int) -> None:
+        """A claim the mesh decided (its contest window ended): git writes its confirm record."""
+        if self.git is not None:
+            self.git.write_confirm_record(task_id, epoch)
 
     def _on_git(self, outputs: Any) -> None:  # node.gitsync's Outputs
         mesh = self.mesh
@@ -377,41 +372,6 @@ class Node:
             except errors.IfmeshError:
                 return  # the peer went away; git brings it the rest
 
-    async def _timer_loop(self) -> None:
-        replica = self.replica_or_fail()
-        loop = asyncio.get_running_loop()
-        idle_deadline: datetime | None = None
-        due = replica.get_timer()
-        while True:
-            self._wake.clear()
-            if due is not None and due == idle_deadline:
-                # The replica had nothing to do at this deadline last time (a steal refused,
-                # say): wait for the board to change, or re-check a little later, rather than
-                # spin on a deadline in the past.
-                due = utcnow() + IDLE_RECHECK
-            if due is None or (delay := (due - utcnow()).total_seconds()) > 0:
-                # A board change sets _wake; so does the deadline (a timer handle, not a
-                # wait_for: this runs on every message).
-                alarm = None if due is None else loop.call_later(delay, self._wake.set)
-                try:
-                    await self._wake.wait()
-                finally:
-                    if alarm is not None:
-                        alarm.cancel()
-            now = utcnow()
-            due = replica.get_timer()
-            if due is None or due > now:
-                continue  # woken by a board change, with nothing due yet: just re-arm
-            emitted = replica.handle_timer(now)
-            if emitted:
-                self.publish(emitted)
-            confirmations = replica.take_confirmations(now)
-            for task_id, epoch in confirmations:
-                if self.git is not None:
-                    self.git.write_confirm_record(task_id, epoch)
-            idle_deadline = None if emitted or confirmations else due
-            due = replica.get_timer()
-
 
 def _freeze_heap() -> None:
     """Start-up made most of the objects this process will ever hold (modules, models, the
@@ -420,13 +380,3 @@ def _freeze_heap() -> None:
     message for tens of milliseconds (one was measured at 150 ms during mesh formation)."""
     gc.collect()
     gc.freeze()
-
-
-def _event_document(event: Envelope, *, own: bool) -> dict[str, Any]:
-    """An event for the stream, stamped when this node's board took it (see control-api.md)."""
-    return {
-        "type": "event",
-        "event": event_summary(event),
-        "own": own,
-        "folded_monotonic": time.monotonic(),
-    }

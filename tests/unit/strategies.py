@@ -12,6 +12,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from ifmesh.node.protocol import messages
+from ifmesh.node.protocol.fields import MILESTONES
 
 session_ids = st.from_regex(r"\A[a-z0-9][a-z0-9._-]{0,20}\Z")
 task_ids = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._:-]{0,12}\Z")
@@ -53,7 +54,7 @@ FIELD_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "priority": st.sampled_from(["low", "medium", "high", "critical"]),
     "urgency": st.sampled_from(["low", "medium", "high", "critical"]),
     "assigned_at": timestamps,
-    "percent": st.sampled_from(messages.MILESTONES),
+    "percent": st.sampled_from(MILESTONES),
     "milestone": text,
     "deliverable": text,
     "tests_pass": st.booleans(),

@@ -1,14 +1,17 @@
 """``STATUS-SESSION-*.yaml``: one session's status file, in the seed's keys.
 
-Two shapes exist in the wild and both parse: the progress report (``session``,
+Two shapes come from the Phase-0 instructions and both parse: the progress report (``session``,
 ``current_task`` / ``claiming`` / ``completed``, ``milestone: "50% - ..."``, ``timestamp``,
 ``branch``, ``blocked_on``, ``next_action``, ``deliverable``, ``tests_pass``) and the bash
 polling loop's minimal file (``session``, ``status``, ``last_poll``, ``branch``,
 ``current_task``). Unknown keys are kept and written back. ``epoch`` is ifmesh's addition: a
 ``claiming:`` with an epoch is a confirm record (DESIGN.md, "Data flow of one claim").
 
-A corrupt file raises :class:`StatusFileError` with the file and line; ``load_status_files``
-collects such errors per file so one bad file never hides the others.
+Files as sessions really write them are read too (:mod:`.statusyaml`, :mod:`.statusvalues`):
+YAML that breaks part-way (the keys before the error are kept), several documents, nested
+status maps, completed tasks under varied keys, timestamps in several formats or missing, and a
+file name that names the session differently from its ``session:`` field. Nothing in a file's
+content makes reading fail: what could not be read is in ``StatusFile.problems``.
 """
 
 from __future__ import annotations
@@ -17,20 +20,20 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
 import yaml
 
 from ifmesh.node.board.errors import StatusFileError
+from ifmesh.node.board.formats import statusvalues as values
+from ifmesh.node.board.formats.problems import ReadProblem
+from ifmesh.node.board.formats.statusyaml import read_mapping
 from ifmesh.node.board.formats.yamlsafe import SAFE_LOADER
-from ifmesh.node.protocol.messages import format_timestamp
+from ifmesh.node.protocol.fields import format_timestamp
 
-_SESSION_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-_TASK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 _PERCENT = re.compile(r"^\s*(\d{1,3})\s*%")
-_NO_TASK = {"", "none", "null", "-", "~"}
 _PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_./][A-Za-z0-9_./*@+=-]*$")
 
 KEY_ORDER = (
@@ -75,6 +78,16 @@ class StatusFile:
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     # The order keys had in the parsed file, so rewriting a file keeps its shape.
     order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    # Every task the file reports completed, under whichever key (``completed`` included).
+    completed_tasks: tuple[str, ...] = field(default=(), compare=False)
+    # What could not be read, with its line; the file is "partly read" when there is any.
+    problems: tuple[ReadProblem, ...] = field(default=(), compare=False, repr=False)
+    # The session the file's name gives, when its ``session:`` field names it differently.
+    named: str | None = field(default=None, compare=False)
+
+    @property
+    def partly_read(self) -> bool:
+        return bool(self.problems)
 
     @property
     def percent(self) -> int | None:
@@ -94,130 +107,113 @@ class StatusFile:
         return max(stamps) if stamps else None
 
 
-def _lines_of(node: yaml.MappingNode) -> dict[str, int]:
-    return {
-        str(key.value): key.start_mark.line + 1
-        for key, _ in node.value
-        if isinstance(key, yaml.ScalarNode)
-    }
+_STATUS_NAME = re.compile(r"^STATUS-(.+)\.ya?ml$", re.I)
 
 
-def _fail(reason: str, path: str, line: int | None) -> StatusFileError:
-    return StatusFileError(reason, path=path, line=line)
+def session_named_by(path: str) -> str | None:
+    """``STATUS-SESSION-2-WEBRTC.yaml`` → ``session-2-webrtc``; None for any other file."""
+    match = _STATUS_NAME.match(path.rsplit("/", 1)[-1])
+    return values.session(match.group(1)) if match else None
 
 
-def _text(value: Any, key: str, path: str, line: int | None) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool | list | dict):
-        raise _fail(f"{key} must be text, not {type(value).__name__}", path, line)
-    return str(value)
+def _related(one: str, other: str) -> bool:
+    """Whether two ids name one session (``session-4`` / ``session-4-sip`` / ``4-sip``)."""
+    short, long = sorted((one, other), key=len)
+    return long == short or long.startswith(short + "-") or long.endswith("-" + short)
 
 
-def _task(value: Any, key: str, path: str, line: int | None) -> str | None:
-    text = _text(value, key, path, line)
-    if text is None or text.strip().lower() in _NO_TASK:
-        return None
-    text = text.strip()
-    if not _TASK_ID.match(text):
-        raise _fail(f"{key} {text!r} is not a task id like 'P0.5.2'", path, line)
-    return text
-
-
-def _time(value: Any, key: str, path: str, line: int | None) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, date):
-        parsed = datetime(value.year, value.month, value.day)
-    elif isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise _fail(
-                f"{key} {value!r} is not a timestamp like 2025-11-12T14:30:00Z", path, line
-            ) from None
-    else:
-        raise _fail(f"{key} must be a timestamp", path, line)
-    # `date -Iseconds` always writes an offset; a bare time is read as UTC, like git does.
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def _blocked_on(value: Any, path: str, line: int | None) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    items = value if isinstance(value, list) else str(value).split(",")
-    result = []
-    for item in items:
-        task = _task(item, "blocked_on", path, line)
-        if task is not None:
-            result.append(task)
-    return tuple(result)
-
-
-def _tests_pass(value: Any, path: str, line: int | None) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no"):
-        return value.strip().lower() in ("true", "yes")
-    raise _fail(f"tests_pass must be true or false, not {value!r}", path, line)
+def _identity(
+    field_value: Any, path: str, line: int | None
+) -> tuple[str, str | None, ReadProblem | None]:
+    """(session, the file name's session when it differs, the warning about it)."""
+    said = values.session(field_value) if field_value is not None else None
+    named = session_named_by(path)
+    if said is None and named is None:
+        raise StatusFileError(
+            "missing 'session' (e.g. session: session-2-webrtc), and the file name"
+            " (STATUS-<SESSION>.yaml) names none",
+            path=path,
+            line=line or 1,
+        )
+    if said is None or named is None or said == named:
+        return (said or named), None, None  # type: ignore[return-value]
+    if _related(said, named):
+        reason = (
+            f"the file name names session {named!r} and its session: field {said!r}; read as"
+            f" one session, {said}, whose node keeps writing this file"
+        )
+        return said, named, ReadProblem(path, line, reason)
+    reason = (
+        f"says session {said!r} but the file belongs to {named!r} (one writer per file);"
+        f" read as {named}"
+    )
+    return named, None, ReadProblem(path, line, reason)
 
 
 def parse_status(text: str, path: str = "STATUS.yaml") -> StatusFile:
-    """Parses one STATUS file; raises StatusFileError naming ``path`` and the line at fault."""
-    try:
-        node = yaml.compose(text, Loader=SAFE_LOADER)
-        data = yaml.load(text, Loader=SAFE_LOADER)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        raise _fail(f"not valid YAML: {exc.problem or exc}", path, line) from None
-    except yaml.YAMLError as exc:
-        raise _fail(f"not valid YAML: {exc}", path, None) from None
-    if not isinstance(node, yaml.MappingNode) or not isinstance(data, dict):
-        line = node.start_mark.line + 1 if node is not None else 1
-        raise _fail("a STATUS file is a mapping of keys (session: ..., status: ...)", path, line)
-    lines = _lines_of(node)
-    values: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
-    for raw_key, value in data.items():
-        key = str(raw_key)
-        (values if key in KEY_ORDER else extra)[key] = value
+    """Reads one STATUS file. What it cannot read is in ``problems``; it raises
+    StatusFileError only when neither the file nor its name says whose it is."""
+    read = read_mapping(text, path)
+    problems = list(read.problems)
+    data = dict(read.values)
+    nested = data.get("status")
+    if isinstance(nested, dict):  # status: {current_task: …, milestone: …, state: …}
+        for key, value in nested.items():
+            data.setdefault(str(key), value)
+        data["status"] = nested.get("state", nested.get("status"))
+    known = {k: v for k, v in data.items() if k in KEY_ORDER}
+    extra = {k: v for k, v in data.items() if k not in KEY_ORDER}
 
-    def at(key: str) -> int | None:
-        return lines.get(key)
+    def note(key: str, reason: str | None) -> None:
+        if reason is not None:
+            problems.append(ReadProblem(path, read.lines.get(key), f"{key}: {reason}"))
 
-    session = _text(values.get("session"), "session", path, at("session"))
-    if session is None:
-        raise _fail("missing 'session' (e.g. session: session-2-webrtc)", path, 1)
-    if not _SESSION_ID.match(session):
-        raise _fail(
-            f"session {session!r} is not a session id like 'session-2-webrtc'", path, at("session")
-        )
-    epoch = values.get("epoch")
+    def task_of(key: str) -> str | None:
+        found, problem = values.task(known.get(key))
+        note(key, problem)
+        return found
+
+    def time_of(key: str) -> datetime | None:
+        found, problem = values.timestamp(known.get(key))
+        note(key, problem)
+        return found
+
+    session, named, identity = _identity(known.get("session"), path, read.lines.get("session"))
+    if identity is not None:
+        problems.append(identity)
+    epoch = known.get("epoch")
     if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0):
-        raise _fail(f"epoch must be a whole number ≥ 0, not {epoch!r}", path, at("epoch"))
-    milestone = values.get("milestone")
+        note("epoch", f"must be a whole number ≥ 0, not {epoch!r}; read as none")
+        epoch = None
+    milestone = known.get("milestone")
     if isinstance(milestone, int) and not isinstance(milestone, bool):
         milestone = f"{milestone}%"
+    tests_pass, problem = values.tests_pass(known.get("tests_pass"))
+    note("tests_pass", problem)
+    done_in_map, working = values.nested_tasks(extra.get("tasks", extra.get("task_status")))
+    completed_tasks = values.tasks(read.completed) + done_in_map
+    completed = task_of("completed") if not isinstance(known.get("completed"), list) else None
+    current = task_of("current_task") or (working if "current_task" not in known else None)
     return StatusFile(
         session=session,
-        status=_text(values.get("status"), "status", path, at("status")),
-        current_task=_task(values.get("current_task"), "current_task", path, at("current_task")),
-        claiming=_task(values.get("claiming"), "claiming", path, at("claiming")),
-        completed=_task(values.get("completed"), "completed", path, at("completed")),
+        status=values.text(known.get("status")),
+        current_task=current,
+        claiming=task_of("claiming"),
+        completed=completed,
         epoch=epoch,
-        milestone=_text(milestone, "milestone", path, at("milestone")),
-        timestamp=_time(values.get("timestamp"), "timestamp", path, at("timestamp")),
-        last_poll=_time(values.get("last_poll"), "last_poll", path, at("last_poll")),
-        branch=_text(values.get("branch"), "branch", path, at("branch")),
-        blocked_on=_blocked_on(values.get("blocked_on"), path, at("blocked_on")),
-        next_action=_text(values.get("next_action"), "next_action", path, at("next_action")),
-        deliverable=_text(values.get("deliverable"), "deliverable", path, at("deliverable")),
-        tests_pass=_tests_pass(values.get("tests_pass"), path, at("tests_pass")),
+        milestone=values.text(milestone),
+        timestamp=time_of("timestamp"),
+        last_poll=time_of("last_poll"),
+        branch=values.text(known.get("branch")),
+        blocked_on=values.tasks([known.get("blocked_on")]),
+        next_action=values.text(known.get("next_action")),
+        deliverable=values.text(known.get("deliverable")),
+        tests_pass=tests_pass,
         extra=MappingProxyType(extra),
-        order=tuple(str(k) for k in data),
+        order=tuple(data),
+        completed_tasks=tuple(dict.fromkeys(completed_tasks)),
+        problems=tuple(problems),
+        named=named,
     )
 
 
@@ -260,29 +256,42 @@ def render_status(status: StatusFile) -> str:
 
 def load_status_files(
     files: Mapping[str, str],
-) -> tuple[dict[str, StatusFile], list[StatusFileError]]:
-    """Parses every file (path → text); a bad file becomes an error, the others still load.
+) -> tuple[dict[str, StatusFile], list[ReadProblem]]:
+    """Reads every file (path → text), by session; what could not be read is in the problems.
 
-    A file whose name does not match its ``session`` (``STATUS-`` + id upper-cased) is an error
-    too: it would let one session's file speak for another.
+    Two files for one session (``STATUS-SESSION-4.yaml`` and ``STATUS-SESSION-4-SIP.yaml`` both
+    saying ``session: session-4-sip``): the one written last counts, and the other is reported.
     """
     statuses: dict[str, StatusFile] = {}
-    problems: list[StatusFileError] = []
+    paths: dict[str, str] = {}
+    problems: list[ReadProblem] = []
     for path, text in sorted(files.items()):
         try:
             status = parse_status(text, path)
         except StatusFileError as exc:
-            problems.append(exc)
+            problems.append(ReadProblem(path, exc.line, exc.reason, partial=False))
             continue
-        name = path.rsplit("/", 1)[-1]
-        if name.startswith("STATUS-") and name != status_file_name(status.session):
+        problems += status.problems
+        earlier = statuses.get(status.session)
+        if earlier is not None:
+            newer = _newer(status, earlier)
+            dropped = paths[status.session] if newer is status else path
             problems.append(
-                _fail(
-                    f"session {status.session} belongs in {status_file_name(status.session)}",
-                    path,
+                ReadProblem(
+                    dropped,
                     1,
+                    f"a second STATUS file for {status.session} (also"
+                    f" {path if dropped != path else paths[status.session]}); the newer one counts",
+                    partial=False,
                 )
             )
-            continue
+            if newer is earlier:
+                continue
         statuses[status.session] = status
+        paths[status.session] = path
     return statuses, problems
+
+
+def _newer(one: StatusFile, other: StatusFile) -> StatusFile:
+    floor = datetime.min.replace(tzinfo=UTC)
+    return one if (one.last_seen or floor) > (other.last_seen or floor) else other

@@ -1,26 +1,48 @@
-"""``PHASE-0-TASK-BOARD.md``: parse the seed's task board, and re-render only its Status and
-Owner cells.
+"""``PHASE-0-TASK-BOARD.md``: read a task board as sessions really write it, and re-render only
+its Status and Owner cells.
 
-The file is a projection that people also edit, so rendering is surgical: the main table
-``| ID | Task | Status | Owner | Dependencies | Deliverable | Est | Model |`` keeps every byte
-except the two cells that changed (padding is kept when the new text fits). Everything the
-board needs is parsed: the rows, the filler table ``| ID | Task | Description | Est |`` and the
-per-task ``### P0.x.y: Title`` sections (milestones, acceptance criteria, and the optional
-``**Task type:**`` / ``**Required capabilities:**`` / ``**Model:**`` lines).
+Reading never fails. A board grows by hand and by agents: several tables per phase, long
+per-task sections between them, extra or reordered columns, cells with or without emoji, owners
+with ``@`` or bold, CRLF, a BOM, tabs. Every table whose header names an ID column (or whose
+first column holds task ids) is a task table; its columns are found by name (:data:`COLUMNS`).
+A table without a Status column, or under a heading that says "filler", holds filler tasks.
+What cannot be read fully is reported as a :class:`ReadProblem` with file and line: a cell read
+partly leaves its row on the board with a warning mark; a row without a task id, or a second
+row for one id, is left out. The file itself is never changed by reading.
+
+Rendering is surgical: only the Status and Owner cells of the rows that changed are rewritten,
+keeping every other byte (padding too, when the new text fits).
 """
 
 from __future__ import annotations
 
-import itertools
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from ifmesh.node.board.errors import TaskBoardError
+from ifmesh.node.board.formats import cells, dependencies
+from ifmesh.node.board.formats.markdown import (
+    cell_texts,
+    heading,
+    is_separator,
+    is_table_row,
+    plain,
+    split_cells,
+)
+from ifmesh.node.board.formats.problems import ReadProblem
+from ifmesh.node.board.formats.sections import Milestone, TaskSection, parse_sections
 from ifmesh.node.board.state import TaskKind, TaskStatus
 
-MAIN_HEADER = ("ID", "Task", "Status", "Owner", "Dependencies", "Deliverable", "Est", "Model")
-FILLER_HEADER = ("ID", "Task", "Description", "Est")
+__all__ = [
+    "CellUpdate",
+    "Milestone",
+    "ReadProblem",
+    "TaskBoardDocument",
+    "TaskRow",
+    "TaskSection",
+    "parse_task_board",
+    "render_task_board",
+]
+
 STATUS_BADGES = {
     TaskStatus.AVAILABLE: "🔵 AVAILABLE",
     TaskStatus.CLAIMED: "🟡 CLAIMED",
@@ -30,19 +52,27 @@ STATUS_BADGES = {
 STALE_BADGE = "🟠 STALE"
 NO_OWNER = "-"
 
-_TASK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
-_SESSION_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-_STATUS = re.compile(r"^(?:\S+\s+)?(AVAILABLE|CLAIMED|COMPLETED|BLOCKED|STALE)$")
-_ESTIMATE = re.compile(r"^(\d+(?:\.\d+)?)\s*(h|hr|hrs|hours?|m|min|mins|minutes?)$", re.I)
-_SECTION = re.compile(r"^#{2,4}\s+\**\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*:\s*(.*)$")
-_FIELD = re.compile(r"^\*\*([^*]+?):?\*\*:?\s*(.*)$")
-_MILESTONE = re.compile(r"^[-*]\s+\[([ xX])\]\s+(\d{1,3})%\s*[-–:]?\s*(.*)$")
-_BULLET = re.compile(r"^[-*]\s+(.*)$")
+# Header words → the column they name (compared lower-cased, without dress or a final colon).
+COLUMNS: dict[str, frozenset[str]] = {
+    "id": frozenset({"id", "task id", "taskid", "#", "no", "no.", "ref"}),
+    "title": frozenset({"task", "title", "name", "task name", "summary"}),
+    "status": frozenset({"status", "state"}),
+    "owner": frozenset({"owner", "assignee", "assigned", "assigned to", "claimed by", "who"}),
+    "dependencies": frozenset(
+        {"dependencies", "dependency", "depends on", "deps", "blocked by", "requires"}
+        | {"prerequisites", "prereqs", "blocked until"}
+    ),
+    "deliverable": frozenset({"deliverable", "deliverables", "output", "artifact", "file"}),
+    "estimate": frozenset({"est", "est.", "estimate", "hours", "time", "effort", "eta"}),
+    "model": frozenset({"model", "llm"}),
+    "description": frozenset({"description", "details", "notes"}),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class TaskRow:
-    """A row of the main table (``kind`` PRIMARY) or of the filler table (FILLER)."""
+    """A task-table row as read. ``problems`` says which cells were read only partly (the row
+    shows a warning mark); ``manual_dependency`` holds a dependency cell that names no task."""
 
     task_id: str
     title: str
@@ -56,25 +86,8 @@ class TaskRow:
     kind: TaskKind = TaskKind.PRIMARY
     shown_stale: bool = False
     description: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Milestone:
-    percent: int
-    text: str
-    done: bool
-
-
-@dataclass(frozen=True, slots=True)
-class TaskSection:
-    task_id: str
-    title: str
-    line: int
-    task_type: str | None = None
-    required_capabilities: tuple[str, ...] = ()
-    model: str | None = None
-    milestones: tuple[Milestone, ...] = ()
-    acceptance: tuple[str, ...] = ()
+    manual_dependency: str = ""
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +103,8 @@ class CellUpdate:
 @dataclass(frozen=True, slots=True)
 class _Cells:
     line_index: int  # 0-based index into the document's lines
-    status: tuple[int, int]  # [start, end) of the text between the pipes
-    owner: tuple[int, int]
+    status: tuple[int, int] | None  # [start, end) of the text between the pipes
+    owner: tuple[int, int] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,262 +115,221 @@ class TaskBoardDocument:
     fillers: tuple[TaskRow, ...]
     sections: Mapping[str, TaskSection]
     _cells: Mapping[str, _Cells]
+    problems: tuple[ReadProblem, ...] = ()
 
     def all_rows(self) -> tuple[TaskRow, ...]:
         return self.rows + self.fillers
 
 
-def _split_cells(line: str) -> list[tuple[int, int]]:
-    """Spans of the cells between unescaped pipes of a table row ``| a | b |``."""
-    stripped_end = len(line.rstrip("\r\n"))
-    pipes = [i for i, ch in enumerate(line[:stripped_end]) if ch == "|" and line[i - 1 : i] != "\\"]
-    return [(a + 1, b) for a, b in itertools.pairwise(pipes)]
+@dataclass
+class _Table:
+    """A task table being read: its columns, heading and rows."""
+
+    columns: dict[str, int]
+    width: int
+    heading: str
+    kind: TaskKind
+    rows: list[tuple[TaskRow, str]] = field(default_factory=list)  # (row, dependency cell)
 
 
-def _cell_texts(line: str) -> list[str]:
-    return [line[a:b].strip() for a, b in _split_cells(line)]
+def _columns(header: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for index, name in enumerate(header):
+        key = plain(name).lower().rstrip(":").strip()
+        for column, names in COLUMNS.items():
+            if key in names and column not in found:
+                found[column] = index
+    return found
 
 
-def _is_separator(cells: list[str]) -> bool:
-    return bool(cells) and all(re.fullmatch(r":?-{3,}:?", c or "") for c in cells)
+def _task_table(header: list[str], first_row: list[str], above: str) -> _Table | None:
+    columns = _columns(header)
+    if "id" not in columns:
+        # A table whose first column holds task ids, under whatever header.
+        if not first_row or cells.task_id(first_row[0]) is None or "." not in first_row[0]:
+            return None
+        if not ({"title", "status", "dependencies"} & columns.keys()):
+            return None
+        columns["id"] = 0
+    filler = "status" not in columns or "filler" in above.lower()
+    kind = TaskKind.FILLER if filler else TaskKind.PRIMARY
+    return _Table(columns, len(header), above, kind)
 
 
-def _estimate(text: str, path: str, line: int) -> float | None:
-    if text in ("", "-", "?", "TBD"):
-        return None
-    match = _ESTIMATE.match(text)
-    if match is None:
-        raise TaskBoardError(
-            f"estimate {text!r} is not like '1h', '1.5h' or '30m'", path=path, line=line
-        )
-    value = float(match.group(1))
-    return value / 60 if match.group(2).lower().startswith("m") else value
+def _row(table: _Table, texts: list[str], number: int) -> tuple[TaskRow, list[str]] | str:
+    """The row and its partly-read cells, or why it is not a task row at all."""
+    problems: list[str] = []
+    if len(texts) != table.width:
+        problems.append(f"row has {len(texts)} cells; the table has {table.width}")
 
+    def cell(column: str) -> str:
+        index = table.columns.get(column)
+        return texts[index] if index is not None and index < len(texts) else ""
 
-def _status(text: str, path: str, line: int) -> tuple[TaskStatus, bool]:
-    match = _STATUS.match(text)
-    if match is None:
-        raise TaskBoardError(
-            f"status {text!r} is not one of 🔵 AVAILABLE, 🟡 CLAIMED, 🟢 COMPLETED, 🔴 BLOCKED",
-            path=path,
-            line=line,
-        )
-    word = match.group(1)
-    if word == "STALE":  # a judgement the scribe displays; the claim itself stands
-        return TaskStatus.CLAIMED, True
-    return TaskStatus(word), False
-
-
-def _dependencies(text: str, above: list[str], path: str, line: int) -> tuple[str, ...]:
-    if text.lower() in ("", "-", "none", "n/a"):
-        return ()
-    if text.lower() == "all above":
-        return tuple(above)
-    deps = tuple(part.strip().strip("`") for part in text.split(","))
-    for dep in deps:
-        if not _TASK_ID.match(dep):
-            raise TaskBoardError(
-                f"dependency {dep!r} is not a task id (use ids separated by commas, 'None'"
-                " or 'All above')",
-                path=path,
-                line=line,
-            )
-    return deps
-
-
-def _owner(text: str, path: str, line: int) -> str | None:
-    if text in ("", NO_OWNER, "—"):
-        return None
-    if not _SESSION_ID.match(text):
-        raise TaskBoardError(
-            f"owner {text!r} is not a session id like 'session-2-webrtc' (or '-' when free)",
-            path=path,
-            line=line,
-        )
-    return text
-
-
-def _check_id(text: str, path: str, line: int) -> str:
-    if not _TASK_ID.match(text):
-        raise TaskBoardError(f"task id {text!r} is not valid", path=path, line=line)
-    return text
+    task_id = cells.task_id(cell("id"))
+    if task_id is None:
+        return f"{cell('id')!r} is not a task id; row left out"
+    status, stale, status_problem = (
+        cells.status(cell("status"))
+        if "status" in table.columns
+        else (TaskStatus.AVAILABLE, False, None)
+    )
+    owner, owner_problem = cells.owner(cell("owner"))
+    estimate, estimate_problem = cells.estimate(cell("estimate"))
+    problems += [p for p in (status_problem, owner_problem, estimate_problem) if p]
+    description = plain(cell("description"))
+    row = TaskRow(
+        task_id=task_id,
+        title=plain(cell("title")) or description,
+        status=status,
+        owner=owner,
+        dependencies=(),
+        deliverable=plain(cell("deliverable")) or description,
+        estimate_hours=estimate,
+        model=plain(cell("model")),
+        line=number,
+        kind=table.kind,
+        shown_stale=stale,
+        description=description,
+    )
+    return row, problems
 
 
 def parse_task_board(text: str, path: str = "PHASE-0-TASK-BOARD.md") -> TaskBoardDocument:
-    """Parses the board; raises TaskBoardError naming the file and line at fault."""
+    """Reads the board; what it cannot read is in ``problems``, never raised."""
     lines = text.splitlines(keepends=True)
-    rows: list[TaskRow] = []
-    fillers: list[TaskRow] = []
-    cells: dict[str, _Cells] = {}
-    table: tuple[str, ...] | None = None
-    seen: dict[str, int] = {}
-    for index, raw in enumerate(lines):
-        number = index + 1
-        stripped = raw.strip()
-        if not stripped.startswith("|"):
-            table = None
+    reader = _Reader(path)
+    current: _Table | None = None
+    above = ""
+    in_code = False
+    index = 0
+    while index < len(lines):
+        raw = lines[index]
+        if raw.lstrip(" \t\ufeff").startswith("```"):
+            in_code = not in_code
+        if in_code or not is_table_row(raw):
+            current = None
+            found = None if in_code else heading(raw)
+            above = found[1] if found is not None else above
+            index += 1
             continue
-        texts = _cell_texts(raw)
-        if table is None:
-            header = tuple(texts)
-            if header in (MAIN_HEADER, FILLER_HEADER):
-                table = header
+        if current is not None:
+            reader.row(current, raw, index)
+            index += 1
             continue
-        if _is_separator(texts):
+        # A header row is followed by its separator row; the first body row helps decide.
+        separator = cell_texts(lines[index + 1]) if index + 1 < len(lines) else []
+        if not is_separator(separator):
+            index += 1
             continue
-        if len(texts) != len(table):
-            raise TaskBoardError(
-                f"row has {len(texts)} cells; the table has {len(table)} ({' | '.join(table)})",
-                path=path,
-                line=number,
+        first = cell_texts(lines[index + 2]) if index + 2 < len(lines) else []
+        current = _task_table(cell_texts(raw), first, above)
+        if current is not None:
+            reader.tables.append(current)
+        index += 2
+    rows, fillers = _resolve(reader.tables, path, lines, reader.problems)
+    if not reader.tables:
+        reader.problems.append(
+            ReadProblem(
+                path,
+                None,
+                "no task table found (a table whose header has an ID column, e.g. "
+                "| ID | Task | Status | Owner | Dependencies |); the board starts empty",
+                partial=False,
             )
-        task_id = _check_id(texts[0], path, number)
-        if task_id in seen:
-            raise TaskBoardError(
-                f"task {task_id} appears twice (first on line {seen[task_id]})",
-                path=path,
-                line=number,
-            )
-        seen[task_id] = number
-        if table == MAIN_HEADER:
-            status, stale = _status(texts[2], path, number)
-            spans = _split_cells(raw)
-            cells[task_id] = _Cells(index, spans[2], spans[3])
-            rows.append(
-                TaskRow(
-                    task_id=task_id,
-                    title=texts[1],
-                    status=status,
-                    owner=_owner(texts[3], path, number),
-                    dependencies=_dependencies(texts[4], [r.task_id for r in rows], path, number),
-                    deliverable=texts[5].strip("`"),
-                    estimate_hours=_estimate(texts[6], path, number),
-                    model=texts[7],
-                    line=number,
-                    shown_stale=stale,
-                )
-            )
-        else:
-            fillers.append(
-                TaskRow(
-                    task_id=task_id,
-                    title=texts[1],
-                    status=TaskStatus.AVAILABLE,
-                    owner=None,
-                    dependencies=(),
-                    deliverable=texts[2],
-                    estimate_hours=_estimate(texts[3], path, number),
-                    model="",
-                    line=number,
-                    kind=TaskKind.FILLER,
-                    description=texts[2],
-                )
-            )
-    if not rows:
-        raise TaskBoardError(
-            "no task table found; expected a header row '| " + " | ".join(MAIN_HEADER) + " |'",
-            path=path,
-            line=None,
         )
-    for row in rows:
-        for dep in row.dependencies:
-            if dep not in seen:
-                raise TaskBoardError(
-                    f"{row.task_id} depends on {dep}, which is not on the board",
-                    path=path,
-                    line=row.line,
-                )
     return TaskBoardDocument(
         text=text,
         path=path,
         rows=tuple(rows),
         fillers=tuple(fillers),
-        sections=_parse_sections(lines),
-        _cells=cells,
+        sections=parse_sections(lines),
+        _cells=reader.spans,
+        problems=tuple(sorted(reader.problems, key=lambda p: (p.line or 0, p.reason))),
     )
 
 
-@dataclass
-class _SectionDraft:
-    task_id: str
-    title: str
-    line: int
-    task_type: str | None = None
-    required_capabilities: tuple[str, ...] = ()
-    model: str | None = None
-    milestones: list[Milestone] = field(default_factory=list)
-    acceptance: list[str] = field(default_factory=list)
-    bucket: str = ""
+class _Reader:
+    """What reading the rows of every task table collects."""
 
-    def feed(self, stripped: str) -> None:
-        field_match = _FIELD.match(stripped)
-        if field_match:
-            name, value = field_match.group(1).strip().lower(), field_match.group(2).strip()
-            self.bucket = name
-            if name == "task type" and value:
-                self.task_type = value.strip("`")
-            elif name in ("required capabilities", "capabilities") and value:
-                self.required_capabilities = tuple(
-                    c.strip().strip("`") for c in value.split(",") if c.strip()
-                )
-            elif name == "model" and value:
-                self.model = value
-            return
-        milestone = _MILESTONE.match(stripped)
-        if milestone and self.bucket == "milestones":
-            done = milestone.group(1) != " "
-            self.milestones.append(Milestone(int(milestone.group(2)), milestone.group(3), done))
-            return
-        bullet = _BULLET.match(stripped)
-        if bullet and self.bucket == "acceptance criteria":
-            self.acceptance.append(bullet.group(1).strip())
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.problems: list[ReadProblem] = []
+        self.tables: list[_Table] = []
+        self.spans: dict[str, _Cells] = {}
+        self.seen: dict[str, int] = {}
 
-    def section(self) -> TaskSection:
-        return TaskSection(
-            task_id=self.task_id,
-            title=self.title,
-            line=self.line,
-            task_type=self.task_type,
-            required_capabilities=self.required_capabilities,
-            model=self.model,
-            milestones=tuple(self.milestones),
-            acceptance=tuple(self.acceptance),
+    def row(self, table: _Table, raw: str, index: int) -> None:
+        number, verbatim = index + 1, raw.rstrip("\r\n")
+        texts = cell_texts(raw)
+        read = _row(table, texts, number)
+        if isinstance(read, str):
+            self.problems.append(ReadProblem(self.path, number, read, verbatim, partial=False))
+            return
+        row, row_problems = read
+        if row.task_id in self.seen:
+            reason = (
+                f"task {row.task_id} appears twice (first on line {self.seen[row.task_id]});"
+                " this row is left out"
+            )
+            self.problems.append(
+                ReadProblem(self.path, number, reason, verbatim, row.task_id, partial=False)
+            )
+            return
+        self.seen[row.task_id] = number
+        spans = split_cells(raw)
+
+        def span(column: str) -> tuple[int, int] | None:
+            at = table.columns.get(column)
+            return spans[at] if at is not None and at < len(spans) else None
+
+        self.spans[row.task_id] = _Cells(index, span("status"), span("owner"))
+        deps_at = table.columns.get("dependencies")
+        table.rows.append(
+            (row, texts[deps_at] if deps_at is not None and deps_at < len(texts) else "")
         )
+        self.problems += [
+            ReadProblem(self.path, number, reason, verbatim, row.task_id) for reason in row_problems
+        ]
 
 
-def _section_title(text: str) -> str:
-    """``**IF.governor Documentation** ⏳`` → ``IF.governor Documentation``."""
-    words = text.split()
-    if words and not any(ch.isalnum() for ch in words[-1]):
-        words.pop()  # a status emoji after the title
-    return " ".join(words).strip("*").strip()
-
-
-def _parse_sections(lines: list[str]) -> dict[str, TaskSection]:
-    sections: dict[str, TaskSection] = {}
-    current: _SectionDraft | None = None
-    for index, raw in enumerate(lines):
-        stripped = raw.strip()
-        if stripped.startswith("#"):
-            if current is not None:
-                sections[current.task_id] = current.section()
-            current = None
-            match = _SECTION.match(stripped)
-            if match and _TASK_ID.match(match.group(1)) and "." in match.group(1):
-                current = _SectionDraft(match.group(1), _section_title(match.group(2)), index + 1)
-        elif current is not None and stripped:
-            current.feed(stripped)
-    if current is not None:
-        sections[current.task_id] = current.section()
-    return sections
+def _resolve(
+    tables: list[_Table], path: str, lines: list[str], problems: list[ReadProblem]
+) -> tuple[list[TaskRow], list[TaskRow]]:
+    """Every row with its dependencies resolved against the whole board."""
+    index = [
+        dependencies.TableIndex(t.heading, tuple(r.task_id for r, _ in t.rows))
+        for t in tables
+        if t.kind is TaskKind.PRIMARY
+    ]
+    primary_of = {id(t): i for i, t in enumerate(t for t in tables if t.kind is TaskKind.PRIMARY)}
+    known = {row.task_id: n for n, table in enumerate(tables) for row, _ in table.rows}
+    rows: list[TaskRow] = []
+    fillers: list[TaskRow] = []
+    for table in tables:
+        for row, cell in table.rows:
+            reading = dependencies.read(cell)
+            position = primary_of.get(id(table), -1)
+            deps, manual = dependencies.resolve(reading, row.task_id, position, index, known)
+            if manual:
+                reason = (
+                    f"dependency {manual!r} names no task: a manual dependency"
+                    " (BLOCKED until claimed with --force)"
+                )
+                verbatim = lines[row.line - 1].rstrip("\r\n")
+                problems.append(ReadProblem(path, row.line, reason, verbatim, row.task_id))
+            reasons = tuple(p.reason for p in problems if p.task == row.task_id and p.partial)
+            done = replace(row, dependencies=deps, manual_dependency=manual, problems=reasons)
+            (rows if table.kind is TaskKind.PRIMARY else fillers).append(done)
+    return rows, fillers
 
 
 def render_task_board(document: TaskBoardDocument, updates: Mapping[str, CellUpdate]) -> str:
     """The document's text with the Status and Owner cells of ``updates`` rewritten.
 
     A cell whose text does not change keeps its bytes; a changed cell keeps its width when the
-    new text fits, so the table stays aligned. Unknown task ids are ignored (the board may know
-    tasks the file does not list, e.g. from ``task.broadcast``).
+    new text fits, so the table stays aligned. Unknown task ids and tables without those
+    columns are left alone (the board may know tasks the file does not list).
     """
     lines = document.text.splitlines(keepends=True)
     for task_id, update in updates.items():
@@ -365,10 +337,13 @@ def render_task_board(document: TaskBoardDocument, updates: Mapping[str, CellUpd
         if where is None:
             continue
         line = lines[where.line_index]
-        owner_text = update.owner or NO_OWNER
         # Replace the later cell first so the earlier span stays valid.
-        line = _replace_cell(line, where.owner, owner_text)
-        line = _replace_cell(line, where.status, update.badge())
+        for span, content in sorted(
+            ((where.owner, update.owner or NO_OWNER), (where.status, update.badge())),
+            key=lambda item: -(item[0][0] if item[0] is not None else -1),
+        ):
+            if span is not None:
+                line = _replace_cell(line, span, content)
         lines[where.line_index] = line
     return "".join(lines)
 

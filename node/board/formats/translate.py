@@ -21,12 +21,13 @@ from datetime import datetime
 from ifmesh.node.board.formats.status import StatusFile
 from ifmesh.node.board.state import Board
 from ifmesh.node.protocol import messages as m
+from ifmesh.node.protocol.fields import MILESTONES
 
 
 def _milestone(percent: int | None) -> int | None:
     if percent is None:
         return None
-    reached = [p for p in m.MILESTONES if p <= percent]
+    reached = [p for p in MILESTONES if p <= percent]
     return reached[-1] if reached else None
 
 

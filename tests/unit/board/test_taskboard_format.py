@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ifmesh.node.board.errors import TaskBoardError
 from ifmesh.node.board.formats.taskboard import (
     CellUpdate,
     parse_task_board,
@@ -106,27 +105,34 @@ def test_render_then_parse_round_trips_cells(
 
 
 @pytest.mark.parametrize(
-    ("row", "line", "needle"),
+    ("row", "needle", "kept"),
     [
-        ("| A.1 | one | 🟣 MAYBE | - | None | x | 1h | H |", 3, "status"),
-        ("| A.1 | one | 🔵 AVAILABLE | - | None | x | soon | H |", 3, "estimate"),
-        ("| A.1 | one | 🔵 AVAILABLE | Bob Smith | None | x | 1h | H |", 3, "owner"),
-        ("| A.1 | one | 🔵 AVAILABLE | - | Z.9 | x | 1h | H |", 3, "not on the board"),
-        ("| A.1 | one | 🔵 AVAILABLE | - | None | x | 1h |", 3, "cells"),
+        ("| A.1 | one | 🟣 MAYBE | - | None | x | 1h | H |", "status", True),
+        ("| A.1 | one | 🔵 AVAILABLE | - | None | x | soon | H |", "estimate", True),
+        ("| A.1 | one | 🔵 AVAILABLE | 👤 | None | x | 1h | H |", "owner", True),
+        ("| A.1 | one | 🔵 AVAILABLE | - | Z.9 | x | 1h | H |", "not on this board", True),
+        ("| A.1 | one | 🔵 AVAILABLE | - | None | x | 1h |", "cells", True),
+        ("| ??? | one | 🔵 AVAILABLE | - | None | x | 1h | H |", "not a task id", False),
     ],
 )
-def test_corrupt_rows_name_file_and_line(row: str, line: int, needle: str) -> None:
-    with pytest.raises(TaskBoardError) as info:
-        parse_task_board(HEADER + row + "\n", path="board.md")
-    assert info.value.line == line
-    assert info.value.path == "board.md"
-    assert needle in str(info.value)
-    assert str(info.value).startswith(f"board.md:{line}:")
+def test_what_cannot_be_read_is_a_problem_with_file_and_line(
+    row: str, needle: str, kept: bool
+) -> None:
+    text = HEADER + row + "\n| B.1 | two | 🔵 AVAILABLE | - | None | y | 1h | H |\n"
+    doc = parse_task_board(text, path="board.md")
+    [problem] = doc.problems
+    assert (problem.path, problem.line, problem.text) == ("board.md", 3, row)
+    assert needle in problem.reason and str(problem).startswith("board.md:3: ")
+    ids = [r.task_id for r in doc.rows]
+    assert ids == (["A.1", "B.1"] if kept else ["B.1"])
+    if kept:
+        assert doc.rows[0].problems == (problem.reason,)
+    assert render_task_board(doc, {}) == text  # reading changes nothing
 
 
-def test_a_file_without_the_table_is_refused() -> None:
-    with pytest.raises(TaskBoardError, match="no task table"):
-        parse_task_board("# just a title\n")
+def test_a_file_without_a_task_table_reads_as_an_empty_board() -> None:
+    doc = parse_task_board("# just a title\n")
+    assert doc.rows == () and "no task table" in doc.problems[0].reason
 
 
 rows = st.lists(

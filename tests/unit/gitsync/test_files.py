@@ -89,9 +89,15 @@ def test_own_status_follows_own_events_in_the_seed_format() -> None:
     assert lost.claiming is None and lost.status == "idle"
 
 
-def test_another_sessions_status_must_be_its_own_file() -> None:
-    with pytest.raises(CorruptStatus, match="belongs to 'session-1-ndi'"):
-        read_status(b"session: session-2-webrtc\n", "STATUS-SESSION-1-NDI.yaml")
-    with pytest.raises(CorruptStatus) as bad:
-        read_status(b"session: x\n\xff\n", "STATUS-X.yaml")
-    assert "UTF-8" in str(bad.value)
+def test_a_file_speaks_only_for_its_own_session() -> None:
+    impostor = read_status(b"session: session-2-webrtc\n", "STATUS-SESSION-1-NDI.yaml")
+    assert impostor.session == "session-1-ndi"
+    assert "belongs to 'session-1-ndi'" in str(impostor.problems[0])
+    alias = read_status(b"session: session-4-sip\n", "STATUS-SESSION-4.yaml")
+    assert alias.session == "session-4-sip" and alias.named == "session-4"
+    garbled = read_status(
+        b"session: x\ncurrent_task: P0.1.1\nnext_action: caf\xe9\n", "STATUS-X.yaml"
+    )
+    assert garbled.current_task == "P0.1.1" and "UTF-8" in str(garbled.problems[0])
+    with pytest.raises(CorruptStatus, match="missing 'session'"):
+        read_status(b"status: idle\n", "STATUS-.yaml")

@@ -8,13 +8,15 @@ node's own observation of the mesh. Nothing here changes state.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from ifmesh.node.board.effects import Effect
 from ifmesh.node.board.state import Board, Task, lease_expired
-from ifmesh.node.protocol.messages import Envelope, format_timestamp
+from ifmesh.node.protocol.fields import format_timestamp
+from ifmesh.node.protocol.messages import Envelope
 
 
 def event_summary(event: Envelope) -> dict[str, Any]:
@@ -27,6 +29,16 @@ def event_summary(event: Envelope) -> dict[str, Any]:
         "lamport": event.lamport,
         "timestamp": format_timestamp(event.timestamp),
         "payload": payload,
+    }
+
+
+def event_document(event: Envelope, *, own: bool) -> dict[str, Any]:
+    """An event for the stream, stamped when this node's board took it (see control-api.md)."""
+    return {
+        "type": "event",
+        "event": event_summary(event),
+        "own": own,
+        "folded_monotonic": time.monotonic(),
     }
 
 

@@ -1,0 +1,57 @@
+"""The few pieces of Markdown a task board is made of: table rows, their cells, headings.
+
+Only what the board reader needs, written for boards as they grow by hand: a BOM, CRLF, tabs,
+trailing spaces, escaped pipes, and cells dressed in bold, code spans or links.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_DRESS = re.compile(r"(\*\*|__|~~|`+)")
+_TAG = re.compile(r"<[^>]{1,40}>")
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
+_SEPARATOR_CELL = re.compile(r"^:?-{1,}:?$")
+SPACE = " \t\ufeff\r\n"  # what surrounds a line's content, a byte-order mark included
+
+
+def split_cells(line: str) -> list[tuple[int, int]]:
+    """Spans of the cells between unescaped pipes of a table row ``| a | b |``.
+
+    A row without its closing pipe (``| a | b``) still has its last cell."""
+    end = len(line.rstrip(SPACE))
+    pipes = [i for i, ch in enumerate(line[:end]) if ch == "|" and line[i - 1 : i] != "\\"]
+    if pipes and pipes[-1] < end - 1:
+        pipes.append(end)
+    return [(a + 1, b) for a, b in itertools.pairwise(pipes)]
+
+
+def cell_texts(line: str) -> list[str]:
+    return [line[a:b].strip(SPACE) for a, b in split_cells(line)]
+
+
+def is_table_row(line: str) -> bool:
+    return line.strip(SPACE).startswith("|")
+
+
+def is_separator(cells: list[str]) -> bool:
+    return bool(cells) and all(_SEPARATOR_CELL.match(c.replace(" ", "")) for c in cells)
+
+
+def plain(text: str) -> str:
+    """A cell's words without their dress: ``**[P0.1.1](#p011)**`` → ``P0.1.1``."""
+    text = _LINK.sub(r"\1", text)
+    text = _TAG.sub(" ", text)
+    text = _DRESS.sub("", text)
+    text = text.replace("\\|", "|")
+    return " ".join(text.split()).strip("*_ ")
+
+
+def heading(line: str) -> tuple[int, str] | None:
+    """``## IF.governor Tasks`` → ``(2, "IF.governor Tasks")``; None for any other line."""
+    match = _HEADING.match(line.strip(SPACE))
+    if match is None:
+        return None
+    return len(match.group(1)), plain(match.group(2))
