@@ -103,6 +103,25 @@ class ClaimConflict(CoordinationError):
     code = "claim_conflict"
 
 
+class ClaimLost(ClaimConflict):
+    """Another session won the (task, epoch) this session claimed: do not start the work."""
+
+    code = "claim_lost"
+
+    def __init__(self, task_id: str, epoch: int, winner: str | None) -> None:
+        self.task_id, self.epoch, self.winner = task_id, epoch, winner
+        super().__init__(
+            f"{task_id} epoch {epoch} went to {winner or 'another session'}; pick another task"
+            " (`ifmesh next`), or wait for it (`ifmesh wait " + task_id + " --until completed`)"
+        )
+
+
+class ClaimUndecided(CoordinationError):
+    """No decision in time: the claim was withdrawn, so it cannot win behind the agent's back."""
+
+    code = "claim_undecided"
+
+
 class StaleEpoch(CoordinationError):
     code = "stale_epoch"
 

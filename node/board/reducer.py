@@ -43,6 +43,8 @@ def apply(
     """Folds ``event`` into ``state`` (mutated in place) and returns its effects.
 
     ``folds=False`` skips the governor's fold (for a governance whose fold is the identity)."""
+    if event.type not in m.EVENT_TYPES:  # a generic message (the origin's) is not an event
+        return []
     effects: list[Effect] = []
     handler = HANDLERS.get(event.type)
     outcome = handler(state, event, config, governance, effects) if handler else None

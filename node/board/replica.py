@@ -14,7 +14,7 @@ passes, it is this node that *issues* an event (``lease.renew``, ``task.steal``,
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -23,7 +23,7 @@ import structlog
 
 from ifmesh.node.board import commands
 from ifmesh.node.board.commands import Author
-from ifmesh.node.board.effects import Effect
+from ifmesh.node.board.effects import Effect, Rejected
 from ifmesh.node.board.errors import ForkedLog
 from ifmesh.node.board.governance import PERMISSIVE, Admission, Governance
 from ifmesh.node.board.log import EventLog
@@ -32,6 +32,7 @@ from ifmesh.node.errors import CoordinationError
 from ifmesh.node.protocol import messages as m
 
 log = structlog.get_logger(__name__)
+REFUSALS_KEPT = 50
 
 
 class Replica:
@@ -55,6 +56,10 @@ class Replica:
         self._delivered: set[Effect] = set()
         self._alive: frozenset[str] | None = None  # None: no presence view, never steal
         self._handed: set[tuple[str, int]] = set()
+        # Events the fold refused, from the mesh or from git: never silent (`ifmesh status`,
+        # the board's JSON and the node's metrics show them).
+        self.refusals: deque[Rejected] = deque(maxlen=REFUSALS_KEPT)
+        self.refusal_counts: Counter[str] = Counter()
 
     @property
     def session_id(self) -> str:
@@ -78,7 +83,12 @@ class Replica:
 
     def receive(self, event: m.Envelope) -> bool:
         """Folds a peer's (or a replayed) event; False for a duplicate. Raises ForkedLog when
-        another incarnation of this very session appends beyond what this one resumed from."""
+        another incarnation of this very session appends beyond what this one resumed from.
+
+        A message that is not an event (the origin's generic ``message``) is no part of the
+        board: never logged, never relayed, and its ``seq`` (the origin sends 0) never checked."""
+        if event.type not in m.EVENT_TYPES:
+            return False
         if (
             event.source == self.session_id
             and event.incarnation != self.author.incarnation
@@ -116,6 +126,9 @@ class Replica:
             if effect not in self._delivered:
                 self._delivered.add(effect)
                 self._queue.append(effect)
+                if isinstance(effect, Rejected):
+                    self.refusals.append(effect)
+                    self.refusal_counts[effect.code] += 1
 
     def emit(self, events: Sequence[m.Envelope]) -> tuple[m.Envelope, ...]:
         for event in events:

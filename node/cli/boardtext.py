@@ -29,8 +29,14 @@ def render_board(document: Mapping[str, Any], *, only_active: bool = False) -> s
             status += "*"
         owner = task["owner"] or "-"
         percent = f"{task['percent']}%" if task["percent"] else ""
-        lines.append(f"{task['id']:<8} {status:<13} {owner:<18} {percent:>4}  {task['title']}")
+        title = task["title"]
+        if task.get("manual_dependency"):
+            title += f" (waits on: {task['manual_dependency']})"
+        mark = "  ⚠" if task.get("warnings") else ""
+        lines.append(f"{task['id']:<8} {status:<13} {owner:<18} {percent:>4}  {title}{mark}")
     lines.append("(* provisional: won on the mesh, not yet confirmed in git)")
+    if any(task.get("warnings") for task in document["tasks"]):
+        lines.append("(⚠ its row on the board file was read only partly: `ifmesh status` says why)")
     for blocker in document["blockers"]:
         waiting = ", ".join(blocker["waiting"]) or blocker["description"] or "-"
         lines.append(f"blocked: {blocker['session']} on {blocker['task']} waits for {waiting}")
@@ -46,4 +52,27 @@ def render_board(document: Mapping[str, Any], *, only_active: bool = False) -> s
         )
     if document["help_requests"]:
         lines.append("(answer a help request with `ifmesh offer REQUEST_ID`)")
+    unread = [p for p in document.get("read_problems", ()) if not p["partial"]]
+    for problem in unread:
+        lines.append(f"⚠ not read: {problem['where']}: {problem['reason']}")
     return "\n".join(lines)
+
+
+def render_readings(status: Mapping[str, Any]) -> list[str]:
+    """What the node could not read or the fold refused, for ``ifmesh status``."""
+    lines = []
+    problems = status.get("read_problems", ())
+    if problems:
+        lines.append(f"read partly or not at all ({len(problems)}):")
+        lines += [f"  {p['where']}: {p['reason']}" for p in problems]
+    for task in status.get("completed_without_claim", ()):
+        lines.append(f"{task}: completed without a claim (reported in a STATUS file)")
+    refusals = status.get("refusals", {})
+    if refusals.get("recent"):
+        counts = ", ".join(f"{code} {n}" for code, n in refusals["by_code"].items())
+        lines.append(f"events the board refused ({counts}); latest:")
+        lines += [
+            f"  {r['type']} from {r['source']} on {r['task'] or '-'}: {r['code']}: {r['reason']}"
+            for r in refusals["recent"][-5:]
+        ]
+    return lines

@@ -14,7 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,18 +58,26 @@ def _git(*args: str, cwd: Path) -> None:
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
 
 
-def seed_remote(directory: Path, board: Path = EXAMPLE_BOARD, sessions: Sequence[str] = ()) -> Path:
+def seed_remote(
+    directory: Path,
+    board: Path = EXAMPLE_BOARD,
+    sessions: Sequence[str] = (),
+    files: Mapping[str, bytes] | None = None,
+) -> Path:
     """A bare remote whose coordination branch holds ``board`` and a fresh STATUS per session
-    (fresh, so their claims on the example board are not stale when the room starts)."""
+    (fresh, so their claims on the example board are not stale when the room starts), then
+    ``files`` as given (path → bytes: STATUS files as sessions wrote them, say)."""
     remote, work = directory / "remote.git", directory / "seed"
     _git("init", "--quiet", "--bare", str(remote), cwd=directory)
     _git("init", "--quiet", "-b", BRANCH, str(work), cwd=directory)
-    (work / BOARD_PATH).write_text(board.read_text(encoding="utf-8"), encoding="utf-8")
+    (work / BOARD_PATH).write_bytes(board.read_bytes())
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     for session in sessions:
         (work / status_path(session)).write_text(
             f"session: {session}\nstatus: polling\ntimestamp: {stamp}\n", encoding="utf-8"
         )
+    for path, data in (files or {}).items():
+        (work / path).write_bytes(data)
     _git("add", ".", cwd=work)
     _git("-c", "user.name=ifmesh", "-c", "user.email=ifmesh@localhost", "commit", "--quiet",
          "-m", "chore: Phase-0 task board", cwd=work)  # fmt: skip
@@ -101,6 +109,10 @@ class LocalRoom:
     fetch_interval_seconds: float = 30.0
     extra_args: Sequence[str] = ()
     board: Path = EXAMPLE_BOARD
+    # Further files on the coordination branch (path → bytes); STATUS files here replace the
+    # fresh ones `seed_remote` writes for the sessions that share their name.
+    files: Mapping[str, bytes] = field(default_factory=dict)
+    status_sessions: Sequence[str] | None = None  # who gets a fresh STATUS (default: all five)
     start_timeout: float = 120.0  # per node, until its control API answers (loaded machines)
     members: dict[str, Member] = field(default_factory=dict)
     signaling: subprocess.Popen[bytes] | None = None
@@ -125,7 +137,8 @@ class LocalRoom:
             raise RoomError("a local room has 1 to 16 sessions")
         self.directory.mkdir(parents=True, exist_ok=True)
         chosen = session_list(self.sessions)
-        self.remote = seed_remote(self.directory, self.board, [s for s, _ in SESSIONS])
+        fresh = [s for s, _ in SESSIONS] if self.status_sessions is None else self.status_sessions
+        self.remote = seed_remote(self.directory, self.board, fresh, self.files)
         try:
             await self.start_signaling()
             for session, capabilities in chosen:

@@ -2,8 +2,11 @@
 block, help, wait… against it over the control API. Thin: parse, call, print.
 
 Every command takes ``--json`` (one JSON object on stdout, for agents) and finds its node from
-``--session`` / ``IFMESH_SESSION``, else the only running node. Exit codes: 0 done, 1 refused
-(the board or the governor said no; the message says why), 2 bad usage, 3 no node reachable.
+``--state-dir`` / ``IFMESH_STATE_DIR`` or ``--session`` / ``IFMESH_SESSION`` (flags win, as with
+`ifmesh node`), else the only running node. Exit codes: 0 done, 1 refused (the board or the
+governor said no; the message says why), 2 bad usage, 3 no node reachable (none running, or
+the one asked for does not answer in time or not in its protocol). A node has
+``IFMESH_CONTROL_TIMEOUT`` seconds (30) to answer, beyond what `wait` and `claim` wait for.
 """
 
 from __future__ import annotations
@@ -11,14 +14,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeAlias
 
 from ifmesh.node import errors
-from ifmesh.node.cli.boardtext import render_board
-from ifmesh.node.control.client import ControlClient
+from ifmesh.node.cli.boardtext import render_board, render_readings
+from ifmesh.node.control.client import ControlClient, timeout_from_environment
 from ifmesh.node.control.endpoint import find_node
 
 EXIT_REFUSED = 1
@@ -31,7 +35,9 @@ Printer = Callable[[dict[str, Any]], str]
 
 def _client_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--session", help="which node (default: IFMESH_SESSION, else the only one)")
-    parser.add_argument("--state-dir", type=Path, help="the node's state directory")
+    parser.add_argument(
+        "--state-dir", type=Path, help="the node's state directory (default: IFMESH_STATE_DIR)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object (for agents)")
 
 
@@ -51,14 +57,28 @@ def register(commands: Subparsers) -> None:
     claim = _command(
         commands,
         "claim",
-        "claim a task; returns once the mesh has it (provisional), --confirmed waits for git",
-        lambda a: ("claim", {"task": a.task, "force": a.force, "confirmed": a.confirmed,
+        "claim a task; exit 0 only when it is yours (decided), exit 1 claim_lost otherwise",
+        lambda a: ("claim", {"task": a.task, "force": a.force, "provisional": a.provisional,
                              "timeout": a.timeout}, _say_claim),
     )  # fmt: skip
     claim.add_argument("task")
     claim.add_argument("--force", action="store_true", help="claim despite open dependencies")
-    claim.add_argument("--confirmed", action="store_true", help="wait for git's confirmation")
-    claim.add_argument("--timeout", type=float, default=60.0, help="seconds (with --confirmed)")
+    claim.add_argument(
+        "--provisional",
+        action="store_true",
+        help="return at once, before the claim is decided (you may still lose it)",
+    )
+    claim.add_argument(
+        "--confirmed",
+        action="store_true",
+        help="wait until git confirms the claim (what a decided claim does today)",
+    )
+    claim.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds to wait for the decision; then the claim is withdrawn (claim_undecided)",
+    )
 
     progress = _command(
         commands,
@@ -207,22 +227,35 @@ def run_call(args: argparse.Namespace, call: tuple[str, dict[str, Any] | None, P
     name, body, printer = call
     try:
         result = asyncio.run(_call(args, name, body))
-    except (errors.NodeNotRunning, errors.AmbiguousNode, errors.Unauthorized) as exc:
-        return _fail(args, exc.code, str(exc), EXIT_NO_NODE)
-    except errors.RemoteError as exc:
-        status = EXIT_USAGE if exc.code in {"bad_request", "malformed_json"} else EXIT_REFUSED
-        return _fail(args, exc.code, str(exc), status)
+    except errors.ControlError as exc:
+        return _control_failed(args, exc)
+    except errors.ConfigError as exc:
+        return _fail(args, exc.code, str(exc), EXIT_USAGE)
     print(json.dumps(result, ensure_ascii=False) if args.json else printer(result))
     return 0
 
 
 async def _call(args: argparse.Namespace, name: str, body: dict[str, Any] | None) -> Any:
     endpoint = find_node(args.session, state_dir=args.state_dir)
-    async with ControlClient(endpoint) as node:
+    margin = timeout_from_environment()
+    async with ControlClient(endpoint, timeout=margin) as node:
         if body is None:
             return await node.query(name)
-        wait = body.get("timeout") if name in {"wait", "claim"} else None
-        return await node.call(name, body, timeout=None if wait is None else float(wait) + 30)
+        if name not in {"wait", "claim"}:
+            return await node.call(name, body)
+        # The node answers these when their own timeout ends; `wait` has none by default.
+        takes = math.inf if body.get("timeout") is None else float(body["timeout"])
+        return await node.call(name, body, timeout=takes + margin)
+
+
+def _control_failed(args: argparse.Namespace, exc: errors.ControlError) -> int:
+    """The node's refusal (1, or 2 for a request it could not read); anything else is no node
+    to talk to (3): none running, or the one asked for not answering in time or in HTTP."""
+    if isinstance(exc, errors.RemoteError):
+        status = EXIT_USAGE if exc.code in {"bad_request", "malformed_json"} else EXIT_REFUSED
+    else:
+        status = EXIT_NO_NODE
+    return _fail(args, exc.code, str(exc), status)
 
 
 def _fail(args: argparse.Namespace, code: str, message: str, status: int) -> int:
@@ -238,14 +271,16 @@ def run_watch(args: argparse.Namespace) -> int:
         asyncio.run(_watch(args))
     except KeyboardInterrupt:
         return 0
-    except (errors.NodeNotRunning, errors.AmbiguousNode, errors.Unauthorized) as exc:
-        return _fail(args, exc.code, str(exc), EXIT_NO_NODE)
+    except errors.ControlError as exc:
+        return _control_failed(args, exc)
+    except errors.ConfigError as exc:
+        return _fail(args, exc.code, str(exc), EXIT_USAGE)
     return 0
 
 
 async def _watch(args: argparse.Namespace) -> None:
     endpoint = find_node(args.session, state_dir=args.state_dir)
-    async with ControlClient(endpoint) as node:
+    async with ControlClient(endpoint, timeout=timeout_from_environment()) as node:
         async for event in node.events():
             board = await node.query("board")
             if args.json:
@@ -267,8 +302,11 @@ def _say_events(result: dict[str, Any]) -> str:
 
 
 def _say_claim(result: dict[str, Any]) -> str:
-    state = "confirmed in git" if result.get("confirmed") else "provisional (git confirms next)"
-    return f"claimed {result['task']} epoch {result['epoch']}: {state}"
+    if result.get("already_yours"):
+        return f"{result['task']} is already yours (epoch {result['epoch']}): go on working"
+    if result.get("won"):
+        return f"won {result['task']} epoch {result['epoch']} (decided by {result['decided_by']})"
+    return f"claimed {result['task']} epoch {result['epoch']}: provisional, not decided yet"
 
 
 def _say_help(result: dict[str, Any]) -> str:
@@ -304,6 +342,7 @@ def _status(result: dict[str, Any]) -> str:
             f"git: {git['branch']} pending commits {git['pending_commits']}, "
             f"last error: {git['last_error'] or 'none'}, scribe {git['scribe'] or '-'}",
             f"policy {result['policy']['hash']} ({result['policy']['source']})",
+            *render_readings(result),
         ]
     )
 

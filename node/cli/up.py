@@ -164,13 +164,16 @@ class Demo:
             return_exceptions=True,
         )
         for session, result in zip((webrtc, delivery), results, strict=True):
-            verdict = f"refused: {result}" if isinstance(result, Exception) else "accepted"
+            if isinstance(result, BaseException):
+                verdict = f"lost: {result}"
+            else:
+                verdict = f"won (decided by {result['decided_by']}): it starts the work"
             self.say(f"  {session}: {verdict}")
-        await self.show_board(webrtc, "after the race (the mesh winner holds F2.1)")
+        await self.show_board(webrtc, "after the race (one winner holds F2.1)")
 
         self.say(f"{webrtc} tries P0.5.2 (IF.governor docs), which waits for P0.2.6")
         try:
-            await self.call(webrtc, "claim", {"task": "P0.5.2"})
+            await self.call(webrtc, "claim", {"task": "P0.5.2", "provisional": True})
         except IfmeshError as exc:
             self.say(f"  refused: {exc}")
         await self.call(webrtc, "block", {"task": "P0.5.2", "on": ["P0.2.6"]})
@@ -200,7 +203,7 @@ class Demo:
 
         self.say(f"{delivery} takes P0.2.6 (forced past its open dependencies) and delivers it")
         await self.propagated(delivery, "P0.2.6", lambda: self.call(
-            delivery, "claim", {"task": "P0.2.6", "force": True}))  # fmt: skip
+            delivery, "claim", {"task": "P0.2.6", "force": True, "provisional": True}))  # fmt: skip
         await self.call(delivery, "progress", {"task": "P0.2.6", "percent": 50})
         completed_at = time.perf_counter()
         await self.call(delivery, "complete", {"task": "P0.2.6", "tests_pass": True})
@@ -209,7 +212,7 @@ class Demo:
         self.say(f"{webrtc} was woken {self.figures['unblock_push_ms']} ms after P0.2.6 completed")
 
         _, confirm_ms = await self.timed(lambda: self.call(
-            webrtc, "claim", {"task": "P0.5.2", "confirmed": True}))  # fmt: skip
+            webrtc, "claim", {"task": "P0.5.2"}))  # fmt: skip
         self.figures["claim_confirmed_in_git_ms"] = round(confirm_ms, 1)
         self.say(f"{webrtc} claimed P0.5.2; confirmed in git after {confirm_ms:.0f} ms")
         for percent in (25, 50, 75):
@@ -226,7 +229,10 @@ class Demo:
             if owner == session:
                 return task
             if owner is None:
-                await self.call(session, "claim", {"task": task})
+                try:
+                    await self.call(session, "claim", {"task": task})
+                except IfmeshError:
+                    continue  # another session won it: the next filler
                 return task
         raise IfmeshError("no filler task left for the demo")
 

@@ -17,9 +17,17 @@ from typing import Any
 
 from ifmesh.node import errors
 from ifmesh.node.board import commands
+from ifmesh.node.board.errors import AlreadyClaimed
+from ifmesh.node.board.formats.problems import ReadProblem
 from ifmesh.node.board.state import Task, TaskStatus
 from ifmesh.node.control.running import RunningNode
-from ifmesh.node.control.views import board_document, event_summary, task_document
+from ifmesh.node.control.views import (
+    board_document,
+    event_summary,
+    problem_document,
+    refusal_document,
+    task_document,
+)
 from ifmesh.node.governor.budget_table import budget_rows
 from ifmesh.node.governor.matching import match_score
 from ifmesh.node.protocol.messages import BreakerReset, Envelope, SwarmRegister
@@ -91,41 +99,66 @@ class Handlers:
     # --- commands ----------------------------------------------------------------------------
 
     async def claim(self, body: dict[str, Any]) -> dict[str, Any]:
-        replica, now = self.node.replica_or_fail(), self.node.now()
-        events = replica.claim(
-            body["task"], now, force=bool(body.get("force")), policy_hash=self.node.policy.hash
-        )
+        """A claim, answered once it is decided (``won`` only for the winner; a loser gets
+        ``claim_lost``), or at once with ``provisional``. See docs/claims.md."""
+        replica, now, task_id = self.node.replica_or_fail(), self.node.now(), body["task"]
+        try:
+            events = replica.claim(
+                task_id, now, force=bool(body.get("force")), policy_hash=self.node.policy.hash
+            )
+        except AlreadyClaimed as exc:
+            if exc.owner != self.node.session:
+                raise
+            task = self._task(task_id)  # already yours: go on working
+            return {
+                "task": task_id,
+                "epoch": task.epoch,
+                "won": True,
+                "already_yours": True,
+                "provisional": not task.confirmed,
+                "decided_by": "git" if task.confirmed else None,
+                "events": [],
+            }
         result = await self._emitted(events)
         epoch = events[0].payload.epoch  # type: ignore[attr-defined]
-        result |= {"task": body["task"], "epoch": epoch, "provisional": True}
-        if body.get("confirmed"):
-            verdict = await self._confirmation(body["task"], epoch, _seconds(body, "timeout", 60))
-            result |= verdict
-        return result
-
-    async def _confirmation(self, task_id: str, epoch: int, timeout: float) -> dict[str, Any]:
-        me = self.node.session
-
-        def settled() -> dict[str, Any] | None:
-            task = self._task(task_id)
-            if task.epoch != epoch or task.owner != me:
-                winner = task.owner if task.epoch == epoch else None
-                raise errors.ClaimConflict(
-                    f"{task_id} epoch {epoch} went to {winner or 'another session'}; "
-                    "pick another task (`ifmesh next`)"
-                )
-            if task.confirmed:
-                return {"provisional": False, "confirmed": True}
-            return None
-
+        result |= {"task": task_id, "epoch": epoch, "provisional": True}
+        if body.get("provisional"):
+            return result
+        timeout = _seconds(body, "timeout", 60)
         try:
-            result: dict[str, Any] = await self._until(settled, timeout)
+            verdict: dict[str, Any] = await self._until(
+                lambda: self._decided(task_id, epoch), timeout
+            )
         except TimeoutError:
-            raise errors.TransportError(
-                f"{task_id} is still provisional after {timeout:g}s: git has not confirmed it "
-                "(see `ifmesh status` for pending commits and the last git error)"
+            await self._withdraw(task_id, epoch)
+            raise errors.ClaimUndecided(
+                f"{task_id} epoch {epoch} was not decided within {timeout:g}s, so the claim is"
+                " withdrawn (it cannot win later); see `ifmesh status` for git's last error,"
+                " then claim again"
             ) from None
-        return result
+        return result | verdict
+
+    def _decided(self, task_id: str, epoch: int) -> dict[str, Any] | None:
+        """Git's verdict on this session's claim: the first confirm record per (task, epoch)
+        in the coordination branch's first-parent history. None while undecided.
+
+        Only git's word settles it here: the mesh tier's provisional winner can be overruled
+        (two sides of a partition), and telling an agent it lost a task that git then gives it
+        would leave the task held and idle."""
+        task = self._task(task_id)
+        if task.epoch == epoch and task.confirmed and task.owner is not None:
+            if task.owner != self.node.session:
+                raise errors.ClaimLost(task_id, epoch, task.owner)
+            return {"won": True, "provisional": False, "confirmed": True, "decided_by": "git"}
+        if task.epoch > epoch:  # released, stolen or withdrawn since: this claim is over
+            raise errors.ClaimLost(task_id, epoch, None)
+        return None
+
+    async def _withdraw(self, task_id: str, epoch: int) -> None:
+        task = self._task(task_id)
+        if task.epoch == epoch and task.owner == self.node.session and task.held:
+            events = self.node.replica_or_fail().release(task_id, self.node.now())
+            await self.node.publish_now(events)
 
     async def progress(self, body: dict[str, Any]) -> dict[str, Any]:
         events = self.node.replica_or_fail().progress(
@@ -243,9 +276,22 @@ class Handlers:
 
     # --- queries -----------------------------------------------------------------------------
 
+    def _read_problems(self) -> list[ReadProblem]:
+        """What the room's files could not fully say: at start, and in git since."""
+        live = self.node.git.state().read_problems if self.node.git is not None else ()
+        return [*self.node.room_problems, *live]
+
     async def board(self, query: dict[str, Any]) -> dict[str, Any]:
         lease = timedelta(seconds=self.node.config.lease_seconds)
-        return board_document(self.node.board, self.node.now(), lease, self.node.presence)
+        refusals = self.node.replica_or_fail().refusals
+        return board_document(
+            self.node.board,
+            self.node.now(),
+            lease,
+            self.node.presence,
+            self._read_problems(),
+            list(refusals),
+        )
 
     async def peers(self, query: dict[str, Any]) -> dict[str, Any]:
         mesh = self.node.mesh
@@ -288,6 +334,14 @@ class Handlers:
                 "recent_errors": self.node.last_git_errors,
             },
             "fatal": self.node.fatal,
+            "read_problems": [problem_document(p) for p in self._read_problems()],
+            "refusals": {
+                "recent": [refusal_document(r) for r in replica.refusals],
+                "by_code": dict(sorted(replica.refusal_counts.items())),
+            },
+            "completed_without_claim": sorted(
+                t.task_id for t in self.node.board.tasks.values() if t.completed_without_claim
+            ),
         }
 
     async def next(self, query: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ Routes:
   GET  /v1/<query>     query parameters in, JSON out (board, peers, status, …)
   GET  /v1/events      the node's event stream, one JSON object per line (NDJSON)
   GET  /healthz        {"ok": true, "session": …} — no token needed
+  GET  /metrics        Prometheus text (refused events, read problems, …) — no token needed
 
 Every other request needs ``Authorization: Bearer <token>`` (the token file named in
 control.json). Errors are JSON ``{"error": {"code", "message"}}``: the node's typed errors keep
@@ -51,6 +52,7 @@ def status_for(error: errors.IfmeshError) -> int:
 
 
 _NDJSON = orjson.OPT_NON_STR_KEYS
+METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def _line(document: dict[str, Any]) -> bytes:
@@ -137,8 +139,10 @@ class ControlServer:
         commands: Mapping[str, Handler],
         queries: Mapping[str, Handler],
         feed: EventFeed,
+        metrics: Callable[[], bytes] | None = None,
     ) -> None:
         self.session = session
+        self._metrics = metrics
         self._token = token
         self._commands = dict(commands)
         self._queries = dict(queries)
@@ -149,6 +153,7 @@ class ControlServer:
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._authenticate], client_max_size=2 * 1024 * 1024)
         app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/metrics", self._metrics_page)
         app.router.add_get("/v1/events", self._events)
         app.router.add_post("/v1/{name}", self._command)
         app.router.add_get("/v1/{name}", self._query)
@@ -183,7 +188,7 @@ class ControlServer:
     async def _authenticate(
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        if request.path == "/healthz":
+        if request.path in ("/healthz", "/metrics"):  # counts only: no token, as Prometheus
             return await handler(request)
         supplied = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(supplied.encode(), self._token.encode()):
@@ -194,6 +199,11 @@ class ControlServer:
 
     async def _healthz(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "session": self.session})
+
+    async def _metrics_page(self, request: web.Request) -> web.Response:
+        if self._metrics is None:
+            return error_response("no_metrics", "this server exports no metrics", 404)
+        return web.Response(body=self._metrics(), headers={"Content-Type": METRICS_TYPE})
 
     async def _command(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from ifmesh.node.board.effects import Effect
+from ifmesh.node.board.effects import Effect, Rejected
+from ifmesh.node.board.formats.problems import ReadProblem
+from ifmesh.node.board.formats.status import same_session, session_named_by
 from ifmesh.node.board.state import Board, Task, lease_expired
 from ifmesh.node.protocol.fields import format_timestamp
 from ifmesh.node.protocol.messages import Envelope
@@ -61,7 +63,10 @@ def shown_status(task: Task, now: datetime, lease: timedelta) -> str:
     return task.status.value
 
 
-def task_document(task: Task, now: datetime, lease: timedelta) -> dict[str, Any]:
+def task_document(
+    task: Task, now: datetime, lease: timedelta, warnings: Sequence[str] = ()
+) -> dict[str, Any]:
+    """One task; ``warnings``: what its row on the board file could not be read as."""
     return {
         "id": task.task_id,
         "title": task.title,
@@ -79,15 +84,55 @@ def task_document(task: Task, now: datetime, lease: timedelta) -> dict[str, Any]
         "required_capabilities": list(task.required_capabilities),
         "kind": task.kind.value,
         "owner_last_event_at": _time(task.owner_last_event_at),
+        "manual_dependency": task.manual_dependency or None,
+        "completed_without_claim": task.completed_without_claim,
+        "warnings": list(warnings),
     }
 
 
+def problem_document(problem: ReadProblem) -> dict[str, Any]:
+    return {"where": problem.where()} | problem.as_dict()
+
+
+def refusal_document(refusal: Rejected) -> dict[str, Any]:
+    return {
+        "event": refusal.cause,
+        "source": refusal.session,
+        "type": refusal.event_type,
+        "task": refusal.task_id,
+        "code": refusal.code,
+        "reason": refusal.reason,
+    }
+
+
+def _partly_read(session: str, problems: Sequence[ReadProblem]) -> bool:
+    for problem in problems:
+        named = session_named_by(problem.path.split(" (", 1)[0])
+        if named is not None and same_session(named, session):
+            return True
+    return False
+
+
 def board_document(
-    board: Board, now: datetime, lease: timedelta, presence: Mapping[str, str]
+    board: Board,
+    now: datetime,
+    lease: timedelta,
+    presence: Mapping[str, str],
+    problems: Sequence[ReadProblem] = (),
+    refusals: Sequence[Rejected] = (),
 ) -> dict[str, Any]:
+    """The board a user sees; ``problems``: what the board and STATUS files could not fully
+    say (file:line), ``refusals``: the events the fold refused lately."""
+    warnings: dict[str, list[str]] = {}
+    for problem in problems:
+        if problem.task is not None and problem.partial:
+            warnings.setdefault(problem.task, []).append(problem.reason)
     return {
         "as_of": format_timestamp(now),
-        "tasks": [task_document(t, now, lease) for _, t in sorted(board.tasks.items())],
+        "tasks": [
+            task_document(t, now, lease, warnings.get(t.task_id, ()))
+            for _, t in sorted(board.tasks.items())
+        ],
         "sessions": [
             {
                 "id": s.session_id,
@@ -95,6 +140,7 @@ def board_document(
                 "current_task": s.current_task,
                 "last_event_at": _time(s.status_timestamp),
                 "presence": presence.get(s.session_id, "absent"),
+                "partly_read": _partly_read(s.session_id, problems),
             }
             for _, s in sorted(board.sessions.items())
         ],
@@ -123,4 +169,6 @@ def board_document(
             for _, h in sorted(board.help_requests.items())
         ],
         "events_folded": board.folded,
+        "read_problems": [problem_document(p) for p in problems],
+        "refusals": [refusal_document(r) for r in refusals],
     }

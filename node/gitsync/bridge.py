@@ -377,6 +377,9 @@ class GitSync:
             lost_races=self._tally.lost_races,
             scribe=self.scribe.current(wall),
             stopped=self._stopped is not None,
+            read_problems=tuple(
+                p for _, found in sorted(self.reader.problems.items()) for p in found
+            ),
         )
 
 

@@ -208,13 +208,10 @@ class Clone:
         raise self._remote_error("push", err or out)
 
     def _remote_error(self, what: str, stderr: str) -> Exception:
-        detail = _last_line("", stderr)
+        cause = git_cause(stderr)
         if any(marker in stderr.lower() for marker in _UNREACHABLE):
-            return RemoteUnreachable(
-                f"cannot {what} {self.remote_url}: {detail}; events stay committed locally and "
-                "are pushed when the remote is back (check the URL, network and credentials)"
-            )
-        return GitCommandFailed(f"git {what} {self.remote_url} failed: {detail}")
+            return RemoteUnreachable(self.remote_url, what, cause)
+        return GitCommandFailed(f"git {what} {self.remote_url} failed: {cause}")
 
     def _run(self, args: list[str], timeout: float | None = None) -> tuple[int, str, str]:
         status, out, err = self.repo.git.execute(
@@ -341,6 +338,26 @@ class Clone:
             subtree = existing[0] if existing is not None and existing[1] == TREE_MODE else None
             entries[name] = (self._write_tree(subtree, subfiles), TREE_MODE, name)
         return self.objects.write_tree(list(entries.values()))
+
+
+def git_cause(stderr: str) -> str:
+    """The line of git's message that says why: its first ``fatal:``/``error:`` line (the
+    last one is advice, "…and the repository exists."). When that line is git's generic
+    "Could not read from remote repository.", the line before it is the transport's own
+    reason (``ssh: Could not resolve hostname …``) and is the one quoted."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for index, line in enumerate(lines):
+        if not line.lower().startswith(("fatal:", "error:")):
+            continue
+        said = [before for before in lines[:index] if not before.lower().startswith(_ASIDES)]
+        if "could not read from remote repository" in line.lower() and said:
+            return said[-1]
+        return line
+    said = [line for line in lines if not line.lower().startswith(_ASIDES)]
+    return said[0] if said else "git gave no reason"
+
+
+_ASIDES = ("hint:", "warning:")
 
 
 def _last_line(out: str, err: str) -> str:

@@ -26,9 +26,50 @@ __all__ = [
 
 
 class RemoteUnreachable(GitSyncError):
-    """The remote cannot be reached; events stay committed locally until it returns."""
+    """The remote cannot be reached: ``cause`` is git's own line saying why. A running bridge
+    keeps its events committed locally and pushes them when the remote is back; one starting
+    with nothing of its own to resume from cannot start, and :meth:`at_start` says so."""
 
     code = "remote_unreachable"
+
+    def __init__(self, remote: str, operation: str, cause: str, *, starting: bool = False) -> None:
+        self.remote = remote
+        self.operation = operation
+        self.cause = cause
+        self.starting = starting
+        then = _cannot_start(remote) if starting else _WHILE_RUNNING
+        super().__init__(f"cannot {operation} {remote}: {cause}; {then}")
+
+    def at_start(self) -> RemoteUnreachable:
+        return RemoteUnreachable(self.remote, self.operation, self.cause, starting=True)
+
+
+_WHILE_RUNNING = (
+    "events stay committed locally and are pushed when the remote is back (check the URL, "
+    "network and credentials)"
+)
+
+
+def _cannot_start(remote: str) -> str:
+    local = _local_path(remote)
+    check = (
+        "check the URL (--remote): a local path must be a git repository (`git init --bare "
+        f"{local}`, then start one node with --create-branch)"
+        if local is not None
+        else "check the URL (--remote), the network and your git credentials for it"
+    )
+    return f"the node stops: it has no board to start from; {check}"
+
+
+def _local_path(remote: str) -> str | None:
+    """The path ``remote`` names on this machine, as git reads a remote (``file://`` URL or a
+    path, not ``scheme://`` nor scp-like ``host:path``); None for another machine's."""
+    if remote.startswith("file://"):
+        return remote.removeprefix("file://")
+    if "://" in remote:
+        return None
+    head, colon, _ = remote.partition(":")
+    return None if colon and "/" not in head else remote
 
 
 class PushRejected(GitSyncError):

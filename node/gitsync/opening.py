@@ -17,7 +17,7 @@ import structlog
 from ifmesh.node.gitsync.chain import OwnChain
 from ifmesh.node.gitsync.clone import Clone
 from ifmesh.node.gitsync.config import BridgeConfig
-from ifmesh.node.gitsync.errors import BranchMissing
+from ifmesh.node.gitsync.errors import BranchMissing, RemoteUnreachable
 from ifmesh.node.gitsync.paths import BOARD_PATH
 from ifmesh.node.gitsync.reader import BranchReader
 from ifmesh.node.gitsync.scribing import BoardScribe
@@ -53,7 +53,20 @@ def open_clone(config: BridgeConfig) -> OpenedClone:
 
 def fetch_or_create(clone: Clone, config: BridgeConfig, starter_board: str) -> None:
     """Fetches the branch (and the seed branches); a missing branch is created with
-    ``starter_board`` when ``config.create_branch``, else BranchMissing is raised."""
+    ``starter_board`` when ``config.create_branch``, else BranchMissing is raised.
+
+    An unreachable remote is raised as it is when this session has commits of its own in the
+    clone (the bridge resumes from them offline), and as :meth:`RemoteUnreachable.at_start`
+    when it has none: then there is no board to start from, and the message says so."""
+    try:
+        _fetch_or_create(clone, config, starter_board)
+    except RemoteUnreachable as exc:
+        if clone.ref(clone.local_ref) is None:
+            raise exc.at_start() from None
+        raise
+
+
+def _fetch_or_create(clone: Clone, config: BridgeConfig, starter_board: str) -> None:
     try:
         clone.fetch(config.seed_branch_glob)
     except BranchMissing:

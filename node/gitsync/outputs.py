@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ifmesh.node.board.formats.problems import ReadProblem
 from ifmesh.node.gitsync.confirm import Verdict
 from ifmesh.node.gitsync.errors import GitSyncError
 from ifmesh.node.protocol.messages import Envelope
@@ -62,3 +63,5 @@ class SyncState:
     lost_races: int
     scribe: str | None
     stopped: bool
+    # What the latest version of each STATUS file read could not fully say (file:line, why).
+    read_problems: tuple[ReadProblem, ...] = ()

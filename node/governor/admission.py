@@ -46,12 +46,18 @@ def decide_claim(
     epoch: int,
     now: float,
     steal: bool = False,
+    from_status_file: bool = False,
 ) -> ClaimDecision:
-    """The decision on ``swarm_id`` (sent by ``session``) taking ``demand`` at ``epoch``."""
+    """The decision on ``swarm_id`` (sent by ``session``) taking ``demand`` at ``epoch``.
+
+    ``from_status_file``: the claim was read from the STATUS file of a session without a node.
+    Such a session never sends ``swarm.register``; its STATUS file registers it, with unknown
+    capabilities, cost and budget, so it is admitted as an unregistered swarm is under a policy
+    that allows them: no capability match or budget check, every other rule alike."""
     task_id = demand.task_id
     limits = policy.limits(demand.task_type)
     profile = state.profiles.get(swarm_id)
-    if profile is None and not policy.allow_unregistered:
+    if profile is None and not policy.allow_unregistered and not from_status_file:
         return _refuse(
             errors.PolicyDenied,
             f"swarm {swarm_id} is not registered; send swarm.register (capabilities, "

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
+from ifmesh.node.board.state import SEED_INCARNATION_PREFIX
 from ifmesh.node.governor import breaker as breakers
 from ifmesh.node.governor.admission import ClaimDecision, decide_claim
 from ifmesh.node.governor.help import assign_helpers
@@ -75,6 +76,8 @@ def claim_decision(
             demand=demand_for(event, demand),
             epoch=payload.epoch,
             now=now,
+            # A session without a node is registered by its STATUS file, capabilities unknown.
+            from_status_file=event.incarnation.startswith(SEED_INCARNATION_PREFIX),
         )
     if isinstance(payload, TaskSteal):
         return decide_claim(

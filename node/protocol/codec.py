@@ -21,11 +21,13 @@ from pydantic import BaseModel, ValidationError
 
 from ifmesh.node import errors
 from ifmesh.node.protocol import fastdecode
+from ifmesh.node.protocol.fields import UNION_TAGS, Ed25519Signature
 from ifmesh.node.protocol.messages import (
     ENVELOPES,
     MAX_ENCODED_BYTES,
     MESSAGE_ADAPTER,
     Envelope,
+    GenericPayload,
     Payload,
 )
 
@@ -36,7 +38,6 @@ _ERROR_TYPES: dict[str, type[errors.ProtocolError]] = {
     "missing": errors.MissingField,
     "extra_forbidden": errors.UnknownField,
     "union_tag_invalid": errors.UnknownMessageType,
-    "union_tag_not_found": errors.MissingField,
     "naive_timestamp": errors.NaiveTimestamp,
     "invalid_milestone": errors.InvalidMilestone,
     "empty_capability": errors.EmptyCapability,
@@ -76,7 +77,8 @@ def _fields_of(value: object) -> dict[str, Any]:
         raise TypeError(f"{type(value).__name__} is not an IFMessage part")
     fields: dict[str, Any] = value.__dict__
     if not nullable:
-        return fields  # orjson only reads it
+        # orjson only reads it. A free payload (GenericPayload) is all extras, nulls included.
+        return value.__pydantic_extra__ or fields  # type: ignore[attr-defined]
     kept = fields.copy()
     for name in nullable:  # only these can hold None; most are absent in most messages
         if kept[name] is None:
@@ -88,8 +90,11 @@ def _encode_with_pydantic(message: Envelope) -> bytes:
     # Python-mode dump + orjson is about 3x faster than pydantic's JSON mode + json.dumps, and
     # orjson's UTC datetimes ("...:45.840107Z", fraction only when non-zero) are already the
     # canonical form fields.format_timestamp documents.
+    document = message.model_dump(exclude_none=True)
+    if isinstance(message.payload, GenericPayload):  # free content keeps its nulls
+        document["payload"] = message.payload.model_dump()
     try:
-        return orjson.dumps(message.model_dump(exclude_none=True), option=_CANONICAL)
+        return orjson.dumps(document, option=_CANONICAL)
     except orjson.JSONEncodeError as exc:
         raise errors.InvalidField(f"not representable as JSON: {exc}") from None
 
@@ -116,6 +121,11 @@ def _allows_none(annotation: object) -> bool:
     return False
 
 
+_MODELS: tuple[type[BaseModel], ...] = (
+    *ENVELOPES.values(),
+    *Payload.registry.values(),
+    Ed25519Signature,  # the origin's signature object, inside the envelope
+)
 # Per plain model: the fields that may hold None (the only ones _fields_of must look at).
 _NULLABLE: dict[type, tuple[str, ...]] = {
     model: tuple(
@@ -123,7 +133,7 @@ _NULLABLE: dict[type, tuple[str, ...]] = {
         for name, info in model.model_fields.items()
         if info.default is None or _allows_none(info.annotation)
     )
-    for model in (*ENVELOPES.values(), *Payload.registry.values())
+    for model in _MODELS
     if _plain(model)
 }
 
@@ -177,19 +187,20 @@ def protocol_error(exc: ValidationError) -> errors.ProtocolError:
     first = exc.errors(include_url=False)[0]
     kind = str(first["type"])
     location = [str(part) for part in first["loc"]]
-    # A discriminated union puts the chosen tag first in the location; it is not a field.
+    # A discriminated union puts the chosen tag first in the location; it is not a field. Nor
+    # are the tags of a union chosen by JSON type (level: a word or a number; signature: text
+    # or an object).
     if location and location[0] in ENVELOPES:
         location = location[1:]
-    path = ".".join(location)
+    path = ".".join(part for part in location if part not in UNION_TAGS)
     reason = str(first["msg"])
     cls = _ERROR_TYPES.get(kind, errors.InvalidField)
     if kind == "union_tag_invalid":
         known = ", ".join(sorted(ENVELOPES))
         reason = f"unknown message type {first['input'].get('type')!r}; known types: {known}"
         path = "type"
-    elif kind == "union_tag_not_found":
-        reason = "missing 'type' (which payload this message carries)"
-        path = "type"
+    elif kind == "union_tag_not_found":  # no object at all: a message without type is generic
+        reason = "an IFMessage is a JSON object"
     elif kind == "missing":
         reason = "required field is missing"
     elif kind == "extra_forbidden":

@@ -36,7 +36,14 @@ import msgspec
 from msgspec import UNSET
 from pydantic import BaseModel
 
-from ifmesh.node.protocol.messages import ENVELOPES, MESSAGE_ADAPTER, Envelope
+from ifmesh.node.protocol.fields import NUMBER_TAG, OBJECT_TAG, TEXT_TAG, json_kind
+from ifmesh.node.protocol.messages import (
+    ENVELOPES,
+    GENERIC_TYPE,
+    MESSAGE_ADAPTER,
+    Envelope,
+    message_type_of,
+)
 from ifmesh.node.protocol.modelplan import FieldValidator, Finish, ModelPlan, matching
 
 __all__ = ["UnmappedSchema", "decode", "model_plan"]
@@ -53,6 +60,12 @@ _INERT = frozenset({"type", "metadata", "ref", "serialization", "json_schema_inp
 # Model config entries whose effect the mapping reproduces (strictness: msgspec is always
 # strict, which is at least as strict; allow_inf_nan: msgspec never yields inf or NaN).
 _KNOWN_CONFIG = frozenset({"title", "strict", "extra_fields_behavior", "allow_inf_nan"})
+# A union tagged by fields.json_kind: each tag's values after msgspec.to_builtins.
+_KIND_TYPES: dict[str, tuple[type, ...]] = {
+    TEXT_TAG: (str,),
+    NUMBER_TAG: (int, float),
+    OBJECT_TAG: (dict,),
+}
 
 
 _REQUIRED: Any = object()  # a required field's slot in a template; always overwritten
@@ -94,12 +107,17 @@ class _Generator:
         self.definitions = {d["ref"]: d for d in definitions}
         self.plans: dict[type[msgspec.Struct], ModelPlan] = {}
 
+    def resolve(self, schema: Schema) -> Schema:
+        if schema["type"] != "definition-ref":
+            return schema
+        _keys(schema, {"schema_ref"})
+        return self.definitions[schema["schema_ref"]]
+
     def type_of(self, schema: Schema) -> tuple[Any, Finish | None]:
         """The msgspec type for ``schema`` and the Python step after it (None: value as is)."""
         kind = schema["type"]
         if kind == "definition-ref":
-            _keys(schema, {"schema_ref"})
-            return self.type_of(self.definitions[schema["schema_ref"]])
+            return self.type_of(self.resolve(schema))
         if kind == "json-or-python":  # validate_json only ever takes the JSON branch
             _keys(schema, {"json_schema", "python_schema"})
             return self.type_of(schema["json_schema"])
@@ -107,11 +125,7 @@ class _Generator:
             _keys(schema, set())
             return Any, None
         if kind == "str":
-            _keys(schema, {"pattern", "min_length", "max_length", "strict"})
-            lengths = _constrained(str, _meta(schema, ("min_length", "max_length")))
-            if "pattern" not in schema:
-                return lengths, None
-            return lengths, matching(re.compile(_pattern(schema["pattern"])))
+            return self.string(schema)
         if kind in ("int", "float"):
             bounds = ("ge", "le", "gt", "lt", "multiple_of")
             _keys(schema, {*bounds, "strict", "allow_inf_nan"})
@@ -151,12 +165,42 @@ class _Generator:
             return Any, _no_info(schema)  # the function receives the parsed JSON value
         if kind == "function-after":
             _keys(schema, {"function", "schema"})
+            if schema["schema"]["type"] == "str":  # one remembered check: pattern, then this
+                return self.string(schema["schema"], after=_no_info(schema))
             inner, finish = self.type_of(schema["schema"])
             return inner, _then(finish, _no_info(schema))
+        if kind == "tagged-union":
+            return self.kind_union(schema)
         if kind == "model":
             plan = self.model(schema)
             return plan.struct, plan.build
         raise UnmappedSchema(f"core schema type {kind!r} is not mapped")
+
+    @staticmethod
+    def string(schema: Schema, after: Finish | None = None) -> tuple[Any, Finish | None]:
+        _keys(schema, {"pattern", "min_length", "max_length", "strict"})
+        lengths = _constrained(str, _meta(schema, ("min_length", "max_length")))
+        if "pattern" not in schema:
+            return lengths, after
+        return lengths, matching(re.compile(_pattern(schema["pattern"])), after)
+
+    def kind_union(self, schema: Schema) -> tuple[Any, Finish | None]:
+        """A union chosen by the JSON type of the value (``fields.json_kind``): msgspec picks the
+        branch the same way, and each branch's step runs on the values of its type."""
+        errors = {"custom_error_type", "custom_error_message", "custom_error_context"}
+        _keys(schema, {"choices", "discriminator", "strict", "from_attributes", *errors})
+        if schema["discriminator"] is not json_kind or not set(schema["choices"]) <= {*_KIND_TYPES}:
+            raise UnmappedSchema("tagged union: only fields.json_kind unions are mapped")
+        types, steps = [], {}
+        for tag, choice in schema["choices"].items():
+            branch, finish = self.type_of(choice)
+            types.append(branch)
+            if finish is not None:
+                steps.update(dict.fromkeys(_KIND_TYPES[tag], finish))
+        union: Any = Union[tuple(types)]  # noqa: UP007  # built at run time
+        if not steps:
+            return union, None
+        return union, lambda value: steps[type(value)](value) if type(value) in steps else value
 
     def model(self, schema: Schema, tag: str | None = None) -> ModelPlan:
         _keys(schema, {"cls", "schema", "config", "custom_init", "root_model"})
@@ -169,9 +213,11 @@ class _Generator:
         fields_schema = schema["schema"]
         if fields_schema["type"] != "model-fields":
             raise UnmappedSchema(f"{cls.__name__}: a model validator wraps its fields")
-        _keys(fields_schema, {"fields", "model_name", "computed_fields", "strict"})
+        _keys(fields_schema, {"fields", "model_name", "computed_fields", "strict", "extras_schema"})
         extra = config.get("extra_fields_behavior", "ignore")
-        if extra not in ("forbid", "ignore"):
+        if extra == "allow":
+            return self.free_model(cls, fields_schema)
+        if extra not in ("forbid", "ignore") or "extras_schema" in fields_schema:
             raise UnmappedSchema(f"{cls.__name__}: extra={extra!r}")
 
         struct_fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
@@ -184,6 +230,8 @@ class _Generator:
             _keys(field, {"schema", "serialization_exclude", "serialization_alias", "frozen"})
             value_schema: Schema = field["schema"]
             if tag is not None and name == "type":  # the union's tag: msgspec checks it
+                if value_schema["type"] == "default" and value_schema.get("default") == tag:
+                    value_schema = value_schema["schema"]  # the generic type's, when unnamed
                 _keys(value_schema, {"expected"})
                 if value_schema["type"] != "literal" or value_schema["expected"] != [tag]:
                     raise UnmappedSchema(f"{cls.__name__}.type is not Literal[{tag!r}]")
@@ -217,6 +265,14 @@ class _Generator:
         )
         self.plans[struct] = plan
         return plan
+
+    def free_model(self, cls: type[BaseModel], fields_schema: Schema) -> ModelPlan:
+        """A model of extras only (``GenericPayload``): a JSON object whose values need no
+        Python step, kept whole as the model's extras."""
+        extras = fields_schema.get("extras_schema", {"type": "any"})
+        if fields_schema["fields"] or self.type_of(extras) != (Any, None):
+            raise UnmappedSchema(f"{cls.__name__}: extra='allow' beside fields or typed extras")
+        return ModelPlan(cls, dict[str, Any], {}, (), (), (), (), free=True)
 
     @staticmethod
     def default(
@@ -287,31 +343,42 @@ def model_plan(model: type[BaseModel]) -> ModelPlan:
     return _Generator(definitions).model(schema)
 
 
-def _generate() -> tuple[msgspec.json.Decoder[Any], dict[type[msgspec.Struct], ModelPlan]]:
-    """The decoder for the union of every envelope, and each envelope Struct's plan."""
+_Decoder = msgspec.json.Decoder[Any]
+
+
+def _generate() -> tuple[_Decoder, _Decoder, dict[type[msgspec.Struct], ModelPlan]]:
+    """The decoder for the union of every envelope, the decoder of a message that names no
+    type (the generic envelope, untagged), and each envelope Struct's plan."""
     union, definitions = _unwrap(MESSAGE_ADAPTER.core_schema)
     _keys(union, {"choices", "discriminator", "from_attributes", "strict", "custom_error_type"})
-    if union["type"] != "tagged-union" or union["discriminator"] != "type":
-        raise UnmappedSchema("MESSAGE_ADAPTER is not a union tagged by 'type'")
+    # message_type_of reads "type", defaulting to the generic type: msgspec's tag field, with
+    # the untagged generic envelope for a message without one.
+    if union["type"] != "tagged-union" or union["discriminator"] is not message_type_of:
+        raise UnmappedSchema("MESSAGE_ADAPTER is not a union tagged by messages.message_type_of")
     generator = _Generator(definitions)
     envelopes: list[type[msgspec.Struct]] = []
-    for tag, choice in union["choices"].items():
+    choices = {tag: generator.resolve(choice) for tag, choice in union["choices"].items()}
+    for tag, choice in choices.items():
         if choice.get("cls") is not ENVELOPES.get(tag):
             raise UnmappedSchema(f"union choice {tag!r} is not ENVELOPES[{tag!r}]")
         envelopes.append(generator.model(choice, tag=tag).struct)
     if len(envelopes) != len(ENVELOPES):
         raise UnmappedSchema("the union does not cover every envelope")
     decoder = msgspec.json.Decoder(Union[tuple(envelopes)])  # noqa: UP007  # built at run time
-    return decoder, generator.plans
+    untyped = generator.model(choices[GENERIC_TYPE]).struct  # "type" optional
+    return decoder, msgspec.json.Decoder(untyped), generator.plans
 
 
-_DECODER, _PLANS = _generate()
+_DECODER, _UNTYPED, _PLANS = _generate()
 
 
 def decode(raw: bytes) -> Envelope | None:
     """The message pydantic would accept from ``raw``, or None: then ask pydantic (it decides)."""
     try:
-        wire = _DECODER.decode(raw)
+        try:
+            wire = _DECODER.decode(raw)
+        except msgspec.ValidationError:  # no tag (the origin's generic message), or a refusal
+            wire = _UNTYPED.decode(raw)
         # Any refusal ends the fast path: a refusal of msgspec's, a validator's
         # PydanticCustomError, or whatever a validator raises for pydantic to report its way.
         message = _PLANS[type(wire)].build(msgspec.to_builtins(wire))

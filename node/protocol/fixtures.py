@@ -2,8 +2,10 @@
 
 The fixtures live in ``fixtures/ifmessages/`` at the top of the repository and ship with the wheel
 (override with ``IFMESH_FIXTURES=/path/to/fixtures``): one directory per provider session (``ndi``,
-``webrtc``, ``h323``, ``sip``, ``cli``) with a file per message type, ``edge/`` for boundary cases
-and ``invalid/`` for negative cases with their expected errors in ``manifest.yaml``.
+``webrtc``, ``h323``, ``sip``, ``cli``) with a file per message type (``message.json``, the
+generic type, written in the origin's shape), ``edge/`` for boundary cases (``origin-*`` in the
+origin's shape) and ``invalid/`` for negative cases with their expected errors in
+``manifest.yaml``. A ``.jsonl`` fixture holds several messages: read it with :func:`load_thread`.
 """
 
 from __future__ import annotations

@@ -6,6 +6,13 @@ Compatibility. An IFMessage v1.0 carries ``id``, ``timestamp``, ``level``, ``sou
 ``scope``, ``signature``) are optional. The mesh adds ``type`` (which payload this is),
 ``lamport``, ``seq``, ``incarnation`` and ``hops``.
 
+The origin's shape (the TypeScript mesh of dannystocker/infrafabric) is read too, and kept as
+sent: a numeric ``level`` (:attr:`Envelope.severity` says what it means), ``traceId``,
+``version``, ``citation_ids``, a ``signature`` object, ``destination: "broadcast"``
+(:attr:`Envelope.addressee` reads it as ``*``), and no ``type``: such a message is a
+:data:`GENERIC_TYPE` message whose payload is free. A generic message is not an event: it is not
+in :data:`EVENT_TYPES` and never changes the board.
+
 Identity. ``source`` is the session id (``session-2-webrtc``); with ``lamport`` and ``seq`` it is
 the ordering key ``(lamport, source, seq)`` of the board. ``sender`` is derived from it
 (``if://agent/session-2-webrtc``) and, when present, must agree with it.
@@ -28,7 +35,10 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    JsonValue,
+    Tag,
     TypeAdapter,
     ValidationInfo,
     create_model,
@@ -37,22 +47,26 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ifmesh.node.protocol.fields import (
+    ORIGIN_BROADCAST,
     AgentUri,
     BlockerType,
     Capabilities,
     Destination,
     Epoch,
     Level,
+    LevelName,
     Metadata,
     Money,
     NonEmptyText,
     Percent,
     Performative,
     SessionId,
+    Signature,
     TaskId,
     Text,
     Timestamp,
     Urgency,
+    level_name,
 )
 
 MAX_ENCODED_BYTES = 1 << 20  # an encoded IFMessage is at most 1 MiB (DESIGN.md)
@@ -60,6 +74,7 @@ DEFAULT_TTL_SECONDS = 300
 MAX_TTL_SECONDS = 86_400
 AGENT_URI_PREFIX = "if://agent/"
 BROADCAST = "*"
+GENERIC_TYPE = "message"  # the type of a message that names none (the origin's)
 
 # --- payloads -------------------------------------------------------------------------------
 
@@ -219,6 +234,14 @@ class BreakerReset(Payload, message_type="breaker.reset"):
     reason: Text = ""
 
 
+class GenericPayload(Payload, message_type=GENERIC_TYPE):
+    """The free content of a generic message: any JSON object (the origin's payload, a
+    Record<string, unknown>), kept whole as the model's extras."""
+
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True, allow_inf_nan=False)
+    __pydantic_extra__: dict[str, JsonValue]
+
+
 # --- envelope -------------------------------------------------------------------------------
 
 
@@ -252,7 +275,11 @@ class Envelope(BaseModel):
     nonce: NonEmptyText | None = None
     ttl: Annotated[int, Field(ge=1, le=MAX_TTL_SECONDS)] = DEFAULT_TTL_SECONDS
     scope: NonEmptyText | None = None
-    signature: NonEmptyText | None = None
+    signature: Signature | None = None
+    # the origin's (dannystocker/infrafabric), carried as given
+    traceId: NonEmptyText | None = None  # the origin's spelling
+    version: Literal["1.0", "2.1"] | None = None
+    citation_ids: Annotated[list[NonEmptyText], Field(max_length=1024)] | None = None
     # mesh ordering and relay
     lamport: Annotated[int, Field(ge=0)] = 0
     seq: Annotated[int, Field(ge=0)] = 0
@@ -275,15 +302,28 @@ class Envelope(BaseModel):
     def expires_at(self) -> datetime:
         return self.timestamp + timedelta(seconds=self.ttl)
 
+    @property
+    def severity(self) -> LevelName:
+        """What ``level`` means, whichever shape sent it: ``2`` reads as ``"info"``."""
+        return level_name(self.level)
+
+    @property
+    def addressee(self) -> str:
+        """``*`` (every session) or one session id: the origin's ``"broadcast"`` reads as ``*``
+        (no session may be named so); ``destination`` keeps what was sent."""
+        return BROADCAST if self.destination == ORIGIN_BROADCAST else self.destination
+
 
 def _envelope_for(message_type: str, payload: type[Payload]) -> type[Envelope]:
-    name = payload.__name__ + "Message"
+    name = payload.__name__.removesuffix("Payload") + "Message"
+    # Only the generic type may go unnamed on the wire (the origin names none).
+    tag = message_type if message_type == GENERIC_TYPE else ...
     model: type[Envelope] = create_model(
         name,
         __base__=Envelope,
         __module__=__name__,
         __doc__=f"An IFMessage of type {message_type!r}.",
-        type=(Literal[message_type], ...),  # type: ignore[arg-type]
+        type=(Literal[message_type], tag),  # type: ignore[arg-type]
         payload=(payload, ...),
     )
     return model
@@ -294,12 +334,28 @@ ENVELOPES: dict[str, type[Envelope]] = {
     for message_type, payload in Payload.registry.items()
 }
 
+EVENT_TYPES = frozenset(ENVELOPES) - {GENERIC_TYPE}
+"""The types that change shared state: the board folds these, and nothing else."""
+
 IFMessage = Envelope
 """Every decoded message is an instance of one of ``ENVELOPES``; annotate with this."""
 
-_union = Union[tuple(ENVELOPES.values())]  # type: ignore[valid-type]  # noqa: UP007
+
+def message_type_of(value: Any) -> str | None:
+    """The union's tag: ``type``, or the generic type when a message names none (None for
+    what is no object at all)."""
+    if isinstance(value, dict):
+        tag = value.get("type", GENERIC_TYPE)
+    elif isinstance(value, Envelope):
+        tag = value.type
+    else:
+        return None
+    return tag if isinstance(tag, str) else repr(tag)
+
+
+_union = Union[tuple(Annotated[e, Tag(t)] for t, e in ENVELOPES.items())]  # type: ignore[valid-type]  # noqa: UP007
 MESSAGE_ADAPTER: TypeAdapter[Envelope] = TypeAdapter(
-    Annotated[_union, Field(discriminator="type")]  # type: ignore[arg-type]
+    Annotated[_union, Discriminator(message_type_of)]  # type: ignore[arg-type]
 )
 
 
@@ -324,6 +380,12 @@ def make_message(payload: Payload, *, source: str, timestamp: datetime, **fields
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of an IFMessage (all types), as committed in fixtures/schema/."""
     schema = MESSAGE_ADAPTER.json_schema(mode="validation")
+    # pydantic writes no discriminator for a tag computed in Python; state it for readers (the
+    # generic message's type is optional: one without type is that one).
+    schema["discriminator"] = {
+        "propertyName": "type",
+        "mapping": {t: f"#/$defs/{e.__name__}" for t, e in sorted(ENVELOPES.items())},
+    }
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://ifmesh.dev/schema/ifmessage.schema.json"
     schema["title"] = "IFMessage"

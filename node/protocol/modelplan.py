@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 from pydantic import BaseModel
 
 Finish = Callable[[Any], Any]
@@ -27,25 +26,29 @@ _SEEN_LIMIT = 4096  # strings remembered per pattern; then the memory starts ove
 _SEEN_LENGTH = 256  # longer strings are searched every time (a peer could send many big ones)
 
 
-def matching(regex: re.Pattern[str]) -> Finish:
-    """The check of ``regex`` (a pattern pydantic holds, translated for Python), remembering
-    the strings that matched.
+def matching(regex: re.Pattern[str], after: Finish | None = None) -> Finish:
+    """The check of ``regex`` (a pattern pydantic holds, translated for Python), then of
+    ``after`` (the string's after-validator, if any), remembering the strings that passed.
 
     Not msgspec's ``Meta(pattern=...)``: a regex search on a cold cache cost ~9 µs per pattern
     (a third of msgspec's whole decode), while session ids, task ids and destinations recur
-    message after message. A remembered string matched this very pattern before: same verdict.
+    message after message. A remembered string passed these very checks before: same verdict.
+    (An after-validator is remembered only when it returned the string itself: the checks of
+    :mod:`~ifmesh.node.protocol.fields` are functions of the string alone.)
     """
     seen: set[str] = set()
 
-    def check(value: str) -> str:
-        if value not in seen:
-            if regex.search(value) is None:
-                raise ValueError(f"{value!r} does not match {regex.pattern!r}")
-            if len(value) <= _SEEN_LENGTH:
-                if len(seen) >= _SEEN_LIMIT:
-                    seen.clear()
-                seen.add(value)
-        return value
+    def check(value: str) -> Any:
+        if value in seen:
+            return value
+        if regex.search(value) is None:
+            raise ValueError(f"{value!r} does not match {regex.pattern!r}")
+        result = value if after is None else after(value)
+        if result is value and len(value) <= _SEEN_LENGTH:
+            if len(seen) >= _SEEN_LIMIT:
+                seen.clear()
+            seen.add(value)
+        return result
 
     return check
 
@@ -80,16 +83,24 @@ class ModelPlan:
     """How one model is decoded: its Struct, and how the fields it read become the model."""
 
     cls: type[BaseModel]
-    struct: type[msgspec.Struct]
+    struct: Any  # a msgspec Struct type; dict[str, Any] for a free model
     template: dict[str, Any]  # every field's default (or tag), in the model's field order
     factories: tuple[tuple[str, Callable[[], Any]], ...]
     finishes: tuple[tuple[str, Finish], ...]  # fields the input always holds (required)
     optional_finishes: tuple[tuple[str, Finish], ...]  # fields it may leave out (defaulted)
     validators: tuple[FieldValidator, ...]  # run after the finishes: they read other fields
+    free: bool = False  # no fields: the whole object is the model's extras (extra="allow")
 
     def build(self, given: dict[str, Any]) -> BaseModel:
         """The model from the fields the input holds (``msgspec.to_builtins`` of the Struct:
         its fields left UNSET, that is absent from the input, are left out)."""
+        if self.free:  # as pydantic builds it: every key is an extra, and counts as set
+            model = _new(self.cls)
+            _set(model, "__dict__", {})
+            _set(model, "__pydantic_fields_set__", set(given))
+            _set(model, "__pydantic_extra__", given)
+            _set(model, "__pydantic_private__", None)
+            return model
         fields = self.template | given  # the template's order is the model's field order
         for name, factory in self.factories:
             if name not in given:

@@ -17,9 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ifmesh.node.errors import ConfigError
 from ifmesh.node.protocol.fields import Capability, SessionId
-from ifmesh.node.runtime.statedir import default_state_dir
+from ifmesh.node.runtime.statedir import ENV_PREFIX, default_state_dir
 
-ENV_PREFIX = "IFMESH_"
+__all__ = ["ENV_PREFIX", "IceServer", "NodeConfig", "from_environment", "from_file", "load"]
 
 
 class IceServer(BaseModel):

@@ -32,10 +32,12 @@ import structlog
 
 from ifmesh.node import errors
 from ifmesh.node.board.errors import ForkedLog
+from ifmesh.node.board.formats.problems import ReadProblem
 from ifmesh.node.board.replica import Replica
 from ifmesh.node.board.state import Board
 from ifmesh.node.control.endpoint import CONTROL_FILE, ControlEndpoint, publish, write_token
 from ifmesh.node.control.handlers import Handlers
+from ifmesh.node.control.metrics import NodeMetrics
 from ifmesh.node.control.running import BoardChanged
 from ifmesh.node.control.server import ControlServer, EventFeed
 from ifmesh.node.control.views import effect_document, event_document
@@ -81,6 +83,8 @@ class Node:
         self._mesh_was_ready = False
         self.last_git_errors: list[str] = []
         self.fatal: str | None = None
+        # What the board and STATUS files the room started from could not fully say.
+        self.room_problems: tuple[ReadProblem, ...] = ()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stop: asyncio.Event | None = None
@@ -117,6 +121,9 @@ class Node:
         self.git = AsyncGitSync(bridge, on_outputs=pending.append)
         resume = await self.git.start()  # raises with an actionable message when it cannot
         room = await asyncio.to_thread(parts.read_room_locked, bridge)
+        self.room_problems = room.problems
+        for problem in room.problems:
+            log.warning("node.read_problem", where=problem.where(), reason=problem.reason)
         self.policy, self.policy_source = parts.policy_for(self.config, room.policy_text)
         self.replica = parts.board_replica(self.config, self.incarnation, room.board, self.policy)
         self.git.on_outputs = self._on_git  # from now on outputs go straight to the board
@@ -157,6 +164,7 @@ class Node:
             commands=handlers.commands(),
             queries=handlers.queries(),
             feed=self.feed,
+            metrics=NodeMetrics(self).page,
         )
         if self.config.control_socket is not None:
             url = await server.start(unix=str(self.config.control_socket))

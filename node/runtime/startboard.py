@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ifmesh.node.board.formats.overlay import TaskOverlay, parse_overlay
+from ifmesh.node.board.formats.problems import ReadProblem
 from ifmesh.node.board.formats.status import load_status_files
 from ifmesh.node.board.formats.taskboard import parse_task_board
 from ifmesh.node.board.seed import seed_board
@@ -34,6 +35,8 @@ class RoomFiles:
     board: Board
     board_commit: str
     policy_text: str | None
+    # What the board and the STATUS files at that commit could not fully say.
+    problems: tuple[ReadProblem, ...] = ()
 
 
 def read_room(clone: Clone) -> RoomFiles:
@@ -50,7 +53,8 @@ def read_room(clone: Clone) -> RoomFiles:
             f"branch {clone.branch} has no {BOARD_PATH}; add one (see examples/phase0/) "
             "or start a node with --create-branch for a starter board"
         )
-    document = parse_task_board(text.decode("utf-8"), BOARD_PATH)
+    # What sessions wrote is read as far as it goes: never a reason not to start.
+    document = parse_task_board(text.decode("utf-8", errors="replace"), BOARD_PATH)
     # The owners of rows the file shows as claimed: their STATUS files as of that same commit
     # date those claims (a claim with no STATUS is stale at once and may be stolen).
     status_texts = {
@@ -58,7 +62,7 @@ def read_room(clone: Clone) -> RoomFiles:
         for blob in clone.repo.commit(first).tree.blobs
         if str(blob.path).startswith("STATUS-") and str(blob.path).endswith(".yaml")
     }
-    statuses, _problems = load_status_files(status_texts)
+    statuses, status_problems = load_status_files(status_texts)
     overlay: dict[str, TaskOverlay] = {}
     overlay_text = clone.read(tip, OVERLAY_PATH)
     if overlay_text is not None:
@@ -68,4 +72,5 @@ def read_room(clone: Clone) -> RoomFiles:
         board=seed_board(document, overlay, statuses),
         board_commit=first,
         policy_text=policy.decode("utf-8") if policy is not None else None,
+        problems=(*document.problems, *status_problems),
     )

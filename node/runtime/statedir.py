@@ -16,6 +16,10 @@ from ifmesh.node.errors import ConfigError, IfmeshError
 
 LOCK_FILE = "node.lock"
 SEQ_FILE = "seq"
+# A setting's environment variable is ENV_PREFIX + its name upper-cased (node.runtime.config).
+# Defined here, beside the state directory the client commands look for, so that finding a node
+# (IFMESH_SESSION, IFMESH_STATE_DIR) does not import the node's configuration and pydantic.
+ENV_PREFIX = "IFMESH_"
 
 
 class StateDirLocked(ConfigError):

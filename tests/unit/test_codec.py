@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from ifmesh.node import errors
 from ifmesh.node.protocol import codec, messages
 from ifmesh.node.protocol.messages import MAX_ENCODED_BYTES, TaskClaim, TaskProgress
+from tests.unit.origin_strategies import origin_documents
 from tests.unit.strategies import envelopes
 
 T0 = datetime(2025, 11, 12, 14, 0, tzinfo=UTC)
@@ -47,6 +48,26 @@ def test_encoding_is_canonical(message: messages.Envelope) -> None:
     assert orjson.dumps(document) == encoded
     assert b"\n" not in encoded
     assert document["timestamp"].endswith("Z")
+
+
+@settings(max_examples=300, deadline=None)
+@given(origin_documents())
+def test_origin_shape_round_trips_keeping_what_was_sent(document: dict[str, object]) -> None:
+    # The origin's shape (numeric level, "broadcast", signature object, no type...) is read
+    # and re-encoded canonically: every field it sent comes back with the same value, the
+    # timestamp in canonical UTC form, and ifmesh's defaults written out; re-encoding the
+    # encoding changes nothing.
+    message = codec.decode(json.dumps(document, ensure_ascii=False))
+    assert message == codec.validate(document)
+    encoded = codec.encode(message)
+    reencoded = json.loads(encoded)
+    for field, value in document.items():
+        if field != "timestamp":
+            assert reencoded[field] == value, field
+    assert reencoded["type"] == "message"
+    decoded = codec.decode(encoded)
+    assert decoded == message
+    assert codec.encode(decoded) == encoded
 
 
 def test_timestamps_normalise_to_utc_z() -> None:

@@ -11,16 +11,25 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
 from ifmesh.node import errors
 from ifmesh.node.protocol import codec, fastdecode, fixtures, messages
 from ifmesh.node.protocol.messages import MESSAGE_ADAPTER
+from tests.unit.origin_strategies import origin_documents, signatures
 from tests.unit.strategies import envelopes, json_values
 
 T0 = datetime(2025, 11, 12, 14, 0, tzinfo=UTC)
@@ -164,15 +173,20 @@ TRAPS: list[Any] = [
     "2025-11-12T14:30:00Z\n", "a:b", " a:b", "a:", ":b", "a:b ", "a: b", 25, 30, 100, 16, 17,
     86_400, 86_401, [], ["a:b"], ["a:b", ""], ["P1", "P1\n"], {}, {"k": [1, {"n": None}]}, "é",
     "日本", "\u0000", "\U0001f600", "task.claim", "task.fail", "no.such",
+    # the origin's shape: levels at and past 0-5, its broadcast, versions, a signature object
+    2, 5, 6, "message", "broadcast", "broadcast\n", "1.0", "2.1", "3.0", "info", "INFO",
+    {"algorithm": "ed25519"}, {"algorithm": "rsa", "public_key": "00"},
 ]
 # fmt: on
-NASTY = st.one_of(st.sampled_from(TRAPS), json_values)
+NASTY = st.one_of(st.sampled_from(TRAPS), json_values, signatures)
 
 
 @st.composite
 def mutated(draw: st.DrawFn) -> bytes:
-    """A valid message's JSON with one or two defects (or none: some mutations are harmless)."""
-    document = json.loads(codec.encode(draw(envelopes())))
+    """A valid message's JSON with one or two defects (or none: some mutations are harmless):
+    ifmesh's shape as encoded, or the origin's as sent."""
+    ours = envelopes().map(lambda message: json.loads(codec.encode(message)))
+    document = draw(st.one_of(ours, origin_documents()))
     for _ in range(draw(st.integers(min_value=1, max_value=2))):
         payload = document.get("payload")
         target = draw(
@@ -227,6 +241,19 @@ def test_mutated_messages_get_pydantics_verdict(raw: bytes) -> None:
         ("timestamp", True),
         ("type", "task.fail"),
         ("level", "INFO"),
+        ("level", 6),
+        ("level", -1),
+        ("level", True),  # == 1 in Python
+        ("level", 2.0),  # == 2 in Python
+        ("level", "2"),
+        ("source", "broadcast"),  # reserved: it addresses everyone
+        ("destination", "broadcast\n"),
+        ("version", "3.0"),
+        ("traceId", ""),
+        ("citation_ids", [""]),
+        ("signature", {"algorithm": "ed25519"}),
+        ("signature", {"algorithm": "rsa"}),
+        ("signature", 42),
         ("hops", 17),
         ("surplus", 1),
     ],
@@ -235,6 +262,36 @@ def test_each_named_trap_is_refused_by_both(field: str, value: Any) -> None:
     document = claim_document()
     document[field] = value
     assert assert_same_as_pydantic(dumps(document)) is None
+
+
+# --- the origin's shape --------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(origin_documents())
+def test_origin_shaped_messages_take_the_fast_path(document: dict[str, Any]) -> None:
+    # Untyped ones through the untagged generic envelope: "type" is then not among the fields
+    # set, as pydantic leaves it (assert_identical compares model_fields_set).
+    fast = assert_same_as_pydantic(dumps(document))
+    assert fast is not None
+    assert fast.type == messages.GENERIC_TYPE
+    assert ("type" in fast.model_fields_set) == ("type" in document)
+
+
+@pytest.mark.parametrize("level", [0, 1, 2, 3, 4, 5, "debug", "critical"])
+def test_numeric_and_word_levels_take_the_fast_path_as_sent(level: Any) -> None:
+    fast = assert_same_as_pydantic(dumps(claim_document(level=level)))
+    assert fast is not None and fast.level == level and type(fast.level) is type(level)
+
+
+def test_a_typed_message_never_falls_to_the_untyped_decoder() -> None:
+    # A typed message refused by its envelope must not be retried as a generic one.
+    document = claim_document()
+    document["payload"]["epoch"] = -1
+    assert fastdecode.decode(dumps(document)) is None
+    del document["type"]  # without its type it is a generic message: the payload is free
+    fast = assert_same_as_pydantic(dumps(document))
+    assert fast is not None and isinstance(fast.payload, messages.GenericPayload)
 
 
 def test_a_tag_given_twice_with_two_values_is_judged_by_pydantic() -> None:
@@ -292,9 +349,29 @@ class _Allowing(BaseModel):
     a: int
 
 
+class _AllowingBesideFields(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    a: int
+    __pydantic_extra__: dict[str, int]
+
+
+class _TypedExtras(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, int]
+
+
+class _OtherDiscriminator(BaseModel):
+    b: Annotated[
+        Annotated[str, Tag("s")] | Annotated[int, Tag("m")],
+        Discriminator(lambda v: "s" if isinstance(v, str) else "m"),
+    ]
+
+
 @pytest.mark.parametrize(
-    "model", [_WithModelValidator, _Stripping, _DigitPattern, _Aliased, _Mutable, _Allowing]
-)
+    "model",
+    [_WithModelValidator, _Stripping, _DigitPattern, _Aliased, _Mutable, _Allowing,
+     _AllowingBesideFields, _TypedExtras, _OtherDiscriminator],
+)  # fmt: skip
 def test_a_rule_the_generator_cannot_map_fails_loudly(model: type[BaseModel]) -> None:
     with pytest.raises(fastdecode.UnmappedSchema):
         fastdecode.model_plan(model)

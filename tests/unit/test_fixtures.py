@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import jsonschema
 import pytest
 
 from ifmesh.node import errors
 from ifmesh.node.protocol import codec, fixtures, messages
+from ifmesh.node.protocol.fields import Ed25519Signature
 from ifmesh.node.protocol.messages import MAX_ENCODED_BYTES
 
 
@@ -18,13 +20,53 @@ def test_every_provider_has_every_message_type(provider: str) -> None:
     assert names == set(messages.ENVELOPES)
 
 
+def documents(name: str) -> list[Any]:
+    """Every message of a fixture as raw JSON: one for .json, one per line for .jsonl."""
+    path = fixtures.fixture_path(name)
+    if path.suffix == ".jsonl":
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [fixtures.load_document(name)]
+
+
 @pytest.mark.parametrize("name", fixtures.fixture_names())
 def test_every_valid_fixture_decodes(name: str) -> None:
-    if name == "edge/conversation":
-        assert len(fixtures.load_thread(name)) >= 3
-        return
+    if fixtures.fixture_path(name).suffix == ".jsonl":
+        thread = fixtures.load_thread(name)
+        assert len(thread) >= 3
+    else:
+        thread = [fixtures.load_fixture(name)]
+    for message in thread:
+        assert codec.decode(codec.encode(message)) == message
+
+
+@pytest.mark.parametrize("provider", fixtures.PROVIDERS)
+def test_every_provider_speaks_the_origins_shape(provider: str) -> None:
+    # Its generic message is written as the origin sends one: no type, a numeric level,
+    # a version, keys in the order the origin's code sets them (not sorted).
+    name = f"{provider}/{messages.GENERIC_TYPE}"
+    sent = fixtures.load_document(name)
+    assert "type" not in sent and isinstance(sent["level"], int)
+    assert sent["version"] in ("1.0", "2.1")
+    assert list(sent)[:5] == ["id", "timestamp", "level", "source", "destination"]
     message = fixtures.load_fixture(name)
-    assert codec.decode(codec.encode(message)) == message
+    assert isinstance(message.payload, messages.GenericPayload)
+    assert message.source == f"session-{fixtures.PROVIDERS.index(provider) + 1}-{provider}"
+    if sent["version"] == "2.1":
+        assert message.traceId and message.sequence_num is not None
+        assert isinstance(message.signature, Ed25519Signature)
+
+
+def test_origin_edge_fixtures_cover_what_the_origin_sends() -> None:
+    broadcast = fixtures.load_fixture("edge/origin-broadcast")
+    assert (broadcast.destination, broadcast.addressee, broadcast.level) == ("broadcast", "*", 2)
+    assert fixtures.load_fixture("edge/origin-trace-id").traceId
+    assert fixtures.load_fixture("edge/origin-citations").citation_ids
+    generic = fixtures.load_fixture("edge/origin-generic-performative")
+    assert (generic.type, generic.performative) == (messages.GENERIC_TYPE, "query-ref")
+    signed = fixtures.load_fixture("edge/origin-signature").signature
+    assert isinstance(signed, Ed25519Signature) and signed.algorithm == "ed25519"
+    typed = fixtures.load_fixture("edge/origin-typed-event")
+    assert typed.type in messages.EVENT_TYPES and isinstance(typed.signature, Ed25519Signature)
 
 
 def test_loader_finds_fixtures_by_provider_and_type() -> None:
@@ -84,12 +126,7 @@ def test_committed_schema_accepts_fixtures_and_rejects_negative_cases() -> None:
         messages.json_schema(), format_checker=jsonschema.FormatChecker()
     )
     for name in fixtures.fixture_names():
-        documents = (
-            [json.loads(line) for line in fixtures.fixture_path(name).read_text().splitlines()]
-            if name == "edge/conversation"
-            else [fixtures.load_document(name)]
-        )
-        for document in documents:
+        for document in documents(name):
             validator.validate(document)
     # Two rules need more than a schema: sender/source agreement and the encoded size.
     beyond_schema = {"sender_mismatch", "too_large"}

@@ -2,8 +2,8 @@
 could not read the cell fully, why (the row then shows a warning mark; the file is untouched).
 
 The vocabulary is the specification: status words with or without their emoji and synonyms
-such as "done" or "in progress"; owners as ``@session-2``, bold or links; estimates as ``1h``,
-``1.5 hours``, ``90 min`` or ``1h30m``.
+such as "done" or "in progress", or a status emoji alone (the board's badges, ✅, ⏳); owners
+as ``@session-2``, bold or links; estimates as ``1h``, ``1.5 hours``, ``90 min`` or ``1h30m``.
 """
 
 from __future__ import annotations
@@ -43,7 +43,17 @@ STATUS_WORDS: dict[str, TaskStatus | None] = {
     "on hold": TaskStatus.BLOCKED,
     "stale": None,  # the scribe's judgement on a claim; the claim itself stands
 }
-_STATUS_EMOJI = {"✅": TaskStatus.COMPLETED, "✔": TaskStatus.COMPLETED, "⏳": TaskStatus.CLAIMED}
+# An emoji alone says the status too: the board's own badges (taskboard.STATUS_BADGES) first.
+_STATUS_EMOJI: dict[str, TaskStatus | None] = {
+    "🔵": TaskStatus.AVAILABLE,
+    "🟡": TaskStatus.CLAIMED,
+    "🟢": TaskStatus.COMPLETED,
+    "🔴": TaskStatus.BLOCKED,
+    "🟠": None,  # STALE
+    "✅": TaskStatus.COMPLETED,
+    "✔": TaskStatus.COMPLETED,
+    "⏳": TaskStatus.CLAIMED,
+}
 NO_OWNER = {"", "-", "--", "—", "–", "none", "nobody", "unassigned", "tbd", "n/a", "na", "?"}
 _ESTIMATE_PART = re.compile(
     r"(\d+(?:\.\d+)?)\s*(d|days?|h|hrs?|hours?|m|mins?|minutes?)(?![a-z])", re.I
@@ -53,9 +63,11 @@ _UNIT_HOURS = {"d": 8.0, "h": 1.0, "m": 1 / 60}
 
 
 def task_id(cell: str) -> str | None:
-    """The id in an ID cell (``**P0.1.1**``, ``[P0.1.1](#…)``, ``P0.1.1:``), else None."""
+    """The id in an ID cell (``**P0.1.1**``, ``[P0.1.1](#…)``, ``P0.1.1:``), else None.
+
+    An id has a digit: ``TBD``, ``TODO`` or ``-`` in the ID column is a row still to come."""
     text = plain(cell).rstrip(":").strip()
-    return text if TASK_ID.match(text) else None
+    return text if TASK_ID.match(text) and any(ch.isdigit() for ch in text) else None
 
 
 def status(cell: str) -> tuple[TaskStatus, bool, str | None]:
@@ -67,9 +79,9 @@ def status(cell: str) -> tuple[TaskStatus, bool, str | None]:
         if candidate in STATUS_WORDS:
             found = STATUS_WORDS[candidate]
             return (TaskStatus.CLAIMED, True, None) if found is None else (found, False, None)
-    for emoji, found in _STATUS_EMOJI.items():
+    for emoji, badge in _STATUS_EMOJI.items():
         if emoji in text:
-            return found, False, None
+            return (TaskStatus.CLAIMED, True, None) if badge is None else (badge, False, None)
     return (
         TaskStatus.AVAILABLE,
         False,

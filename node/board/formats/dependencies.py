@@ -9,7 +9,8 @@ Read, in this order (the specification, not tuned to one file):
 * a named group: ``All components`` (the primary tasks of every other table on the board: its
   components), ``All documentation tasks`` (the tables whose heading names documentation);
 * ids, separated by commas, spaces, ``and``, ``&``, ``/`` or ``;``, with ranges
-  (``P0.1.1-P0.1.7``, ``P0.1.1–7``, ``P0.1.1 to P0.1.7``) and notes in parentheses ignored.
+  (``P0.1.1-P0.1.7``, ``P0.1.1–7``, ``P0.1.1 to P0.1.7``); notes in parentheses, "done"
+  words and marks without words (``P0.1.1 ✅``, ``+``) are ignored.
 
 A group that names nothing on this board, an id that is not on it, or any other text is a
 **manual dependency**: the task shows BLOCKED with the text until someone claims it with
@@ -108,8 +109,8 @@ def _ids(text: str) -> Dependencies:
     leftovers = []
     for token in _SEPARATORS.split(body):
         token = token.strip("`'\".:")
-        if not token or token.lower() in _NOISE:
-            continue
+        if not any(ch.isalnum() for ch in token) or token.lower() in _NOISE:
+            continue  # "P0.1.1 ✅": a mark without words says no more than "done" does
         if TASK_ID.match(token) and any(ch.isdigit() for ch in token):
             ids.append(token)
         else:

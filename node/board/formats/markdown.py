@@ -17,6 +17,17 @@ _SEPARATOR_CELL = re.compile(r"^:?-{1,}:?$")
 SPACE = " \t\ufeff\r\n"  # what surrounds a line's content, a byte-order mark included
 
 
+def text_lines(text: str) -> list[str]:
+    """The text's lines with their endings, split at ``\\n`` only, as editors and git count
+    them: ``str.splitlines`` also splits at form feeds, NEL and the Unicode separators, which
+    would put a problem on the wrong line and cut a row in two."""
+    parts = text.split("\n")
+    out = [part + "\n" for part in parts[:-1]]
+    if parts[-1]:
+        out.append(parts[-1])
+    return out
+
+
 def split_cells(line: str) -> list[tuple[int, int]]:
     """Spans of the cells between unescaped pipes of a table row ``| a | b |``.
 

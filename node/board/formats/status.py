@@ -29,7 +29,7 @@ import yaml
 from ifmesh.node.board.errors import StatusFileError
 from ifmesh.node.board.formats import statusvalues as values
 from ifmesh.node.board.formats.problems import ReadProblem
-from ifmesh.node.board.formats.statusyaml import read_mapping
+from ifmesh.node.board.formats.statusyaml import COMPLETED_KEYS, read_mapping
 from ifmesh.node.board.formats.yamlsafe import SAFE_LOADER
 from ifmesh.node.protocol.fields import format_timestamp
 
@@ -116,7 +116,7 @@ def session_named_by(path: str) -> str | None:
     return values.session(match.group(1)) if match else None
 
 
-def _related(one: str, other: str) -> bool:
+def same_session(one: str, other: str) -> bool:
     """Whether two ids name one session (``session-4`` / ``session-4-sip`` / ``4-sip``)."""
     short, long = sorted((one, other), key=len)
     return long == short or long.startswith(short + "-") or long.endswith("-" + short)
@@ -137,7 +137,7 @@ def _identity(
         )
     if said is None or named is None or said == named:
         return (said or named), None, None  # type: ignore[return-value]
-    if _related(said, named):
+    if same_session(said, named):
         reason = (
             f"the file name names session {named!r} and its session: field {said!r}; read as"
             f" one session, {said}, whose node keeps writing this file"
@@ -156,10 +156,14 @@ def parse_status(text: str, path: str = "STATUS.yaml") -> StatusFile:
     read = read_mapping(text, path)
     problems = list(read.problems)
     data = dict(read.values)
+    completed_values = list(read.completed)
     nested = data.get("status")
     if isinstance(nested, dict):  # status: {current_task: …, milestone: …, state: …}
         for key, value in nested.items():
             data.setdefault(str(key), value)
+            read.lines.setdefault(str(key), read.lines.get("status", 1))
+            if str(key) in COMPLETED_KEYS:
+                completed_values.append(value)
         data["status"] = nested.get("state", nested.get("status"))
     known = {k: v for k, v in data.items() if k in KEY_ORDER}
     extra = {k: v for k, v in data.items() if k not in KEY_ORDER}
@@ -191,7 +195,7 @@ def parse_status(text: str, path: str = "STATUS.yaml") -> StatusFile:
     tests_pass, problem = values.tests_pass(known.get("tests_pass"))
     note("tests_pass", problem)
     done_in_map, working = values.nested_tasks(extra.get("tasks", extra.get("task_status")))
-    completed_tasks = values.tasks(read.completed) + done_in_map
+    completed_tasks = values.tasks(completed_values) + done_in_map
     completed = task_of("completed") if not isinstance(known.get("completed"), list) else None
     current = task_of("current_task") or (working if "current_task" not in known else None)
     return StatusFile(

@@ -19,6 +19,7 @@ TASK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")  # a value that is o
 TASK_IN_TEXT = re.compile(r"(?<![\w.])([A-Za-z]+\d*(?:\.\d+)+)(?![\w])")
 SESSION_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 NO_TASK = {"", "none", "null", "-", "~", "idle", "n/a", "nothing", "waiting", "polling"}
+_ID_KEYS = ("id", "task", "task_id")  # the key of a mapping that names its task
 _DONE_WORDS = {"completed", "complete", "done", "finished", "merged", "✅", "passed", "true"}
 _DATE_FORMATS = (
     "%a %b %d %H:%M:%S %Z %Y",  # date's default output
@@ -58,18 +59,21 @@ def task(value: Any) -> tuple[str | None, str | None]:
 
 
 def tasks(values: Iterable[Any]) -> tuple[str, ...]:
-    """Every task id in the values: single ids, lists, ``{P0.1.1: "done ✅"}`` items, text."""
+    """Every task id in the values: single ids, lists, ``{P0.1.1: "done ✅"}`` items (the keys
+    are the ids), ``{id: P0.1.1, title: …}`` items (the ``id`` or ``task`` names it), text."""
     found: list[str] = []
+    seen: set[int] = set()  # YAML aliases can make a list hold itself
 
     def walk(value: Any) -> None:
         if value is None or isinstance(value, bool):
             return
-        if isinstance(value, list | tuple):
-            for item in value:
-                walk(item)
-        elif isinstance(value, dict):
-            for key in value:
-                walk(str(key))
+        if isinstance(value, list | tuple | dict):
+            if id(value) in seen:
+                return
+            seen.add(id(value))
+            named = [value[k] for k in _ID_KEYS if k in value] if isinstance(value, dict) else []
+            for item in named[:1] or value:
+                walk(str(item) if isinstance(value, dict) and not named else item)
         else:
             words = str(value).strip()
             found.extend([words] if TASK_ID.match(words) else TASK_IN_TEXT.findall(words))
@@ -117,9 +121,13 @@ def timestamp(value: Any) -> tuple[datetime | None, str | None]:
             parsed = None
     elif isinstance(value, str):
         parsed = _from_text(value.strip())
-    if parsed is None:
-        return None, f"{value!r} is not a timestamp like 2025-11-12T14:30:00Z"
-    return (parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)), None
+    try:
+        if parsed is not None:
+            utc = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+            return utc, None
+    except OverflowError:  # year 1 at +01:00 is before year 1 in UTC
+        pass
+    return None, f"{value!r} is not a timestamp like 2025-11-12T14:30:00Z"
 
 
 def _from_text(value: str) -> datetime | None:

@@ -3,12 +3,15 @@ its Status and Owner cells.
 
 Reading never fails. A board grows by hand and by agents: several tables per phase, long
 per-task sections between them, extra or reordered columns, cells with or without emoji, owners
-with ``@`` or bold, CRLF, a BOM, tabs. Every table whose header names an ID column (or whose
-first column holds task ids) is a task table; its columns are found by name (:data:`COLUMNS`).
-A table without a Status column, or under a heading that says "filler", holds filler tasks.
+with ``@`` or bold, CRLF, a BOM, tabs. Every table whose header names an ID column and at least
+one other column the reader knows (or whose first column holds task ids) is a task table: an
+ID column alone, as in ``| # | Session | Branch |``, does not make tasks. Its columns are found
+by name (:data:`COLUMNS`; a header's emoji and notes in parentheses do not count). A table
+without a Status column, or under a heading that says "filler", holds filler tasks.
 What cannot be read fully is reported as a :class:`ReadProblem` with file and line: a cell read
-partly leaves its row on the board with a warning mark; a row without a task id, or a second
-row for one id, is left out. The file itself is never changed by reading.
+partly leaves its row on the board with a warning mark; a row without a task id, a second row
+for one id, or a row naming a task outside any table (a blank line ends a table) is left out.
+The file itself is never changed by reading.
 
 Rendering is surgical: only the Status and Owner cells of the rows that changed are rewritten,
 keeping every other byte (padding too, when the new text fits).
@@ -16,6 +19,7 @@ keeping every other byte (padding too, when the new text fits).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -27,6 +31,7 @@ from ifmesh.node.board.formats.markdown import (
     is_table_row,
     plain,
     split_cells,
+    text_lines,
 )
 from ifmesh.node.board.formats.problems import ReadProblem
 from ifmesh.node.board.formats.sections import Milestone, TaskSection, parse_sections
@@ -67,6 +72,8 @@ COLUMNS: dict[str, frozenset[str]] = {
     "model": frozenset({"model", "llm"}),
     "description": frozenset({"description", "details", "notes"}),
 }
+_HEADER_DRESS = re.compile(r"\([^)]*\)|[^\w\s#./-]")  # "Owner (session)", "Status 🚦"
+_DOTTED_ID = re.compile(r"^[A-Za-z]+\d*(?:\.\d+)+$")  # what names a task outside a table
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,10 +142,11 @@ class _Table:
 def _columns(header: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for index, name in enumerate(header):
-        key = plain(name).lower().rstrip(":").strip()
-        for column, names in COLUMNS.items():
-            if key in names and column not in found:
-                found[column] = index
+        key = " ".join(_HEADER_DRESS.sub(" ", plain(name).lower()).split()).rstrip(":").strip()
+        for part in (key, *(p.strip() for p in key.split("/"))):  # "Dependencies / Blocked by"
+            for column, names in COLUMNS.items():
+                if part in names and column not in found:
+                    found[column] = index
     return found
 
 
@@ -151,6 +159,8 @@ def _task_table(header: list[str], first_row: list[str], above: str) -> _Table |
         if not ({"title", "status", "dependencies"} & columns.keys()):
             return None
         columns["id"] = 0
+    elif len(columns) == 1:
+        return None  # "| # | Session | Branch |": numbered, but nothing says these are tasks
     filler = "status" not in columns or "filler" in above.lower()
     kind = TaskKind.FILLER if filler else TaskKind.PRIMARY
     return _Table(columns, len(header), above, kind)
@@ -197,9 +207,10 @@ def _row(table: _Table, texts: list[str], number: int) -> tuple[TaskRow, list[st
 
 def parse_task_board(text: str, path: str = "PHASE-0-TASK-BOARD.md") -> TaskBoardDocument:
     """Reads the board; what it cannot read is in ``problems``, never raised."""
-    lines = text.splitlines(keepends=True)
+    lines = text_lines(text)
     reader = _Reader(path)
     current: _Table | None = None
+    in_table = False  # in a table, a task table (``current``) or another
     above = ""
     in_code = False
     index = 0
@@ -208,22 +219,24 @@ def parse_task_board(text: str, path: str = "PHASE-0-TASK-BOARD.md") -> TaskBoar
         if raw.lstrip(" \t\ufeff").startswith("```"):
             in_code = not in_code
         if in_code or not is_table_row(raw):
-            current = None
+            current, in_table = None, False
             found = None if in_code else heading(raw)
             above = found[1] if found is not None else above
             index += 1
             continue
-        if current is not None:
-            reader.row(current, raw, index)
+        if in_table:
+            if current is not None:
+                reader.row(current, raw, index)
             index += 1
             continue
         # A header row is followed by its separator row; the first body row helps decide.
         separator = cell_texts(lines[index + 1]) if index + 1 < len(lines) else []
         if not is_separator(separator):
+            reader.outside(raw, index)
             index += 1
             continue
         first = cell_texts(lines[index + 2]) if index + 2 < len(lines) else []
-        current = _task_table(cell_texts(raw), first, above)
+        current, in_table = _task_table(cell_texts(raw), first, above), True
         if current is not None:
             reader.tables.append(current)
         index += 2
@@ -258,6 +271,20 @@ class _Reader:
         self.tables: list[_Table] = []
         self.spans: dict[str, _Cells] = {}
         self.seen: dict[str, int] = {}
+
+    def outside(self, raw: str, index: int) -> None:
+        """A table row with no header and separator above it: left out, and said so when it
+        names a task (a blank line inside a table ends the table there)."""
+        named = [t for t in map(plain, cell_texts(raw)) if _DOTTED_ID.match(t)]
+        if named:
+            reason = (
+                f"a row naming {named[0]} outside any table (a table starts with a header row"
+                " and a |---| row, and a blank line ends it); the row is left out"
+            )
+            verbatim = raw.rstrip("\r\n")
+            self.problems.append(
+                ReadProblem(self.path, index + 1, reason, verbatim, named[0], partial=False)
+            )
 
     def row(self, table: _Table, raw: str, index: int) -> None:
         number, verbatim = index + 1, raw.rstrip("\r\n")
@@ -327,21 +354,27 @@ def _resolve(
 def render_task_board(document: TaskBoardDocument, updates: Mapping[str, CellUpdate]) -> str:
     """The document's text with the Status and Owner cells of ``updates`` rewritten.
 
-    A cell whose text does not change keeps its bytes; a changed cell keeps its width when the
-    new text fits, so the table stays aligned. Unknown task ids and tables without those
-    columns are left alone (the board may know tasks the file does not list).
+    A cell that already says what the update says, however it is written (``✅ Done`` for
+    COMPLETED, ``@session-1-ndi``), keeps its bytes; a changed cell keeps its width when the new
+    text fits, so the table stays aligned. Unknown task ids and tables without those columns
+    are left alone (the board may know tasks the file does not list).
     """
-    lines = document.text.splitlines(keepends=True)
+    lines = text_lines(document.text)
+    rows = {row.task_id: row for row in document.all_rows()}
     for task_id, update in updates.items():
         where = document._cells.get(task_id)
         if where is None:
             continue
+        row = rows[task_id]
+        unread = {reason.split(" ", 1)[0] for reason in row.problems}  # "status", "owner", …
+        cells: list[tuple[tuple[int, int] | None, str]] = []
+        if row.owner != update.owner or "owner" in unread:
+            cells.append((where.owner, update.owner or NO_OWNER))
+        if (row.status, row.shown_stale) != (update.status, update.stale) or "status" in unread:
+            cells.append((where.status, update.badge()))
         line = lines[where.line_index]
         # Replace the later cell first so the earlier span stays valid.
-        for span, content in sorted(
-            ((where.owner, update.owner or NO_OWNER), (where.status, update.badge())),
-            key=lambda item: -(item[0][0] if item[0] is not None else -1),
-        ):
+        for span, content in sorted(cells, key=lambda c: -(c[0][0] if c[0] is not None else -1)):
             if span is not None:
                 line = _replace_cell(line, span, content)
         lines[where.line_index] = line

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ifmesh.node import errors
 from ifmesh.node.governor.errors import refusal_error
 from ifmesh.node.governor.governor import Governor
@@ -20,6 +22,24 @@ def test_unregistered_swarm_is_denied_unless_the_policy_allows_it() -> None:
     assert "not registered" in verdict.reason
     permissive = Governor(parse_policy("resource_policy: {allow_unregistered: true}"))
     assert permissive.admit(permissive.initial(), claim, TASKS["P0.1.5"]).admitted
+
+
+def test_a_session_without_a_node_is_registered_by_its_status_file() -> None:
+    """Its claims are read from git (incarnation "git:<branch>"): admitted under the default
+    and production policies with unknown capabilities, while the same claim over the mesh from
+    a session that never registered is still refused."""
+    events = Events()
+    live = events.claim("P0.1.5", "session-1-ndi", 1)
+    from_git = live.model_copy(update={"incarnation": "git:claude/ndi-work"})
+    production = parse_policy(
+        (Path(__file__).parents[3] / "examples/policies/production.yaml").read_text()
+    )
+    for governor in (Governor(), Governor(production)):
+        assert not governor.admit(governor.initial(), live, TASKS["P0.1.5"]).admitted
+        verdict = governor.admit(governor.initial(), from_git, TASKS["P0.1.5"])
+        assert verdict.admitted, verdict.reason
+        state = governor.fold(governor.initial(), from_git, TASKS["P0.1.5"])
+        assert sum(r.amount for r in state.ledger.reservations.values()) == 0  # nothing reserved
 
 
 def test_capability_match_below_the_minimum_is_denied_with_what_is_missing() -> None:

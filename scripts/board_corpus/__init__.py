@@ -1,0 +1,1 @@
+"""The pieces scripts/make_board_corpus.py writes the board-reading corpus from."""

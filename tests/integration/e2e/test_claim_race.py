@@ -1,0 +1,65 @@
+"""The README's idiom under concurrency: five node processes claim one task at the same instant,
+round after round, and exactly one is told it won (docs/claims.md). Requests are released
+together by a barrier, through the control API (and, in the last round, the CLI)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ifmesh.node.cli.room import LocalRoom
+from ifmesh.node.errors import IfmeshError
+from tests.conftest import require_tool
+from tests.integration.e2e.support import ifmesh
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
+ROUNDS = 8
+HEADER = (
+    "# Race board\n\n| ID | Task | Status | Owner | Dependencies | Deliverable | Est | Model |\n"
+    "|----|------|--------|-------|--------------|-------------|-----|-------|\n"
+)
+
+
+def race_board(directory: Path) -> Path:
+    rows = [f"| R.{n} | Race {n} | 🔵 AVAILABLE | - | None | `r{n}.md` | 1h | Haiku |\n"
+            for n in range(1, ROUNDS + 2)]  # fmt: skip
+    path = directory / "race.md"
+    path.write_text(HEADER + "".join(rows), encoding="utf-8")
+    return path
+
+
+async def test_of_five_sessions_racing_for_a_task_exactly_one_is_told_it_won(
+    tmp_path: Path,
+) -> None:
+    require_tool("git")
+    async with LocalRoom(
+        tmp_path, sessions=5, fetch_interval_seconds=1, board=race_board(tmp_path)
+    ) as room:
+        await room.wait_mesh(timeout=200)
+        sessions = list(room.members)
+        for round_ in range(1, ROUNDS + 1):
+            task = f"R.{round_}"
+            barrier = asyncio.Barrier(len(sessions))  # all released at once, none left behind
+
+            async def claim(session: str, task: str = task, barrier: Any = barrier) -> str | None:
+                async with room.client(session) as node:
+                    await barrier.wait()
+                    try:
+                        await node.call("claim", {"task": task}, timeout=120)
+                    except IfmeshError as exc:
+                        assert exc.code in {"claim_lost", "already_claimed"}, exc
+                        return None
+                    return session
+
+            winners = [w for w in await asyncio.gather(*map(claim, sessions)) if w is not None]
+            assert len(winners) == 1, f"round {round_}: {winners} were all told they won"
+
+        # The same through the CLI, processes started together.
+        task = f"R.{ROUNDS + 1}"
+        results = await asyncio.gather(*(ifmesh(room, s, "claim", task) for s in sessions))
+        codes = [code for code, _ in results]
+        assert codes.count(0) == 1, results
+        assert all(c == 1 for c in codes if c != 0)
