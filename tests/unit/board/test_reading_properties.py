@@ -22,7 +22,7 @@ from ifmesh.node.board.canonical import canonical_bytes
 from ifmesh.node.board.errors import StatusFileError
 from ifmesh.node.board.formats.markdown import cell_texts, split_cells
 from ifmesh.node.board.formats.problems import ReadProblem
-from ifmesh.node.board.formats.status import load_status_files, parse_status
+from ifmesh.node.board.formats.status import KEY_ORDER, load_status_files, parse_status
 from ifmesh.node.board.formats.statusyaml import COMPLETED_KEYS
 from ifmesh.node.board.formats.taskboard import CellUpdate, parse_task_board, render_task_board
 from ifmesh.node.board.seed import seed_board
@@ -154,26 +154,8 @@ def test_a_claim_rewrites_exactly_its_row(text: str, data: st.DataObject) -> Non
     assert reread.owner == (CLAIMER if where.owner is not None else row.owner)
 
 
-KEYS = st.sampled_from(
-    [
-        "session",
-        "status",
-        "current_task",
-        "claiming",
-        "completed",
-        "epoch",
-        "milestone",
-        "timestamp",
-        "last_poll",
-        "branch",
-        "blocked_on",
-        "next_action",
-        "tests_pass",
-        "tasks",
-        "notes",
-        *COMPLETED_KEYS,
-    ]
-)
+# The keys of the Phase-0 format, keys sessions add, and every name completed tasks go under.
+KEYS = st.sampled_from(sorted({*KEY_ORDER, "tasks", "notes", *COMPLETED_KEYS}))
 SCALARS = st.one_of(
     st.none(),
     st.booleans(),
