@@ -10,29 +10,68 @@ event makes the log re-fold.
 Time passing changes nothing by itself: when a lease runs out or a help request's deadline
 passes, it is this node that *issues* an event (``lease.renew``, ``task.steal``,
 ``help.escalate``), and the fold judges it at that event's own timestamp.
+
+Takeovers. A task whose holder's lease ran out (judged at ``now``) while the holder is absent
+from this node's mesh may be taken with ``task.steal`` (epoch + 1). What the node does about
+it is the room's policy (:data:`Takeover`): under ``offer`` it only offers such tasks to its
+session (:meth:`Replica.takeover_offers`) and steals when the session claims one; under
+``auto`` it also steals one by itself when it holds nothing; under ``never`` it does neither.
+Whoever took it, the session is told once git has confirmed the steal (:class:`Assigned`),
+and :meth:`Replica.taken_over` lists what it holds that way: a node never takes work for its
+agent without telling it (DESIGN.md, "Queues and asks").
 """
 
 from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 
 from ifmesh.node.board import commands
 from ifmesh.node.board.commands import Author
-from ifmesh.node.board.effects import Effect, Rejected
+from ifmesh.node.board.effects import Confirmed, Effect, Fenced, Rejected
 from ifmesh.node.board.errors import ForkedLog
 from ifmesh.node.board.governance import PERMISSIVE, Admission, Governance
 from ifmesh.node.board.log import EventLog
-from ifmesh.node.board.state import Board, BoardConfig, Task, lease_expired
+from ifmesh.node.board.state import (
+    SEED_INCARNATION_PREFIX,
+    Board,
+    BoardConfig,
+    Task,
+    lease_expired,
+)
 from ifmesh.node.errors import CoordinationError
 from ifmesh.node.protocol import messages as m
 
 log = structlog.get_logger(__name__)
 REFUSALS_KEPT = 50
+
+Takeover = Literal["offer", "auto", "never"]
+"""The room's ``resource_policy.takeover`` (the governor's policy; the board never imports it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Assigned(Effect):
+    """``session`` holds ``task_id`` at ``epoch``, taken over from ``previous_owner``, and git
+    has confirmed it: tell the agent it owns this work now."""
+
+    task_id: str
+    epoch: int
+    previous_owner: str
+
+
+@dataclass(frozen=True, slots=True)
+class TakenOver:
+    """A task this session holds because it was taken over from ``previous_owner``."""
+
+    task_id: str
+    epoch: int
+    previous_owner: str
+    confirmed: bool
 
 
 class Replica:
@@ -44,18 +83,21 @@ class Replica:
         initial: Board | None = None,
         config: BoardConfig | None = None,
         governance: Governance = PERMISSIVE,
-        steal_when_idle: bool = True,
+        takeover: Takeover = "offer",
         checkpoint_every: int = 64,
     ) -> None:
         self.log = EventLog(initial, config, governance, checkpoint_every)
         self.config = self.log.config
         self.governance = governance
         self.author = Author(session_id, incarnation)
-        self.steal_when_idle = steal_when_idle
+        self.takeover: Takeover = takeover
         self._queue: deque[Effect] = deque()
         self._delivered: set[Effect] = set()
         self._alive: frozenset[str] | None = None  # None: no presence view, never steal
         self._handed: set[tuple[str, int]] = set()
+        # (task, epoch) this session stole → the holder it took the task from. Filled when it
+        # steals and from the fold's Fenced effects (so a restart, replaying its log, recalls).
+        self._taken: dict[tuple[str, int], str] = {}
         # Events the fold refused, from the mesh or from git: never silent (`ifmesh status`,
         # the board's JSON and the node's metrics show them).
         self.refusals: deque[Rejected] = deque(maxlen=REFUSALS_KEPT)
@@ -92,6 +134,9 @@ class Replica:
         if (
             event.source == self.session_id
             and event.incarnation != self.author.incarnation
+            # Read from this session's STATUS file in git (before it had a node): not a
+            # second process appending to its log.
+            and not event.incarnation.startswith(SEED_INCARNATION_PREFIX)
             and event.seq > self.author.seq
             and self.author.seq > 0
         ):
@@ -114,6 +159,38 @@ class Replica:
         """Sessions the mesh currently sees alive; a steal is proposed only for the others."""
         self._alive = frozenset(alive)
 
+    # --- takeovers -----------------------------------------------------------------------
+
+    def _stale_and_absent(self, task: Task, now: datetime) -> bool:
+        """``task`` may be stolen at ``now``: held by another session that is absent from this
+        node's mesh, whose lease has expired. Never without a presence view."""
+        owner = task.owner
+        return (
+            self._alive is not None
+            and owner is not None
+            and owner != self.session_id
+            and owner not in self._alive
+            and lease_expired(task, now, self.config.lease)
+        )
+
+    def takeover_offers(self, now: datetime) -> tuple[Task, ...]:
+        """Tasks this session may take over with an explicit claim at ``now`` (none under
+        ``never``), in task-id order."""
+        if self.takeover == "never":
+            return ()
+        tasks = sorted(self.log.view().tasks.items())
+        return tuple(task for _, task in tasks if self._stale_and_absent(task, now))
+
+    def taken_over(self) -> tuple[TakenOver, ...]:
+        """What this session holds now because it took it over, confirmed by git or not."""
+        board, found = self.log.view(), []
+        for (task_id, epoch), previous in sorted(self._taken.items()):
+            task = board.tasks.get(task_id)
+            mine = task is not None and task.held and task.owner == self.session_id
+            if mine and task is not None and task.epoch == epoch:
+                found.append(TakenOver(task_id, epoch, previous, task.confirmed))
+        return tuple(found)
+
     # --- output --------------------------------------------------------------------------
 
     def effects(self) -> Iterator[Effect]:
@@ -129,6 +206,19 @@ class Replica:
                 if isinstance(effect, Rejected):
                     self.refusals.append(effect)
                     self.refusal_counts[effect.code] += 1
+                elif isinstance(effect, Fenced) and effect.by == self.session_id:
+                    self._taken[(effect.task_id, effect.epoch)] = effect.session or "?"
+                elif isinstance(effect, Confirmed) and effect.session == self.session_id:
+                    self._tell_assigned(effect)
+
+    def _tell_assigned(self, confirmed: Confirmed) -> None:
+        """Git confirmed a steal by this session: the agent hears it owns the task now."""
+        previous = self._taken.get((confirmed.task_id, confirmed.epoch))
+        if previous is not None:
+            assigned = Assigned(
+                confirmed.cause, self.session_id, confirmed.task_id, confirmed.epoch, previous
+            )
+            self._deliver([assigned])
 
     def emit(self, events: Sequence[m.Envelope]) -> tuple[m.Envelope, ...]:
         for event in events:
@@ -145,6 +235,11 @@ class Replica:
     def claim(
         self, task_id: str, now: datetime, *, force: bool = False, policy_hash: str = ""
     ) -> tuple[m.Envelope, ...]:
+        """A claim; or, on a task this session may take over (:meth:`takeover_offers`), the
+        steal that takes it (epoch + 1). Anything else held by another is ``already_claimed``."""
+        task = self.log.view().tasks.get(task_id)
+        if task is not None and self.takeover != "never" and self._stale_and_absent(task, now):
+            return self.steal(task_id, now)
         event = commands.claim(
             self.log.view(),
             self.author,
@@ -160,6 +255,10 @@ class Replica:
         event = commands.steal(
             self.log.view(), self.author, task_id, now, lease=self.config.lease, admit=self._admit
         )
+        payload = event.payload
+        assert isinstance(payload, m.TaskSteal)
+        self._taken[(task_id, payload.epoch)] = payload.previous_owner
+        log.info("board.steal", task=task_id, owner=payload.previous_owner, session=self.session_id)
         return self.emit([event])
 
     def progress(
@@ -269,13 +368,14 @@ class Replica:
         return self._alive or frozenset()
 
     def _may_steal(self, held: Sequence[object]) -> bool:
-        return self.steal_when_idle and self._alive is not None and not held
+        """Whether this node steals by itself now: only under ``auto``, and only when idle."""
+        return self.takeover == "auto" and self._alive is not None and not held
 
     def handle_timer(self, now: datetime) -> tuple[m.Envelope, ...]:
         """Issues what time has made due at ``now``: a lease renewal, escalations of this
-        session's unanswered help requests, and (when idle) one steal of a task whose owner
-        is absent from the mesh and whose lease has expired."""
-        board, me, lease = self.log.view(), self.session_id, self.config.lease
+        session's unanswered help requests, and (under ``auto``, when idle) one steal of a
+        task whose owner is absent from the mesh and whose lease has expired."""
+        board, me = self.log.view(), self.session_id
         out: list[m.Envelope] = []
         renew_at = self._renewal_due(self.log.held_by(me))
         if renew_at is not None and renew_at <= now:
@@ -291,14 +391,11 @@ class Replica:
         board = self.log.view()
         if self._may_steal(self.log.held_by(me)):
             for task_id, task in sorted(board.tasks.items()):
-                if task.owner in self._alive_or_empty() or task.owner == me:
-                    continue
-                if lease_expired(task, now, lease):
+                if self._stale_and_absent(task, now):
                     try:
                         out.extend(self.steal(task_id, now))
                     except CoordinationError as exc:
                         log.info("board.steal_refused", task=task_id, reason=str(exc))
                         continue
-                    log.info("board.steal", task=task_id, owner=task.owner, session=me)
                     break
         return tuple(out)

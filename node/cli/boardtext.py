@@ -76,3 +76,12 @@ def render_readings(status: Mapping[str, Any]) -> list[str]:
             for r in refusals["recent"][-5:]
         ]
     return lines
+
+
+def render_takeovers(status: Mapping[str, Any]) -> list[str]:
+    """Tasks this session holds because they were taken over for it (``ifmesh status``)."""
+    return [
+        f"taken over: {t['task']} epoch {t['epoch']} from {t['from']}"
+        + ("" if t["confirmed"] else " (not yet confirmed in git)")
+        for t in status.get("taken_over", ())
+    ]

@@ -77,6 +77,7 @@ def seed_remote(
             f"session: {session}\nstatus: polling\ntimestamp: {stamp}\n", encoding="utf-8"
         )
     for path, data in (files or {}).items():
+        (work / path).parent.mkdir(parents=True, exist_ok=True)
         (work / path).write_bytes(data)
     _git("add", ".", cwd=work)
     _git("-c", "user.name=ifmesh", "-c", "user.email=ifmesh@localhost", "commit", "--quiet",

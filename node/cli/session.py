@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from ifmesh.node import errors
-from ifmesh.node.cli.boardtext import render_board, render_readings
+from ifmesh.node.cli.boardtext import render_board, render_readings, render_takeovers
 from ifmesh.node.control.client import ControlClient, timeout_from_environment
 from ifmesh.node.control.endpoint import find_node
 
@@ -156,11 +156,18 @@ def register(commands: Subparsers) -> None:
     wait = _command(
         commands,
         "wait",
-        "return the instant a task is completed or you are unblocked (replaces polling)",
+        "return the instant a task is completed, you are unblocked, or a task is assigned to"
+        " you (replaces polling)",
         lambda a: ("wait", {"task": a.task, "until": a.until, "timeout": a.timeout}, _say_wait),
     )
-    wait.add_argument("task")
-    wait.add_argument("--until", choices=("completed", "unblocked"), default="completed")
+    wait.add_argument("task", nargs="?", help="the task (optional with --until assigned)")
+    wait.add_argument(
+        "--until",
+        choices=("completed", "unblocked", "assigned"),
+        default="completed",
+        help="assigned: the task is yours, decided by git (without TASK: any task your node"
+        " took over for you)",
+    )
     wait.add_argument("--timeout", type=float, default=None, help="seconds (default: forever)")
 
     _command(commands, "board", "show the board", lambda a: ("board", None, render_board))
@@ -304,9 +311,13 @@ def _say_events(result: dict[str, Any]) -> str:
 def _say_claim(result: dict[str, Any]) -> str:
     if result.get("already_yours"):
         return f"{result['task']} is already yours (epoch {result['epoch']}): go on working"
+    took = f", taken over from {result['taken_over_from']}" if "taken_over_from" in result else ""
     if result.get("won"):
-        return f"won {result['task']} epoch {result['epoch']} (decided by {result['decided_by']})"
-    return f"claimed {result['task']} epoch {result['epoch']}: provisional, not decided yet"
+        return (
+            f"won {result['task']} epoch {result['epoch']} (decided by {result['decided_by']})"
+            + took
+        )
+    return f"claimed {result['task']} epoch {result['epoch']}{took}: provisional, not decided yet"
 
 
 def _say_help(result: dict[str, Any]) -> str:
@@ -316,6 +327,10 @@ def _say_help(result: dict[str, Any]) -> str:
 
 def _say_wait(result: dict[str, Any]) -> str:
     task = result["task"]
+    if result["until"] == "assigned":
+        taken = result.get("taken_over_from")
+        came = f", taken over from {taken}" if taken else ""
+        return f"{task['id']} is yours (epoch {task['epoch']}{came}): {task['title']}"
     return f"{task['id']} is {result['until']}: {task['status']}"
 
 
@@ -342,6 +357,7 @@ def _status(result: dict[str, Any]) -> str:
             f"git: {git['branch']} pending commits {git['pending_commits']}, "
             f"last error: {git['last_error'] or 'none'}, scribe {git['scribe'] or '-'}",
             f"policy {result['policy']['hash']} ({result['policy']['source']})",
+            *render_takeovers(result),
             *render_readings(result),
         ]
     )
@@ -350,7 +366,12 @@ def _status(result: dict[str, Any]) -> str:
 def _next(result: dict[str, Any]) -> str:
     if not result["tasks"]:
         return "nothing available for your capabilities"
-    return "\n".join(f"{t['id']:<8} {t['kind']:<8} {t['title']}" for t in result["tasks"])
+    return "\n".join(
+        f"{t['id']:<8} take over from {t['take_over_from']} (STALE): {t['title']}"
+        if t.get("take_over_from")
+        else f"{t['id']:<8} {t['kind']:<8} {t['title']}"
+        for t in result["tasks"]
+    )
 
 
 def _budget(result: dict[str, Any]) -> str:

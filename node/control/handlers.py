@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import enum
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -24,13 +23,16 @@ from ifmesh.node.control.running import RunningNode
 from ifmesh.node.control.views import (
     board_document,
     event_summary,
+    next_document,
+    peer_document,
     problem_document,
     refusal_document,
+    taken_over_document,
     task_document,
 )
 from ifmesh.node.governor.budget_table import budget_rows
 from ifmesh.node.governor.matching import match_score
-from ifmesh.node.protocol.messages import BreakerReset, Envelope, SwarmRegister
+from ifmesh.node.protocol.messages import BreakerReset, Envelope, SwarmRegister, TaskSteal
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -38,10 +40,6 @@ Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 def _seconds(body: dict[str, Any], key: str, default: float) -> float:
     value = body.get(key)
     return default if value in (None, "") else float(value)
-
-
-def _plain(document: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.value if isinstance(v, enum.Enum) else v for k, v in document.items()}
 
 
 class Handlers:
@@ -110,18 +108,15 @@ class Handlers:
             if exc.owner != self.node.session:
                 raise
             task = self._task(task_id)  # already yours: go on working
-            return {
-                "task": task_id,
-                "epoch": task.epoch,
-                "won": True,
-                "already_yours": True,
-                "provisional": not task.confirmed,
-                "decided_by": "git" if task.confirmed else None,
-                "events": [],
-            }
+            by = "git" if task.confirmed else None
+            return {"task": task_id, "epoch": task.epoch, "won": True, "already_yours": True,
+                    "provisional": not task.confirmed, "decided_by": by, "events": []}  # fmt: skip
         result = await self._emitted(events)
-        epoch = events[0].payload.epoch  # type: ignore[attr-defined]
+        payload = events[0].payload  # a claim, or the steal of a task taken over (epoch + 1)
+        epoch = payload.epoch  # type: ignore[attr-defined]
         result |= {"task": task_id, "epoch": epoch, "provisional": True}
+        if isinstance(payload, TaskSteal):
+            result["taken_over_from"] = payload.previous_owner
         if body.get("provisional"):
             return result
         timeout = _seconds(body, "timeout", 60)
@@ -139,12 +134,15 @@ class Handlers:
         return result | verdict
 
     def _decided(self, task_id: str, epoch: int) -> dict[str, Any] | None:
-        """Git's verdict on this session's claim: the first confirm record per (task, epoch)
-        in the coordination branch's first-parent history. None while undecided.
+        """Git's verdict on this session's claim (or steal: ``epoch`` is then the epoch it
+        takes the task to): the first confirm record per (task, epoch) in the coordination
+        branch's first-parent history. None while undecided.
 
         Only git's word settles it here: the mesh tier's provisional winner can be overruled
         (two sides of a partition), and telling an agent it lost a task that git then gives it
-        would leave the task held and idle."""
+        would leave the task held and idle. That holds for a steal the fold refused too (the
+        holder's late event was within its lease): a confirm record already pushed for it may
+        still win, and git's verdict then overrules the fold."""
         task = self._task(task_id)
         if task.epoch == epoch and task.confirmed and task.owner is not None:
             if task.owner != self.node.session:
@@ -225,11 +223,18 @@ class Handlers:
         return await self._emitted(events)
 
     async def wait(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Returns the instant ``task`` is completed (``until=completed``) or every dependency
-        this session waits on for it is (``until=unblocked``)."""
-        task_id, until = body["task"], body.get("until", "completed")
-        if until not in ("completed", "unblocked"):
-            raise errors.ConfigError(f"--until is 'completed' or 'unblocked', not {until!r}")
+        """Returns the instant ``task`` is completed (``until=completed``), every dependency
+        this session waits on for it is (``until=unblocked``), or it is this session's, decided
+        by git (``until=assigned``; without a task: any task taken over for it)."""
+        task_id, until = body.get("task") or None, body.get("until", "completed")
+        if until not in ("completed", "unblocked", "assigned"):
+            raise errors.ConfigError(
+                f"--until is 'completed', 'unblocked' or 'assigned', not {until!r}"
+            )
+        if until == "assigned":
+            return await self._wait_assigned(task_id, body.get("timeout"))
+        if task_id is None:
+            raise errors.ConfigError(f"--until {until} needs a TASK")
         me = self.node.session
 
         def done() -> bool:
@@ -253,6 +258,28 @@ class Handlers:
             ) from None
         lease = timedelta(seconds=self.node.config.lease_seconds)
         return {"task": task_document(self._task(task_id), self.node.now(), lease), "until": until}
+
+    async def _wait_assigned(self, task_id: str | None, timeout: Any) -> dict[str, Any]:
+        replica, me = self.node.replica_or_fail(), self.node.session
+        if task_id is not None:
+            self._task(task_id)  # an unknown task is refused at once
+
+        def assigned() -> tuple[Task, str | None] | None:
+            taken = {t.task_id: t.previous_owner for t in replica.taken_over() if t.confirmed}
+            wanted = task_id or min(taken, default=None)
+            task = self._task(wanted) if wanted is not None else None
+            if task is None or not (task.held and task.owner == me and task.confirmed):
+                return None
+            return task, taken.get(task.task_id)
+
+        try:
+            task, previous = await self._until(assigned, timeout and float(timeout))
+        except TimeoutError:
+            what = task_id or "a task taken over"
+            raise errors.CoordinationError(f"timed out waiting for {what} to be assigned") from None
+        lease = timedelta(seconds=self.node.config.lease_seconds)
+        document = task_document(task, self.node.now(), lease)
+        return {"task": document, "until": "assigned", "taken_over_from": previous}
 
     async def register(self, body: dict[str, Any]) -> dict[str, Any]:
         config = self.node.config
@@ -300,8 +327,7 @@ class Handlers:
             "session": self.node.session,
             "signaling_joined": self.node.signaling_joined,
             "peers": [
-                {"peer": peer, "presence": self.node.presence.get(peer, "unknown")}
-                | _plain(dataclasses.asdict(metric))
+                peer_document(peer, self.node.presence.get(peer, "unknown"), metric)
                 for peer, metric in sorted(metrics.items())
             ],
         }
@@ -318,6 +344,7 @@ class Handlers:
             "seq": replica.author.seq,
             "lamport": replica.author.lamport,
             "holding": held,
+            "taken_over": [taken_over_document(t) for t in replica.taken_over()],
             "policy": {"hash": self.node.policy.hash, "source": self.node.policy_source},
             "mesh": {
                 "signaling_joined": self.node.signaling_joined,
@@ -345,20 +372,21 @@ class Handlers:
         }
 
     async def next(self, query: dict[str, Any]) -> dict[str, Any]:
-        """The best available task for this session's capabilities, as the governor ranks."""
-        board, mine = self.node.board, frozenset(self.node.config.capabilities)
-        ready = []
-        for task in board.tasks.values():
-            if task.status is not TaskStatus.AVAILABLE:
-                continue
+        """The best tasks for this session's capabilities, as the governor ranks: first the
+        stale tasks of absent sessions it may take over (not under ``takeover: never``), then
+        the available ones."""
+        now, mine = self.node.now(), frozenset(self.node.config.capabilities)
+        offers = self.node.replica_or_fail().takeover_offers(now)
+        available = [t for t in self.node.board.tasks.values() if t.status is TaskStatus.AVAILABLE]
+        ranked = []
+        for task, offered in [(t, True) for t in offers] + [(t, False) for t in available]:
             match = match_score(frozenset(task.required_capabilities), mine)
-            if match < self.node.policy.limits(task.task_type).min_capability_match:
-                continue
-            ready.append((-match, task.kind.value != "primary", task.task_id, task))
-        ready.sort(key=lambda item: item[:3])
+            if match >= self.node.policy.limits(task.task_type).min_capability_match:
+                rank = (not offered, -match, task.kind.value != "primary", task.task_id)
+                ranked.append((rank, task, offered))
+        ranked.sort(key=lambda item: item[0])
         lease = timedelta(seconds=self.node.config.lease_seconds)
-        now = self.node.now()
-        return {"tasks": [task_document(t, now, lease) for *_, t in ready[:5]]}
+        return {"tasks": [next_document(t, now, lease, offered) for _, t, offered in ranked[:5]]}
 
     async def budget(self, query: dict[str, Any]) -> dict[str, Any]:
         state = self.node.board.governor

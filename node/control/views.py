@@ -8,6 +8,7 @@ node's own observation of the mesh. Nothing here changes state.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from typing import Any
 from ifmesh.node.board.effects import Effect, Rejected
 from ifmesh.node.board.formats.problems import ReadProblem
 from ifmesh.node.board.formats.status import same_session, session_named_by
+from ifmesh.node.board.replica import TakenOver
 from ifmesh.node.board.state import Board, Task, lease_expired
 from ifmesh.node.protocol.fields import format_timestamp
 from ifmesh.node.protocol.messages import Envelope
@@ -88,6 +90,29 @@ def task_document(
         "completed_without_claim": task.completed_without_claim,
         "warnings": list(warnings),
     }
+
+
+def next_document(task: Task, now: datetime, lease: timedelta, offered: bool) -> dict[str, Any]:
+    """A task ``ifmesh next`` proposes; ``take_over_from`` names the absent holder of a stale
+    task this session may take over with ``ifmesh claim`` (docs/claims.md)."""
+    return task_document(task, now, lease) | ({"take_over_from": task.owner} if offered else {})
+
+
+def taken_over_document(taken: TakenOver) -> dict[str, Any]:
+    """A task this session holds because it took it over (``ifmesh status``)."""
+    return {
+        "task": taken.task_id,
+        "epoch": taken.epoch,
+        "from": taken.previous_owner,
+        "confirmed": taken.confirmed,
+    }
+
+
+def peer_document(peer: str, presence: str, metrics: Any) -> dict[str, Any]:
+    """A mesh peer: this node's presence view of it and its metrics (a dataclass)."""
+    fields = dataclasses.asdict(metrics).items()
+    plain = {k: v.value if isinstance(v, enum.Enum) else v for k, v in fields}
+    return {"peer": peer, "presence": presence} | plain
 
 
 def problem_document(problem: ReadProblem) -> dict[str, Any]:

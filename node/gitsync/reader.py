@@ -141,7 +141,9 @@ class BranchReader:
                 result.writers.append(session)
                 self.statuses[session] = status
                 has_log = self._clone.blob_sha(commit.sha, log_path(session)) is not None
-                if not has_log and session != self._session:
+                # What a STATUS file said before its session had a log (this session's own
+                # included): every node derives the same events from it, or boards diverge.
+                if not has_log:
                     self._derive(commit, path, status, self._branch, result)
             result.won.extend(self.ledger.apply(records_in(commit.sha, parsed)))
 

@@ -16,8 +16,8 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from typing import Annotated, Any
+from dataclasses import asdict, dataclass, field, replace
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
@@ -61,6 +61,11 @@ Count = Annotated[int, Field(ge=1, le=1024)]
 Dollars = Annotated[float, Field(ge=0)]
 Hours = Annotated[float, Field(gt=0, le=10_000)]
 TaskTypeName = Annotated[str, Field(min_length=1, max_length=4096)]
+Takeover = Literal["offer", "auto", "never"]
+"""What a node does with a task whose holder's lease ran out while the holder is absent from
+its mesh (docs/claims.md, "Leases, staleness and takeovers"): ``offer`` it to its own session
+(first in ``ifmesh next``; an explicit ``ifmesh claim`` takes it over), take it by itself when
+idle and tell its session (``auto``), or leave it to its holder (``never``)."""
 
 _CONFIG = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -101,6 +106,7 @@ class ResourcePolicy(BaseModel):
     budget_period: Period = 86400.0
     budget_warning_ratio: Ratio = 0.8
     allow_unregistered: bool = False
+    takeover: Takeover = "offer"
     task_types: dict[TaskTypeName, LimitsOverride] = Field(default_factory=dict)
 
 
@@ -140,6 +146,7 @@ class Policy:
     budget_period: float | None
     budget_warning_ratio: float
     allow_unregistered: bool
+    takeover: Takeover = "offer"
     hash: str = field(default="", compare=False)
 
     def limits(self, task_type: str | None) -> Limits:
@@ -153,6 +160,7 @@ class Policy:
         section["budget_period"] = self.budget_period
         section["budget_warning_ratio"] = self.budget_warning_ratio
         section["allow_unregistered"] = self.allow_unregistered
+        section["takeover"] = self.takeover
         section["task_types"] = {
             name: asdict(limits) for name, limits in sorted(self.task_types.items())
         }
@@ -179,19 +187,9 @@ def policy_from_model(model: ResourcePolicy) -> Policy:
         budget_period=model.budget_period,
         budget_warning_ratio=model.budget_warning_ratio,
         allow_unregistered=model.allow_unregistered,
+        takeover=model.takeover,
     )
-    return _with_hash(policy)
-
-
-def _with_hash(policy: Policy) -> Policy:
-    return Policy(
-        base=policy.base,
-        task_types=policy.task_types,
-        budget_period=policy.budget_period,
-        budget_warning_ratio=policy.budget_warning_ratio,
-        allow_unregistered=policy.allow_unregistered,
-        hash=canonical_hash(policy.effective()),
-    )
+    return replace(policy, hash=canonical_hash(policy.effective()))
 
 
 DEFAULT_POLICY = policy_from_model(ResourcePolicy())

@@ -28,6 +28,15 @@ class PeerUp:
 
 
 @dataclass(frozen=True, slots=True)
+class PeerCaughtUp:
+    """Catch-up with ``peer`` has been exchanged both ways on the channel of pair ``epoch``:
+    we queued ours, and the peer's caught-up frame (after all of its catch-up) arrived."""
+
+    peer: str
+    epoch: int
+
+
+@dataclass(frozen=True, slots=True)
 class PeerSuspect:
     peer: str
     silence: float
@@ -69,7 +78,9 @@ class SignalingChanged:
     fatal: bool = False
 
 
-MeshEvent = PeerUp | PeerSuspect | PeerDown | MessageReceived | MeshReady | SignalingChanged
+MeshEvent = (
+    PeerUp | PeerCaughtUp | PeerSuspect | PeerDown | MessageReceived | MeshReady | SignalingChanged
+)
 
 
 class PeerState(enum.StrEnum):

@@ -25,6 +25,7 @@ from ifmesh.node.mesh.framing import (
     KIND_ACK,
     KIND_BATCH,
     KIND_BYE,
+    KIND_CAUGHT_UP,
     KIND_CHUNK,
     KIND_HINT,
     KIND_PING,
@@ -32,6 +33,7 @@ from ifmesh.node.mesh.framing import (
     REPLY_HEADER,
     AckArrived,
     ByeArrived,
+    CaughtUpArrived,
     Delivery,
     FrameEvent,
     FrameRejected,
@@ -220,6 +222,12 @@ class FrameReader:
             if not isinstance(doc["topic"], str) or not isinstance(doc["data"], dict):
                 raise MalformedFrame("a hint's topic is a string and its data a JSON object")
             return HintArrived(doc["topic"], doc["data"])
+        if kind == KIND_CAUGHT_UP:
+            doc = _json_object(frame, ("n",))
+            count = doc["n"]
+            if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+                raise MalformedFrame("a caught-up frame counts its messages (an integer >= 0)")
+            return CaughtUpArrived(count)
         if kind == KIND_ACK:
             if len(frame) == 1:
                 raise MalformedFrame("ack frame without an id")

@@ -74,6 +74,10 @@ class FrameWriter:
         return b"H" + orjson.dumps({"topic": topic, "data": data})
 
     @staticmethod
+    def caught_up(count: int) -> bytes:
+        return b"U" + orjson.dumps({"n": count})
+
+    @staticmethod
     def ack(message_id: str) -> bytes:
         return b"A" + message_id.encode()
 

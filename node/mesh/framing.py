@@ -1,8 +1,8 @@
 """Sans-IO framing of one data channel: what the mesh puts in each data-channel message.
 
 Every data-channel message is one *frame*: a kind byte, then a body. IFMessages travel as their
-canonical JSON (:func:`ifmesh.node.protocol.codec.encode`); transport frames (ping, pong, bye, ack)
-are small JSON objects and are never IFMessages, so they never reach the board.
+canonical JSON (:func:`ifmesh.node.protocol.codec.encode`); transport frames (ping, pong, bye,
+ack, caught up) are small JSON objects and are never IFMessages, so they never reach the board.
 
 ====  ==========  ==============================================================
 kind  name        body
@@ -12,14 +12,27 @@ K     acked       same; the receiver answers with an ``A`` frame naming its id
 Q     request     same; the receiver's application answers with an ``R`` frame
 R     reply       u16 length + id of the request (UTF-8), then IFMessage JSON
 C     chunk       u32 transfer, u32 index, u32 count (big-endian), then a piece
-N     batch       frames of the kinds above but C and N, each after its u32 length
+N     batch       frames of any kind but C and N, each after its u32 length
 P     ping        ``{"n": seq, "t": sender clock, "rtt": seconds or null}``
 O     pong        ``{"n": seq, "t": the ping's "t"}``
 B     bye         ``{"id": token, "reason": text}``; acknowledged like a message
 A     ack         the acknowledged id (UTF-8)
 H     hint        ``{"topic": name, "data": JSON object}``: advice between two
                   parts of the peers, never acknowledged or relayed
+U     caught up   ``{"n": count}``: the sender's catch-up for this channel is
+                  complete (``count`` messages came before it); once per channel
 ====  ==========  ==============================================================
+
+Order: every frame to a peer (messages, catch-up, acks, markers) leaves through one queue per
+channel, in the order it was produced (:mod:`ifmesh.node.mesh.outbox`); only pings, pongs and
+hints may be skipped when the channel is busy, and none of them overtakes a queued frame. So
+when a peer acks a message, every message the peer sent us on that channel before it received
+ours is already here. An ack counts only on the channel (pair epoch) that carried the message.
+
+Why catch-up: when a channel opens, each side first queues what the other may have missed (the
+runtime's recent events of its own session) and then a ``U`` frame, before it sends anything
+else on that channel, acks included. A side that has received the peer's ``U`` and queued its
+own has *exchanged catch-up* with that peer for the channel's epoch.
 
 Why hints: a part of a node (the git bridge) may want to tell its twins in the other nodes
 something that is not state and not worth a message in any log, as pings are not (the bridge
@@ -66,6 +79,7 @@ KIND_BYE = ord("B")
 KIND_ACK = ord("A")
 KIND_BATCH = ord("N")
 KIND_HINT = ord("H")
+KIND_CAUGHT_UP = ord("U")
 
 
 class Delivery(enum.Enum):
@@ -137,6 +151,11 @@ class HintArrived:
 
 
 @dataclass(frozen=True, slots=True)
+class CaughtUpArrived:
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class FrameRejected:
     error: ProtocolError
     size: int
@@ -149,5 +168,6 @@ FrameEvent = (
     | ByeArrived
     | AckArrived
     | HintArrived
+    | CaughtUpArrived
     | FrameRejected
 )

@@ -5,11 +5,17 @@ from the peer it claims as ``source``, and be live under its ``ttl``), drops dup
 answers ``acked`` messages and byes, hands replies to the request awaiting them, counts acks for
 ``broadcast(ack=True)`` and ``close()``, and publishes events to every subscription. Bad input
 is logged and counted, never raised: the connection it came on stays up.
+
+Every frame handled here came on one link (one pair epoch), which is passed along: an ack we
+send goes back on that link, behind everything the pair queued on it before (catch-up
+included, see :mod:`ifmesh.node.mesh.outbox`), and an ack we receive counts only if it came on
+the link that carried the message (:mod:`ifmesh.node.mesh.acks`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,7 +24,9 @@ from typing import TYPE_CHECKING
 import structlog
 
 from ifmesh.node.errors import ProtocolError, TransportError
+from ifmesh.node.mesh.acks import AckWait
 from ifmesh.node.mesh.dedupe import SeenIds
+from ifmesh.node.mesh.errors import PeerUnavailable
 from ifmesh.node.mesh.events import MeshEvent, MessageReceived, Subscription
 from ifmesh.node.mesh.frame_writer import FrameWriter
 from ifmesh.node.mesh.framing import (
@@ -35,6 +43,7 @@ from ifmesh.node.protocol.messages import Envelope
 
 if TYPE_CHECKING:
     from ifmesh.node.mesh.pair import Pair
+    from ifmesh.node.mesh.peer import PeerLink
 
 log = structlog.get_logger(__name__)
 
@@ -45,29 +54,6 @@ HintHandler = Callable[[str, dict[str, object]], None]  # (peer, data)
 _ACKED, _REPLY, _REQUEST = Delivery.ACKED, Delivery.REPLY, Delivery.REQUEST
 
 
-class AckWait:
-    """Acknowledgements of one id (a message, or a bye token) as they arrive."""
-
-    def __init__(self) -> None:
-        self.acked: set[str] = set()
-        self._arrived = asyncio.Event()
-
-    def add(self, peer: str) -> None:
-        self.acked.add(peer)
-        self._arrived.set()
-
-    async def until(self, peers: set[str], timeout: float) -> frozenset[str]:
-        """Waits until every one of ``peers`` acknowledged, or ``timeout``; who did."""
-        try:
-            async with asyncio.timeout(timeout):
-                while not peers <= self.acked:
-                    self._arrived.clear()
-                    await self._arrived.wait()
-        except TimeoutError:
-            pass
-        return frozenset(self.acked & peers)
-
-
 class Inbox:
     def __init__(self, writer: FrameWriter, dedupe_capacity: int) -> None:
         self.writer = writer
@@ -76,7 +62,7 @@ class Inbox:
         self._subscribers: list[Subscription] = [self._first]
         self._first_taken = False
         self._replies: dict[tuple[str, str], asyncio.Future[Envelope]] = {}
-        self._acks: dict[str, AckWait] = {}
+        self._acks: dict[str, list[AckWait]] = {}  # id → its waiters
         self.message_handler: MessageHandler | None = None
         self.hint_handlers: dict[str, HintHandler] = {}  # topic → handler
 
@@ -99,11 +85,22 @@ class Inbox:
     # --- waiting for peers -----------------------------------------------------------------
 
     def expect_acks(self, key: str) -> AckWait:
-        wait = self._acks[key] = AckWait()
+        wait = AckWait()
+        self._acks.setdefault(key, []).append(wait)
         return wait
 
-    def forget_acks(self, key: str) -> None:
-        self._acks.pop(key, None)
+    def forget_acks(self, key: str, wait: AckWait) -> None:
+        waits = self._acks.get(key)
+        if waits is not None and wait in waits:
+            waits.remove(wait)
+            if not waits:
+                del self._acks[key]
+
+    def link_retired(self, link: PeerLink) -> None:
+        """``link`` ended: acks awaited on it will never come."""
+        for waits in self._acks.values():
+            for wait in waits:
+                wait.link_retired(link)
 
     def expect_reply(self, peer: str, request_id: str) -> asyncio.Future[Envelope]:
         future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
@@ -125,16 +122,14 @@ class Inbox:
 
     # --- frames from a pair ----------------------------------------------------------------
 
-    def on_frame_event(self, pair: Pair, event: FrameEvent) -> None:
+    def on_frame_event(self, pair: Pair, link: PeerLink, event: FrameEvent) -> None:
         if isinstance(event, MessageArrived):
-            self.on_message(pair, event)
+            self.on_message(pair, link, event)
         elif isinstance(event, AckArrived):
-            wait = self._acks.get(event.id)
-            if wait is not None:
-                wait.add(pair.peer)
+            for wait in self._acks.get(event.id, ()):
+                wait.add(pair.peer, link)
         elif isinstance(event, ByeArrived):
-            if pair.link is not None:
-                pair.link.try_send([self.writer.ack(event.token)])
+            self._ack(link, event.token)
             pair.said_bye()
         elif isinstance(event, HintArrived):
             handler = self.hint_handlers.get(event.topic)
@@ -149,10 +144,10 @@ class Inbox:
     def _rejected(self, pair: Pair, error: ProtocolError) -> None:
         log.warning("frame_dropped", peer=pair.peer, code=error.code, error=str(error))
 
-    def on_message(self, pair: Pair, event: MessageArrived) -> None:
-        """An IFMessage from ``pair``'s peer: checked, deduplicated, then delivered. (Pairs
-        call this directly for messages, the most frequent frame, and on_frame_event for the
-        rest.)"""
+    def on_message(self, pair: Pair, link: PeerLink, event: MessageArrived) -> None:
+        """An IFMessage from ``pair``'s peer on ``link``: checked, deduplicated, then
+        delivered. (Pairs call this directly for messages, the most frequent frame, and
+        on_frame_event for the rest.)"""
         message = event.message
         if message.source != pair.peer:
             pair.metrics.malformed += 1
@@ -188,8 +183,15 @@ class Inbox:
         # Acked after delivery, not before: aiortc transmits only once this callback returns,
         # so the ack leaves no later, and the message is not kept waiting behind it. A
         # duplicate is acked too (our earlier ack may be what got lost).
-        if delivery is _ACKED and pair.link is not None:
-            pair.link.try_send([self.writer.ack(message.id)])
+        if delivery is _ACKED:
+            self._ack(link, message.id)
+
+    def _ack(self, link: PeerLink, key: str) -> None:
+        """An ack on the link the acknowledged frame came on: queued in order behind what
+        the link already holds, never dropped while the link lives."""
+        # A link that ended raises: the sender counts no ack from it anyway.
+        with contextlib.suppress(PeerUnavailable):
+            link.enqueue([self.writer.ack(key)])
 
     def _hand_over(self, received: MessageReceived) -> None:
         assert self.message_handler is not None

@@ -28,12 +28,14 @@ from types import TracebackType
 import structlog
 
 from ifmesh.node.errors import IfmeshError, TransportError
+from ifmesh.node.mesh.catchup import CatchUpProvider, catch_up_frames
 from ifmesh.node.mesh.config import MeshConfig
 from ifmesh.node.mesh.errors import MeshClosed, PeerUnavailable, SignalingRefused
 from ifmesh.node.mesh.events import (
     DownReason,
     MeshEvent,
     MeshReady,
+    PeerCaughtUp,
     PeerDown,
     PeerMetrics,
     PeerSuspect,
@@ -80,6 +82,7 @@ class Mesh(Messaging):
         self._timer: asyncio.Task[None] | None = None
         self._ready = False
         self._closed = False
+        self._catch_up: CatchUpProvider | None = None
         self.signaling = SignalingClient(
             config.signaling_url, config.room, config.session, self._notices.put_nowait,
             token=config.token, capabilities=config.capabilities, backoff=config.backoff,
@@ -117,15 +120,15 @@ class Mesh(Messaging):
         for pair in open_pairs:
             assert pair.link is not None
             with contextlib.suppress(TransportError):
-                if not pair.link.try_send(bye):
-                    await pair.link.send(bye)
+                byes.carried_by(pair.peer, pair.link)
+                await pair.link.send(bye)
         links = [p.link for p in open_pairs if p.link is not None]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.drain_timeout
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.config.drain_timeout):
                 await asyncio.gather(*(link.drain(self.config.drain_timeout) for link in links))
-        acked = await byes.until({p.peer for p in open_pairs}, max(0.0, deadline - loop.time()))
+        said_bye = await byes.until({p.peer for p in open_pairs}, max(0.0, deadline - loop.time()))
         for task in (self._dispatcher, self._timer):
             if task is not None:
                 task.cancel()
@@ -138,7 +141,7 @@ class Mesh(Messaging):
                 await asyncio.gather(*self._tasks, return_exceptions=True)
         self.inbox.fail_replies(MeshClosed("the mesh closed before a reply came"))
         self.inbox.close()
-        log.info("mesh_closed", session=self.session, peers_said_bye=sorted(acked))
+        log.info("mesh_closed", session=self.session, peers_said_bye=sorted(said_bye.acked))
 
     def _spawn(self, coro: Coroutine[object, object, None], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(coro, name=name)
@@ -153,6 +156,7 @@ class Mesh(Messaging):
 
     def close_later(self, link: PeerLink) -> None:
         """Closes a retired link in the background (aiortc's close takes a few ms)."""
+        self.inbox.link_retired(link)  # acks awaited on it will never count
         self._spawn(link.close(), f"close-{link.peer}-{link.epoch}")
 
     # --- state and waiting -----------------------------------------------------------------
@@ -163,6 +167,12 @@ class Mesh(Messaging):
     @property
     def peers_up(self) -> frozenset[str]:
         return frozenset(peer for peer, pair in self.pairs.items() if pair.is_open)
+
+    @property
+    def caught_up(self) -> frozenset[str]:
+        """Peers with which catch-up has been exchanged both ways on the current channel (we
+        queued ours, and the peer's caught-up frame arrived; see node.mesh.catchup)."""
+        return frozenset(peer for peer, pair in self.pairs.items() if pair.caught_up)
 
     def metrics(self) -> dict[str, PeerMetrics]:
         """A snapshot of every peer's metrics (state, RTT, traffic, reconnects)."""
@@ -227,6 +237,17 @@ class Mesh(Messaging):
         loop; it must not block)."""
         self.inbox.hint_handlers[topic] = handler
 
+    def on_catch_up(self, provider: CatchUpProvider) -> None:
+        """Names what each new channel carries first: ``provider(peer)``, called when the
+        channel opens and before anything is read from it, returns the events to send that
+        peer (this node's recent events it may have missed). They are queued ahead of every
+        ack on that channel and followed by a caught-up frame (node.mesh.catchup). Register it
+        before entering the mesh; it must not block."""
+        self._catch_up = provider
+
+    def catch_up_frames(self, peer: str) -> list[bytes] | None:
+        return catch_up_frames(self._catch_up, peer, self.writer)
+
     def on_message(self, handler: MessageHandler) -> None:
         """Hands every received message to ``handler`` inside the delivery callback, in order
         per sender, instead of queueing it for :meth:`events` (which then carries the other
@@ -243,6 +264,11 @@ class Mesh(Messaging):
         self._timer_wake.set()
         self._state_changed()
 
+    def on_pair_caught_up(self, pair: Pair) -> None:
+        assert pair.link is not None
+        self._emit(PeerCaughtUp(pair.peer, pair.link.epoch))
+        self._state_changed()
+
     def on_pair_suspect(self, pair: Pair, silence: float) -> None:
         log.info("peer_suspect", peer=pair.peer, silence=round(silence, 2))
         self._emit(PeerSuspect(pair.peer, silence))
@@ -257,8 +283,8 @@ class Mesh(Messaging):
 
     # --- receiving -------------------------------------------------------------------------
 
-    def on_frame_event(self, pair: Pair, event: FrameEvent) -> None:
-        self.inbox.on_frame_event(pair, event)
+    def on_frame_event(self, pair: Pair, link: PeerLink, event: FrameEvent) -> None:
+        self.inbox.on_frame_event(pair, link, event)
 
     # --- signaling -------------------------------------------------------------------------
 

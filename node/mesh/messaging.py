@@ -3,9 +3,12 @@
 
 :class:`Messaging` is a base of :class:`~node.mesh.mesh.Mesh` rather than an object it holds so
 that a send costs no extra call: the methods run on the mesh's own pairs, writer and inbox. A
-message is encoded once and its frames go to every peer; a channel with room takes them at once
-(aiortc transmits when we yield to the loop), a full one is awaited. Acknowledgements and
-replies are matched by the :class:`~node.mesh.inbox.Inbox`.
+message is encoded once and its frames go to every peer's link queue
+(:mod:`ifmesh.node.mesh.outbox`), all in the same loop iteration, so the order of calls is the
+order on every channel; a channel with room takes them at once (aiortc transmits when we yield
+to the loop), and the caller waits for a full one. Acknowledgements and replies are matched by
+the :class:`~node.mesh.inbox.Inbox`; an ack counts only on the link that carried the message
+(:mod:`ifmesh.node.mesh.acks`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from ifmesh.node.mesh.acks import Acks, AckWait
 from ifmesh.node.mesh.errors import MeshClosed, PeerUnavailable, ReplyTimeout
 from ifmesh.node.mesh.events import MessageReceived
 from ifmesh.node.mesh.framing import Delivery
@@ -58,41 +62,61 @@ class Messaging:
         self, message: Envelope, *, ack: bool = False, timeout: float = 5.0
     ) -> frozenset[str]:
         """Sends ``message`` to every open peer. Returns the peers it went to or, with
-        ``ack=True``, those that acknowledged it within ``timeout``."""
+        ``ack=True``, those that acknowledged it within ``timeout`` on the pair channel (pair
+        epoch) that carried it (:meth:`broadcast_acked` tells the rest)."""
+        if ack:
+            return (await self.broadcast_acked(message, timeout=timeout)).acked
+        return await self._broadcast(message, Delivery.PLAIN, None)
+
+    async def broadcast_acked(self, message: Envelope, *, timeout: float = 5.0) -> Acks:
+        """Sends ``message`` to every open peer for acknowledgement and waits until each peer
+        it went to has acked it on the link that carried it, or lost that link, or ``timeout``
+        passed. Reports, per peer, the pair epoch that carried it and whether the ack came back
+        on that epoch (an ack on a later epoch, after a reconnect, does not count)."""
+        acks = self.inbox.expect_acks(message.id)
+        try:
+            sent = await self._broadcast(message, Delivery.ACKED, acks)
+            return await acks.until(set(sent), timeout)
+        finally:
+            self.inbox.forget_acks(message.id, acks)
+
+    async def _broadcast(
+        self, message: Envelope, delivery: Delivery, acks: AckWait | None
+    ) -> frozenset[str]:
         if self._closed:
             raise MeshClosed("the mesh is closed")
         encoded = codec.encode(message)
-        frames = self.writer.message(encoded, Delivery.ACKED if ack else Delivery.PLAIN)
+        frames = self.writer.message(encoded, delivery)
         size, frame_bytes = len(encoded), sum(map(len, frames))
-        acks = self.inbox.expect_acks(message.id) if ack else None
         sent: set[str] = set()
-        blocked: list[Pair] = []
-        # The common case (every channel has room) sends to all peers in this loop iteration,
-        # with no task or future in between: aiortc transmits once we yield to the loop.
+        blocked: list[tuple[Pair, asyncio.Future[None]]] = []
+        # Every peer's copy is handed to its link queue in this loop iteration, with no task in
+        # between (the order of broadcasts is the order on each channel). In the common case
+        # every channel has room and takes it at once: aiortc transmits once we yield.
         for pair in self.pairs.values():
             link = pair.link
             if link is None or not pair.up:
                 continue
             try:
-                if not link.try_send(frames, frame_bytes):
-                    blocked.append(pair)
-                    continue
+                done = link.enqueue(frames, frame_bytes, track=True)
             except PeerUnavailable:  # its channel closed; the pair will report it down
+                continue
+            if acks is not None:
+                acks.carried_by(pair.peer, link)
+            if done is not None:
+                blocked.append((pair, done))
                 continue
             sent.add(pair.peer)
             pair.metrics.messages_out += 1
             pair.metrics.bytes_out += size
         if blocked:
-            results = await asyncio.gather(
-                *(self._send(pair, frames, size) for pair in blocked), return_exceptions=True
-            )
-            sent.update(p.peer for p, r in zip(blocked, results, strict=True) if r is None)
-        if acks is None:
-            return frozenset(sent)
-        try:
-            return await acks.until(sent, timeout)
-        finally:
-            self.inbox.forget_acks(message.id)
+            results = await asyncio.gather(*(done for _, done in blocked), return_exceptions=True)
+            for (pair, _), result in zip(blocked, results, strict=True):
+                if result is None:
+                    sent.add(pair.peer)
+                    pair.metrics.messages_out += 1
+                    pair.metrics.bytes_out += size
+        return frozenset(sent)
 
     def hint(self, topic: str, data: dict[str, object]) -> frozenset[str]:
         """Advice for the peers (a ``H`` frame, see :mod:`ifmesh.node.mesh.framing`): sent now to

@@ -10,6 +10,11 @@ link are ignored, so a late event from a retired link never touches the new one.
 Each link gets one down report at most (``left`` for a bye, ``dead`` for silence or a closed
 channel, ``replaced`` when a newer build takes its place).
 
+A link is *opened* once, by its channel's open event or by its first frame, whichever comes
+first (aiortc can deliver a DATA chunk that overtook the handshake's last packet before it
+reports the channel open). Opening queues our catch-up (:mod:`ifmesh.node.mesh.catchup`) before
+anything is read from the link, so every ack we send on it comes after our catch-up.
+
 A pair reaches the rest of the node only through its :class:`LocalPeer` (in practice the
 :class:`~node.mesh.mesh.Mesh`, which holds the pairs).
 """
@@ -27,11 +32,19 @@ from aiortc import RTCIceServer
 
 from ifmesh.node.errors import ProtocolError, SdpError
 from ifmesh.node.mesh import ice
+from ifmesh.node.mesh.catchup import CatchUp
 from ifmesh.node.mesh.config import MeshConfig
+from ifmesh.node.mesh.errors import PeerUnavailable
 from ifmesh.node.mesh.events import DownReason, PeerMetrics, PeerState
 from ifmesh.node.mesh.frame_reader import FrameReader
 from ifmesh.node.mesh.frame_writer import FrameWriter
-from ifmesh.node.mesh.framing import FrameEvent, MessageArrived, PingArrived, PongArrived
+from ifmesh.node.mesh.framing import (
+    CaughtUpArrived,
+    FrameEvent,
+    MessageArrived,
+    PingArrived,
+    PongArrived,
+)
 from ifmesh.node.mesh.liveness import Liveness, PingDue, Presence, PresenceChanged
 from ifmesh.node.mesh.peer import PeerLink, Role, role_towards
 from ifmesh.node.mesh.reconnect import Backoff, PairEpochs
@@ -44,7 +57,7 @@ class MessageInbox(Protocol):
     """Where a pair hands each message it reads: called directly, as no wrapper belongs on the
     path every message takes."""
 
-    def on_message(self, pair: Pair, event: MessageArrived) -> None: ...
+    def on_message(self, pair: Pair, link: PeerLink, event: MessageArrived) -> None: ...
 
 
 class LocalPeer(Protocol):
@@ -52,8 +65,9 @@ class LocalPeer(Protocol):
 
     Named here, on the pair's side, so that the import points one way: the mesh imports its
     pairs, a pair never imports the mesh. It is the node's identity, configuration and clock,
-    the signaling it negotiates through, the epochs it builds under, and where it reports: its
-    messages, its other frames, and the pair coming up, turning suspect and going down.
+    the signaling it negotiates through, the epochs it builds under, what it sends first on a
+    new channel (its catch-up), and where it reports: its messages, its other frames, and the
+    pair coming up, exchanging catch-up, turning suspect and going down.
     """
 
     @property
@@ -71,8 +85,10 @@ class LocalPeer(Protocol):
     def now(self) -> float: ...
     async def signaling_joined(self) -> None: ...
     async def signal(self, frame: Offer | Answer | Candidate) -> bool: ...
-    def on_frame_event(self, pair: Pair, event: FrameEvent) -> None: ...
+    def catch_up_frames(self, peer: str) -> list[bytes] | None: ...
+    def on_frame_event(self, pair: Pair, link: PeerLink, event: FrameEvent) -> None: ...
     def on_pair_up(self, pair: Pair) -> None: ...
+    def on_pair_caught_up(self, pair: Pair) -> None: ...
     def on_pair_suspect(self, pair: Pair, silence: float) -> None: ...
     def on_pair_down(self, pair: Pair, reason: DownReason, detail: str) -> None: ...
     def close_later(self, link: PeerLink) -> None: ...
@@ -91,6 +107,8 @@ class Pair:
         self.in_room = True  # on the signaling roster (a rebuild needs it)
         self.left = False  # said bye: no rebuild until it joins again
         self.up = False  # current link open and not yet reported down
+        self.catch_up: CatchUp | None = None  # of the current link, once opened
+        self._opened: PeerLink | None = None  # the last link opened
         self._ever_up = False
         self._wake = asyncio.Event()
         self._link_ended = asyncio.Event()
@@ -103,6 +121,11 @@ class Pair:
     @property
     def is_open(self) -> bool:
         return self.up and self.link is not None and self.link.is_open
+
+    @property
+    def caught_up(self) -> bool:
+        """Catch-up exchanged both ways on the current link (see node.mesh.catchup)."""
+        return self.up and self.catch_up is not None and self.catch_up.exchanged
 
     def wake(self) -> None:
         """The roster changed in this peer's favour: rebuild now rather than after backoff."""
@@ -243,11 +266,22 @@ class Pair:
         return link
 
     def _on_open(self, link: PeerLink) -> None:
-        if link is not self.link:
+        if link is not self.link or link is self._opened:
             return
+        self._opened = link
         now = self.host.now()
         self.liveness = Liveness(self.host.config.liveness, now)
         self.reader = FrameReader(self.host.config.limits)
+        # Our catch-up goes first on the new link, before any frame is read from it (so before
+        # any ack we could send on it): a link's frames leave in the order they were queued.
+        self.catch_up = CatchUp(link.epoch)
+        frames = self.host.catch_up_frames(self.peer)
+        if frames is not None:
+            try:
+                link.enqueue(frames)
+                self.catch_up.sent = True
+            except PeerUnavailable:
+                pass  # the link ended already; its close is reported on its own
         if self._ever_up:
             self.metrics.reconnects += 1
         self._ever_up = True
@@ -255,6 +289,16 @@ class Pair:
         self.metrics.state = PeerState.UP
         log.info("peer_up", peer=self.peer, epoch=link.epoch, role=self.role.value)
         self.host.on_pair_up(self)
+
+    def _peer_caught_up(self, link: PeerLink, event: CaughtUpArrived) -> None:
+        catch_up = self.catch_up
+        if catch_up is None or catch_up.epoch != link.epoch or catch_up.received:
+            log.warning("caught_up_frame_ignored", peer=self.peer, epoch=link.epoch)
+            return
+        catch_up.received = True
+        log.info("peer_caught_up", peer=self.peer, epoch=link.epoch, messages=event.count)
+        if catch_up.exchanged and self.up:
+            self.host.on_pair_caught_up(self)
 
     def _on_closed(self, link: PeerLink, reason: str) -> None:
         if link is self.link:
@@ -285,6 +329,8 @@ class Pair:
     def _on_frame(self, link: PeerLink, data: bytes | str) -> None:
         if link is not self.link:
             return
+        if link is not self._opened:  # a frame before the open event: open first
+            self._on_open(link)
         now = self.host.now()
         self.metrics.bytes_in += len(data)
         liveness = self.liveness
@@ -295,15 +341,17 @@ class Pair:
         reader = self.reader
         for event in reader.read(data):
             if type(event) is MessageArrived:
-                self.host.inbox.on_message(self, event)
+                self.host.inbox.on_message(self, link, event)
             elif isinstance(event, PingArrived):
-                link.try_send([FrameWriter.pong(event.seq, event.sent)])
+                link.try_send([FrameWriter.pong(event.seq, event.sent)])  # skipped when busy
             elif isinstance(event, PongArrived):
                 if liveness is not None and liveness.pong(event.seq, event.sent, now) is not None:
                     self.metrics.rtt = liveness.rtt
                     self.metrics.smoothed_rtt = liveness.smoothed_rtt
+            elif isinstance(event, CaughtUpArrived):
+                self._peer_caught_up(link, event)
             else:
-                self.host.on_frame_event(self, event)
+                self.host.on_frame_event(self, link, event)
         self.metrics.malformed = reader.malformed
 
     def handle_timer(self, now: float) -> None:

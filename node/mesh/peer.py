@@ -7,11 +7,12 @@ Rules this module keeps (measured with aiortc 1.16, see DESIGN.md "Mesh rules"):
 * ICE servers are always explicit, and host candidates come from :mod:`ifmesh.node.mesh.ice`.
 * aiortc has no rollback or restartIce: a link is used for one negotiation only. A failed
   link is closed and a new one built (the mesh bumps the pair's epoch).
-* Backpressure: :meth:`PeerLink.send` waits while the channel's ``bufferedAmount`` is above the
-  high-water mark, and is woken by ``bufferedamountlow`` (not by polling); large messages are
-  paced chunk by chunk.
+* One writer order: every frame to the peer goes through the link's
+  :class:`~node.mesh.outbox.Outbox` (``enqueue``, ``send``, ``try_send``), which keeps the
+  order of the calls on the wire and applies backpressure (high-water mark, woken by
+  ``bufferedamountlow``, never by polling; large messages paced chunk by chunk).
 * Drain: ``pc.close()`` right after ``send()`` can lose queued data, so :meth:`drain` waits for
-  ``bufferedAmount == 0`` first (bounded).
+  the queue and ``bufferedAmount == 0`` first (bounded).
 * aiortc accepts an SDP without a fingerprint or without ICE credentials; :func:`check_sdp`
   (built on :mod:`ifmesh.node.sdp`'s checks) refuses those before aiortc sees them.
 """
@@ -35,9 +36,8 @@ from aiortc.exceptions import InvalidStateError
 
 from ifmesh.node.errors import SdpError
 from ifmesh.node.mesh import ice
-from ifmesh.node.mesh.errors import PeerUnavailable
-from ifmesh.node.mesh.frame_writer import FrameWriter
-from ifmesh.node.mesh.framing import BATCH_OVERHEAD, CHUNK_THRESHOLD, KIND_CHUNK
+from ifmesh.node.mesh.framing import CHUNK_THRESHOLD
+from ifmesh.node.mesh.outbox import Outbox
 from ifmesh.node.sdp.checks import check
 from ifmesh.node.sdp.parse import parse_sdp
 
@@ -91,29 +91,28 @@ class PeerLink:
         self.peer = peer
         self.epoch = epoch
         self.role = role
-        self.high_water = high_water
-        self.batch_limit = batch_limit
         self._host_addresses = host_addresses
         self._on_closed = on_closed
         self._closed_reason: str | None = None
         self.opened = asyncio.Event()
         self.ended = asyncio.Event()
         self._on_open = on_open
-        self._writable = asyncio.Event()
-        self._drained = asyncio.Event()
-        self._send_lock = asyncio.Lock()
-        self._waiting_senders = 0
-        self._pending: list[bytes] = []  # frames waiting to leave as one batch
-        self._pending_size = 0
-        self._flush_handle: asyncio.Handle | None = None
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=list(ice_servers)))
         self.channel = self.pc.createDataChannel(
             CHANNEL_LABEL, negotiated=True, id=CHANNEL_ID, ordered=True
         )
-        self.channel.bufferedAmountLowThreshold = low_water
+        self.outbox = Outbox(
+            self.channel, peer, high_water=high_water, low_water=low_water,
+            batch_limit=batch_limit,
+        )  # fmt: skip
+        # Every frame to the peer goes through the outbox, in one order (see node.mesh.outbox):
+        # bound here so the per-message path costs no extra call.
+        self.enqueue = self.outbox.enqueue
+        self.try_send = self.outbox.try_send
+        self.send = self.outbox.send
         self.channel.on("open", self._opened)
         self.channel.on("message", on_frame)
-        self.channel.on("bufferedamountlow", self._on_low)
+        self.channel.on("bufferedamountlow", self.outbox.on_low)
         self.channel.on("close", lambda: self._end("channel closed"))
         self.pc.on("connectionstatechange", self._on_state)
 
@@ -121,14 +120,10 @@ class PeerLink:
     def is_open(self) -> bool:
         return self._closed_reason is None and self.channel.readyState == "open"
 
-    @property
-    def buffered(self) -> int:
-        """Bytes accepted but not yet handed to SCTP (in aiortc's queue or our batch)."""
-        return int(self.channel.bufferedAmount) + self._pending_size
-
     def _opened(self) -> None:
         if self._closed_reason is None:
             self.opened.set()
+            self.outbox.opened()  # frames queued before the channel opened leave first
             self._on_open()
 
     async def wait_open(self, timeout: float) -> bool:
@@ -176,119 +171,16 @@ class PeerLink:
         except (ValueError, InvalidStateError) as exc:
             raise SdpError(f"{kind} refused by aiortc: {exc}") from None
 
-    # --- sending -----------------------------------------------------------------------------
+    # --- sending: one ordered queue per link (node.mesh.outbox) ----------------------------
 
-    def try_send(self, frames: Sequence[bytes], size: int = -1) -> bool:
-        """Sends at once if nobody is waiting and ``frames`` (``size`` bytes in all, counted
-        here if not given) fit under the mark; else False. PeerUnavailable if not open."""
-        if size < 0:
-            size = sum(map(len, frames))
-        channel = self.channel
-        buffered = channel.bufferedAmount
-        if self._waiting_senders or buffered + self._pending_size + size > self.high_water:
-            return False
-        if buffered == 0 and not self._pending and len(frames) == 1:
-            # The usual case on every message's path: an idle channel takes the frame as is
-            # (aiortc raises InvalidStateError itself unless the channel is open).
-            if self._closed_reason is not None:
-                self._check_open()
-            try:
-                channel.send(frames[0])
-            except InvalidStateError:
-                raise PeerUnavailable(f"channel to {self.peer} closed while sending") from None
-            return True
-        self._send_now(frames)
-        return True
-
-    async def send(self, frames: Sequence[bytes]) -> None:
-        """Sends ``frames`` back to back (FIFO among senders), each once there is room.
-
-        Pacing the chunks of a large message, rather than queueing them all, bounds what sits
-        in front of the next frame: a peer waits at most high_water / throughput to hear from
-        us, which keeps a busy link from looking silent (dead) to the peer's liveness.
-        """
-        if self.try_send(frames):
-            return
-        self._waiting_senders += 1
-        try:
-            async with self._send_lock:
-                for frame in frames:
-                    while self.buffered + len(frame) > self.high_water and self.buffered > 0:
-                        self._check_open()
-                        self._writable.clear()
-                        await self._writable.wait()
-                    self._send_now((frame,))
-        finally:
-            self._waiting_senders -= 1
-
-    def _send_now(self, frames: Sequence[bytes]) -> None:
-        self._check_open()
-        try:
-            for frame in frames:
-                self._queue(frame)
-        except InvalidStateError:
-            raise PeerUnavailable(f"channel to {self.peer} closed while sending") from None
-
-    def _queue(self, frame: bytes) -> None:
-        # An idle channel sends at once (no added latency); a busy one coalesces what is sent
-        # in the same loop iteration into one batch frame (see node.mesh.framing).
-        if not self._pending and self.channel.bufferedAmount == 0:
-            self.channel.send(frame)
-            return
-        size = len(frame) + BATCH_OVERHEAD
-        if frame[0] == KIND_CHUNK or size > self.batch_limit:
-            self._flush()
-            self.channel.send(frame)
-            return
-        if self._pending_size + size > self.batch_limit:
-            self._flush()
-        self._pending.append(frame)
-        self._pending_size += size
-        if self._flush_handle is None:
-            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
-
-    def _flush(self) -> None:
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            self._flush_handle = None
-        pending, self._pending, self._pending_size = self._pending, [], 0
-        if not pending or self.channel.readyState != "open":
-            return  # nothing to send, or the link ended: unsent data is lost with it
-        self.channel.send(pending[0] if len(pending) == 1 else FrameWriter.batch(pending))
-
-    def _check_open(self) -> None:
-        if not self.is_open:
-            reason = self._closed_reason or "not open yet"
-            raise PeerUnavailable(f"no open channel to {self.peer} ({reason})")
-
-    def _on_low(self) -> None:
-        self._writable.set()
-        if self.channel.bufferedAmount == 0:
-            self._drained.set()
+    @property
+    def buffered(self) -> int:
+        """Bytes accepted but not yet handed to SCTP (aiortc's queue, our batch, the queue)."""
+        return self.outbox.buffered
 
     async def drain(self, timeout: float) -> bool:
         """Waits until every queued byte was handed to SCTP; False if it timed out or closed."""
-        if self.is_open:
-            self._flush()
-        if self.channel.bufferedAmount == 0:
-            return True
-        if not self.is_open:
-            return False
-        # bufferedamountlow fires when the amount crosses the threshold: lower it to 0 so the
-        # event marks the empty buffer, then restore it for backpressure.
-        previous = self.channel.bufferedAmountLowThreshold
-        self.channel.bufferedAmountLowThreshold = 0
-        self._drained.clear()
-        try:
-            async with asyncio.timeout(timeout):
-                while self.channel.bufferedAmount > 0 and self.is_open:
-                    await self._drained.wait()
-                    self._drained.clear()
-        except TimeoutError:
-            return False
-        finally:
-            self.channel.bufferedAmountLowThreshold = previous
-        return self.channel.bufferedAmount == 0
+        return await self.outbox.drain(timeout)
 
     # --- ending ------------------------------------------------------------------------------
 
@@ -301,8 +193,7 @@ class PeerLink:
         if self._closed_reason is not None:
             return
         self._closed_reason = reason
-        self._writable.set()  # wake blocked senders: they will find the link closed
-        self._drained.set()
+        self.outbox.end(reason)  # waiting senders are told the link ended
         self.ended.set()
         log.debug("link_ended", peer=self.peer, epoch=self.epoch, reason=reason)
         self._on_closed(reason)

@@ -188,6 +188,8 @@ class Node:
         # Peers' events are folded inside the mesh's delivery callback: no hop through the
         # loop between a message arriving and the board holding it.
         mesh.on_message(lambda event: self.receive([event.message], f"mesh:{event.peer}"))
+        # Each new channel carries this session's recent events first, ahead of every ack.
+        mesh.on_catch_up(self._catch_up)
         if self.git is not None:  # the bridges tell each other when their pushes land
             git = self.git
             mesh.on_hint(hints.TOPIC, lambda peer, data: hints.received(git, peer, data))
@@ -339,7 +341,6 @@ class Node:
         async for event in mesh.events():
             if isinstance(event, PeerUp):
                 self.presence[event.peer] = "up"
-                self._catch_up(event.peer)
             elif isinstance(event, PeerSuspect):
                 self.presence[event.peer] = "suspect"
             elif isinstance(event, PeerDown):
@@ -363,22 +364,14 @@ class Node:
     def _presence_of(self, event: PeerUp | PeerSuspect | PeerDown) -> dict[str, Any]:
         return {"state": self.presence.get(event.peer, "unknown")}
 
-    def _catch_up(self, peer: str) -> None:
-        """A peer that just came up gets this session's recent events it may have missed: the
-        ones after its git fetch and before its channel opened. Duplicates are no-ops there;
-        anything older than a message's ttl is refused by the mesh and arrives through git."""
+    def _catch_up(self, peer: str) -> list[Envelope]:
+        """What a peer whose channel just opened gets first: this session's recent events it
+        may have missed (after its git fetch, before the channel opened). The mesh queues them
+        when the channel opens, ahead of any ack on it (node.mesh.catchup). Duplicates are
+        no-ops there; anything older than a message's ttl is refused by the mesh and arrives
+        through git."""
         own = [event for event in self.replica_or_fail().log if event.source == self.session]
-        recent = own[-256:]
-        if self.mesh is not None and recent:
-            self._background(self._send_all(peer, recent))
-
-    async def _send_all(self, peer: str, events: Sequence[Envelope]) -> None:
-        assert self.mesh is not None
-        for event in events:
-            try:
-                await self.mesh.send(peer, event)
-            except errors.IfmeshError:
-                return  # the peer went away; git brings it the rest
+        return own[-256:]
 
 
 def _freeze_heap() -> None:

@@ -76,6 +76,9 @@ def policy_for(config: NodeConfig, room_policy: str | None) -> tuple[Policy, str
 
 
 def board_replica(config: NodeConfig, incarnation: str, board: Board, policy: Policy) -> Replica:
+    """The node's board under ``policy``: its admissions, and what the node does with a stale
+    task of an absent session (``takeover``). Every node of a room reads the room's policy
+    (:func:`policy_for`), so every node of it takes over alike."""
     return Replica(
         config.session,
         incarnation,
@@ -85,6 +88,7 @@ def board_replica(config: NodeConfig, incarnation: str, board: Board, policy: Po
             contest_window=timedelta(milliseconds=config.contest_window_ms),
         ),
         governance=BoardGovernance(policy),
+        takeover=policy.takeover,
     )
 
 

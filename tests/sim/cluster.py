@@ -125,6 +125,7 @@ class Cluster:
             initial=self.board,
             config=self.board_config,
             governance=self.governance,
+            takeover="auto",  # the simulation exercises steals: idle nodes take stale tasks
             checkpoint_every=8,
         )
         replica.set_presence(())

@@ -101,25 +101,37 @@ async def test_session_two_flow_converges_on_every_node_and_in_git(room: LocalRo
         assert subject in log, log
 
 
-async def test_a_killed_node_goes_stale_is_stolen_and_is_fenced_on_return(room: LocalRoom) -> None:
-    owner, thief = "session-3-h323", {"session-2-webrtc", "session-5-cli"}
+async def test_a_killed_node_goes_stale_is_taken_over_by_claim_and_is_fenced_on_return(
+    room: LocalRoom,
+) -> None:
+    """The default policy (``takeover: offer``): no node steals by itself; the stale task of
+    the absent session heads `ifmesh next`, and the session that claims it takes it over."""
+    owner, taker = "session-3-h323", "session-2-webrtc"
     assert (await ifmesh(room, owner, "claim", "P0.1.4", "--confirmed"))[0] == 0
     room.kill_node(owner)
 
-    async def stolen() -> bool:
-        task = tasks(await board(room, "session-2-webrtc"))["P0.1.4"]
-        return task["owner"] in thief and task["epoch"] == 1
+    async def offered() -> bool:
+        code, proposed = await ifmesh(room, taker, "next")
+        return code == 0 and proposed["tasks"][0].get("take_over_from") == owner
 
-    await until(
-        room, stolen, 60, "an idle node to steal P0.1.4 after the lease", watch="session-2-webrtc"
-    )
+    await until(room, offered, 60, "`ifmesh next` to offer P0.1.4 to take over", watch=taker)
+    code, proposed = await ifmesh(room, taker, "next")
+    assert proposed["tasks"][0]["id"] == "P0.1.4" and proposed["tasks"][0]["status"] == "STALE"
+    # Two idle nodes have seen the lease run out: had either stolen it, this claim would lose.
+    code, took = await ifmesh(room, taker, "claim", "P0.1.4")
+    assert code == 0, took
+    assert (took["won"], took["decided_by"], took["epoch"]) == (True, "git", 1)
+    assert took["taken_over_from"] == owner
+    code, status = await ifmesh(room, taker, "status")
+    assert {"task": "P0.1.4", "epoch": 1, "from": owner, "confirmed": True} in status["taken_over"]
+
     room.start_node(owner)
     await room.wait_control(owner)
 
     async def caught_up() -> bool:
         return tasks(await board(room, owner))["P0.1.4"]["epoch"] == 1
 
-    await until(room, caught_up, 60, "the old owner to learn of the steal", watch=owner)
+    await until(room, caught_up, 60, "the old owner to learn of the takeover", watch=owner)
     code, refusal = await ifmesh(room, owner, "progress", "P0.1.4", "50")
     assert code == 1
     assert refusal["error"]["code"] in {"not_owner", "stale_epoch"}

@@ -87,8 +87,9 @@ def test_an_unanswered_help_request_is_escalated_at_its_deadline() -> None:
     assert one.handle_timer(at(11)) == ()
 
 
-def test_an_idle_node_steals_from_an_absent_owner_after_the_lease() -> None:
+def test_an_idle_node_steals_from_an_absent_owner_after_the_lease_under_auto() -> None:
     one, two = pair()
+    one.takeover = "auto"
     for event in two.claim("A", at(0)):
         one.receive(event)
     assert one.get_timer() is None  # no presence view yet: never steal blind

@@ -140,3 +140,23 @@ def test_load_policy_reads_files_and_refuses_binary(tmp_path: pytest.TempPathFac
         load_policy(binary)
     with pytest.raises(OSError):
         load_policy(folder / "missing.yaml")
+
+
+def test_takeover_defaults_to_offer_and_is_part_of_the_hash() -> None:
+    assert DEFAULT_POLICY.takeover == "offer"
+    assert DEFAULT_POLICY.effective()["resource_policy"]["takeover"] == "offer"
+    assert parse_policy("resource_policy:\n  takeover: offer\n").hash == DEFAULT_POLICY.hash
+    hashes = {DEFAULT_POLICY.hash}
+    for setting in ("auto", "never"):
+        policy = parse_policy(f"resource_policy:\n  takeover: {setting}\n")
+        assert policy.takeover == setting
+        hashes.add(policy.hash)
+    assert len(hashes) == 3  # nodes that take over differently never share a hash
+
+
+def test_takeover_names_its_choices_when_misspelled() -> None:
+    with pytest.raises(InvalidPolicyFile) as caught:
+        parse_policy("resource_policy:\n  max_cost_per_task: 4\n  takeover: steal\n")
+    error = caught.value
+    assert (error.key_path, error.line) == ("resource_policy.takeover", 3)
+    assert "'offer', 'auto' or 'never'" in str(error)

@@ -15,6 +15,7 @@ from ifmesh.node.mesh.frame_writer import FrameWriter
 from ifmesh.node.mesh.framing import (
     AckArrived,
     ByeArrived,
+    CaughtUpArrived,
     Delivery,
     FrameEvent,
     FrameRejected,
@@ -106,6 +107,7 @@ def test_transport_frames_round_trip() -> None:
             writer.bye("tok", "shutdown"),
             writer.ack("m-1"),
             writer.hint("gitsync.turn", {"landed": "ab" * 20}),
+            writer.caught_up(3),
         ],
     )
     assert events == [
@@ -115,6 +117,7 @@ def test_transport_frames_round_trip() -> None:
         ByeArrived("tok", "shutdown"),
         AckArrived("m-1"),
         HintArrived("gitsync.turn", {"landed": "ab" * 20}),
+        CaughtUpArrived(3),
     ]
 
 
@@ -137,6 +140,10 @@ def test_transport_frames_round_trip() -> None:
         (b'H{"topic": 1, "data": {}}', MalformedFrame),
         (b'H{"topic": "t", "data": [1]}', MalformedFrame),
         (b"H[]", MalformedFrame),
+        (b"U{}", MalformedFrame),
+        (b'U{"n": -1}', MalformedFrame),
+        (b'U{"n": true}', MalformedFrame),
+        (b"U", MalformedFrame),
         (b"R\x00", MalformedFrame),
         (b"R\x00\x09abc", MalformedFrame),
         (b"C" + struct.pack(">III", 1, 0, 1) + b"x", MalformedFrame),
