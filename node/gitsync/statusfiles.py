@@ -32,7 +32,7 @@ def read_status(data: bytes, path: str, commit: str = "") -> StatusFile:
             " replacement characters"
         )  # fmt: skip
     try:
-        status = parse_status(text, where)
+        status = parse_status(text, where, file_name=path)
     except StatusFileError as exc:
         raise CorruptStatus(
             f"{exc.reason}; ignored until that session pushes a fixed file",

@@ -123,11 +123,11 @@ def same_session(one: str, other: str) -> bool:
 
 
 def _identity(
-    field_value: Any, path: str, line: int | None
+    field_value: Any, path: str, file_name: str, line: int | None
 ) -> tuple[str, str | None, ReadProblem | None]:
     """(session, the file name's session when it differs, the warning about it)."""
     said = values.session(field_value) if field_value is not None else None
-    named = session_named_by(path)
+    named = session_named_by(file_name)
     if said is None and named is None:
         raise StatusFileError(
             "missing 'session' (e.g. session: session-2-webrtc), and the file name"
@@ -150,9 +150,14 @@ def _identity(
     return named, None, ReadProblem(path, line, reason)
 
 
-def parse_status(text: str, path: str = "STATUS.yaml") -> StatusFile:
+def parse_status(
+    text: str, path: str = "STATUS.yaml", *, file_name: str | None = None
+) -> StatusFile:
     """Reads one STATUS file. What it cannot read is in ``problems``; it raises
-    StatusFileError only when neither the file nor its name says whose it is."""
+    StatusFileError only when neither the file nor its name says whose it is.
+
+    ``path`` names the file in problems (``STATUS-X.yaml (commit 1a2b3c)``); ``file_name``,
+    when ``path`` is such a description, is the file's own path, whose name says whose it is."""
     read = read_mapping(text, path)
     problems = list(read.problems)
     data = dict(read.values)
@@ -182,7 +187,9 @@ def parse_status(text: str, path: str = "STATUS.yaml") -> StatusFile:
         note(key, problem)
         return found
 
-    session, named, identity = _identity(known.get("session"), path, read.lines.get("session"))
+    session, named, identity = _identity(
+        known.get("session"), path, file_name or path, read.lines.get("session")
+    )
     if identity is not None:
         problems.append(identity)
     epoch = known.get("epoch")

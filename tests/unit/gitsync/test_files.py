@@ -92,6 +92,9 @@ def test_own_status_follows_own_events_in_the_seed_format() -> None:
 def test_a_file_speaks_only_for_its_own_session() -> None:
     impostor = read_status(b"session: session-2-webrtc\n", "STATUS-SESSION-1-NDI.yaml")
     assert impostor.session == "session-1-ndi"
+    in_history = read_status(b"session: session-2-webrtc\n", "STATUS-SESSION-1-NDI.yaml", "1a2b3c")
+    assert in_history.session == "session-1-ndi"  # as read from a commit, the name still counts
+    assert in_history.problems[0].path == "STATUS-SESSION-1-NDI.yaml (commit 1a2b3c)"
     assert "belongs to 'session-1-ndi'" in str(impostor.problems[0])
     alias = read_status(b"session: session-4-sip\n", "STATUS-SESSION-4.yaml")
     assert alias.session == "session-4-sip" and alias.named == "session-4"
