@@ -124,18 +124,16 @@ class Replica:
         self.author = Author(self.session_id, self.author.incarnation, top, clock)
 
     def receive(self, event: m.Envelope) -> bool:
-        """Folds a peer's (or a replayed) event; False for a duplicate. Raises ForkedLog when
-        another incarnation of this very session appends beyond what this one resumed from.
-
-        A message that is not an event (the origin's generic ``message``) is no part of the
-        board: never logged, never relayed, and its ``seq`` (the origin sends 0) never checked."""
+        """Folds a peer's (or a replayed) event; False for a duplicate or a message that is no
+        event (the origin's generic ``message``: never logged or relayed, its ``seq`` never
+        checked). Raises ForkedLog when another incarnation of this very session appends
+        beyond what this one resumed from (events read from its STATUS file in git are not
+        another process)."""
         if event.type not in m.EVENT_TYPES:
             return False
         if (
             event.source == self.session_id
             and event.incarnation != self.author.incarnation
-            # Read from this session's STATUS file in git (before it had a node): not a
-            # second process appending to its log.
             and not event.incarnation.startswith(SEED_INCARNATION_PREFIX)
             and event.seq > self.author.seq
             and self.author.seq > 0

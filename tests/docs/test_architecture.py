@@ -44,3 +44,14 @@ def test_every_layer_folder_is_in_the_table() -> None:
     text = DOC.read_text(encoding="utf-8")
     for folder in sorted(p for p in (REPO / "node").iterdir() if (p / "__init__.py").is_file()):
         assert f"`node/{folder.name}/`" in text, f"node/{folder.name}/ is missing from the table"
+
+
+def test_no_module_needs_a_scroll_bar() -> None:
+    """CONVENTIONS.md: keep modules under about 400 lines; a longer one holds two ideas."""
+    long = {
+        str(path.relative_to(REPO)): lines
+        for folder in ("node", "signaling")
+        for path in (REPO / folder).rglob("*.py")
+        if (lines := path.read_text(encoding="utf-8").count("\n")) > 400
+    }
+    assert not long, f"split these modules: {long}"
