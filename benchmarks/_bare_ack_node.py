@@ -14,14 +14,12 @@ Run by benchmarks/claims.py: ``python benchmarks/_bare_ack_node.py URL ROOM SESS
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 from typing import Any
 
-import aiohttp
 import orjson
-from _bare_aiortc_node import BareNode, emit, rss_kb
+from _bare_aiortc_node import BareNode, emit, main
 
 
 class AckingNode(BareNode):
@@ -61,33 +59,9 @@ class AckingNode(BareNode):
         emit("sent", label=label, count=1, acked=[], t_first=started)
 
 
-async def main(url: str, room: str, session: str) -> None:
-    reader = asyncio.StreamReader()
-    loop = asyncio.get_running_loop()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    node = AckingNode(url, room, session)
-    emit("started", pid=os.getpid())
-    async with aiohttp.ClientSession() as http:
-        signaling: asyncio.Task[None] | None = None
-        while line := await reader.readline():
-            command = orjson.loads(line)
-            if command["cmd"] == "join":
-                signaling = asyncio.create_task(node.signaling(http))
-            elif command["cmd"] == "broadcast":
-                node.broadcast(command["label"], 1, int(command.get("size", 0)))
-            elif command["cmd"] == "metrics":
-                emit("metrics", rss_kb=rss_kb(), peers={})
-            elif command["cmd"] == "close":
-                break
-        await asyncio.gather(*(pc.close() for pc in node.pcs.values()))
-        if signaling is not None:
-            signaling.cancel()
-    emit("closed")
-
-
 if __name__ == "__main__":
     if len(sys.argv) != 4:
         # `make bench` runs every script here; this one is a helper with nothing to measure.
         print("a helper of benchmarks/claims.py (args: URL ROOM SESSION)", file=sys.stderr)
         sys.exit(0)
-    asyncio.run(main(*sys.argv[1:4]))
+    asyncio.run(main(*sys.argv[1:4], node_class=AckingNode))

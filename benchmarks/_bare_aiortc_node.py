@@ -144,11 +144,12 @@ class BareNode:
         emit("sent", label=label, count=count, acked=[], t_first=started)
 
 
-async def main(url: str, room: str, session: str) -> None:
+async def main(url: str, room: str, session: str, node_class: type[BareNode] = BareNode) -> None:
+    """Runs one node of ``node_class`` on the probe's JSON-lines commands from stdin."""
     reader = asyncio.StreamReader()
     loop = asyncio.get_running_loop()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    node = BareNode(url, room, session)
+    node = node_class(url, room, session)
     emit("started", pid=os.getpid())
     async with aiohttp.ClientSession() as http:
         signaling: asyncio.Task[None] | None = None
