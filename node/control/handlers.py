@@ -17,9 +17,8 @@ from typing import Any
 from ifmesh.node import errors
 from ifmesh.node.board import commands
 from ifmesh.node.board.errors import AlreadyClaimed
-from ifmesh.node.board.formats.problems import ReadProblem
 from ifmesh.node.board.state import Task, TaskStatus
-from ifmesh.node.control.running import RunningNode
+from ifmesh.node.control.running import RunningNode, read_problems
 from ifmesh.node.control.views import (
     board_document,
     event_summary,
@@ -303,11 +302,6 @@ class Handlers:
 
     # --- queries -----------------------------------------------------------------------------
 
-    def _read_problems(self) -> list[ReadProblem]:
-        """What the room's files could not fully say: at start, and in git since."""
-        live = self.node.git.state().read_problems if self.node.git is not None else ()
-        return [*self.node.room_problems, *live]
-
     async def board(self, query: dict[str, Any]) -> dict[str, Any]:
         lease = timedelta(seconds=self.node.config.lease_seconds)
         refusals = self.node.replica_or_fail().refusals
@@ -316,7 +310,7 @@ class Handlers:
             self.node.now(),
             lease,
             self.node.presence,
-            self._read_problems(),
+            read_problems(self.node),
             list(refusals),
         )
 
@@ -361,7 +355,7 @@ class Handlers:
                 "recent_errors": self.node.last_git_errors,
             },
             "fatal": self.node.fatal,
-            "read_problems": [problem_document(p) for p in self._read_problems()],
+            "read_problems": [problem_document(p) for p in read_problems(self.node)],
             "refusals": {
                 "recent": [refusal_document(r) for r in replica.refusals],
                 "by_code": dict(sorted(replica.refusal_counts.items())),

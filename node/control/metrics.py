@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from ifmesh.node.control.running import RunningNode
+from ifmesh.node.control.running import RunningNode, read_problems
 
 
 class NodeMetrics(Collector):
@@ -44,8 +44,7 @@ class NodeMetrics(Collector):
             "Lines of the board and STATUS files read only partly or not at all, by file.",
             labels=["file"],
         )
-        live = node.git.state().read_problems if node.git is not None else ()
-        by_file = Counter(p.path.split(" (", 1)[0] for p in (*node.room_problems, *live))
+        by_file = Counter(p.path.split(" (", 1)[0] for p in read_problems(node))
         for path, count in sorted(by_file.items()):
             problems.add_metric([path], count)
         yield problems

@@ -61,6 +61,12 @@ class RunningNode(Protocol):
     async def publish_now(self, events: Sequence[Envelope]) -> None: ...
 
 
+def read_problems(node: RunningNode) -> list[ReadProblem]:
+    """What the room's files could not fully say: at start, and in git since."""
+    live = node.git.state().read_problems if node.git is not None else ()
+    return [*node.room_problems, *live]
+
+
 class BoardChanged:
     """Wakes everyone waiting for the board to change (``wait``, ``claim --confirmed``).
 
