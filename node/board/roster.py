@@ -16,7 +16,13 @@ from ifmesh.node.board.fold import FoldState
 from ifmesh.node.board.governance import Governance
 from ifmesh.node.board.judgement import Handler, Outcome
 from ifmesh.node.board.lifecycle import settle
-from ifmesh.node.board.state import BoardConfig, Session, Task, evolve
+from ifmesh.node.board.state import (
+    SEED_INCARNATION_PREFIX,
+    BoardConfig,
+    Session,
+    Task,
+    evolve,
+)
 from ifmesh.node.protocol import messages as m
 
 _Stamped = TypeVar("_Stamped", Task, Session)
@@ -67,10 +73,18 @@ def _register(
     p = event.payload
     assert isinstance(p, m.SwarmRegister)
 
+    # A registration a node sent (not one read from a STATUS file) makes the session a member.
+    by_node = event.source == p.swarm_id and not event.incarnation.startswith(
+        SEED_INCARNATION_PREFIX
+    )
+
     def commit() -> None:
         session = state.sessions.get(p.swarm_id) or Session(p.swarm_id)
         state.sessions[p.swarm_id] = evolve(
-            session, capabilities=tuple(p.capabilities), model=p.model
+            session,
+            capabilities=tuple(p.capabilities),
+            model=p.model,
+            node=session.node or by_node,
         )
 
     return commit

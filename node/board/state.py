@@ -94,6 +94,8 @@ class Session:
 
     ``status_timestamp`` is the latest timestamp of any event the session emitted (for a
     session without a node, its STATUS file's timestamp, carried by the bridge's events).
+    ``node``: a node registered it (not only its STATUS file): a member of the room while its
+    last event is within the lease (see :mod:`ifmesh.node.board.membership`).
     """
 
     session_id: str
@@ -101,6 +103,7 @@ class Session:
     current_task: str | None = None
     status_timestamp: datetime | None = None
     model: str = ""
+    node: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,9 @@ the channel broke and was rebuilt under a newer epoch — says nothing of what t
 it on the old channel, which may have been lost with it; so only an ack that comes back on the
 very link that carried the message counts. A peer whose carrying link ended can no longer ack
 on it: it is *lost* for this message, and the waiter stops waiting for it.
+
+A peer may answer *nack* instead (it holds a git confirm record for a competing claim, see
+docs/claims.md): one nack settles the wait, since git decides that claim whatever the others say.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class Acks:
     acked: frozenset[str]  # acked on the link (epoch) that carried it: these count
     elsewhere: frozenset[str]  # acked only on another link (a later epoch): not counted
     lost: frozenset[str]  # the carrying link ended before the peer's ack came back on it
+    nacked: frozenset[str] = frozenset()  # declined: git must decide
 
 
 class AckWait:
@@ -43,6 +47,7 @@ class AckWait:
         self.acked: set[str] = set()
         self.elsewhere: set[str] = set()
         self.lost: set[str] = set()
+        self.nacked: set[str] = set()
         self._changed = asyncio.Event()
 
     def carried_by(self, peer: str, link: Carrier) -> None:
@@ -56,6 +61,11 @@ class AckWait:
             self._changed.set()
         else:
             self.elsewhere.add(peer)
+
+    def declined(self, peer: str) -> None:
+        """A nack from ``peer``, on whichever link: a refusal counts wherever it comes."""
+        self.nacked.add(peer)
+        self._changed.set()
 
     def link_retired(self, link: Carrier) -> None:
         """``link`` ended: a peer whose copy it carried and that has not acked never will."""
@@ -72,14 +82,15 @@ class AckWait:
             acked=frozenset(self.acked & wanted),
             elsewhere=frozenset((self.elsewhere - self.acked) & wanted),
             lost=frozenset((self.lost - self.acked) & wanted),
+            nacked=frozenset(self.nacked & wanted),
         )
 
     async def until(self, peers: set[str], timeout: float) -> Acks:
-        """Waits until each of ``peers`` acked on its carrying link or lost that link, or until
-        ``timeout``; then reports."""
+        """Waits until each of ``peers`` acked on its carrying link or lost that link, until
+        one of them nacked, or until ``timeout``; then reports."""
         try:
             async with asyncio.timeout(timeout):
-                while not peers <= self.acked | self.lost:
+                while not peers <= self.acked | self.lost and not peers & self.nacked:
                     self._changed.clear()
                     await self._changed.wait()
         except TimeoutError:

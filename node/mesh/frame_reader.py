@@ -28,6 +28,7 @@ from ifmesh.node.mesh.framing import (
     KIND_CAUGHT_UP,
     KIND_CHUNK,
     KIND_HINT,
+    KIND_NACK,
     KIND_PING,
     KIND_PONG,
     REPLY_HEADER,
@@ -40,6 +41,7 @@ from ifmesh.node.mesh.framing import (
     HintArrived,
     Limits,
     MessageArrived,
+    NackArrived,
     PingArrived,
     PongArrived,
 )
@@ -232,6 +234,10 @@ class FrameReader:
             if len(frame) == 1:
                 raise MalformedFrame("ack frame without an id")
             return AckArrived(_text(frame[1:], "ack id"))
+        if kind == KIND_NACK:
+            if len(frame) == 1:
+                raise MalformedFrame("nack frame without an id")
+            return NackArrived(_text(frame[1:], "nack id"))
         raise MalformedFrame(f"unknown frame kind {frame[:1]!r}")
 
 

@@ -82,6 +82,10 @@ class FrameWriter:
         return b"A" + message_id.encode()
 
     @staticmethod
+    def nack(message_id: str) -> bytes:
+        return b"X" + message_id.encode()
+
+    @staticmethod
     def batch(frames: list[bytes]) -> bytes:
         """One ``N`` frame carrying ``frames`` (none of them a chunk or a batch)."""
         return b"N" + b"".join(BATCH_LENGTH.pack(len(f)) + f for f in frames)

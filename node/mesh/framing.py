@@ -17,6 +17,8 @@ P     ping        ``{"n": seq, "t": sender clock, "rtt": seconds or null}``
 O     pong        ``{"n": seq, "t": the ping's "t"}``
 B     bye         ``{"id": token, "reason": text}``; acknowledged like a message
 A     ack         the acknowledged id (UTF-8)
+X     nack        the id (UTF-8) of an acked message the receiver declines to
+                  ack: it holds a git confirm record for a competing claim
 H     hint        ``{"topic": name, "data": JSON object}``: advice between two
                   parts of the peers, never acknowledged or relayed
 U     caught up   ``{"n": count}``: the sender's catch-up for this channel is
@@ -77,6 +79,7 @@ KIND_PING = ord("P")
 KIND_PONG = ord("O")
 KIND_BYE = ord("B")
 KIND_ACK = ord("A")
+KIND_NACK = ord("X")
 KIND_BATCH = ord("N")
 KIND_HINT = ord("H")
 KIND_CAUGHT_UP = ord("U")
@@ -145,6 +148,11 @@ class AckArrived:
 
 
 @dataclass(frozen=True, slots=True)
+class NackArrived:
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
 class HintArrived:
     topic: str
     data: dict[str, object]
@@ -167,6 +175,7 @@ FrameEvent = (
     | PongArrived
     | ByeArrived
     | AckArrived
+    | NackArrived
     | HintArrived
     | CaughtUpArrived
     | FrameRejected

@@ -37,6 +37,7 @@ from ifmesh.node.mesh.framing import (
     FrameRejected,
     HintArrived,
     MessageArrived,
+    NackArrived,
 )
 from ifmesh.node.protocol import codec
 from ifmesh.node.protocol.messages import Envelope
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 MessageHandler = Callable[[MessageReceived], None]
+DeclinePolicy = Callable[[Envelope], bool]  # True: answer this acked message with a nack
 HintHandler = Callable[[str, dict[str, object]], None]  # (peer, data)
 
 # Module constants: an Enum member lookup costs a metaclass descriptor call per message.
@@ -64,6 +66,7 @@ class Inbox:
         self._replies: dict[tuple[str, str], asyncio.Future[Envelope]] = {}
         self._acks: dict[str, list[AckWait]] = {}  # id → its waiters
         self.message_handler: MessageHandler | None = None
+        self.decline: DeclinePolicy | None = None
         self.hint_handlers: dict[str, HintHandler] = {}  # topic → handler
 
     # --- subscriptions ---------------------------------------------------------------------
@@ -128,6 +131,9 @@ class Inbox:
         elif isinstance(event, AckArrived):
             for wait in self._acks.get(event.id, ()):
                 wait.add(pair.peer, link)
+        elif isinstance(event, NackArrived):
+            for wait in self._acks.get(event.id, ()):
+                wait.declined(pair.peer)
         elif isinstance(event, ByeArrived):
             self._ack(link, event.token)
             pair.said_bye()
@@ -182,9 +188,15 @@ class Inbox:
                 self._hand_over(received)
         # Acked after delivery, not before: aiortc transmits only once this callback returns,
         # so the ack leaves no later, and the message is not kept waiting behind it. A
-        # duplicate is acked too (our earlier ack may be what got lost).
+        # duplicate is acked too (our earlier ack may be what got lost). The decline policy
+        # sees the board with the message already folded in.
         if delivery is _ACKED:
-            self._ack(link, message.id)
+            decline = self.decline
+            if decline is not None and _declines(decline, message):
+                with contextlib.suppress(PeerUnavailable):
+                    link.enqueue([self.writer.nack(message.id)])
+            else:
+                self._ack(link, message.id)
 
     def _ack(self, link: PeerLink, key: str) -> None:
         """An ack on the link the acknowledged frame came on: queued in order behind what
@@ -207,3 +219,11 @@ class Inbox:
             future.set_result(message)
         else:
             log.info("late_reply_dropped", peer=pair.peer, request=request_id)
+
+
+def _declines(decline: DeclinePolicy, message: Envelope) -> bool:
+    try:
+        return decline(message)
+    except Exception:  # a bug in the policy must not take the channel down; decline (safe)
+        log.exception("decline_policy_failed", id=message.id)
+        return True

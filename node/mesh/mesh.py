@@ -38,6 +38,7 @@ from ifmesh.node.mesh.events import (
     PeerCaughtUp,
     PeerDown,
     PeerMetrics,
+    PeerState,
     PeerSuspect,
     PeerUp,
     SignalingChanged,
@@ -45,7 +46,7 @@ from ifmesh.node.mesh.events import (
 )
 from ifmesh.node.mesh.frame_writer import FrameWriter
 from ifmesh.node.mesh.framing import FrameEvent
-from ifmesh.node.mesh.inbox import HintHandler, Inbox, MessageHandler
+from ifmesh.node.mesh.inbox import DeclinePolicy, HintHandler, Inbox, MessageHandler
 from ifmesh.node.mesh.messaging import Messaging
 from ifmesh.node.mesh.pair import Pair
 from ifmesh.node.mesh.peer import PeerLink
@@ -174,6 +175,16 @@ class Mesh(Messaging):
         queued ours, and the peer's caught-up frame arrived; see node.mesh.catchup)."""
         return frozenset(peer for peer, pair in self.pairs.items() if pair.caught_up)
 
+    @property
+    def decidable(self) -> frozenset[str]:
+        """Peers a claim may be decided with on the mesh (docs/claims.md): catch-up exchanged
+        on the current channel, and not suspect."""
+        return frozenset(
+            peer
+            for peer, pair in self.pairs.items()
+            if pair.caught_up and pair.metrics.state is not PeerState.SUSPECT
+        )
+
     def metrics(self) -> dict[str, PeerMetrics]:
         """A snapshot of every peer's metrics (state, RTT, traffic, reconnects)."""
         result = {}
@@ -247,6 +258,12 @@ class Mesh(Messaging):
 
     def catch_up_frames(self, peer: str) -> list[bytes] | None:
         return catch_up_frames(self._catch_up, peer, self.writer)
+
+    def on_decline(self, policy: DeclinePolicy) -> None:
+        """Names the acked messages this node answers with a nack instead of an ack:
+        ``policy(message)``, asked after the message was handed to the message handler (so a
+        board that folds it there already holds it). It must not block."""
+        self.inbox.decline = policy
 
     def on_message(self, handler: MessageHandler) -> None:
         """Hands every received message to ``handler`` inside the delivery callback, in order

@@ -14,7 +14,8 @@ the :class:`~node.mesh.inbox.Inbox`; an ack counts only on the link that carried
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 from ifmesh.node.mesh.acks import Acks, AckWait
 from ifmesh.node.mesh.errors import MeshClosed, PeerUnavailable, ReplyTimeout
@@ -70,19 +71,32 @@ class Messaging:
 
     async def broadcast_acked(self, message: Envelope, *, timeout: float = 5.0) -> Acks:
         """Sends ``message`` to every open peer for acknowledgement and waits until each peer
-        it went to has acked it on the link that carried it, or lost that link, or ``timeout``
-        passed. Reports, per peer, the pair epoch that carried it and whether the ack came back
-        on that epoch (an ack on a later epoch, after a reconnect, does not count)."""
+        it went to has acked it on the link that carried it, or lost that link, or nacked it,
+        or ``timeout`` passed. Reports, per peer, the pair epoch that carried it and whether
+        the ack came back on that epoch (an ack on a later epoch, after a reconnect, does not
+        count)."""
+        return await self.send_for_ack(message).outcome(timeout)
+
+    def send_for_ack(self, message: Envelope) -> AckedSend:
+        """:meth:`broadcast_acked` in two halves: the copies are in every open peer's link
+        queue when this returns (synchronously, so nothing received after this call can be
+        answered ahead of them); await :meth:`AckedSend.outcome` for the acks."""
         acks = self.inbox.expect_acks(message.id)
         try:
-            sent = await self._broadcast(message, Delivery.ACKED, acks)
-            return await acks.until(set(sent), timeout)
-        finally:
+            size, sent, blocked = self._enqueue(message, Delivery.ACKED, acks)
+        except BaseException:
             self.inbox.forget_acks(message.id, acks)
+            raise
+        return AckedSend(self, message.id, acks, self._settle(size, sent, blocked))
 
     async def _broadcast(
         self, message: Envelope, delivery: Delivery, acks: AckWait | None
     ) -> frozenset[str]:
+        return await self._settle(*self._enqueue(message, delivery, acks))
+
+    def _enqueue(
+        self, message: Envelope, delivery: Delivery, acks: AckWait | None
+    ) -> tuple[int, set[str], list[tuple[Pair, asyncio.Future[None]]]]:
         if self._closed:
             raise MeshClosed("the mesh is closed")
         encoded = codec.encode(message)
@@ -109,6 +123,12 @@ class Messaging:
             sent.add(pair.peer)
             pair.metrics.messages_out += 1
             pair.metrics.bytes_out += size
+        return size, sent, blocked
+
+    async def _settle(
+        self, size: int, sent: set[str], blocked: list[tuple[Pair, asyncio.Future[None]]]
+    ) -> frozenset[str]:
+        """Waits for the copies that found their channel full; the peers they all went to."""
         if blocked:
             results = await asyncio.gather(*(done for _, done in blocked), return_exceptions=True)
             for (pair, _), result in zip(blocked, results, strict=True):
@@ -156,3 +176,38 @@ class Messaging:
         encoded = codec.encode(message)
         frames = self.writer.message(encoded, Delivery.REPLY, in_reply_to=to.message.id)
         await self._send(pair, frames, len(encoded))
+
+
+class AckedSend:
+    """A message already queued to every open peer, whose acknowledgements are awaited."""
+
+    def __init__(
+        self,
+        owner: Messaging,
+        message_id: str,
+        acks: AckWait,
+        delivered: Coroutine[Any, Any, frozenset[str]],
+    ) -> None:
+        self._owner = owner
+        self._id = message_id
+        self._acks = acks
+        self._delivered = delivered
+
+    @property
+    def carried_to(self) -> frozenset[str]:
+        """The peers a copy was handed to (some may still wait for room on their channel)."""
+        return frozenset(self._acks.report().carried)
+
+    async def outcome(self, timeout: float) -> Acks:
+        """The acks, once every peer the copy went to acked, lost its link or nacked, or at
+        ``timeout``."""
+        try:
+            sent = await self._delivered
+            return await self._acks.until(set(sent), timeout)
+        finally:
+            self._owner.inbox.forget_acks(self._id, self._acks)
+
+    def abandon(self) -> None:
+        """Stops waiting (the copies already queued still go)."""
+        self._delivered.close()
+        self._owner.inbox.forget_acks(self._id, self._acks)

@@ -12,7 +12,13 @@ from ifmesh.node.mesh.catchup import CatchUp, catch_up_frames
 from ifmesh.node.mesh.events import MessageReceived, PeerMetrics
 from ifmesh.node.mesh.frame_reader import FrameReader
 from ifmesh.node.mesh.frame_writer import FrameWriter
-from ifmesh.node.mesh.framing import AckArrived, CaughtUpArrived, Delivery, MessageArrived
+from ifmesh.node.mesh.framing import (
+    AckArrived,
+    CaughtUpArrived,
+    Delivery,
+    MessageArrived,
+    NackArrived,
+)
 from ifmesh.node.mesh.inbox import Inbox
 from ifmesh.node.protocol import codec, messages
 
@@ -90,6 +96,45 @@ async def test_a_duplicate_is_acked_again_on_the_link_it_came_on() -> None:
     assert [d.message for d in delivered] == [message], "delivered once"
     assert link.queued == [FrameWriter.ack(message.id)] * 2, "acked both times"
     assert pair.metrics.duplicates == 1
+
+
+async def test_the_decline_policy_answers_with_a_nack_after_the_message_is_delivered() -> None:
+    inbox = Inbox(FrameWriter(), 100)
+    delivered: list[str] = []
+    inbox.message_handler = lambda received: delivered.append(received.message.id)
+    # The policy sees the message already handed over (a board that folds it there holds it).
+    inbox.decline = lambda message: message.id in delivered
+    pair, link = Pair("bravo"), Link(epoch=3)
+    message = progress()
+    inbox.on_message(pair, link, MessageArrived(message, Delivery.ACKED, 10))
+    assert link.queued == [FrameWriter.nack(message.id)]
+    assert FrameReader().read(link.queued[0]) == [NackArrived(message.id)]
+
+
+async def test_a_failing_decline_policy_nacks_and_keeps_the_channel() -> None:
+    inbox = Inbox(FrameWriter(), 100)
+
+    def broken(message: messages.Envelope) -> bool:
+        raise RuntimeError("bug")
+
+    inbox.decline = broken
+    pair, link = Pair("bravo"), Link(epoch=1)
+    message = progress()
+    inbox.on_message(pair, link, MessageArrived(message, Delivery.ACKED, 10))
+    assert link.queued == [FrameWriter.nack(message.id)]  # a nack sends the claim to git: safe
+
+
+async def test_one_nack_ends_the_wait_whatever_the_other_peers_say() -> None:
+    inbox = Inbox(FrameWriter(), 100)
+    wait = inbox.expect_acks("m-1")
+    wait.carried_by("bravo", Link(epoch=1))
+    wait.carried_by("charlie", Link(epoch=1))
+    waiting = asyncio.ensure_future(wait.until({"bravo", "charlie"}, timeout=60))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    inbox.on_frame_event(Pair("charlie"), Link(epoch=9), NackArrived("m-1"))  # on any link
+    report = await asyncio.wait_for(waiting, 5)
+    assert report.nacked == {"charlie"} and report.acked == frozenset()
 
 
 def test_catch_up_is_the_provider_events_then_a_caught_up_mark() -> None:

@@ -22,6 +22,7 @@ from ifmesh.node.mesh.framing import (
     HintArrived,
     Limits,
     MessageArrived,
+    NackArrived,
     PingArrived,
     PongArrived,
 )
@@ -106,6 +107,7 @@ def test_transport_frames_round_trip() -> None:
             writer.pong(7, 12.5),
             writer.bye("tok", "shutdown"),
             writer.ack("m-1"),
+            writer.nack("m-2"),
             writer.hint("gitsync.turn", {"landed": "ab" * 20}),
             writer.caught_up(3),
         ],
@@ -116,6 +118,7 @@ def test_transport_frames_round_trip() -> None:
         PongArrived(7, 12.5),
         ByeArrived("tok", "shutdown"),
         AckArrived("m-1"),
+        NackArrived("m-2"),
         HintArrived("gitsync.turn", {"landed": "ab" * 20}),
         CaughtUpArrived(3),
     ]
@@ -126,6 +129,7 @@ def test_transport_frames_round_trip() -> None:
     [
         (b"", MalformedFrame),
         (b"Z{}", MalformedFrame),
+        (b"X", MalformedFrame),
         (b"Mnot json", MalformedJSON),
         (b'M{"type": "no.such"}', UnknownMessageType),
         (b"P[1, 2]", MalformedFrame),

@@ -1,0 +1,199 @@
+"""Deciding this session's claims in the running node: the rules of
+:mod:`ifmesh.node.claims.rules` against the live mesh, board and git bridge.
+
+A decision starts synchronously (:meth:`ClaimDecider.begin`): the claim is folded, the route is
+chosen, the claim is in every open peer's channel queue, and — when git is to decide — the
+confirm record is queued, all before anything received later can be acked or folded. That
+is what makes the rules hold: a competing claim we receive afterwards is answered behind our
+claim on every channel, and with a ``nack`` once our record is queued
+(:meth:`ClaimDecider.decline`, which the mesh asks for every acked message). The rest
+(:meth:`ClaimDecider.settle`) waits for the acks or for git's verdict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+import structlog
+
+from ifmesh.node.board.membership import members, without_node
+from ifmesh.node.board.replica import Replica
+from ifmesh.node.claims import rules
+from ifmesh.node.claims.rules import TaskEpoch, Verdict
+from ifmesh.node.mesh.messaging import AckedSend
+from ifmesh.node.protocol.messages import Envelope
+
+log = structlog.get_logger(__name__)
+
+ACK_TIMEOUT = 2.0
+"""Seconds a claim waits for its acks before git decides instead. A member that answers pings
+acks within a round trip; a slower one is treated like an unreachable one."""
+
+
+class Changes(Protocol):
+    async def wait(self) -> None: ...
+
+
+class DecidingMesh(Protocol):
+    @property
+    def roster(self) -> frozenset[str]: ...
+    @property
+    def decidable(self) -> frozenset[str]: ...
+
+
+class DecidingNode(Protocol):
+    """What the decider needs of the node it runs in."""
+
+    @property
+    def session(self) -> str: ...
+    @property
+    def changed(self) -> Changes: ...
+    @property
+    def mesh(self) -> DecidingMesh | None: ...
+    def replica_or_fail(self) -> Replica: ...
+    def publish_claim(self, events: Sequence[Envelope]) -> AckedSend | None: ...
+    def write_confirm_record(self, task_id: str, epoch: int) -> None: ...
+    def publish(self, events: Sequence[Envelope]) -> None: ...
+
+
+@dataclass(slots=True)
+class Pending:
+    """A claim being decided: what :meth:`ClaimDecider.settle` needs to finish it."""
+
+    key: TaskEpoch
+    at: datetime  # the claim's timestamp: membership is judged there, on every node alike
+    asked: frozenset[str]
+    why_git: str
+    send: AckedSend | None
+
+
+class ClaimDecider:
+    def __init__(self, node: DecidingNode, *, ack_timeout: float = ACK_TIMEOUT) -> None:
+        self.node = node
+        self.ack_timeout = ack_timeout
+        self.recorded: set[TaskEpoch] = set()  # confirm records written or queued here
+        self.deciding: set[TaskEpoch] = set()  # claims this decider took on
+
+    # --- the mesh asks -------------------------------------------------------------------
+
+    def decline(self, message: Envelope) -> bool:
+        """Whether to nack an acked message (a competing claim for a record of ours)."""
+        return rules.declines(message, self.recorded, self.node.session)
+
+    # --- deciding ------------------------------------------------------------------------
+
+    def begin(self, events: Sequence[Envelope]) -> Pending:
+        """Starts deciding the claim (or steal) that ``events`` begin with, already folded
+        into the replica: chooses the route, publishes, and queues the record if git decides.
+        Synchronous on purpose (see the module docstring)."""
+        claim = events[0]
+        key = rules.claim_key(claim)
+        if key is None:
+            raise ValueError(f"{claim.type} is not a claim")
+        replica = self.node.replica_or_fail()
+        self.deciding.add(key)  # its record is this decider's to write (see confirm)
+        mesh = self.node.mesh
+        roster = mesh.roster if mesh is not None else frozenset()
+        decidable = mesh.decidable if mesh is not None else frozenset()
+        at, board, lease = claim.timestamp, replica.board, replica.config.lease
+        me = self.node.session
+        asked = rules.must_ask(members(board, at, lease), roster, me)
+        why_git = rules.git_before(claim, asked, decidable, without_node(board, at, lease) - {me})
+        send = self.node.publish_claim(events)
+        if why_git:
+            if send is not None:
+                send.abandon()  # the peers ack, but git decides
+                send = None
+            self._record_if_holder(key)
+        return Pending(key, at, asked, why_git, send)
+
+    async def settle(self, pending: Pending, timeout: float) -> Verdict:
+        """Finishes a decision: won/lost on the mesh, or git's verdict; ``won=None`` if git
+        gave none within ``timeout`` (the caller withdraws the claim then)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        key, why_git = pending.key, pending.why_git
+        if not why_git and pending.send is not None:
+            acks = await pending.send.outcome(max(0.0, min(self.ack_timeout, timeout)))
+            replica = self.node.replica_or_fail()
+            mesh = self.node.mesh
+            asked_now = rules.must_ask(
+                members(replica.board, pending.at, replica.config.lease),
+                mesh.roster if mesh is not None else (),
+                self.node.session,
+            )
+            why_git = rules.git_after(acks, pending.asked, asked_now)
+            if why_git:
+                self._record_if_holder(key)
+        if not why_git:  # every session asked has acked: the fold's holder has won
+            owner, _ = rules.holder(self.node.replica_or_fail().board, key)
+            if owner == self.node.session:
+                self._record(key)
+                log.info("claim.won_on_mesh", task=key[0], epoch=key[1], asked=len(pending.asked))
+                return Verdict(True, "mesh", owner)
+            return Verdict(False, "mesh", owner)
+        log.info("claim.decided_by_git", task=key[0], epoch=key[1], why=why_git)
+        return await self._git_verdict(key, why_git, deadline)
+
+    async def _git_verdict(self, key: TaskEpoch, why_git: str, deadline: float) -> Verdict:
+        me = self.node.session
+        if key not in self.recorded:  # a lower competing claim holds it here: no record
+            owner, _ = rules.holder(self.node.replica_or_fail().board, key)
+            return Verdict(False, "mesh", owner, why_git)
+        try:
+            async with asyncio.timeout_at(deadline):
+                while True:
+                    board = self.node.replica_or_fail().board
+                    winner = rules.confirmed_holder(board, key)
+                    if winner is not None:
+                        return Verdict(winner == me, "git", winner, why_git)
+                    task = board.tasks.get(key[0])
+                    if task is None or task.epoch > key[1]:  # released or withdrawn since
+                        return Verdict(False, "git", None, why_git)
+                    await self.node.changed.wait()
+        except TimeoutError:
+            return Verdict(None, "git", None, why_git)
+
+    # --- records -------------------------------------------------------------------------
+
+    def _record_if_holder(self, key: TaskEpoch) -> None:
+        owner, _ = rules.holder(self.node.replica_or_fail().board, key)
+        if owner == self.node.session:
+            self._record(key)
+
+    def _record(self, key: TaskEpoch) -> None:
+        """Queues this session's confirm record for ``key`` (once); from now on competing
+        claims for it get a nack."""
+        if key in self.recorded:
+            return
+        self.recorded.add(key)
+        self.node.write_confirm_record(*key)
+
+    def confirm(self, task_id: str, epoch: int) -> None:
+        """A claim whose contest window ended (``Replica.take_confirmations``): its record,
+        and nacks from now on — unless this decider took the claim on, and writes the record
+        only if the claim is won on the mesh or sent to git."""
+        if (task_id, epoch) not in self.deciding:
+            self._record((task_id, epoch))
+
+    async def settle_inherited(self, holds_record: Callable[[str, int], Awaitable[bool]]) -> None:
+        """At start: claims of an earlier run of this session (killed mid-decision) that git
+        has not decided. One whose confirm record was written (``holds_record``: pushed, or in
+        a local commit) goes on to git's verdict; any other is withdrawn. Its agent was never
+        told it won, and sending it to git now could let it win a task the mesh gave another
+        session while this node was down (docs/claims.md)."""
+        replica = self.node.replica_or_fail()
+        for task in replica.log.held_by(self.node.session):
+            if task.confirmed:
+                continue
+            key = (task.task_id, task.epoch)
+            self.deciding.add(key)
+            if await holds_record(*key):
+                self._record(key)
+            else:
+                log.info("claim.inherited_withdrawn", task=task.task_id, epoch=task.epoch)
+                self.node.publish(replica.release(task.task_id, datetime.now(UTC)))

@@ -1,0 +1,417 @@
+"""A simulated room deciding claims: real replicas, the real claim decider and the real mesh
+queues (:mod:`tests.sim.decisions.wire`), on virtual time (:mod:`tests.sim.decisions.vloop`).
+
+A scenario is drawn from one seed: 3 to 5 nodes (some joining late), rounds in which several
+of them claim one task within a few milliseconds of each other, and trouble meanwhile — pair
+reconnects that bump the pair epoch (catch-up then runs again), a link that silently stops
+carrying frames until it is declared dead, a partition of the room into two groups for a
+while, a node killed (-9: its decisions in flight end, its queued records still land, as its
+local commits do when it restarts), and a node joining mid-claim. Git is the coordination
+branch reduced to what decides: the first confirm record per (task, epoch) to land wins;
+records and events land after random delays; every node fetches every half second.
+
+What every run must keep (:func:`violations`): never two sessions told "won" for one
+(task, epoch), and the session the mesh told always equals git's first record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+from typing import Any
+
+from ifmesh.node.board.replica import Replica
+from ifmesh.node.board.state import Board, BoardConfig, Task
+from ifmesh.node.claims.decider import ClaimDecider
+from ifmesh.node.claims.rules import TaskEpoch
+from ifmesh.node.control.running import BoardChanged
+from ifmesh.node.errors import IfmeshError
+from ifmesh.node.mesh.framing import Delivery
+from ifmesh.node.mesh.messaging import AckedSend
+from ifmesh.node.protocol.messages import Envelope, SwarmRegister
+from tests.sim.decisions.vloop import VirtualLoop
+from tests.sim.decisions.wire import Path, SimChannel, SimLink, SimMesh
+
+T0 = datetime.now(UTC).replace(microsecond=0)  # the inbox checks ttl against the real clock
+LEASE = timedelta(hours=1)  # members stay members for the whole run (a killed one too)
+CLAIM_TIMEOUT = 20.0
+FETCH_EVERY = 0.5
+
+
+@dataclass(frozen=True)
+class Scenario:
+    seed: int
+    nodes: int
+    late: int  # of them, joining mid-run
+    rounds: int
+    latency: float
+    loss: float
+    trouble: tuple[str, ...]  # what goes wrong, in order, one per round at most
+
+    @staticmethod
+    def draw(seed: int) -> Scenario:
+        rng = random.Random(seed)
+        nodes = rng.randint(3, 5)
+        kinds = ["reconnect", "blackhole", "partition", "kill", "join", "calm", "calm"]
+        rounds = rng.randint(3, 6)
+        return Scenario(
+            seed=seed,
+            nodes=nodes,
+            late=rng.choice([0, 0, 1]),
+            rounds=rounds,
+            latency=rng.choice([0.001, 0.005, 0.02, 0.05]),
+            loss=rng.choice([0.0, 0.01, 0.05]),
+            trouble=tuple(rng.choice(kinds) for _ in range(rounds)),
+        )
+
+
+class SimGit:
+    """The coordination branch: events and confirm records land after a push delay."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.events: list[Envelope] = []
+        self.first: dict[TaskEpoch, str] = {}  # (task, epoch) → the first record's session
+
+    def submit(self, events: Sequence[Envelope]) -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_later(self.rng.uniform(0.05, 0.6), self.events.extend, list(events))
+
+    def record(self, session: str, key: TaskEpoch) -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_later(self.rng.uniform(0.05, 1.5), self.first.setdefault, key, session)
+
+
+class SimNode:
+    """One session's node, as :class:`~ifmesh.node.runtime.node.Node` wires the decider."""
+
+    def __init__(self, room: Room, session: str) -> None:
+        self.room = room
+        self.session = session
+        self.replica = Replica(session, f"{session}-1", initial=room.board,
+                               config=BoardConfig(lease=LEASE))  # fmt: skip
+        self.changed = BoardChanged()
+        self.mesh = SimMesh(session, room.roster, self.catch_up)
+        self.claims = ClaimDecider(self)
+        self.mesh.inbox.message_handler = lambda received: self.fold([received.message])
+        self.mesh.inbox.decline = self.claims.decline
+        self.alive = True
+        self.awaiting: set[TaskEpoch] = set()
+        self.read = 0  # git events folded so far
+        self.work: set[asyncio.Task[Any]] = set()
+
+    # --- what the decider uses -------------------------------------------------------------
+
+    def replica_or_fail(self) -> Replica:
+        return self.replica
+
+    def publish_claim(self, events: Sequence[Envelope]) -> AckedSend | None:
+        self.room.git.submit(events)
+        send = None
+        if any(pair.up for pair in self.mesh.pairs.values()):
+            send = self.mesh.send_for_ack(events[0])
+        self.changed.notify()
+        return send
+
+    def write_confirm_record(self, task_id: str, epoch: int) -> None:
+        self.room.git.record(self.session, (task_id, epoch))
+        self.awaiting.add((task_id, epoch))
+
+    def background(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self.work.add(task)
+        task.add_done_callback(self.work.discard)
+
+    # --- the rest of a node ----------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.room.wall()
+
+    def catch_up(self, peer: str) -> list[Envelope]:
+        return [e for e in self.replica.log if e.source == self.session][-256:]
+
+    def fold(self, events: Sequence[Envelope]) -> None:
+        for event in events:
+            with contextlib.suppress(IfmeshError):  # a refusal is the fold's, not ours
+                self.replica.receive(event)
+        self.changed.notify()
+
+    def publish(self, events: Sequence[Envelope]) -> None:
+        """Any other event of ours: to git, and to every open peer in order."""
+        self.room.git.submit(events)
+        for event in events:
+            size, sent, blocked = self.mesh._enqueue(event, Delivery.PLAIN, None)
+            if blocked:
+                self.background(self.mesh._settle(size, sent, blocked))
+        self.changed.notify()
+
+    def fetch(self) -> None:
+        """What git holds that this node has not read, and git's verdicts on its records."""
+        landed = self.room.git.events
+        self.fold(landed[self.read :])
+        self.read = len(landed)
+        for key in sorted(self.awaiting):
+            winner = self.room.git.first.get(key)
+            if winner is not None:
+                self.awaiting.discard(key)
+                self.publish(self.replica.git_verdict(key[0], key[1], winner, self.now()))
+
+    async def run_fetches(self) -> None:
+        while self.alive:
+            self.fetch()
+            await asyncio.sleep(FETCH_EVERY * self.room.rng.uniform(0.8, 1.2))
+
+
+@dataclass
+class Told:
+    """What the sessions were told, per (task, epoch)."""
+
+    won: dict[TaskEpoch, list[tuple[str, str]]] = field(default_factory=dict)
+    decided_by: dict[str, int] = field(default_factory=dict)
+    undecided: int = 0
+
+
+class Room:
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.rng = random.Random(scenario.seed * 7919 + 1)
+        self.board = Board(tasks=MappingProxyType(
+            {f"T{i}": Task(f"T{i}", title=f"task {i}") for i in range(1, scenario.rounds + 1)}
+        ))  # fmt: skip
+        self.git = SimGit(self.rng)
+        self.nodes: dict[str, SimNode] = {}
+        self.on_roster: set[str] = set()
+        self.links: dict[frozenset[str], tuple[SimLink, SimLink, Path, Path]] = {}
+        self.epochs = 0
+        self.cut: set[frozenset[str]] = set()
+        self.told = Told()
+        self.trace: list[str] = []
+
+    # --- time, roster, tracing -------------------------------------------------------------
+
+    def wall(self) -> datetime:
+        return T0 + timedelta(seconds=asyncio.get_running_loop().time())
+
+    def roster(self) -> frozenset[str]:
+        return frozenset(self.on_roster)
+
+    def log(self, line: str) -> None:
+        self.trace.append(f"{asyncio.get_running_loop().time():8.3f} {line}")
+
+    def alive(self) -> list[SimNode]:
+        return [n for n in self.nodes.values() if n.alive]
+
+    # --- pairs -----------------------------------------------------------------------------
+
+    def connect(self, a: str, b: str) -> None:
+        key = frozenset((a, b))
+        if key in self.links or key in self.cut:
+            return
+        if not (self.nodes[a].alive and self.nodes[b].alive):
+            return
+        self.epochs += 1
+        lat, loss = self.scenario.latency, self.scenario.loss
+        ab, ba = Path(self.rng, lat, loss), Path(self.rng, lat, loss)
+        holder: dict[str, SimLink] = {}
+        to_b = SimChannel(ab, lambda data: self.nodes[b].mesh.frame(holder["b"], data))
+        to_a = SimChannel(ba, lambda data: self.nodes[a].mesh.frame(holder["a"], data))
+        holder["a"] = SimLink(b, self.epochs, to_b)  # a's link: a writes to b
+        holder["b"] = SimLink(a, self.epochs, to_a)
+        self.links[key] = (holder["a"], holder["b"], ab, ba)
+        self.log(f"pair {a}-{b} up, epoch {self.epochs}")
+        self.nodes[a].mesh.opened(holder["a"])
+        self.nodes[b].mesh.opened(holder["b"])
+
+    def disconnect(self, a: str, b: str, *, silently: bool = False) -> None:
+        """Ends the pair's current link: at once, or (``silently``) first as a link that
+        carries nothing, declared dead on each side only after a while."""
+        entry = self.links.pop(frozenset((a, b)), None)
+        if entry is None:
+            return
+        link_a, link_b, ab, ba = entry
+        self.log(f"pair {a}-{b} down, epoch {link_a.epoch}{' (silently)' if silently else ''}")
+        if silently:
+            ab.latency = ba.latency = 1e9  # nothing arrives any more
+            loop = asyncio.get_running_loop()
+            loop.call_later(self.rng.uniform(0.5, 3.0), self.nodes[a].mesh.retired, link_a)
+            loop.call_later(self.rng.uniform(0.5, 3.0), self.nodes[b].mesh.retired, link_b)
+        else:
+            self.nodes[a].mesh.retired(link_a)
+            self.nodes[b].mesh.retired(link_b)
+
+    def reconnect_later(self, a: str, b: str, delay: float) -> None:
+        asyncio.get_running_loop().call_later(delay, self.connect, a, b)
+
+    # --- sessions ----------------------------------------------------------------------------
+
+    def start(self, session: str) -> SimNode:
+        node = SimNode(self, session)
+        self.nodes[session] = node
+        node.fetch()  # it starts from what git holds
+        node.publish(
+            node.replica.publish(
+                SwarmRegister(swarm_id=session, capabilities=[], cost_per_hour=0.0, budget=0.0),
+                node.now(),
+            )
+        )
+        self.on_roster.add(session)
+        node.background(node.run_fetches())
+        for other in list(self.nodes):
+            if other != session:
+                self.reconnect_later(session, other, self.rng.uniform(0.05, 0.4))
+        self.log(f"{session} started")
+        return node
+
+    def kill(self, session: str) -> None:
+        node = self.nodes[session]
+        node.alive = False
+        for task in list(node.work):
+            task.cancel()
+        for other in list(self.nodes):
+            if frozenset((session, other)) in self.links:
+                self.disconnect(session, other, silently=True)
+        loop = asyncio.get_running_loop()
+        loop.call_later(self.rng.uniform(0.1, 2.0), self.on_roster.discard, session)
+        self.log(f"{session} killed")
+
+    async def claim(self, node: SimNode, task_id: str) -> None:
+        if not node.alive:
+            return
+        try:
+            events = node.replica.claim(task_id, node.now())
+        except IfmeshError:
+            return  # already held here, or completed: the agent is told at once, not raced
+        pending = node.claims.begin(events)
+        self.log(f"{node.session} claims {pending.key} ({pending.why_git or 'mesh'})")
+        verdict = await node.claims.settle(pending, CLAIM_TIMEOUT)
+        if verdict.won is None:
+            self.log(f"{node.session} {pending.key}: undecided ({verdict.why_git})")
+            self.told.undecided += 1
+            task = node.replica.board.tasks[task_id]
+            if task.epoch == pending.key[1] and task.owner == node.session and task.held:
+                node.publish(node.replica.release(task_id, node.now()))
+            return
+        if verdict.won:
+            self.told.won.setdefault(pending.key, []).append((node.session, verdict.decided_by))
+            self.told.decided_by[verdict.decided_by] = (
+                self.told.decided_by.get(verdict.decided_by, 0) + 1
+            )
+        self.log(f"{node.session} {pending.key}: won={verdict.won} by {verdict.decided_by}")
+
+    # --- the scenario ----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        s = self.scenario
+        names = [f"s{i}" for i in range(1, s.nodes + 1)]
+        late = names[len(names) - s.late :] if s.late else []
+        for name in names:
+            if name not in late:
+                self.start(name)
+        await asyncio.sleep(self.rng.uniform(0.3, 2.0))  # sometimes before the mesh is whole
+        for round_, trouble in enumerate(s.trouble, start=1):
+            task_id = f"T{round_}"
+            self.trouble(trouble, late)
+            claimants = [n for n in self.alive() if self.rng.random() < 0.8] or self.alive()[:1]
+            claims = []
+            for node in claimants:
+                claims.append(self.later(node, self.rng.uniform(0, 0.02), task_id))
+            for node in self.alive():  # a few claim anew while the first are being decided
+                if self.rng.random() < 0.15:
+                    claims.append(self.later(node, self.rng.uniform(0.02, 0.3), task_id))
+            if trouble in ("kill", "join"):
+                self.trouble_mid_claim(trouble, late)
+            await asyncio.gather(*claims, return_exceptions=True)
+            await asyncio.sleep(self.rng.uniform(0.1, 1.5))
+        # Heal, then let every record and event land and be read.
+        for key in list(self.cut):
+            self.cut.discard(key)
+            a, b = sorted(key)
+            self.connect(a, b)
+        await asyncio.sleep(10)
+        for node in self.alive():
+            node.alive = False
+        for node in self.nodes.values():
+            for task in list(node.work):
+                task.cancel()
+
+    def later(self, node: SimNode, delay: float, task_id: str) -> asyncio.Task[None]:
+        """``node``'s agent claims ``task_id`` after ``delay`` (a kill cancels it)."""
+
+        async def run() -> None:
+            await asyncio.sleep(delay)
+            await self.claim(node, task_id)
+
+        task = asyncio.get_running_loop().create_task(run())
+        node.work.add(task)
+        task.add_done_callback(node.work.discard)
+        return task
+
+    def trouble(self, kind: str, late: list[str]) -> None:
+        alive = [n.session for n in self.alive()]
+        if kind == "reconnect" and len(alive) >= 2:
+            a, b = self.rng.sample(alive, 2)
+            self.disconnect(a, b)
+            self.reconnect_later(a, b, self.rng.uniform(0.0, 0.2))
+        elif kind == "blackhole" and len(alive) >= 2:
+            a, b = self.rng.sample(alive, 2)
+            self.disconnect(a, b, silently=True)
+            self.reconnect_later(a, b, self.rng.uniform(3.0, 5.0))
+        elif kind == "partition" and len(alive) >= 2:
+            self.rng.shuffle(alive)
+            cut_at = self.rng.randint(1, len(alive) - 1)
+            left, right = alive[:cut_at], alive[cut_at:]
+            for a in left:
+                for b in right:
+                    self.cut.add(frozenset((a, b)))
+                    self.disconnect(a, b, silently=self.rng.random() < 0.5)
+            self.log(f"partition {left} | {right}")
+            asyncio.get_running_loop().call_later(self.rng.uniform(1.0, 4.0), self.heal)
+
+    def trouble_mid_claim(self, kind: str, late: list[str]) -> None:
+        loop = asyncio.get_running_loop()
+        if kind == "kill" and len(self.alive()) >= 2:
+            victim = self.rng.choice(self.alive()).session
+            loop.call_later(self.rng.uniform(0.0, 0.05), self.kill, victim)
+        elif kind == "join":
+            waiting = [name for name in late if name not in self.nodes]
+            if waiting:
+                loop.call_later(self.rng.uniform(0.0, 0.05), self.start, waiting[0])
+
+    def heal(self) -> None:
+        for key in list(self.cut):
+            self.cut.discard(key)
+            a, b = sorted(key)
+            self.reconnect_later(a, b, self.rng.uniform(0.05, 0.5))
+        self.log("healed")
+
+
+def violations(room: Room) -> list[str]:
+    problems = []
+    for key, winners in sorted(room.told.won.items()):
+        sessions = {s for s, _ in winners}
+        if len(sessions) > 1:
+            problems.append(f"{key}: {sorted(winners)} were all told they won")
+        first = room.git.first.get(key)
+        for session, by in winners:
+            if first != session:
+                problems.append(
+                    f"{key}: {session} was told it won ({by}); git's first record: {first}"
+                )
+    return problems
+
+
+def simulate(scenario: Scenario) -> Room:
+    loop = VirtualLoop()
+    try:
+        room = Room(scenario)
+        loop.run_until_complete(room.run())
+        # Cancelled work finishes unwinding.
+        loop.run_until_complete(asyncio.sleep(0))
+        return room
+    finally:
+        loop.close()
