@@ -58,7 +58,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ifmesh.node.cli.room import LocalRoom, ifmesh_command  # noqa: E402
+from ifmesh.node.cli.room import LocalRoom, ifmesh_command, session_list  # noqa: E402
 from ifmesh.node.control.client import ControlClient  # noqa: E402
 from ifmesh.node.errors import IfmeshError  # noqa: E402
 from ifmesh.node.mesh.probe import ProbeProcess  # noqa: E402
@@ -365,8 +365,11 @@ async def measure(size: int, url: str, keep: Path | None, node_args: list[str]) 
             else:  # --keep: the room's logs and git remote stay for a look afterwards
                 path = keep / f"n{size}"
                 path.mkdir(parents=True)
+            # Fresh STATUS files only for the sessions that run a node: a session active
+            # without one would send every claim to git (docs/claims.md).
+            running = [session for session, _ in session_list(size)]
             room = LocalRoom(path / "room", sessions=size, board=claim_board(path),
-                             extra_args=node_args)  # fmt: skip
+                             extra_args=node_args, status_sessions=running)  # fmt: skip
             async with room, contextlib.AsyncExitStack() as stack:
                 await room.wait_mesh(timeout=START)
                 # One connection per node, held for the run, as an agent's integration holds it.

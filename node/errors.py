@@ -108,10 +108,13 @@ class ClaimLost(ClaimConflict):
 
     code = "claim_lost"
 
-    def __init__(self, task_id: str, epoch: int, winner: str | None) -> None:
+    def __init__(
+        self, task_id: str, epoch: int, winner: str | None, *, decided_by: str = ""
+    ) -> None:
         self.task_id, self.epoch, self.winner = task_id, epoch, winner
+        by = f" (decided by {decided_by})" if decided_by else ""
         super().__init__(
-            f"{task_id} epoch {epoch} went to {winner or 'another session'}; pick another task"
+            f"{task_id} epoch {epoch} went to {winner or 'another session'}{by}; pick another task"
             " (`ifmesh next`), or wait for it (`ifmesh wait " + task_id + " --until completed`)"
         )
 

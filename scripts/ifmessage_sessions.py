@@ -27,9 +27,13 @@ from ifmesh.node.protocol.messages import (
     TaskComplete,
     TaskConfirmed,
     TaskFail,
+    TaskAskRelease,
+    TaskKeep,
     TaskProgress,
+    TaskQueue,
     TaskRelease,
     TaskSteal,
+    TaskUnqueue,
 )
 
 NAMESPACE = uuid.UUID("6f1d3c2e-6a55-4c1e-9a0b-1f2e3d4c5b6a")
@@ -221,5 +225,24 @@ def payloads(p: Provider, index: int) -> dict[str, tuple[Payload, dict[str, Any]
                          reason="operator reset after fixing the failing CI runner"),
             {"performative": "inform", "level": "warning", "lamport": 45, "seq": 1,
              "source": "session-0-operator"},
+        ),
+        # The helper session queues for this provider's task, asks it to let go, and the
+        # provider keeps it; the helper then leaves the queue.
+        "task.queue": (
+            TaskQueue(task_id=p.task, epoch=0, urgency="high"),
+            {"performative": "request", "lamport": 21, "seq": 3, "source": p.helper},
+        ),
+        "task.ask_release": (
+            TaskAskRelease(task_id=p.task, epoch=0, grace_seconds=600.0,
+                           reason=f"{p.helper} needs {p.task} to finish its own deliverable"),
+            {"performative": "request", "lamport": 23, "seq": 4, "source": p.helper},
+        ),
+        "task.keep": (
+            TaskKeep(task_id=p.task, epoch=0, reason=f"{p.milestone}; finishing it myself"),
+            {"performative": "refuse", "lamport": 24, "seq": 6},
+        ),
+        "task.unqueue": (
+            TaskUnqueue(task_id=p.task),
+            inform | {"lamport": 27, "seq": 5, "source": p.helper},
         ),
     }  # fmt: skip

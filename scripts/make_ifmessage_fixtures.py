@@ -31,6 +31,14 @@ from ifmesh.node.protocol.messages import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "ifmessages"
+# Each type's minute offset within a provider's hour: the types of the first fixtures in sorted
+# order, then later types in the order they were added, so adding a type moves no timestamp.
+FIRST_TYPES = (
+    "blocker", "blocker.resolved", "breaker.reset", "claim.lost", "help.escalate", "help.offer",
+    "help.request", "lease.renew", "swarm.register", "task.broadcast", "task.claim",
+    "task.complete", "task.confirmed", "task.fail", "task.progress", "task.release", "task.steal",
+)  # fmt: skip
+CLOCK_ORDER = FIRST_TYPES + tuple(sorted(messages.EVENT_TYPES - set(FIRST_TYPES)))
 
 
 def provider_message(p: Provider, index: int, message_type: str) -> messages.Envelope:
@@ -40,7 +48,7 @@ def provider_message(p: Provider, index: int, message_type: str) -> messages.Env
         payload,
         id=message_id(p.key, message_type),
         source=source,
-        timestamp=at(index + 1 + sorted(messages.EVENT_TYPES).index(message_type) / 10),
+        timestamp=at(index + 1 + CLOCK_ORDER.index(message_type) / 10),
         sender=messages.agent_uri(source),
         incarnation=p.incarnation if source == p.session else "3f8a6b21",
         **fields,

@@ -11,6 +11,9 @@ Where things are:
 - :mod:`~node.board.reducer` (+ ``roster``, ``waiting``, ``lifecycle``) — the fold itself;
 - :mod:`~node.board.commands` — claim, progress, complete… judged at ``now``, typed refusals;
 - :mod:`~node.board.replica` — one node's board with effects and ``get_timer``/``handle_timer``;
+- :mod:`~node.board.queues` — claim queues (order, turns) and release asks, folded by
+  :mod:`~node.board.queue_fold`, commanded by :mod:`~node.board.queue_commands`, and a node's
+  own turns in :mod:`~node.board.claimqueue`;
 - :mod:`~node.board.governance` — the seam with IF.governor (``PERMISSIVE`` by default);
 - :mod:`~node.board.formats` — ``PHASE-0-TASK-BOARD.md``, ``STATUS-SESSION-*.yaml``, the task
   overlay, and STATUS changes as events; :mod:`~node.board.seed`, :mod:`~node.board.projection`

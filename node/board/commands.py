@@ -13,11 +13,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from ifmesh.node import errors
+from ifmesh.node.board import queues
 from ifmesh.node.board.errors import (
     AlreadyClaimed,
     DependenciesNotCompleted,
     LeaseNotExpired,
     NotOwner,
+    NotQueueHead,
     UnknownTask,
 )
 from ifmesh.node.board.governance import ADMITTED, Admission
@@ -106,12 +108,16 @@ def claim(
     admit: Admit = admit_all,
     force: bool = False,
     policy_hash: str = "",
+    lease: timedelta = DEFAULT_LEASE,
 ) -> m.Envelope:
     task = _task(board, task_id)
     if task.status is TaskStatus.COMPLETED:
         raise AlreadyClaimed(task_id, task.owner or "someone", "COMPLETED")
     if task.held and task.owner is not None:
         raise AlreadyClaimed(task_id, task.owner, task.status.value)
+    turn = queues.refused_for(task, author.session_id, now, lease)
+    if turn is not None and not force:
+        raise NotQueueHead(task_id, turn)
     missing = tuple(
         d
         for d in task.dependencies
@@ -224,6 +230,9 @@ def steal(
             f"{task.owner} was last heard from at {task.owner_last_event_at}; its lease of"
             f" {lease} has not expired at {now}"
         )
+    turn = queues.refused_for(task, author.session_id, now, lease)
+    if turn is not None:
+        raise NotQueueHead(task_id, turn)
     payload = m.TaskSteal(task_id=task_id, epoch=task.epoch + 1, previous_owner=task.owner)
     return _admitted(admit, board, author.stamp(payload, now))
 

@@ -9,6 +9,7 @@ same thing about the same event.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,3 +90,53 @@ class Escalated(Effect):
     request_id: str
     task_id: str
     requester: str
+
+
+@dataclass(frozen=True, slots=True)
+class Assigned(Effect):
+    """``session`` holds ``task_id`` at ``epoch``, taken over from ``previous_owner``, and git
+    has confirmed it: tell the agent it owns this work now."""
+
+    task_id: str
+    epoch: int
+    previous_owner: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueTurn(Effect):
+    """It is ``session``'s turn to take ``task_id`` (free at ``epoch``, or held past an
+    unanswered ask or its lease): its node claims it for it now (docs/claims.md)."""
+
+    task_id: str
+    epoch: int
+
+
+@dataclass(frozen=True, slots=True)
+class Unqueued(Effect):
+    """``session`` is no longer in ``task_id``'s claim queue, for the reason ``why``: the task
+    was completed, or its turn lapsed unclaimed."""
+
+    task_id: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseAsked(Effect):
+    """``session``, the holder, is asked by ``asker`` to release ``task_id``: answer with
+    ``ifmesh release`` or ``ifmesh keep`` before ``grace_until``, when the task goes STALE."""
+
+    task_id: str
+    epoch: int
+    asker: str
+    reason: str
+    grace_until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseKept(Effect):
+    """``session``, who asked, hears that ``holder`` keeps ``task_id`` (its lease restored)."""
+
+    task_id: str
+    epoch: int
+    holder: str
+    reason: str

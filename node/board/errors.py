@@ -17,15 +17,22 @@ from ifmesh.node.errors import (
 )
 
 __all__ = [
+    "AlreadyAsked",
     "AlreadyClaimed",
+    "AlreadyHolder",
     "DependenciesNotCompleted",
     "ForkedLog",
     "FormatError",
     "LeaseNotExpired",
+    "NotAsked",
+    "NotHeld",
     "NotOwner",
+    "NotQueueHead",
+    "NotQueued",
     "StaleEpoch",
     "StatusFileError",
     "TaskBoardError",
+    "TaskCompleted",
     "TaskOverlayError",
     "UnknownTask",
 ]
@@ -62,6 +69,80 @@ class NotOwner(CoordinationError):
 
 class LeaseNotExpired(CoordinationError):
     code = "lease_not_expired"
+
+
+class NotQueueHead(ClaimConflict):
+    """The task has a claim queue and it is another waiter's turn (docs/claims.md)."""
+
+    code = "not_queue_head"
+
+    def __init__(self, task_id: str, turn: str) -> None:
+        self.task_id = task_id
+        self.turn = turn
+        super().__init__(
+            f"{task_id} has a claim queue and it is {turn}'s turn: join the queue with"
+            f" `ifmesh claim {task_id} --queue`, or take it anyway with --force"
+        )
+
+
+class AlreadyHolder(CoordinationError):
+    """Queueing for, or asking the release of, a task this session holds itself."""
+
+    code = "already_holder"
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(
+            f"you hold {task_id} yourself: there is nothing to wait for; work on it, or"
+            f" give it back with `ifmesh release {task_id}`"
+        )
+
+
+class TaskCompleted(CoordinationError):
+    code = "task_completed"
+
+    def __init__(self, task_id: str, by: str | None) -> None:
+        super().__init__(
+            f"{task_id} is COMPLETED (by {by or 'someone'}): there is nothing to wait for;"
+            " pick another task with `ifmesh next`"
+        )
+
+
+class NotQueued(CoordinationError):
+    code = "not_queued"
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(
+            f"you are not in {task_id}'s claim queue (`ifmesh board` shows who is);"
+            f" join it with `ifmesh claim {task_id} --queue`"
+        )
+
+
+class NotHeld(CoordinationError):
+    code = "not_held"
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(f"nobody holds {task_id}: claim it with `ifmesh claim {task_id}`")
+
+
+class AlreadyAsked(CoordinationError):
+    code = "already_asked"
+
+    def __init__(self, task_id: str, asker: str, holder: str, until: str) -> None:
+        super().__init__(
+            f"{asker} already asked {holder} to release {task_id} (its grace ends {until});"
+            f" queue for it with `ifmesh claim {task_id} --queue` and"
+            f" `ifmesh wait {task_id} --until mine`"
+        )
+
+
+class NotAsked(CoordinationError):
+    code = "not_asked"
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(
+            f"nobody asked you to release {task_id}: there is nothing to answer"
+            " (an open ask shows in `ifmesh status`)"
+        )
 
 
 class ForkedLog(IfmeshError):

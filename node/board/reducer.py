@@ -13,10 +13,8 @@ table; blockers, help and dependency cascades live in :mod:`ifmesh.node.board.wa
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from ifmesh.node.board import roster, waiting
-from ifmesh.node.board.effects import Confirmed, Effect, Fenced, Lost
+from ifmesh.node.board import queue_fold, queues, roster, waiting
+from ifmesh.node.board.effects import Confirmed, Effect, Fenced, Lost, Unqueued
 from ifmesh.node.board.fold import FoldState
 from ifmesh.node.board.governance import Governance
 from ifmesh.node.board.judgement import REFUSED, Handler, Outcome, Refused, refuse
@@ -77,11 +75,25 @@ def _admit(
     return refuse(effects, event, task_id, admission.code or "policy_denied", admission.reason)
 
 
-def _take(state: FoldState, task: Task, owner: str, epoch: int, at: datetime) -> None:
-    """``owner`` now holds ``task`` at ``epoch``, provisionally, starting from scratch."""
+def _take(
+    state: FoldState,
+    event: m.Envelope,
+    task: Task,
+    owner: str,
+    epoch: int,
+    config: BoardConfig,
+    fx: list[Effect],
+) -> None:
+    """``owner`` now holds ``task`` at ``epoch``, provisionally, starting from scratch; it
+    leaves the task's claim queue (see :mod:`ifmesh.node.board.queues`)."""
+    at = event.timestamp
+    changes, lapsed = queues.on_take(task, owner, at, config.lease)
+    why = f"your turn to claim {task.task_id} lapsed unclaimed"
+    fx.extend(Unqueued(event.id, session, task.task_id, why) for session in lapsed)
     state.put_task(
         evolve(
             task,
+            **changes,
             status=TaskStatus.CLAIMED,
             owner=owner,
             epoch=epoch,
@@ -119,6 +131,9 @@ def _claim(
         return refuse(
             fx, event, p.task_id, "stale_epoch", f"claim names epoch {p.epoch}; it is {task.epoch}"
         )
+    turn = queues.refused_for(task, source, event.timestamp, config.lease)
+    if turn is not None and p.metadata.get("force") is not True:
+        return _not_first(fx, event, p.task_id, turn)
     if p.metadata.get("force") is not True and not state.dependencies_done(task):
         missing = [d for d in task.dependencies if not _completed(state, d)]
         missing += [repr(task.manual_dependency)] if task.manual_dependency else []
@@ -131,7 +146,12 @@ def _claim(
         )
     if _admit(state, event, gov, p.task_id, fx) is REFUSED:
         return REFUSED
-    return lambda: _take(state, task, source, p.epoch, event.timestamp)
+    return lambda: _take(state, event, task, source, p.epoch, config, fx)
+
+
+def _not_first(fx: list[Effect], event: m.Envelope, task_id: str, turn: str) -> Refused:
+    reason = f"{task_id} has a claim queue and it is {turn}'s turn"
+    return refuse(fx, event, task_id, "not_queue_head", reason)
 
 
 def _completed(state: FoldState, task_id: str) -> bool:
@@ -167,12 +187,15 @@ def _steal(
             f"{task.owner}'s last event ({last and format_timestamp(last)}) is within the"
             f" lease of {config.lease} at {format_timestamp(at)}",
         )
+    turn = queues.refused_for(task, source, at, config.lease)
+    if turn is not None:
+        return _not_first(fx, event, p.task_id, turn)
     if _admit(state, event, gov, p.task_id, fx) is REFUSED:
         return REFUSED
     previous = task.owner
 
     def commit() -> None:
-        _take(state, task, source, p.epoch, at)
+        _take(state, event, task, source, p.epoch, config, fx)
         waiting.drop_tenure(state, previous, p.task_id)
         fx.append(Fenced(event.id, previous, p.task_id, p.epoch, source))
 
@@ -212,7 +235,7 @@ def _complete_without_claim(
             owner_last_event_at=event.timestamp,
         )
         state.put_task(done)
-        waiting.cascade(state, p.task_id, event.id, fx)
+        waiting.cascade(state, p.task_id, event, fx)
 
     return commit
 
@@ -275,25 +298,29 @@ def _holder(
                 milestone=task.milestone if task.percent == 100 else "Complete",
                 tests_pass=p.tests_pass,
                 deliverable=p.deliverable or task.deliverable,
+                queue=(),
+                turn_since=None,
+                ask=None,
             )
             state.put_task(done)
+            why = f"{p.task_id} was completed by {source}"
+            fx.extend(Unqueued(event.id, w.session_id, p.task_id, why) for w in task.queue)
             waiting.drop_tenure(state, source, p.task_id)
-            waiting.cascade(state, p.task_id, event.id, fx)
+            waiting.cascade(state, p.task_id, event, fx)
         elif trigger in FREED:
-            state.put_task(
-                evolve(
-                    task,
-                    status=settle(state.dependencies_done(task)),
-                    owner=None,
-                    epoch=task.epoch + 1,
-                    confirmed=False,
-                    percent=0,
-                    milestone="",
-                    claimed_at=None,
-                    owner_last_event_at=None,
-                    tests_pass=None,
-                )
+            freed = evolve(
+                task,
+                status=settle(state.dependencies_done(task)),
+                owner=None,
+                epoch=task.epoch + 1,
+                confirmed=False,
+                percent=0,
+                milestone="",
+                claimed_at=None,
+                owner_last_event_at=None,
+                tests_pass=None,
             )
+            state.put_task(queues.on_free(freed, event.timestamp)[0])
             waiting.drop_tenure(state, source, p.task_id)
 
     return commit
@@ -309,7 +336,7 @@ def _verdict(
     task = _lookup(state, event, p.task_id, fx)
     if isinstance(task, Refused):
         return task
-    winner, at = p.winner, event.timestamp
+    winner = p.winner
     loser = event.source if isinstance(p, m.ClaimLost) and event.source != winner else None
     if loser is not None:
         fx.append(Lost(event.id, loser, p.task_id, p.epoch, winner, "git"))
@@ -332,7 +359,7 @@ def _verdict(
     previous = task.owner if task.held else None
 
     def overrule() -> None:
-        _take(state, task, winner, p.epoch, at)
+        _take(state, event, task, winner, p.epoch, config, fx)
         state.put_task(evolve(state.tasks[p.task_id], confirmed=True))
         fx.append(Confirmed(event.id, winner, p.task_id, p.epoch))
         if previous is not None and previous != winner:
@@ -353,4 +380,5 @@ HANDLERS: dict[str, Handler] = {
     "task.confirmed": _verdict,
     "claim.lost": _verdict,
     **waiting.HANDLERS,
+    **queue_fold.HANDLERS,
 }

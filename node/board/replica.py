@@ -18,22 +18,22 @@ session (:meth:`Replica.takeover_offers`) and steals when the session claims one
 ``auto`` it also steals one by itself when it holds nothing; under ``never`` it does neither.
 Whoever took it, the session is told once git has confirmed the steal (:class:`Assigned`),
 and :meth:`Replica.taken_over` lists what it holds that way: a node never takes work for its
-agent without telling it (DESIGN.md, "Queues and asks").
+agent without telling it (DESIGN.md, "Queues and asks"); claim queues: :attr:`Replica.queues`.
 """
 
 from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import structlog
 
-from ifmesh.node.board import commands
+from ifmesh.node.board import commands, queues
+from ifmesh.node.board.claimqueue import ClaimQueues
 from ifmesh.node.board.commands import Author
-from ifmesh.node.board.effects import Confirmed, Effect, Fenced, Rejected
+from ifmesh.node.board.effects import Assigned, Confirmed, Effect, Fenced, Rejected
 from ifmesh.node.board.errors import ForkedLog
 from ifmesh.node.board.governance import PERMISSIVE, Admission, Governance
 from ifmesh.node.board.log import EventLog
@@ -44,34 +44,12 @@ from ifmesh.node.board.state import (
     Task,
     lease_expired,
 )
+from ifmesh.node.board.takeover import TakenOver, Takeover
 from ifmesh.node.errors import CoordinationError
 from ifmesh.node.protocol import messages as m
 
 log = structlog.get_logger(__name__)
 REFUSALS_KEPT = 50
-
-Takeover = Literal["offer", "auto", "never"]
-"""The room's ``resource_policy.takeover`` (the governor's policy; the board never imports it)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Assigned(Effect):
-    """``session`` holds ``task_id`` at ``epoch``, taken over from ``previous_owner``, and git
-    has confirmed it: tell the agent it owns this work now."""
-
-    task_id: str
-    epoch: int
-    previous_owner: str
-
-
-@dataclass(frozen=True, slots=True)
-class TakenOver:
-    """A task this session holds because it was taken over from ``previous_owner``."""
-
-    task_id: str
-    epoch: int
-    previous_owner: str
-    confirmed: bool
 
 
 class Replica:
@@ -102,6 +80,7 @@ class Replica:
         # the board's JSON and the node's metrics show them).
         self.refusals: deque[Rejected] = deque(maxlen=REFUSALS_KEPT)
         self.refusal_counts: Counter[str] = Counter()
+        self.queues = ClaimQueues(self)
 
     @property
     def session_id(self) -> str:
@@ -161,7 +140,8 @@ class Replica:
 
     def _stale_and_absent(self, task: Task, now: datetime) -> bool:
         """``task`` may be stolen at ``now``: held by another session that is absent from this
-        node's mesh, whose lease has expired. Never without a presence view."""
+        node's mesh, whose lease has expired, and no other waiter of its claim queue is first.
+        Never without a presence view."""
         owner = task.owner
         return (
             self._alive is not None
@@ -169,6 +149,7 @@ class Replica:
             and owner != self.session_id
             and owner not in self._alive
             and lease_expired(task, now, self.config.lease)
+            and not queues.refused_for(task, self.session_id, now, self.config.lease)
         )
 
     def takeover_offers(self, now: datetime) -> tuple[Task, ...]:
@@ -235,8 +216,11 @@ class Replica:
     ) -> tuple[m.Envelope, ...]:
         """A claim; or, on a task this session may take over (:meth:`takeover_offers`), the
         steal that takes it (epoch + 1). Anything else held by another is ``already_claimed``."""
-        task = self.log.view().tasks.get(task_id)
-        if task is not None and self.takeover != "never" and self._stale_and_absent(task, now):
+        task, me = self.log.view().tasks.get(task_id), self.session_id
+        if task is not None and (
+            (self.takeover != "never" and self._stale_and_absent(task, now))
+            or queues.ask_lapsed(task, me, now)  # an ask-release unanswered within its grace
+        ):
             return self.steal(task_id, now)
         event = commands.claim(
             self.log.view(),
@@ -246,6 +230,7 @@ class Replica:
             admit=self._admit,
             force=force,
             policy_hash=policy_hash,
+            lease=self.config.lease,
         )
         return self.emit([event])
 
@@ -301,6 +286,11 @@ class Replica:
         """Emits any payload as this session (registrations, announcements, resolutions)."""
         return self.emit([self.author.stamp(payload, now)])
 
+    def due_queue_claims(self, now: datetime) -> list[str]:
+        """Tasks whose claim-queue turn is this session's at ``now``, to claim for it, each
+        once per (task, epoch) (:meth:`ClaimQueues.due`; :meth:`get_timer` says when)."""
+        return self.queues.due(now)
+
     # --- the git tier --------------------------------------------------------------------
 
     def take_confirmations(self, now: datetime) -> list[tuple[str, int]]:
@@ -354,6 +344,8 @@ class Replica:
                     last = task.owner_last_event_at
                     if last is not None:
                         deadlines.append(last + lease)
+        if (turn := self.queues.deadline()) is not None:
+            deadlines.append(turn)
         return min(deadlines) if deadlines else None
 
     def _renewal_due(self, held: Sequence[Task]) -> datetime | None:

@@ -46,6 +46,26 @@ class TaskKind(enum.Enum):
     FILLER = "filler"  # a row of the filler table: no owner column, never blocked
 
 
+@dataclass(frozen=True, slots=True)
+class Waiter:
+    """A session in a task's claim queue: its urgency and when it joined (its event's time)."""
+
+    session_id: str
+    urgency: str
+    queued_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseAsk:
+    """``asker`` asked the holder to release the task: unanswered by ``grace_until``, the
+    holder's lease has run out (STALE)."""
+
+    asker: str
+    reason: str
+    asked_at: datetime
+    grace_until: datetime
+
+
 @dataclass(frozen=True)
 class Task:
     """One task as every node sees it after the fold.
@@ -79,6 +99,12 @@ class Task:
     # A session without a node reported it completed without ever claiming it (they often
     # report only at the end): COMPLETED all the same, and `ifmesh status` says so.
     completed_without_claim: bool = False
+    # The claim queue (node/board/queues.py): while the task is held, in the order of joining;
+    # from the event that frees it, in turn order. ``turn_since``: when the first waiter's turn
+    # to claim the free task began. ``ask``: an open request-release, while held.
+    queue: tuple[Waiter, ...] = ()
+    turn_since: datetime | None = None
+    ask: ReleaseAsk | None = None
 
     @property
     def held(self) -> bool:
@@ -208,9 +234,12 @@ class Board:
 
 def lease_expired(task: Task, at: datetime, lease: timedelta = DEFAULT_LEASE) -> bool:
     """STALE, judged at ``at``: the task is held and its owner's last event is older than the
-    lease. An owner never heard from (a seed board's claim with no STATUS) is stale."""
+    lease, or the grace of an unanswered ask-release has ended. An owner never heard from (a
+    seed board's claim with no STATUS) is stale."""
     if not task.held:
         return False
+    if task.ask is not None and at >= task.ask.grace_until:
+        return True  # asked to release, no answer within the grace
     if task.owner_last_event_at is None:
         return True
     return at - task.owner_last_event_at >= lease

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ifmesh.node.board import roster
+from ifmesh.node.board import queues, roster
 from ifmesh.node.board.effects import (
     Available,
     Effect,
@@ -41,11 +41,15 @@ def drop_tenure(state: FoldState, session_id: str, task_id: str) -> None:
     roster.clear_current(state, session_id, task_id)
 
 
-def cascade(state: FoldState, done: str, cause: str, fx: list[Effect]) -> None:
+def cascade(state: FoldState, done: str, event: m.Envelope, fx: list[Effect]) -> None:
+    """``done`` completed by ``event``: a free task whose last dependency it was becomes
+    AVAILABLE (its claim queue's turns start at the event's time), and waiters wake."""
+    cause = event.id
     for task_id in sorted(state.dependents.get(done, ())):
         task = state.tasks[task_id]
         if not task.held and task.status is TaskStatus.BLOCKED and state.dependencies_done(task):
-            state.put_task(evolve(task, status=TaskStatus.AVAILABLE))
+            available = evolve(task, status=TaskStatus.AVAILABLE)
+            state.put_task(queues.on_free(available, event.timestamp)[0])
             fx.append(Available(cause, None, task_id))
     for key in sorted(state.waiters.get(done, ())):
         blocker = state.blockers[key]

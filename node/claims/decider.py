@@ -13,10 +13,10 @@ claim on every channel, and with a ``nack`` once our record is queued
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
@@ -24,10 +24,14 @@ from ifmesh.node.board.membership import members, without_node
 from ifmesh.node.board.replica import Replica
 from ifmesh.node.claims import rules
 from ifmesh.node.claims.rules import TaskEpoch, Verdict
+from ifmesh.node.errors import IfmeshError
 from ifmesh.node.mesh.messaging import AckedSend
 from ifmesh.node.protocol.messages import Envelope
 
 log = structlog.get_logger(__name__)
+
+TURN_TIMEOUT = 60.0
+"""Seconds a claim made for a claim-queue turn waits for its decision before it is withdrawn."""
 
 ACK_TIMEOUT = 2.0
 """Seconds a claim waits for its acks before git decides instead. A member that answers pings
@@ -58,6 +62,7 @@ class DecidingNode(Protocol):
     def publish_claim(self, events: Sequence[Envelope]) -> AckedSend | None: ...
     def write_confirm_record(self, task_id: str, epoch: int) -> None: ...
     def publish(self, events: Sequence[Envelope]) -> None: ...
+    def background(self, work: Coroutine[Any, Any, Any]) -> None: ...
 
 
 @dataclass(slots=True)
@@ -77,6 +82,7 @@ class ClaimDecider:
         self.ack_timeout = ack_timeout
         self.recorded: set[TaskEpoch] = set()  # confirm records written or queued here
         self.deciding: set[TaskEpoch] = set()  # claims this decider took on
+        self.won_on_mesh: set[TaskEpoch] = set()
 
     # --- the mesh asks -------------------------------------------------------------------
 
@@ -133,6 +139,7 @@ class ClaimDecider:
             owner, _ = rules.holder(self.node.replica_or_fail().board, key)
             if owner == self.node.session:
                 self._record(key)
+                self.won_on_mesh.add(key)
                 log.info("claim.won_on_mesh", task=key[0], epoch=key[1], asked=len(pending.asked))
                 return Verdict(True, "mesh", owner)
             return Verdict(False, "mesh", owner)
@@ -157,6 +164,38 @@ class ClaimDecider:
                     await self.node.changed.wait()
         except TimeoutError:
             return Verdict(None, "git", None, why_git)
+
+    # --- claim-queue turns -----------------------------------------------------------------
+
+    def take_turns(self, now: datetime) -> bool:
+        """Claims, for this session, each task whose claim-queue turn is its own (only a node
+        claims for itself: docs/claims.md, "Claim queues"), through the decided path; the
+        claim and its verdict reach the agent on the event stream. True if any was due."""
+        replica = self.node.replica_or_fail()
+        due = replica.due_queue_claims(now)
+        for task_id in due:
+            try:
+                events = replica.claim(task_id, now)
+            except IfmeshError as exc:  # taken meanwhile, or no longer admitted
+                log.info("claim.turn_refused", task=task_id, code=exc.code, error=str(exc))
+                continue
+            self.node.background(self._settle_turn(self.begin(events)))
+        return bool(due)
+
+    async def _settle_turn(self, pending: Pending) -> None:
+        verdict = await self.settle(pending, TURN_TIMEOUT)
+        log.info("claim.turn_decided", task=pending.key[0], won=verdict.won, by=verdict.decided_by)
+        if verdict.won is None:
+            self.withdraw(pending.key)
+
+    def withdraw(self, key: TaskEpoch) -> None:
+        """An undecided claim given up: released while this session still holds it, so it
+        cannot win later behind its agent's back."""
+        replica = self.node.replica_or_fail()
+        task = replica.board.tasks.get(key[0])
+        mine = task is not None and task.owner == self.node.session and task.held
+        if mine and task is not None and task.epoch == key[1]:
+            self.node.publish(replica.release(key[0], datetime.now(UTC)))
 
     # --- records -------------------------------------------------------------------------
 

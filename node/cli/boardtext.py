@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ifmesh.node.cli.queues import render_queue_lines
+
 STATUS_ICONS = {
     "AVAILABLE": "🔵",
     "CLAIMED": "🟡",
@@ -52,6 +54,7 @@ def render_board(document: Mapping[str, Any], *, only_active: bool = False) -> s
         )
     if document["help_requests"]:
         lines.append("(answer a help request with `ifmesh offer REQUEST_ID`)")
+    lines += render_queue_lines(document)
     unread = [p for p in document.get("read_problems", ()) if not p["partial"]]
     for problem in unread:
         lines.append(f"⚠ not read: {problem['where']}: {problem['reason']}")

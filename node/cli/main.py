@@ -119,7 +119,7 @@ _FOR_COMMAND: dict[str, tuple[Registrar, ...]] = {
     "up": (_UP,),
     **dict.fromkeys(
         ("node", "claim", "progress", "complete", "release", "fail", "block", "help", "offer",
-         "wait", "board", "peers", "status", "next", "watch"),
+         "wait", "board", "peers", "status", "next", "watch", "unqueue", "ask-release", "keep"),
         (_SESSION,),
     ),
 }  # fmt: skip

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from ifmesh.node import errors
+from ifmesh.node.cli import queues
 from ifmesh.node.cli.boardtext import render_board, render_readings, render_takeovers
 from ifmesh.node.control.client import ControlClient, timeout_from_environment
 from ifmesh.node.control.endpoint import find_node
@@ -59,9 +60,11 @@ def register(commands: Subparsers) -> None:
         "claim",
         "claim a task; exit 0 only when it is yours (decided), exit 1 claim_lost otherwise",
         lambda a: ("claim", {"task": a.task, "force": a.force, "provisional": a.provisional,
-                             "timeout": a.timeout}, _say_claim),
+                             "confirmed": a.confirmed, "timeout": a.timeout, "queue": a.queue,
+                             "urgency": a.urgency}, _say_claim),
     )  # fmt: skip
     claim.add_argument("task")
+    queues.add_claim_options(claim)
     claim.add_argument("--force", action="store_true", help="claim despite open dependencies")
     claim.add_argument(
         "--provisional",
@@ -71,7 +74,7 @@ def register(commands: Subparsers) -> None:
     claim.add_argument(
         "--confirmed",
         action="store_true",
-        help="wait until git confirms the claim (what a decided claim does today)",
+        help="after the decision, wait until git confirms it too (a round trip to the remote)",
     )
     claim.add_argument(
         "--timeout",
@@ -156,17 +159,18 @@ def register(commands: Subparsers) -> None:
     wait = _command(
         commands,
         "wait",
-        "return the instant a task is completed, you are unblocked, or a task is assigned to"
-        " you (replaces polling)",
+        "return the instant a task is completed, you are unblocked, a task is assigned to you,"
+        " a queued claim got you the task, or you are asked to release one (replaces polling)",
         lambda a: ("wait", {"task": a.task, "until": a.until, "timeout": a.timeout}, _say_wait),
     )
-    wait.add_argument("task", nargs="?", help="the task (optional with --until assigned)")
+    wait.add_argument("task", nargs="?", help="the task (optional with --until assigned|asked)")
     wait.add_argument(
         "--until",
-        choices=("completed", "unblocked", "assigned"),
+        choices=("completed", "unblocked", "assigned", "mine", "asked"),
         default="completed",
         help="assigned: the task is yours, decided by git (without TASK: any task your node"
-        " took over for you)",
+        " took over for you); mine: TASK is yours, decided by git (after `claim --queue`);"
+        " asked: someone asks you to release TASK (without TASK: any task you hold)",
     )
     wait.add_argument("--timeout", type=float, default=None, help="seconds (default: forever)")
 
@@ -189,6 +193,7 @@ def register(commands: Subparsers) -> None:
     watch = commands.add_parser("watch", help="a live board in the terminal (Ctrl-C to stop)")
     _client_options(watch)
     watch.set_defaults(handler=run_watch)
+    queues.register(commands, _command)
     _governor_commands(commands)
 
 
@@ -309,6 +314,8 @@ def _say_events(result: dict[str, Any]) -> str:
 
 
 def _say_claim(result: dict[str, Any]) -> str:
+    if result.get("queued"):
+        return queues.say_queued(result)
     if result.get("already_yours"):
         return f"{result['task']} is already yours (epoch {result['epoch']}): go on working"
     took = f", taken over from {result['taken_over_from']}" if "taken_over_from" in result else ""
@@ -326,6 +333,8 @@ def _say_help(result: dict[str, Any]) -> str:
 
 
 def _say_wait(result: dict[str, Any]) -> str:
+    if result["until"] in ("mine", "asked"):
+        return queues.say_wait(result)
     task = result["task"]
     if result["until"] == "assigned":
         taken = result.get("taken_over_from")
@@ -358,20 +367,22 @@ def _status(result: dict[str, Any]) -> str:
             f"last error: {git['last_error'] or 'none'}, scribe {git['scribe'] or '-'}",
             f"policy {result['policy']['hash']} ({result['policy']['source']})",
             *render_takeovers(result),
+            *queues.render_asks(result),
             *render_readings(result),
         ]
     )
 
 
 def _next(result: dict[str, Any]) -> str:
+    queued = queues.render_queued(result.get("queued", []))
     if not result["tasks"]:
-        return "nothing available for your capabilities"
+        return "\n".join(["nothing available for your capabilities", *queued])
     return "\n".join(
         f"{t['id']:<8} take over from {t['take_over_from']} (STALE): {t['title']}"
         if t.get("take_over_from")
         else f"{t['id']:<8} {t['kind']:<8} {t['title']}"
         for t in result["tasks"]
-    )
+    ) + "".join(f"\n{line}" for line in queued)
 
 
 def _budget(result: dict[str, Any]) -> str:

@@ -168,6 +168,8 @@ class Demo:
                 verdict = f"lost: {result}"
             else:
                 verdict = f"won (decided by {result['decided_by']}): it starts the work"
+                if result.get("why_git"):  # the mesh could not decide: say why
+                    verdict += f"\n    git decided because {result['why_git']}"
             self.say(f"  {session}: {verdict}")
         await self.show_board(webrtc, "after the race (one winner holds F2.1)")
 

@@ -12,12 +12,14 @@ import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from ifmesh.node import errors
 from ifmesh.node.board import commands
 from ifmesh.node.board.errors import AlreadyClaimed
 from ifmesh.node.board.state import Task, TaskStatus
+from ifmesh.node.control import queueing, waits
 from ifmesh.node.control.running import RunningNode, read_problems
 from ifmesh.node.control.views import (
     board_document,
@@ -27,7 +29,6 @@ from ifmesh.node.control.views import (
     problem_document,
     refusal_document,
     taken_over_document,
-    task_document,
 )
 from ifmesh.node.governor.budget_table import budget_rows
 from ifmesh.node.governor.matching import match_score
@@ -58,6 +59,9 @@ class Handlers:
             "wait": self.wait,
             "register": self.register,
             "reset-breaker": self.reset_breaker,
+            "unqueue": partial(queueing.unqueue, self.node),
+            "ask-release": partial(queueing.ask_release, self.node),
+            "keep": partial(queueing.keep, self.node),
         }
 
     def queries(self) -> dict[str, Handler]:
@@ -98,6 +102,8 @@ class Handlers:
     async def claim(self, body: dict[str, Any]) -> dict[str, Any]:
         """A claim, answered once it is decided (``won`` only for the winner; a loser gets
         ``claim_lost``), or at once with ``provisional``. See docs/claims.md."""
+        if (queued := await queueing.queue_instead(self.node, body)) is not None:
+            return queued  # --queue on a task that is not this session's to take now
         replica, now, task_id = self.node.replica_or_fail(), self.node.now(), body["task"]
         try:
             events = replica.claim(
@@ -110,52 +116,60 @@ class Handlers:
             by = "git" if task.confirmed else None
             return {"task": task_id, "epoch": task.epoch, "won": True, "already_yours": True,
                     "provisional": not task.confirmed, "decided_by": by, "events": []}  # fmt: skip
-        result = await self._emitted(events)
+        # Folded, published and routed in this one step, before anything else is received.
+        pending = self.node.claims.begin(events)
         payload = events[0].payload  # a claim, or the steal of a task taken over (epoch + 1)
         epoch = payload.epoch  # type: ignore[attr-defined]
-        result |= {"task": task_id, "epoch": epoch, "provisional": True}
+        result: dict[str, Any] = {"events": [event_summary(e) for e in events], "task": task_id,
+                                  "epoch": epoch, "provisional": True}  # fmt: skip
         if isinstance(payload, TaskSteal):
             result["taken_over_from"] = payload.previous_owner
-        if body.get("provisional"):
-            return result
         timeout = _seconds(body, "timeout", 60)
-        try:
-            verdict: dict[str, Any] = await self._until(
-                lambda: self._decided(task_id, epoch), timeout
-            )
-        except TimeoutError:
-            await self._withdraw(task_id, epoch)
-            raise errors.ClaimUndecided(
-                f"{task_id} epoch {epoch} was not decided within {timeout:g}s, so the claim is"
-                " withdrawn (it cannot win later); see `ifmesh status` for git's last error,"
-                " then claim again"
-            ) from None
-        return result | verdict
+        if body.get("provisional"):
+            self.node.background(self.node.claims.settle(pending, timeout))
+            return result
+        started = asyncio.get_running_loop().time()
+        verdict = await self.node.claims.settle(pending, timeout)
+        if verdict.won is None:
+            await self._undecided(task_id, epoch, timeout)
+        if not verdict.won:
+            raise errors.ClaimLost(task_id, epoch, verdict.winner, decided_by=verdict.decided_by)
+        result |= {"won": True, "provisional": False, "confirmed": verdict.decided_by == "git",
+                   "decided_by": verdict.decided_by}  # fmt: skip
+        if verdict.why_git:
+            result["why_git"] = verdict.why_git
+        if body.get("confirmed") and not result["confirmed"]:
+            left = timeout - (asyncio.get_running_loop().time() - started)
+            try:
+                result |= await self._until(lambda: self._decided(task_id, epoch), max(0.0, left))
+            except TimeoutError:
+                await self._undecided(task_id, epoch, timeout)
+        return result
 
     def _decided(self, task_id: str, epoch: int) -> dict[str, Any] | None:
-        """Git's verdict on this session's claim (or steal: ``epoch`` is then the epoch it
-        takes the task to): the first confirm record per (task, epoch) in the coordination
-        branch's first-parent history. None while undecided.
-
-        Only git's word settles it here: the mesh tier's provisional winner can be overruled
-        (two sides of a partition), and telling an agent it lost a task that git then gives it
-        would leave the task held and idle. That holds for a steal the fold refused too (the
-        holder's late event was within its lease): a confirm record already pushed for it may
-        still win, and git's verdict then overrules the fold."""
+        """Git's verdict on this session's claim (``claim --confirmed``): the first confirm
+        record per (task, epoch) in the branch's first-parent history. None while undecided."""
         task = self._task(task_id)
         if task.epoch == epoch and task.confirmed and task.owner is not None:
             if task.owner != self.node.session:
-                raise errors.ClaimLost(task_id, epoch, task.owner)
-            return {"won": True, "provisional": False, "confirmed": True, "decided_by": "git"}
+                raise errors.ClaimLost(task_id, epoch, task.owner, decided_by="git")
+            return {"won": True, "provisional": False, "confirmed": True}
         if task.epoch > epoch:  # released, stolen or withdrawn since: this claim is over
             raise errors.ClaimLost(task_id, epoch, None)
         return None
 
-    async def _withdraw(self, task_id: str, epoch: int) -> None:
+    async def _undecided(self, task_id: str, epoch: int, timeout: float) -> None:
+        """No decision in time: the claim is withdrawn (it cannot win later), and the agent
+        told so."""
         task = self._task(task_id)
         if task.epoch == epoch and task.owner == self.node.session and task.held:
             events = self.node.replica_or_fail().release(task_id, self.node.now())
             await self.node.publish_now(events)
+        raise errors.ClaimUndecided(
+            f"{task_id} epoch {epoch} was not decided within {timeout:g}s, so the claim is"
+            " withdrawn (it cannot win later); see `ifmesh status` for git's last error,"
+            " then claim again"
+        )
 
     async def progress(self, body: dict[str, Any]) -> dict[str, Any]:
         events = self.node.replica_or_fail().progress(
@@ -222,63 +236,9 @@ class Handlers:
         return await self._emitted(events)
 
     async def wait(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Returns the instant ``task`` is completed (``until=completed``), every dependency
-        this session waits on for it is (``until=unblocked``), or it is this session's, decided
-        by git (``until=assigned``; without a task: any task taken over for it)."""
-        task_id, until = body.get("task") or None, body.get("until", "completed")
-        if until not in ("completed", "unblocked", "assigned"):
-            raise errors.ConfigError(
-                f"--until is 'completed', 'unblocked' or 'assigned', not {until!r}"
-            )
-        if until == "assigned":
-            return await self._wait_assigned(task_id, body.get("timeout"))
-        if task_id is None:
-            raise errors.ConfigError(f"--until {until} needs a TASK")
-        me = self.node.session
-
-        def done() -> bool:
-            board = self.node.board
-            task = self._task(task_id)
-            if until == "completed":
-                return task.status is TaskStatus.COMPLETED
-            blocker = board.blockers.get((me, task_id))
-            if blocker is not None:
-                return not blocker.waiting
-            return all(
-                (dep := board.task(d)) is not None and dep.status is TaskStatus.COMPLETED
-                for d in task.dependencies
-            )
-
-        try:
-            await self._until(done, body.get("timeout") and float(body["timeout"]))
-        except TimeoutError:
-            raise errors.CoordinationError(
-                f"timed out waiting for {task_id} to be {until}"
-            ) from None
-        lease = timedelta(seconds=self.node.config.lease_seconds)
-        return {"task": task_document(self._task(task_id), self.node.now(), lease), "until": until}
-
-    async def _wait_assigned(self, task_id: str | None, timeout: Any) -> dict[str, Any]:
-        replica, me = self.node.replica_or_fail(), self.node.session
-        if task_id is not None:
-            self._task(task_id)  # an unknown task is refused at once
-
-        def assigned() -> tuple[Task, str | None] | None:
-            taken = {t.task_id: t.previous_owner for t in replica.taken_over() if t.confirmed}
-            wanted = task_id or min(taken, default=None)
-            task = self._task(wanted) if wanted is not None else None
-            if task is None or not (task.held and task.owner == me and task.confirmed):
-                return None
-            return task, taken.get(task.task_id)
-
-        try:
-            task, previous = await self._until(assigned, timeout and float(timeout))
-        except TimeoutError:
-            what = task_id or "a task taken over"
-            raise errors.CoordinationError(f"timed out waiting for {what} to be assigned") from None
-        lease = timedelta(seconds=self.node.config.lease_seconds)
-        document = task_document(task, self.node.now(), lease)
-        return {"task": document, "until": "assigned", "taken_over_from": previous}
+        """Returns the instant ``task`` is completed, unblocked, assigned, this session's
+        (``mine``), or asked to be released (``asked``): see :mod:`ifmesh.node.control.waits`."""
+        return await waits.wait(self.node, body)
 
     async def register(self, body: dict[str, Any]) -> dict[str, Any]:
         config = self.node.config
@@ -363,24 +323,29 @@ class Handlers:
             "completed_without_claim": sorted(
                 t.task_id for t in self.node.board.tasks.values() if t.completed_without_claim
             ),
-        }
+        } | queueing.status_part(self.node)
 
     async def next(self, query: dict[str, Any]) -> dict[str, Any]:
         """The best tasks for this session's capabilities, as the governor ranks: first the
         stale tasks of absent sessions it may take over (not under ``takeover: never``), then
-        the available ones."""
+        the available ones, those whose claim-queue turn is this session's first and those
+        whose turn is another's left out; and the queues this session waits in."""
         now, mine = self.node.now(), frozenset(self.node.config.capabilities)
-        offers = self.node.replica_or_fail().takeover_offers(now)
+        offers, me = self.node.replica_or_fail().takeover_offers(now), self.node.session
+        turns = queueing.turns(self.node, now)
         available = [t for t in self.node.board.tasks.values() if t.status is TaskStatus.AVAILABLE]
+        available = [t for t in available if turns.get(t.task_id, me) == me]
         ranked = []
         for task, offered in [(t, True) for t in offers] + [(t, False) for t in available]:
             match = match_score(frozenset(task.required_capabilities), mine)
             if match >= self.node.policy.limits(task.task_type).min_capability_match:
-                rank = (not offered, -match, task.kind.value != "primary", task.task_id)
+                waits_turn = task.task_id not in turns  # a queue turn of this session's first
+                rank = (not offered, waits_turn, -match, task.kind.value != "primary", task.task_id)
                 ranked.append((rank, task, offered))
         ranked.sort(key=lambda item: item[0])
         lease = timedelta(seconds=self.node.config.lease_seconds)
-        return {"tasks": [next_document(t, now, lease, offered) for _, t, offered in ranked[:5]]}
+        tasks = [next_document(t, now, lease, offered) for _, t, offered in ranked[:5]]
+        return {"tasks": tasks, "queued": queueing.queued(self.node, now)}
 
     async def budget(self, query: dict[str, Any]) -> dict[str, Any]:
         state = self.node.board.governor

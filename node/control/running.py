@@ -11,13 +11,14 @@ notice the node gives on every change of its board, which the waiting commands s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from ifmesh.node.board.formats.problems import ReadProblem
 from ifmesh.node.board.replica import Replica
 from ifmesh.node.board.state import Board
+from ifmesh.node.claims.decider import ClaimDecider
 from ifmesh.node.gitsync.outputs import SyncState
 from ifmesh.node.governor.policy import Policy
 from ifmesh.node.mesh.events import PeerMetrics
@@ -59,6 +60,9 @@ class RunningNode(Protocol):
     def now(self) -> datetime: ...
     def replica_or_fail(self) -> Replica: ...
     async def publish_now(self, events: Sequence[Envelope]) -> None: ...
+    @property
+    def claims(self) -> ClaimDecider: ...
+    def background(self, work: Coroutine[Any, Any, Any]) -> None: ...
 
 
 def read_problems(node: RunningNode) -> list[ReadProblem]:

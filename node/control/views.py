@@ -14,11 +14,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from ifmesh.node.board import queues
 from ifmesh.node.board.effects import Effect, Rejected
 from ifmesh.node.board.formats.problems import ReadProblem
 from ifmesh.node.board.formats.status import same_session, session_named_by
-from ifmesh.node.board.replica import TakenOver
 from ifmesh.node.board.state import Board, Task, lease_expired
+from ifmesh.node.board.takeover import TakenOver
 from ifmesh.node.protocol.fields import format_timestamp
 from ifmesh.node.protocol.messages import Envelope
 
@@ -89,6 +90,33 @@ def task_document(
         "manual_dependency": task.manual_dependency or None,
         "completed_without_claim": task.completed_without_claim,
         "warnings": list(warnings),
+    } | queue_document(task, now, lease)
+
+
+def queue_document(task: Task, now: datetime, lease: timedelta) -> dict[str, Any]:
+    """A task's claim queue and open ask-release (docs/claims.md): ``queue`` in the order the
+    waiters stand at ``now`` (from the one whose turn it is, on a free task), ``queue_turn``
+    who alone may claim the free task now (null: anyone, or no queue)."""
+    ask = task.ask
+    return {
+        "queue": [
+            {
+                "session": w.session_id,
+                "urgency": w.urgency,
+                "queued_at": format_timestamp(w.queued_at),
+                "rank": round(queues.rank(w, now), 3),
+            }
+            for w in queues.in_order(task, now, lease)
+        ],
+        "queue_turn": queues.turn(task, now, lease),
+        "ask": None
+        if ask is None
+        else {
+            "asker": ask.asker,
+            "reason": ask.reason,
+            "asked_at": format_timestamp(ask.asked_at),
+            "grace_until": format_timestamp(ask.grace_until),
+        },
     }
 
 

@@ -5,12 +5,18 @@ milestones (``milestone: "50% - text"``), completion (``completed:``, ``delivera
 ``tests_pass:``) and blockers (``blocked_on:``). The event log stays the authority; this file is
 what people and the seed's polling loops read, and what the confirm ledger judges. Rendering is
 the board's (:func:`ifmesh.node.board.formats.status.render_status`).
+
+``queued:`` lists the tasks whose claim queue the session joined (``task.queue``) and has not
+left since by its own events: an unqueue, or its claim or takeover of the task. A queue ended
+by others (the task completed, a turn that lapsed) stays listed until one of those; the board
+(`ifmesh status`) has the live answer.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from types import MappingProxyType
 
 from ifmesh.node.board.formats.status import StatusFile, render_status
 from ifmesh.node.protocol.messages import (
@@ -18,11 +24,17 @@ from ifmesh.node.protocol.messages import (
     BlockerResolved,
     ClaimLost,
     Envelope,
+    TaskClaim,
     TaskComplete,
     TaskFail,
     TaskProgress,
+    TaskQueue,
     TaskRelease,
+    TaskSteal,
+    TaskUnqueue,
 )
+
+QUEUED = "queued"  # a key the seed's format does not have: kept with the file's extra keys
 
 
 def initial_status(session: str, branch: str) -> StatusFile:
@@ -43,6 +55,7 @@ def with_confirm_record(status: StatusFile, task: str, epoch: int) -> StatusFile
 
 def after_event(status: StatusFile, event: Envelope) -> StatusFile:
     """The STATUS once ``event`` (one of this session's own) has happened."""
+    status = _queued_after(status, event)
     payload = event.payload
     if isinstance(payload, TaskProgress):
         keep_blocker = status.current_task == payload.task_id
@@ -79,6 +92,23 @@ def after_event(status: StatusFile, event: Envelope) -> StatusFile:
     ):
         return replace(_cleared(status), status="idle")
     return status
+
+
+def _queued_after(status: StatusFile, event: Envelope) -> StatusFile:
+    payload = event.payload
+    if not isinstance(payload, TaskQueue | TaskUnqueue | TaskClaim | TaskSteal):
+        return status
+    listed = status.extra.get(QUEUED)
+    before = [str(t) for t in listed] if isinstance(listed, list) else []
+    after = [t for t in before if t != payload.task_id]
+    if isinstance(payload, TaskQueue):
+        after.append(payload.task_id)
+    if after == before:
+        return status
+    extra = {k: v for k, v in status.extra.items() if k != QUEUED}
+    if after:
+        extra[QUEUED] = after
+    return replace(status, extra=MappingProxyType(extra))
 
 
 def after_claim_lost(status: StatusFile, task: str) -> StatusFile:

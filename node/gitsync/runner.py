@@ -69,6 +69,21 @@ class AsyncGitSync:
         self.sync.write_confirm_record(task, epoch, self._clock())
         self._wake.set()
 
+    async def holds_record(self, task: str, epoch: int) -> bool:
+        """Whether git has decided (task, epoch), or a confirm record of this session for it
+        waits in a local commit (one a killed predecessor made and did not push)."""
+
+        def check() -> bool:
+            sync = self.sync
+            with sync.git_lock:
+                if sync.reader.ledger.verdict(task, epoch, sync.config.session) is not None:
+                    return True
+                return any(
+                    r.task == task and r.epoch == epoch for r in sync.chain.pending_records()
+                )
+
+        return await asyncio.to_thread(check)
+
     def request_fetch(self) -> None:
         self.sync.request_fetch(self._clock())
         self._wake.set()

@@ -107,6 +107,9 @@ class ResourcePolicy(BaseModel):
     budget_warning_ratio: Ratio = 0.8
     allow_unregistered: bool = False
     takeover: Takeover = "offer"
+    # How long the holder of a task has to answer `ifmesh ask-release` (release or keep)
+    # before its lease runs out and the task goes STALE (docs/claims.md, "Request-release").
+    ask_release_grace: Seconds = 600.0
     task_types: dict[TaskTypeName, LimitsOverride] = Field(default_factory=dict)
 
 
@@ -147,6 +150,7 @@ class Policy:
     budget_warning_ratio: float
     allow_unregistered: bool
     takeover: Takeover = "offer"
+    ask_release_grace: float = 600.0
     hash: str = field(default="", compare=False)
 
     def limits(self, task_type: str | None) -> Limits:
@@ -161,6 +165,7 @@ class Policy:
         section["budget_warning_ratio"] = self.budget_warning_ratio
         section["allow_unregistered"] = self.allow_unregistered
         section["takeover"] = self.takeover
+        section["ask_release_grace"] = self.ask_release_grace
         section["task_types"] = {
             name: asdict(limits) for name, limits in sorted(self.task_types.items())
         }
@@ -188,6 +193,7 @@ def policy_from_model(model: ResourcePolicy) -> Policy:
         budget_warning_ratio=model.budget_warning_ratio,
         allow_unregistered=model.allow_unregistered,
         takeover=model.takeover,
+        ask_release_grace=model.ask_release_grace,
     )
     return replace(policy, hash=canonical_hash(policy.effective()))
 

@@ -1,4 +1,5 @@
-"""IFMessage: the envelope every ifmesh node speaks, and its typed payloads.
+"""IFMessage: the envelope every ifmesh node speaks, around the payloads of
+:mod:`ifmesh.node.protocol.payloads` (re-exported here).
 
 Compatibility. An IFMessage v1.0 carries ``id``, ``timestamp``, ``level``, ``source``,
 ``destination`` and ``payload``; those stay required. The v2.1 fields (``performative``,
@@ -17,9 +18,9 @@ Identity. ``source`` is the session id (``session-2-webrtc``); with ``lamport`` 
 the ordering key ``(lamport, source, seq)`` of the board. ``sender`` is derived from it
 (``if://agent/session-2-webrtc``) and, when present, must agree with it.
 
-Adding a message type is one payload model: subclass :class:`Payload` with
-``message_type="x.y"``. The envelope class for it, the discriminated union, the JSON Schema
-and the codec all follow from that registration.
+Adding a message type is one payload model in :mod:`ifmesh.node.protocol.payloads`: subclass
+:class:`Payload` with ``message_type="x.y"``. The envelope class for it, the discriminated
+union, the JSON Schema and the codec all follow from that registration.
 
 Validation lives in the models (pydantic, strict types, unknown fields refused), built from
 the field types of :mod:`ifmesh.node.protocol.fields`; turning pydantic's errors into
@@ -30,14 +31,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Discriminator,
     Field,
-    JsonValue,
     Tag,
     TypeAdapter,
     ValidationInfo,
@@ -46,200 +46,54 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from ifmesh.node.protocol import payloads as _payloads
 from ifmesh.node.protocol.fields import (
     ORIGIN_BROADCAST,
     AgentUri,
-    BlockerType,
-    Capabilities,
     Destination,
-    Epoch,
     Level,
     LevelName,
-    Metadata,
-    Money,
     NonEmptyText,
-    Percent,
     Performative,
     SessionId,
     Signature,
-    TaskId,
-    Text,
     Timestamp,
-    Urgency,
     level_name,
 )
+
+# The payload models, re-exported: callers write ``messages.TaskClaim``.
+Payload = _payloads.Payload
+TaskClaim = _payloads.TaskClaim
+TaskBroadcast = _payloads.TaskBroadcast
+TaskProgress = _payloads.TaskProgress
+TaskComplete = _payloads.TaskComplete
+TaskFail = _payloads.TaskFail
+TaskRelease = _payloads.TaskRelease
+TaskSteal = _payloads.TaskSteal
+TaskConfirmed = _payloads.TaskConfirmed
+ClaimLost = _payloads.ClaimLost
+LeaseRenew = _payloads.LeaseRenew
+Blocker = _payloads.Blocker
+BlockerResolved = _payloads.BlockerResolved
+HelpRequest = _payloads.HelpRequest
+HelpOffer = _payloads.HelpOffer
+HelpEscalate = _payloads.HelpEscalate
+SwarmRegister = _payloads.SwarmRegister
+BreakerReset = _payloads.BreakerReset
+GenericPayload = _payloads.GenericPayload
+TaskQueue = _payloads.TaskQueue
+TaskUnqueue = _payloads.TaskUnqueue
+TaskAskRelease = _payloads.TaskAskRelease
+TaskKeep = _payloads.TaskKeep
+GENERIC_TYPE = _payloads.GENERIC_TYPE
 
 MAX_ENCODED_BYTES = 1 << 20  # an encoded IFMessage is at most 1 MiB (DESIGN.md)
 DEFAULT_TTL_SECONDS = 300
 MAX_TTL_SECONDS = 86_400
 AGENT_URI_PREFIX = "if://agent/"
 BROADCAST = "*"
-GENERIC_TYPE = "message"  # the type of a message that names none (the origin's)
-
-# --- payloads -------------------------------------------------------------------------------
 
 _STRICT = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class Payload(BaseModel):
-    """Base of every payload; a subclass names its wire ``type`` and is registered by it."""
-
-    model_config = _STRICT
-    message_type: ClassVar[str] = ""
-    registry: ClassVar[dict[str, type[Payload]]] = {}
-
-    def __init_subclass__(cls, message_type: str = "", **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if message_type:
-            if message_type in Payload.registry:
-                raise TypeError(f"message type {message_type!r} registered twice")
-            cls.message_type = message_type
-            Payload.registry[message_type] = cls
-
-
-class TaskClaim(Payload, message_type="task.claim"):
-    task_id: TaskId
-    epoch: Epoch
-    swarm_id: SessionId
-    task_type: NonEmptyText = "general"
-    metadata: Metadata = Field(default_factory=dict)
-    timestamp: Timestamp
-    policy_hash: str = ""
-
-
-class TaskBroadcast(Payload, message_type="task.broadcast"):
-    task_id: TaskId
-    task_type: NonEmptyText = "general"
-    priority: Urgency = "medium"
-    metadata: Metadata = Field(default_factory=dict)
-    assigned_at: Timestamp
-
-
-class TaskProgress(Payload, message_type="task.progress"):
-    task_id: TaskId
-    epoch: Epoch
-    percent: Percent
-    milestone: Text = ""
-
-
-class TaskComplete(Payload, message_type="task.complete"):
-    task_id: TaskId
-    epoch: Epoch
-    deliverable: Text = ""
-    tests_pass: bool
-    actual_hours: Annotated[float, Field(ge=0)] | None = None
-
-
-class TaskFail(Payload, message_type="task.fail"):
-    task_id: TaskId
-    epoch: Epoch
-    reason: NonEmptyText
-
-
-class TaskRelease(Payload, message_type="task.release"):
-    task_id: TaskId
-    epoch: Epoch
-
-
-class TaskSteal(Payload, message_type="task.steal"):
-    """Takes over a task whose owner's lease expired; ``epoch`` is the new epoch (old + 1)."""
-
-    task_id: TaskId
-    epoch: Epoch
-    previous_owner: SessionId
-
-
-class TaskConfirmed(Payload, message_type="task.confirmed"):
-    """The git tier's verdict: ``winner`` holds (task, epoch) by the first confirm record."""
-
-    task_id: TaskId
-    epoch: Epoch
-    winner: SessionId
-
-
-class ClaimLost(Payload, message_type="claim.lost"):
-    task_id: TaskId
-    epoch: Epoch
-    winner: SessionId
-
-
-class LeaseRenew(Payload, message_type="lease.renew"):
-    """Keeps the sender's claims alive; emitted every lease/3 while it holds any."""
-
-    task_ids: Annotated[list[TaskId], Field(max_length=1024)]
-
-
-class Blocker(Payload, message_type="blocker"):
-    swarm_id: SessionId
-    task_id: TaskId
-    blocked_on: Annotated[list[TaskId], Field(max_length=256)] = Field(default_factory=list)
-    blocker_type: BlockerType = "dependency"
-    required_capabilities: Capabilities = Field(default_factory=list)
-    description: Text = ""
-    urgency: Urgency = "medium"
-    detected_at: Timestamp
-
-
-class BlockerResolved(Payload, message_type="blocker.resolved"):
-    swarm_id: SessionId
-    task_id: TaskId
-    resolution: Text = ""
-
-
-class HelpRequest(Payload, message_type="help.request"):
-    blocked_swarm_id: SessionId
-    task_id: TaskId
-    required_capabilities: Capabilities
-    description: Text = ""
-    urgency: Urgency = "medium"
-    max_helpers: Annotated[int, Field(ge=1, le=64)] = 3
-    max_cost_per_helper: Money = 10.0
-    deadline: Timestamp
-
-
-class HelpOffer(Payload, message_type="help.offer"):
-    """A helper's answer; ``request_id`` is the id of the help.request message."""
-
-    request_id: NonEmptyText
-    task_id: TaskId
-    helper_swarm_id: SessionId
-    capabilities: Capabilities = Field(default_factory=list)
-    estimated_cost: Money = 0.0
-    message: Text = ""
-
-
-class HelpEscalate(Payload, message_type="help.escalate"):
-    """An unanswered help.request past its deadline, raised to every session."""
-
-    request_id: NonEmptyText
-    task_id: TaskId
-    blocked_swarm_id: SessionId
-    reason: Text = ""
-
-
-class SwarmRegister(Payload, message_type="swarm.register"):
-    swarm_id: SessionId
-    capabilities: Capabilities
-    cost_per_hour: Money
-    reputation_score: Annotated[float, Field(ge=0, le=1)] = 0.5
-    budget: Money
-    model: NonEmptyText = "unspecified"
-
-
-class BreakerReset(Payload, message_type="breaker.reset"):
-    """An operator closes a circuit breaker: for a swarm, or a swarm's task type."""
-
-    swarm_id: SessionId
-    task_type: NonEmptyText | None = None
-    reason: Text = ""
-
-
-class GenericPayload(Payload, message_type=GENERIC_TYPE):
-    """The free content of a generic message: any JSON object (the origin's payload, a
-    Record<string, unknown>), kept whole as the model's extras."""
-
-    model_config = ConfigDict(strict=True, extra="allow", frozen=True, allow_inf_nan=False)
-    __pydantic_extra__: dict[str, JsonValue]
 
 
 # --- envelope -------------------------------------------------------------------------------

@@ -21,7 +21,6 @@ the mesh in the background when it comes back. The parts are built in
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import secrets
 from collections.abc import Coroutine, Iterable, Sequence
@@ -35,6 +34,7 @@ from ifmesh.node.board.errors import ForkedLog
 from ifmesh.node.board.formats.problems import ReadProblem
 from ifmesh.node.board.replica import Replica
 from ifmesh.node.board.state import Board
+from ifmesh.node.claims.decider import ClaimDecider
 from ifmesh.node.control.endpoint import CONTROL_FILE, ControlEndpoint, publish, write_token
 from ifmesh.node.control.handlers import Handlers
 from ifmesh.node.control.metrics import NodeMetrics
@@ -52,9 +52,11 @@ from ifmesh.node.mesh.events import (
     SignalingChanged,
 )
 from ifmesh.node.mesh.mesh import Mesh
+from ifmesh.node.mesh.messaging import AckedSend
 from ifmesh.node.protocol.messages import Envelope, SwarmRegister
 from ifmesh.node.runtime import parts
 from ifmesh.node.runtime.config import NodeConfig
+from ifmesh.node.runtime.heap import freeze_heap
 from ifmesh.node.runtime.statedir import SeqReservation, StateDirLock
 from ifmesh.node.runtime.timers import run_timers
 
@@ -78,6 +80,7 @@ class Node:
         self.replica: Replica | None = None
         self.git: AsyncGitSync | None = None
         self.mesh: Mesh | None = None
+        self.claims = ClaimDecider(self)
         self.presence: dict[str, str] = {}  # peer → up | suspect | down (local, never folded)
         self.signaling_joined = False
         self._mesh_was_ready = False
@@ -105,7 +108,7 @@ class Node:
             control = await self._start_control()
             await self._start_mesh()
             self._start_timers()
-            _freeze_heap()
+            freeze_heap()
             log.info("node.started", session=self.session, incarnation=self.incarnation)
             self.feed.publish({"type": "node.started", "session": self.session})
             await stop.wait()
@@ -137,6 +140,7 @@ class Node:
         # event, whose seq must come after everything this session sent before.
         for outputs in pending:
             self._on_git(outputs)
+        await self.claims.settle_inherited(self.git.holds_record)
         self._register()
 
     def _register(self) -> None:
@@ -179,7 +183,8 @@ class Node:
             self._wake,
             clock=utcnow,
             publish=self.publish,
-            confirm=self._confirm,
+            confirm=self.claims.confirm,
+            take_turns=self.claims.take_turns,
         )
         self._tasks.append(asyncio.create_task(timers, name="node-timers"))
 
@@ -190,6 +195,8 @@ class Node:
         mesh.on_message(lambda event: self.receive([event.message], f"mesh:{event.peer}"))
         # Each new channel carries this session's recent events first, ahead of every ack.
         mesh.on_catch_up(self._catch_up)
+        # A competing claim for a (task, epoch) we hold a confirm record for gets a nack.
+        mesh.on_decline(self.claims.decline)
         if self.git is not None:  # the bridges tell each other when their pushes land
             git = self.git
             mesh.on_hint(hints.TOPIC, lambda peer, data: hints.received(git, peer, data))
@@ -254,6 +261,22 @@ class Node:
             await asyncio.sleep(0)
         self._announce(events)
 
+    def publish_claim(self, events: Sequence[Envelope]) -> AckedSend | None:
+        """:meth:`publish` for a claim being decided (node.claims): the claim is in every open
+        peer's channel queue, sent for acknowledgement, when this returns (no ``await``: a
+        competing claim received later is answered behind it). None without open peers."""
+        send = None
+        if self._record(events):
+            assert self.mesh is not None
+            try:
+                send = self.mesh.send_for_ack(events[0])
+            except errors.IfmeshError as exc:
+                log.warning("node.broadcast_failed", event=events[0].id, error=str(exc))
+            if len(events) > 1:
+                self._background(self._broadcast(events[1:]))
+        self._announce(events)
+        return send
+
     def _record(self, events: Sequence[Envelope]) -> bool:
         """Reserves the seqs and hands the events to git; whether the mesh should carry them."""
         if not events:
@@ -270,7 +293,12 @@ class Node:
             self.feed.publish(event_document(event, own=True))
         self._after_change()
 
-    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+    def background(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Runs ``work`` beside the node (a provisional claim's decision); cancelled at
+        shutdown if still running."""
+        self._background(work)
+
+    def _background(self, work: Coroutine[Any, Any, Any]) -> None:
         """Runs ``work`` beside the node; cancelled at shutdown if still running."""
         task = asyncio.create_task(work)
         self._tasks.append(task)
@@ -314,8 +342,8 @@ class Node:
 
     # --- edges ------------------------------------------------------------------------------
 
-    def _confirm(self, task_id: str, epoch: int) -> None:
-        """A claim the mesh decided (its contest window ended): git writes its confirm record."""
+    def write_confirm_record(self, task_id: str, epoch: int) -> None:
+        """A claim won on the mesh or sent to git (node.claims): git writes its record."""
         if self.git is not None:
             self.git.write_confirm_record(task_id, epoch)
 
@@ -348,7 +376,7 @@ class Node:
             elif isinstance(event, MeshReady):
                 if not self._mesh_was_ready:  # the first peer connections stay too
                     self._mesh_was_ready = True
-                    _freeze_heap()
+                    freeze_heap()
                 continue
             elif isinstance(event, SignalingChanged):
                 self.signaling_joined = event.joined
@@ -358,11 +386,9 @@ class Node:
                 continue
             alive = [p for p, state in self.presence.items() if state in ("up", "suspect")]
             self.replica_or_fail().set_presence(alive)
-            self.feed.publish({"type": "presence", "peer": event.peer, **self._presence_of(event)})
+            state = self.presence.get(event.peer, "unknown")
+            self.feed.publish({"type": "presence", "peer": event.peer, "state": state})
             self._wake.set()
-
-    def _presence_of(self, event: PeerUp | PeerSuspect | PeerDown) -> dict[str, Any]:
-        return {"state": self.presence.get(event.peer, "unknown")}
 
     def _catch_up(self, peer: str) -> list[Envelope]:
         """What a peer whose channel just opened gets first: this session's recent events it
@@ -372,12 +398,3 @@ class Node:
         through git."""
         own = [event for event in self.replica_or_fail().log if event.source == self.session]
         return own[-256:]
-
-
-def _freeze_heap() -> None:
-    """Start-up made most of the objects this process will ever hold (modules, models, the
-    board, the peer connections): collect the garbage, then move the rest out of the
-    collector's sight, so a full collection scans only what came after and does not stall a
-    message for tens of milliseconds (one was measured at 150 ms during mesh formation)."""
-    gc.collect()
-    gc.freeze()

@@ -26,9 +26,11 @@ async def run_timers(
     clock: Callable[[], datetime],
     publish: Callable[[Sequence[Envelope]], None],
     confirm: Callable[[str, int], None],
+    take_turns: Callable[[datetime], bool] = lambda now: False,
 ) -> None:
     """Runs until cancelled. ``wake`` is set on every board change; ``publish`` takes the
-    events the replica emitted, ``confirm(task, epoch)`` a claim that is ready for git."""
+    events the replica emitted, ``confirm(task, epoch)`` a claim that is ready for git, and
+    ``take_turns(now)`` claims the tasks whose queue turn is this session's."""
     loop = asyncio.get_running_loop()
     idle_deadline: datetime | None = None
     due = replica.get_timer()
@@ -55,8 +57,9 @@ async def run_timers(
         emitted = replica.handle_timer(now)
         if emitted:
             publish(emitted)
+        turns = take_turns(now)  # claim-queue turns that are this session's: it claims them
         confirmations = replica.take_confirmations(now)
         for task_id, epoch in confirmations:
             confirm(task_id, epoch)
-        idle_deadline = None if emitted or confirmations else due
+        idle_deadline = None if emitted or confirmations or turns else due
         due = replica.get_timer()

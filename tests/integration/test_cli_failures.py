@@ -184,7 +184,7 @@ async def test_every_client_command_reads_the_environment_and_flags_win(
                 assert ran.code == 0, (command, ran.err)
             assert (await ifmesh(in_lab, "status")).out.startswith("session session-7-lab ")
             claim = await ifmesh(in_lab, "claim", "P0.0.1")
-            assert claim.out == "won P0.0.1 epoch 0 (decided by git)\n"
+            assert claim.out == "won P0.0.1 epoch 0 (decided by mesh)\n"  # alone: no one to ask
             assert (await ifmesh(in_lab, "progress", "P0.0.1", "25")).code == 0
             waited = await ifmesh(in_lab, "wait", "P0.0.1", "--until", "unblocked")
             assert waited.out == "P0.0.1 is unblocked: CLAIMED\n"

@@ -82,6 +82,7 @@ FIELD_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "reputation_score": st.floats(min_value=0, max_value=1),
     "budget": money,
     "model": non_empty_text,
+    "grace_seconds": st.floats(min_value=0.001, max_value=86_400, allow_nan=False),
 }
 
 

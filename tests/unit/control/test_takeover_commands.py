@@ -10,7 +10,7 @@ first confirm record it would find (this session's, unless a test says otherwise
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ import pytest
 from ifmesh.node.board.errors import AlreadyClaimed
 from ifmesh.node.board.replica import Replica, Takeover
 from ifmesh.node.board.state import Board, BoardConfig
+from ifmesh.node.claims.decider import ClaimDecider
 from ifmesh.node.control.handlers import Handlers
 from ifmesh.node.control.running import BoardChanged
 from ifmesh.node.errors import ClaimLost, ConfigError
@@ -49,6 +50,7 @@ class Node:
         self.signaling_joined, self.mesh, self.git, self.fatal = False, None, None, None
         self.last_git_errors: list[str] = []
         self.room_problems = ()
+        self.claims = ClaimDecider(self)
 
     @property
     def board(self) -> Board:
@@ -64,6 +66,16 @@ class Node:
         # Git answers once the confirm record's push lands: later, never within the command.
         asyncio.get_running_loop().call_soon(self.git_decides, events)
         self.changed.notify()
+
+    def publish_claim(self, events: Sequence[Envelope]) -> None:
+        asyncio.get_running_loop().call_soon(self.git_decides, events)
+        self.changed.notify()
+
+    def write_confirm_record(self, task_id: str, epoch: int) -> None:
+        pass  # git_decides answers every claim or steal published
+
+    def background(self, work: Coroutine[Any, Any, Any]) -> None:
+        asyncio.get_running_loop().create_task(work)
 
     def git_decides(self, events: Sequence[Envelope]) -> None:
         for event in events:
