@@ -38,7 +38,9 @@ FIRST_TYPES = (
     "help.request", "lease.renew", "swarm.register", "task.broadcast", "task.claim",
     "task.complete", "task.confirmed", "task.fail", "task.progress", "task.release", "task.steal",
 )  # fmt: skip
-CLOCK_ORDER = FIRST_TYPES + tuple(sorted(messages.EVENT_TYPES - set(FIRST_TYPES)))
+LATER_TYPES = ("task.ask_release", "task.keep", "task.queue", "task.unqueue", "swarm.leave")
+KNOWN = FIRST_TYPES + LATER_TYPES
+CLOCK_ORDER = KNOWN + tuple(sorted(messages.EVENT_TYPES - set(KNOWN)))  # new ones: append above
 
 
 def provider_message(p: Provider, index: int, message_type: str) -> messages.Envelope:

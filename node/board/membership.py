@@ -1,12 +1,13 @@
 """Who the room's members are, as judged in the fold: the sessions a claim on the mesh needs.
 
 A member is a session whose node registered it (its ``swarm.register`` is in the fold, sent by
-a node rather than read from a STATUS file) and whose last event is within the lease at the
-time the question is asked. Every node that holds the same events gives the same answer for
-the same time, which is the point: liveness (pings) is each node's own view and may differ
-between two nodes, so it never decides who must be asked. A member that stops speaking stops
-being one only once its last event is older than the lease — until then claims are decided by
-git, since the mesh cannot hear from it (docs/claims.md).
+a node rather than read from a STATUS file, and no ``swarm.leave`` of its node came after)
+and whose last event is within the lease at the time the question is asked. Every node that
+holds the same events gives the same answer for the same time, which is the point: liveness
+(pings) is each node's own view and may differ between two nodes, so it never decides who must
+be asked. A member that stops speaking stops being one only once its last event is older than
+the lease — until then claims are decided by git, since the mesh cannot hear from it
+(docs/claims.md).
 """
 
 from __future__ import annotations

@@ -90,6 +90,22 @@ def _register(
     return commit
 
 
+def _leave(
+    state: FoldState, event: m.Envelope, config: BoardConfig, gov: Governance, fx: list[Effect]
+) -> Outcome:
+    """A node's ``swarm.leave``: its session stops being a member (board/membership.py)."""
+    p = event.payload
+    assert isinstance(p, m.SwarmLeave)
+    session = state.sessions.get(p.swarm_id)
+    if event.source != p.swarm_id or session is None or not session.node:
+        return None  # only a session leaves for itself; a non-member has nothing to leave
+
+    def commit() -> None:
+        state.sessions[p.swarm_id] = evolve(session, node=False)
+
+    return commit
+
+
 def _strings(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         return tuple(part.strip() for part in value.split(",") if part.strip())
@@ -131,5 +147,6 @@ def _broadcast(
 
 HANDLERS: dict[str, Handler] = {
     "swarm.register": _register,
+    "swarm.leave": _leave,
     "task.broadcast": _broadcast,
 }

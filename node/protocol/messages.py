@@ -79,6 +79,7 @@ HelpRequest = _payloads.HelpRequest
 HelpOffer = _payloads.HelpOffer
 HelpEscalate = _payloads.HelpEscalate
 SwarmRegister = _payloads.SwarmRegister
+SwarmLeave = _payloads.SwarmLeave
 BreakerReset = _payloads.BreakerReset
 GenericPayload = _payloads.GenericPayload
 TaskQueue = _payloads.TaskQueue

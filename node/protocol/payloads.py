@@ -178,6 +178,15 @@ class SwarmRegister(Payload, message_type="swarm.register"):
     model: NonEmptyText = "unspecified"
 
 
+class SwarmLeave(Payload, message_type="swarm.leave"):
+    """A node stops for good (its session ends, ``ifmesh node`` told to stop): the session is no
+    longer a member of the room, so claims stop waiting for its ack (docs/claims.md). A later
+    ``swarm.register`` from its node makes it a member again."""
+
+    swarm_id: SessionId
+    reason: NonEmptyText = "session ended"
+
+
 class BreakerReset(Payload, message_type="breaker.reset"):
     """An operator closes a circuit breaker: for a swarm, or a swarm's task type."""
 

@@ -53,7 +53,7 @@ from ifmesh.node.mesh.events import (
 )
 from ifmesh.node.mesh.mesh import Mesh
 from ifmesh.node.mesh.messaging import AckedSend
-from ifmesh.node.protocol.messages import Envelope, SwarmRegister
+from ifmesh.node.protocol.messages import Envelope, SwarmLeave, SwarmRegister
 from ifmesh.node.runtime import parts
 from ifmesh.node.runtime.config import NodeConfig
 from ifmesh.node.runtime.heap import freeze_heap
@@ -148,7 +148,8 @@ class Node:
         board = self.board
         known = board.sessions.get(self.session)
         capabilities = tuple(self.config.capabilities)
-        if known is not None and known.capabilities == capabilities and board.governor:
+        same = known is not None and known.node and known.capabilities == capabilities
+        if same and board.governor:
             return
         payload = SwarmRegister(
             swarm_id=self.session,
@@ -194,7 +195,7 @@ class Node:
         # loop between a message arriving and the board holding it.
         mesh.on_message(lambda event: self.receive([event.message], f"mesh:{event.peer}"))
         # Each new channel carries this session's recent events first, ahead of every ack.
-        mesh.on_catch_up(self._catch_up)
+        mesh.on_catch_up(lambda peer: parts.catch_up_events(self.replica_or_fail()))
         # A competing claim for a (task, epoch) we hold a confirm record for gets a nack.
         mesh.on_decline(self.claims.decline)
         if self.git is not None:  # the bridges tell each other when their pushes land
@@ -210,6 +211,10 @@ class Node:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self.replica is not None and self.fatal is None:  # no longer a member: claims in
+            # the room stop waiting for this session's ack (docs/claims.md, "Who must answer")
+            leave = SwarmLeave(swarm_id=self.session, reason="node stopped")
+            await self.publish_now(self.replica.publish(leave, utcnow()))
         if self.mesh is not None:
             try:
                 # Bounded: a drained mesh says bye within the drain timeout; never hang a stop.
@@ -389,12 +394,3 @@ class Node:
             state = self.presence.get(event.peer, "unknown")
             self.feed.publish({"type": "presence", "peer": event.peer, "state": state})
             self._wake.set()
-
-    def _catch_up(self, peer: str) -> list[Envelope]:
-        """What a peer whose channel just opened gets first: this session's recent events it
-        may have missed (after its git fetch, before the channel opened). The mesh queues them
-        when the channel opens, ahead of any ack on it (node.mesh.catchup). Duplicates are
-        no-ops there; anything older than a message's ttl is refused by the mesh and arrives
-        through git."""
-        own = [event for event in self.replica_or_fail().log if event.source == self.session]
-        return own[-256:]

@@ -19,6 +19,7 @@ from ifmesh.node.governor.policy_file import load_policy, parse_policy
 from ifmesh.node.mesh.config import MeshConfig
 from ifmesh.node.mesh.ice import IceServer
 from ifmesh.node.mesh.mesh import Mesh
+from ifmesh.node.protocol.messages import Envelope
 from ifmesh.node.runtime.config import NodeConfig
 from ifmesh.node.runtime.startboard import RoomFiles, read_room
 
@@ -108,3 +109,15 @@ def mesh(config: NodeConfig) -> Mesh:
             join_timeout=None,  # git-only until the signaling server answers
         )
     )
+
+
+CATCH_UP_EVENTS = 256
+
+
+def catch_up_events(replica: Replica) -> list[Envelope]:
+    """What a peer whose channel just opened gets first: this session's recent events it may
+    have missed (after its git fetch, before the channel opened). The mesh queues them when the
+    channel opens, ahead of any ack on it (node.mesh.catchup). Duplicates are no-ops there;
+    anything older than a message's ttl is refused by the mesh and arrives through git."""
+    own = [event for event in replica.log if event.source == replica.session_id]
+    return own[-CATCH_UP_EVENTS:]

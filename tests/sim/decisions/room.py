@@ -33,7 +33,7 @@ from ifmesh.node.control.running import BoardChanged
 from ifmesh.node.errors import IfmeshError
 from ifmesh.node.mesh.framing import Delivery
 from ifmesh.node.mesh.messaging import AckedSend
-from ifmesh.node.protocol.messages import Envelope, SwarmRegister
+from ifmesh.node.protocol.messages import Envelope, SwarmLeave, SwarmRegister
 from tests.sim.decisions.vloop import VirtualLoop
 from tests.sim.decisions.wire import Path, SimChannel, SimLink, SimMesh
 
@@ -57,7 +57,7 @@ class Scenario:
     def draw(seed: int) -> Scenario:
         rng = random.Random(seed)
         nodes = rng.randint(3, 5)
-        kinds = ["reconnect", "blackhole", "partition", "kill", "join", "calm", "calm"]
+        kinds = ["reconnect", "blackhole", "partition", "kill", "leave", "join", "calm", "calm"]
         rounds = rng.randint(3, 6)
         return Scenario(
             seed=seed,
@@ -279,6 +279,22 @@ class Room:
         loop.call_later(self.rng.uniform(0.1, 2.0), self.on_roster.discard, session)
         self.log(f"{session} killed")
 
+    def leave(self, session: str) -> None:
+        """A node stopped on purpose: its decisions in flight end, it sends ``swarm.leave`` on
+        every channel and to git, says bye (its links close once that is sent) and leaves the
+        roster."""
+        node = self.nodes[session]
+        for task in list(node.work):
+            task.cancel()
+        node.publish(node.replica.publish(SwarmLeave(swarm_id=session), node.now()))
+        node.alive = False
+        loop = asyncio.get_running_loop()
+        for other in list(self.nodes):
+            if frozenset((session, other)) in self.links:
+                loop.call_later(0.2, self.disconnect, session, other)
+        loop.call_later(self.rng.uniform(0.1, 0.5), self.on_roster.discard, session)
+        self.log(f"{session} left")
+
     async def claim(self, node: SimNode, task_id: str) -> None:
         if not node.alive:
             return
@@ -323,7 +339,7 @@ class Room:
             for node in self.alive():  # a few claim anew while the first are being decided
                 if self.rng.random() < 0.15:
                     claims.append(self.later(node, self.rng.uniform(0.02, 0.3), task_id))
-            if trouble in ("kill", "join"):
+            if trouble in ("kill", "leave", "join"):
                 self.trouble_mid_claim(trouble, late)
             await asyncio.gather(*claims, return_exceptions=True)
             await asyncio.sleep(self.rng.uniform(0.1, 1.5))
@@ -377,6 +393,9 @@ class Room:
         if kind == "kill" and len(self.alive()) >= 2:
             victim = self.rng.choice(self.alive()).session
             loop.call_later(self.rng.uniform(0.0, 0.05), self.kill, victim)
+        elif kind == "leave" and len(self.alive()) >= 2:
+            leaver = self.rng.choice(self.alive()).session
+            loop.call_later(self.rng.uniform(0.0, 0.05), self.leave, leaver)
         elif kind == "join":
             waiting = [name for name in late if name not in self.nodes]
             if waiting:
