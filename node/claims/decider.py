@@ -125,7 +125,8 @@ class ClaimDecider:
         deadline = loop.time() + timeout
         key, why_git = pending.key, pending.why_git
         if not why_git and pending.send is not None:
-            acks = await pending.send.outcome(max(0.0, min(self.ack_timeout, timeout)))
+            ack_wait = max(0.0, min(self.ack_timeout, timeout))
+            acks = await pending.send.outcome(ack_wait, pending.asked)
             replica = self.node.replica_or_fail()
             mesh = self.node.mesh
             asked_now = rules.must_ask(

@@ -14,7 +14,7 @@ the :class:`~node.mesh.inbox.Inbox`; an ack counts only on the link that carried
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Collection, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ifmesh.node.mesh.acks import Acks, AckWait
@@ -198,12 +198,12 @@ class AckedSend:
         """The peers a copy was handed to (some may still wait for room on their channel)."""
         return frozenset(self._acks.report().carried)
 
-    async def outcome(self, timeout: float) -> Acks:
-        """The acks, once every peer the copy went to acked, lost its link or nacked, or at
-        ``timeout``."""
+    async def outcome(self, timeout: float, peers: Collection[str] | None = None) -> Acks:
+        """The acks, once every peer the copy went to (of ``peers``, if given) acked, lost its
+        link or nacked, or at ``timeout``."""
         try:
-            sent = await self._delivered
-            return await self._acks.until(set(sent), timeout)
+            sent = set(await self._delivered)
+            return await self._acks.until(sent if peers is None else sent & set(peers), timeout)
         finally:
             self._owner.inbox.forget_acks(self._id, self._acks)
 
