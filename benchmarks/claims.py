@@ -1,6 +1,6 @@
 """Decided claims: how long `claim` takes to answer, how races end, and what a dead member costs.
 
-A claim is decided when git has named the holder of its (task, epoch) (docs/claims.md); the
+A claim is decided on the mesh when every member acked it, else by git (docs/claims.md); the
 control API's ``claim`` answers then. Rooms of N = 3 and 8 real node processes (LocalRoom: a
 bare git remote, a signaling process, `ifmesh node` processes, all on 127.0.0.1) with a board
 of AVAILABLE tasks without dependencies. Every claim is of a task nobody has claimed yet, as an
@@ -12,7 +12,7 @@ Measured in the same run, next to each other:
 
 * decided-claim latency through the control API, p50/p99, from the call until its answer
   (``won``), one connection per node held for the run, as an agent's integration holds it;
-* the floor a claim decided on the mesh would stand on: a bare aiortc room of the same N
+* the floor a claim decided on the mesh stands on: a bare aiortc room of the same N
   (benchmarks/_bare_ack_node.py: plain RTCPeerConnections, no ifmesh code) sends a message of
   a claim's size to every peer and each peer acks it on the same channel; the time until the
   sender holds the last ack. Its rounds alternate with the claim rounds (both rooms are up at
@@ -23,17 +23,18 @@ Measured in the same run, next to each other:
   (promise broken: docs/claims.md) and with none, the losers' answers, and the time until every
   contender had its answer;
 * at N = 8, after the race, one member killed -9 (well inside its lease, so nobody may take
-  its tasks): decided-claim latency of the survivors, p50/p99, from right after the kill.
+  its tasks, and it stays a member): decided-claim latency of the survivors, p50/p99, from
+  right after the kill — git decides them (the first waits the ack timeout, until liveness
+  declares the victim dead).
 
 The sequential phases stop at their round count or their time budget (at least MIN_ROUNDS
-each): today one decided claim can take tens of seconds, and the run must stay within a few
+each): a claim git decides can take seconds under load, and the run must stay within a few
 minutes. ``rounds`` in each figure says how many were made, ``phase_seconds`` where the time
 went; ``--keep DIR --node-log-level debug`` keeps the rooms' logs (gitsync.push_deferred shows
 the turn waits).
 
-Targets (issue 17): decided claim p50 <= 2x the bare ack round trip p50 at N = 3 and 8 (not
-expected to be met while git decides every claim: that is the figure the mesh tier is for);
-of the 8 x 50 race rounds, all 50 with exactly one winner and none with two.
+Targets (issue 17): decided claim p50 <= 2x the bare ack round trip p50 at N = 3 and 8; of the
+8 x 50 race rounds, all 50 with exactly one winner and none with two.
 Run: .venv/bin/python benchmarks/claims.py   (last stdout line: the JSON result)
 """
 
