@@ -9,7 +9,6 @@ commands read.
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 __version__ = "0.1.0"
@@ -20,4 +19,8 @@ def shipped_path(*parts: str) -> Path:
 
     The same call works from a source checkout and from an installed wheel, from any directory.
     """
+    # Imported here, not above: importlib.resources costs ~10 ms, and `ifmesh agent-hook
+    # PreToolUse` runs before every edit an agent makes (benchmarks/agents.py).
+    from importlib import resources
+
     return Path(str(resources.files(__name__).joinpath(*parts)))

@@ -20,6 +20,8 @@ from ifmesh.node.protocol.messages import (
     HelpOffer,
     HelpRequest,
     LeaseRenew,
+    PathsRelease,
+    PathsReserve,
     Payload,
     SwarmLeave,
     SwarmRegister,
@@ -249,5 +251,16 @@ def payloads(p: Provider, index: int) -> dict[str, tuple[Payload, dict[str, Any]
         "task.unqueue": (
             TaskUnqueue(task_id=p.task),
             inform | {"lamport": 27, "seq": 5, "source": p.helper},
+        ),
+        # The provider reserves the files of its deliverable while it holds the task, and
+        # lets the docs go once they are written.
+        "paths.reserve": (
+            PathsReserve(task_id=p.task, epoch=0, ttl_seconds=7200.0,
+                         patterns=[p.deliverable, f"tests/{p.key}/**", "docs/*.md"]),
+            inform | {"lamport": 9, "seq": 3},
+        ),
+        "paths.release": (
+            PathsRelease(task_id=p.task, patterns=["docs/*.md"]),
+            inform | {"lamport": 26, "seq": 7},
         ),
     }  # fmt: skip

@@ -38,7 +38,10 @@ FIRST_TYPES = (
     "help.request", "lease.renew", "swarm.register", "task.broadcast", "task.claim",
     "task.complete", "task.confirmed", "task.fail", "task.progress", "task.release", "task.steal",
 )  # fmt: skip
-LATER_TYPES = ("task.ask_release", "task.keep", "task.queue", "task.unqueue", "swarm.leave")
+LATER_TYPES = (
+    "task.ask_release", "task.keep", "task.queue", "task.unqueue", "swarm.leave",
+    "paths.reserve", "paths.release",
+)  # fmt: skip
 KNOWN = FIRST_TYPES + LATER_TYPES
 CLOCK_ORDER = KNOWN + tuple(sorted(messages.EVENT_TYPES - set(KNOWN)))  # new ones: append above
 

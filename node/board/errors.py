@@ -23,12 +23,15 @@ __all__ = [
     "DependenciesNotCompleted",
     "ForkedLog",
     "FormatError",
+    "InvalidPattern",
     "LeaseNotExpired",
     "NotAsked",
     "NotHeld",
     "NotOwner",
     "NotQueueHead",
     "NotQueued",
+    "NotReserved",
+    "ReservationConflict",
     "StaleEpoch",
     "StatusFileError",
     "TaskBoardError",
@@ -143,6 +146,46 @@ class NotAsked(CoordinationError):
             f"nobody asked you to release {task_id}: there is nothing to answer"
             " (an open ask shows in `ifmesh status`)"
         )
+
+
+class InvalidPattern(CoordinationError):
+    """A reservation pattern that cannot be matched as the issue says: refused, never skipped
+    (a check that skipped it would let an edit through: the guard fails closed)."""
+
+    code = "invalid_pattern"
+
+    def __init__(self, pattern: str, why: str) -> None:
+        self.pattern = pattern
+        super().__init__(
+            f"{pattern!r} is not a reservation pattern: {why}. Write gitignore-style globs"
+            " from the repository's root, such as `src/db/**`, `docs/*.md` or `README.md`"
+        )
+
+
+class ReservationConflict(CoordinationError):
+    """Another session's reservation in force overlaps one asked for (exclusive on either
+    side); ``conflicts`` names each: (path, holder, task, pattern)."""
+
+    code = "reservation_conflict"
+
+    def __init__(self, conflicts: list[tuple[str, str, str, str]]) -> None:
+        self.conflicts = conflicts
+        named = "; ".join(
+            f"{path} is reserved by {holder} for {task} ({pattern})"
+            for path, holder, task, pattern in conflicts[:5]
+        )
+        more = f" (and {len(conflicts) - 5} more)" if len(conflicts) > 5 else ""
+        super().__init__(
+            f"{named}{more}: reserve something else, reserve it --shared if you only read it,"
+            " or ask the holder to release its task (`ifmesh ask-release TASK --reason …`)"
+        )
+
+
+class NotReserved(CoordinationError):
+    code = "not_reserved"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"you hold no reservation {what} (`ifmesh board` lists them)")
 
 
 class ForkedLog(IfmeshError):

@@ -16,7 +16,15 @@ from collections.abc import Set as AbstractSet
 from types import MappingProxyType
 from typing import Any
 
-from ifmesh.node.board.state import BlockerRecord, Board, HelpRecord, Session, Task
+from ifmesh.node.board.state import (
+    BlockerRecord,
+    Board,
+    HelpRecord,
+    Reservation,
+    ReservationKey,
+    Session,
+    Task,
+)
 
 Indexes = tuple[
     Mapping[str, AbstractSet[str]],
@@ -36,6 +44,7 @@ class FoldState:
         "governor",
         "help_requests",
         "holdings",
+        "reservations",
         "sessions",
         "tasks",
         "waiters",
@@ -46,6 +55,7 @@ class FoldState:
         self.sessions: dict[str, Session] = dict(board.sessions)
         self.blockers: dict[tuple[str, str], BlockerRecord] = dict(board.blockers)
         self.help_requests: dict[str, HelpRecord] = dict(board.help_requests)
+        self.reservations: dict[ReservationKey, Reservation] = dict(board.reservations)
         self.governor: Any = board.governor
         self.folded = board.folded
         self.holdings: defaultdict[str, set[str]] = defaultdict(set)
@@ -69,6 +79,7 @@ class FoldState:
             MappingProxyType(self.sessions),
             MappingProxyType(self.blockers),
             MappingProxyType(self.help_requests),
+            MappingProxyType(self.reservations),
         )
 
     def _index_task(self, task: Task) -> None:
@@ -79,8 +90,10 @@ class FoldState:
 
     def view(self) -> Board:
         """The state as it is now, read-only; valid until the next change."""
-        tasks, sessions, blockers, help_requests = self._proxies
-        return Board(tasks, sessions, blockers, help_requests, self.governor, self.folded)
+        tasks, sessions, blockers, help_requests, reservations = self._proxies
+        return Board(
+            tasks, sessions, blockers, help_requests, self.governor, self.folded, reservations
+        )
 
     def checkpoint(self) -> Checkpoint:
         """A snapshot with the indexes, so restoring it needs no scan of every task."""
@@ -98,6 +111,7 @@ class FoldState:
             MappingProxyType(dict(self.help_requests)),
             self.governor,
             self.folded,
+            MappingProxyType(dict(self.reservations)),
         )
 
     # --- writes that keep the indexes true ------------------------------------------------

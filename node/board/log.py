@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ifmesh.node.board import reducer
 from ifmesh.node.board.effects import Effect
@@ -59,9 +59,7 @@ class EventLog:
         self._folds = bool(getattr(governance, "folds", True))
         base = initial or Board()
         if base.governor is None:
-            base = Board(
-                base.tasks, base.sessions, base.blockers, base.help_requests, governance.initial()
-            )
+            base = replace(base, governor=governance.initial())
         self._initial = base
         self._every = max(1, checkpoint_every)
         self._events: list[Envelope] = []

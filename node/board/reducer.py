@@ -13,7 +13,7 @@ table; blockers, help and dependency cascades live in :mod:`ifmesh.node.board.wa
 
 from __future__ import annotations
 
-from ifmesh.node.board import queue_fold, queues, roster, waiting
+from ifmesh.node.board import queue_fold, queues, reservation_fold, roster, waiting
 from ifmesh.node.board.effects import Confirmed, Effect, Fenced, Lost, Unqueued
 from ifmesh.node.board.fold import FoldState
 from ifmesh.node.board.governance import Governance
@@ -381,4 +381,5 @@ HANDLERS: dict[str, Handler] = {
     "claim.lost": _verdict,
     **waiting.HANDLERS,
     **queue_fold.HANDLERS,
+    **reservation_fold.HANDLERS,
 }

@@ -66,6 +66,24 @@ class ReleaseAsk:
     grace_until: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """``session_id`` reserves what ``pattern`` (gitignore-style, from the repository's root)
+    matches, for ``task_id`` at ``epoch``, until ``expires_at``; in force only while it still
+    holds that task at that epoch (:mod:`ifmesh.node.board.reservations`)."""
+
+    session_id: str
+    task_id: str
+    epoch: int
+    pattern: str
+    exclusive: bool
+    reserved_at: datetime
+    expires_at: datetime
+
+
+ReservationKey = tuple[str, str, str]  # (session, task, pattern)
+
+
 @dataclass(frozen=True)
 class Task:
     """One task as every node sees it after the fold.
@@ -214,6 +232,7 @@ class Board:
     help_requests: Mapping[str, HelpRecord] = field(default_factory=_empty)
     governor: Any = None
     folded: int = 0
+    reservations: Mapping[ReservationKey, Reservation] = field(default_factory=_empty)
 
     def task(self, task_id: str) -> Task | None:
         return self.tasks.get(task_id)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ifmesh.node.cli.queues import render_queue_lines
+from ifmesh.node.cli.reserving import render_reservation_lines
 
 STATUS_ICONS = {
     "AVAILABLE": "🔵",
@@ -55,6 +56,7 @@ def render_board(document: Mapping[str, Any], *, only_active: bool = False) -> s
     if document["help_requests"]:
         lines.append("(answer a help request with `ifmesh offer REQUEST_ID`)")
     lines += render_queue_lines(document)
+    lines += render_reservation_lines(document)
     unread = [p for p in document.get("read_problems", ()) if not p["partial"]]
     for problem in unread:
         lines.append(f"⚠ not read: {problem['where']}: {problem['reason']}")

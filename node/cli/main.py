@@ -14,7 +14,12 @@ import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import TypeAlias
+
+# Not `from typing import …`: typing costs ~3 ms at start, paid by `ifmesh agent-hook
+# PreToolUse` before every edit an agent makes (benchmarks/agents.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TypeAlias
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -108,7 +113,9 @@ _GOVERNOR = _lazy("ifmesh.node.governor.cli")
 _SDP = _lazy("ifmesh.node.sdp.cli")
 _SESSION = _lazy("ifmesh.node.cli.session")  # after the governor's: it adds the operator commands
 _UP = _lazy("ifmesh.node.cli.up")
-COMMANDS: tuple[Registrar, ...] = (*_CORE, _SIGNALING, _GOVERNOR, _SDP, _SESSION, _UP)
+_GUARD = _lazy("ifmesh.node.cli.guard")  # agent hooks and the path guard: imports only argparse
+_MCP = _lazy("ifmesh.node.cli.mcp")
+COMMANDS: tuple[Registrar, ...] = (*_CORE, _SIGNALING, _GOVERNOR, _SDP, _SESSION, _UP, _MCP, _GUARD)
 
 # The registrars a command needs; any other first word (or none, or --help) gets them all.
 _FOR_COMMAND: dict[str, tuple[Registrar, ...]] = {
@@ -117,9 +124,12 @@ _FOR_COMMAND: dict[str, tuple[Registrar, ...]] = {
     "governor": (_GOVERNOR, _SESSION),
     "sdp": (_SDP,),
     "up": (_UP,),
+    **dict.fromkeys(("agent-hook", "check-paths", "git-hook"), (_GUARD,)),
+    "mcp": (_MCP,),
     **dict.fromkeys(
         ("node", "claim", "progress", "complete", "release", "fail", "block", "help", "offer",
-         "wait", "board", "peers", "status", "next", "watch", "unqueue", "ask-release", "keep"),
+         "wait", "board", "peers", "status", "next", "watch", "unqueue", "ask-release", "keep",
+         "reserve", "unreserve"),
         (_SESSION,),
     ),
 }  # fmt: skip
@@ -143,6 +153,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
+    if arguments == ["agent-hook", "PreToolUse"]:  # before every edit: no parser to build
+        from ifmesh.node.cli.pretooluse import run_hook
+
+        return run_hook()
     parser = build_parser(arguments)
     args = parser.parse_args(arguments)
     handler: Handler = args.handler

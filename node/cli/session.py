@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from ifmesh.node import errors
-from ifmesh.node.cli import queues
+from ifmesh.node.cli import queues, reserving
 from ifmesh.node.cli.boardtext import render_board, render_readings, render_takeovers
 from ifmesh.node.control.client import ControlClient, timeout_from_environment
 from ifmesh.node.control.endpoint import find_node
@@ -194,6 +194,7 @@ def register(commands: Subparsers) -> None:
     _client_options(watch)
     watch.set_defaults(handler=run_watch)
     queues.register(commands, _command)
+    reserving.register(commands, _command)
     _governor_commands(commands)
 
 

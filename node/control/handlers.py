@@ -19,7 +19,7 @@ from ifmesh.node import errors
 from ifmesh.node.board import commands
 from ifmesh.node.board.errors import AlreadyClaimed
 from ifmesh.node.board.state import Task, TaskStatus
-from ifmesh.node.control import queueing, waits
+from ifmesh.node.control import queueing, reserving, waits
 from ifmesh.node.control.running import RunningNode, read_problems
 from ifmesh.node.control.views import (
     board_document,
@@ -62,6 +62,10 @@ class Handlers:
             "unqueue": partial(queueing.unqueue, self.node),
             "ask-release": partial(queueing.ask_release, self.node),
             "keep": partial(queueing.keep, self.node),
+            "reserve": partial(reserving.reserve, self.node),
+            "unreserve": partial(reserving.unreserve, self.node),
+            "check-paths": partial(reserving.check_paths, self.node),
+            "end-session": partial(reserving.end_session, self.node),
         }
 
     def queries(self) -> dict[str, Handler]:
@@ -71,6 +75,7 @@ class Handlers:
             "status": self.status,
             "next": self.next,
             "budget": self.budget,
+            "check-paths": partial(reserving.check_paths, self.node),
         }
 
     # --- helpers -----------------------------------------------------------------------------

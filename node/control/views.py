@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from ifmesh.node.board import queues
+from ifmesh.node.board import queues, reservations
 from ifmesh.node.board.effects import Effect, Rejected
 from ifmesh.node.board.formats.problems import ReadProblem
 from ifmesh.node.board.formats.status import same_session, session_named_by
-from ifmesh.node.board.state import Board, Task, lease_expired
+from ifmesh.node.board.state import Board, Reservation, Task, lease_expired
 from ifmesh.node.board.takeover import TakenOver
 from ifmesh.node.protocol.fields import format_timestamp
 from ifmesh.node.protocol.messages import Envelope
@@ -166,6 +166,28 @@ def _partly_read(session: str, problems: Sequence[ReadProblem]) -> bool:
     return False
 
 
+def reservation_document(reservation: Reservation) -> dict[str, Any]:
+    """A path reservation (``ifmesh board``, ``ifmesh reserve``; docs/agents.md)."""
+    return {
+        "session": reservation.session_id,
+        "task": reservation.task_id,
+        "epoch": reservation.epoch,
+        "pattern": reservation.pattern,
+        "exclusive": reservation.exclusive,
+        "reserved_at": format_timestamp(reservation.reserved_at),
+        "expires_at": format_timestamp(reservation.expires_at),
+    }
+
+
+def reservations_in_force(board: Board, now: datetime, lease: timedelta) -> list[Reservation]:
+    """The reservations in force at ``now``, by session, task and pattern."""
+    return [
+        r
+        for _, r in sorted(board.reservations.items())
+        if reservations.in_force(r, board.tasks, now, lease)
+    ]
+
+
 def board_document(
     board: Board,
     now: datetime,
@@ -221,6 +243,7 @@ def board_document(
             }
             for _, h in sorted(board.help_requests.items())
         ],
+        "reservations": [reservation_document(r) for r in reservations_in_force(board, now, lease)],
         "events_folded": board.folded,
         "read_problems": [problem_document(p) for p in problems],
         "refusals": [refusal_document(r) for r in refusals],

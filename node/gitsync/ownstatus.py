@@ -10,20 +10,30 @@ the board's (:func:`ifmesh.node.board.formats.status.render_status`).
 left since by its own events: an unqueue, or its claim or takeover of the task. A queue ended
 by others (the task completed, a turn that lapsed) stays listed until one of those; the board
 (`ifmesh status`) has the live answer.
+
+``reserved:`` lists the paths the session reserved (``paths.reserve``), each with its task, its
+mode and when it ends, so that sessions without a node see them; a release of the reservation
+or of its task (``task.release``, ``task.complete``, ``task.fail``, a lost claim) drops them.
+One that ended otherwise (its time ran out, the task was taken over) stays listed until then,
+and its ``until`` says so; the board (`ifmesh board`) has the live answer.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
+from typing import Any
 
 from ifmesh.node.board.formats.status import StatusFile, render_status
+from ifmesh.node.protocol.fields import format_timestamp
 from ifmesh.node.protocol.messages import (
     Blocker,
     BlockerResolved,
     ClaimLost,
     Envelope,
+    PathsRelease,
+    PathsReserve,
     TaskClaim,
     TaskComplete,
     TaskFail,
@@ -35,6 +45,7 @@ from ifmesh.node.protocol.messages import (
 )
 
 QUEUED = "queued"  # a key the seed's format does not have: kept with the file's extra keys
+RESERVED = "reserved"  # likewise
 
 
 def initial_status(session: str, branch: str) -> StatusFile:
@@ -55,7 +66,7 @@ def with_confirm_record(status: StatusFile, task: str, epoch: int) -> StatusFile
 
 def after_event(status: StatusFile, event: Envelope) -> StatusFile:
     """The STATUS once ``event`` (one of this session's own) has happened."""
-    status = _queued_after(status, event)
+    status = _reserved_after(_queued_after(status, event), event)
     payload = event.payload
     if isinstance(payload, TaskProgress):
         keep_blocker = status.current_task == payload.task_id
@@ -108,6 +119,41 @@ def _queued_after(status: StatusFile, event: Envelope) -> StatusFile:
     extra = {k: v for k, v in status.extra.items() if k != QUEUED}
     if after:
         extra[QUEUED] = after
+    return replace(status, extra=MappingProxyType(extra))
+
+
+def _reserved_after(status: StatusFile, event: Envelope) -> StatusFile:
+    payload = event.payload
+    ends_task = TaskRelease | TaskFail | TaskComplete | ClaimLost
+    if not isinstance(payload, PathsReserve | PathsRelease | ends_task):
+        return status
+    listed = status.extra.get(RESERVED)
+    before = [dict(r) for r in listed if isinstance(r, dict)] if isinstance(listed, list) else []
+    if isinstance(payload, PathsReserve):
+        until = format_timestamp(event.timestamp + timedelta(seconds=payload.ttl_seconds))
+        mode = "exclusive" if payload.exclusive else "shared"
+        fresh = [
+            {"pattern": pattern, "task": payload.task_id, "mode": mode, "until": until}
+            for pattern in dict.fromkeys(payload.patterns)
+        ]
+        renewed = {(r["pattern"], r["task"]) for r in fresh}
+        after = [r for r in before if (r.get("pattern"), r.get("task")) not in renewed] + fresh
+    elif isinstance(payload, PathsRelease):
+        after = [r for r in before if not _released(r, payload)]
+    else:
+        after = [r for r in before if r.get("task") != payload.task_id]
+    return _with_extra(status, RESERVED, after) if after != before else status
+
+
+def _released(entry: dict[str, Any], payload: PathsRelease) -> bool:
+    of_task = payload.task_id is None or entry.get("task") == payload.task_id
+    return of_task and (not payload.patterns or entry.get("pattern") in payload.patterns)
+
+
+def _with_extra(status: StatusFile, key: str, value: list[Any]) -> StatusFile:
+    extra = {k: v for k, v in status.extra.items() if k != key}
+    if value:
+        extra[key] = value
     return replace(status, extra=MappingProxyType(extra))
 
 

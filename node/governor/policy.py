@@ -67,6 +67,13 @@ its mesh (docs/claims.md, "Leases, staleness and takeovers"): ``offer`` it to it
 (first in ``ifmesh next``; an explicit ``ifmesh claim`` takes it over), take it by itself when
 idle and tell its session (``auto``), or leave it to its holder (``never``)."""
 
+Guard = Literal["open", "closed"]
+"""What the path guard does when it cannot check (docs/agents.md, "When the guard cannot
+check"): let the edit or commit through with a warning (``open``), or refuse it (``closed``)."""
+SessionEnd = Literal["release", "keep"]
+"""What an agent's session end does with the tasks it holds (`ifmesh agent-hook SessionEnd`):
+give them back at once (``release``), or keep them until the lease runs out (``keep``)."""
+
 _CONFIG = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
 
 
@@ -110,6 +117,10 @@ class ResourcePolicy(BaseModel):
     # How long the holder of a task has to answer `ifmesh ask-release` (release or keep)
     # before its lease runs out and the task goes STALE (docs/claims.md, "Request-release").
     ask_release_grace: Seconds = 600.0
+    # The path guard (agent hooks, the git pre-commit hook) when it cannot check: no node,
+    # bad input, its own error (docs/agents.md).
+    guard: Guard = "open"
+    agent_session_end: SessionEnd = "keep"
     task_types: dict[TaskTypeName, LimitsOverride] = Field(default_factory=dict)
 
 
@@ -151,6 +162,8 @@ class Policy:
     allow_unregistered: bool
     takeover: Takeover = "offer"
     ask_release_grace: float = 600.0
+    guard: Guard = "open"
+    agent_session_end: SessionEnd = "keep"
     hash: str = field(default="", compare=False)
 
     def limits(self, task_type: str | None) -> Limits:
@@ -166,6 +179,8 @@ class Policy:
         section["allow_unregistered"] = self.allow_unregistered
         section["takeover"] = self.takeover
         section["ask_release_grace"] = self.ask_release_grace
+        section["guard"] = self.guard
+        section["agent_session_end"] = self.agent_session_end
         section["task_types"] = {
             name: asdict(limits) for name, limits in sorted(self.task_types.items())
         }
@@ -194,6 +209,8 @@ def policy_from_model(model: ResourcePolicy) -> Policy:
         allow_unregistered=model.allow_unregistered,
         takeover=model.takeover,
         ask_release_grace=model.ask_release_grace,
+        guard=model.guard,
+        agent_session_end=model.agent_session_end,
     )
     return replace(policy, hash=canonical_hash(policy.effective()))
 

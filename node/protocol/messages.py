@@ -86,6 +86,8 @@ TaskQueue = _payloads.TaskQueue
 TaskUnqueue = _payloads.TaskUnqueue
 TaskAskRelease = _payloads.TaskAskRelease
 TaskKeep = _payloads.TaskKeep
+PathsReserve = _payloads.PathsReserve
+PathsRelease = _payloads.PathsRelease
 GENERIC_TYPE = _payloads.GENERIC_TYPE
 
 MAX_ENCODED_BYTES = 1 << 20  # an encoded IFMessage is at most 1 MiB (DESIGN.md)

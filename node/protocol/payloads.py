@@ -235,3 +235,31 @@ class TaskKeep(Payload, message_type="task.keep"):
     task_id: TaskId
     epoch: Epoch
     reason: NonEmptyText
+
+
+# --- path reservations (docs/agents.md, "Path reservations") ----------------------------------
+
+MAX_RESERVATION_TTL_SECONDS = 7 * 86_400.0
+PathPattern = Annotated[str, Field(min_length=1, max_length=1024)]
+PathPatterns = Annotated[list[PathPattern], Field(max_length=256)]
+
+
+class PathsReserve(Payload, message_type="paths.reserve"):
+    """The holder of (task, epoch) reserves paths for it: gitignore-style ``patterns``,
+    relative to the repository's root. ``exclusive`` ones keep other sessions from editing what
+    they match; shared ones only keep others from reserving it exclusively. A reservation ends
+    ``ttl_seconds`` after this event, or with the holder's tenure of the task, if sooner."""
+
+    task_id: TaskId
+    epoch: Epoch
+    patterns: Annotated[list[PathPattern], Field(min_length=1, max_length=256)]
+    exclusive: bool = True
+    ttl_seconds: Annotated[float, Field(gt=0, le=MAX_RESERVATION_TTL_SECONDS)]
+
+
+class PathsRelease(Payload, message_type="paths.release"):
+    """Ends the sender's own reservations: those of ``task_id`` (every task when absent) whose
+    pattern is in ``patterns`` (every pattern when empty)."""
+
+    task_id: TaskId | None = None
+    patterns: PathPatterns = Field(default_factory=list)

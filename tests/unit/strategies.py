@@ -83,6 +83,9 @@ FIELD_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "budget": money,
     "model": non_empty_text,
     "grace_seconds": st.floats(min_value=0.001, max_value=86_400, allow_nan=False),
+    "patterns": st.lists(non_empty_text, min_size=1, max_size=4),
+    "exclusive": st.booleans(),
+    "ttl_seconds": st.floats(min_value=0.001, max_value=604_800, allow_nan=False),
 }
 
 

@@ -1,0 +1,2 @@
+#!/bin/sh
+exec ifmesh agent-hook Stop

@@ -1,0 +1,102 @@
+"""Commands on path reservations, judged against a node's board at ``now``.
+
+As in :mod:`ifmesh.node.board.commands`: board, author and ``now`` in, the event to emit out,
+or a typed refusal with a message a person can act on, and nothing is emitted. Here the
+conflict check also sees the paths git tracks in the session's working repository
+(``tracked``), which the fold cannot (:mod:`ifmesh.node.board.reservation_fold`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from ifmesh.node.board import reservations
+from ifmesh.node.board.commands import Author
+from ifmesh.node.board.errors import (
+    InvalidPattern,
+    NotOwner,
+    NotReserved,
+    ReservationConflict,
+    UnknownTask,
+)
+from ifmesh.node.board.state import DEFAULT_LEASE, Board, Reservation
+from ifmesh.node.protocol import messages as m
+
+DEFAULT_TTL = timedelta(hours=2)
+
+
+def reserve(
+    board: Board,
+    author: Author,
+    task_id: str,
+    patterns: Sequence[str],
+    now: datetime,
+    *,
+    exclusive: bool = True,
+    ttl: timedelta = DEFAULT_TTL,
+    lease: timedelta = DEFAULT_LEASE,
+    tracked: Sequence[str] = (),
+) -> m.Envelope:
+    """Reserves ``patterns`` for ``task_id``, which this session must hold. Sent again, a
+    reservation is renewed (its mode and time as now asked)."""
+    task = board.tasks.get(task_id)
+    if task is None:
+        raise UnknownTask(f"no task {task_id} on the board (check the id with `ifmesh board`)")
+    me = author.session_id
+    if not task.held or task.owner != me:
+        holder = task.owner if task.held else "nobody"
+        raise NotOwner(
+            f"only the holder of {task_id} may reserve paths for it, and that is {holder},"
+            f" not {me}: claim it first (`ifmesh claim {task_id}`)"
+        )
+    if not patterns:
+        raise InvalidPattern("", "name at least one pattern")
+    unique = list(dict.fromkeys(p.strip() for p in patterns))
+    reservations.check_patterns(unique)
+    wanted = [
+        Reservation(me, task_id, task.epoch, pattern, exclusive, now, now + ttl)
+        for pattern in unique
+    ]
+    found = reservations.reservation_conflicts(
+        wanted, board.reservations.values(), board.tasks, now, lease, tracked
+    )
+    if found:
+        raise ReservationConflict([(c.path, c.holder, c.task, c.pattern) for c in found])
+    payload = m.PathsReserve(
+        task_id=task_id,
+        epoch=task.epoch,
+        patterns=unique,
+        exclusive=exclusive,
+        ttl_seconds=ttl.total_seconds(),
+    )
+    return author.stamp(payload, now)
+
+
+def unreserve(
+    board: Board,
+    author: Author,
+    now: datetime,
+    *,
+    patterns: Sequence[str] = (),
+    task_id: str | None = None,
+) -> m.Envelope:
+    """Ends this session's reservations of ``task_id`` (all tasks when None) whose pattern is
+    in ``patterns`` (all when empty)."""
+    me, wanted = author.session_id, {p.strip() for p in patterns}
+    mine = [
+        r
+        for r in board.reservations.values()
+        if r.session_id == me
+        and (task_id is None or r.task_id == task_id)
+        and (not wanted or r.pattern in wanted)
+    ]
+    if not mine:
+        what = " ".join(
+            part
+            for part in (", ".join(sorted(wanted)), f"for {task_id}" if task_id else "")
+            if part
+        )
+        raise NotReserved(what or "at all")
+    payload = m.PathsRelease(task_id=task_id, patterns=sorted(wanted))
+    return author.stamp(payload, now)

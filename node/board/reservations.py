@@ -1,0 +1,208 @@
+"""Path reservations: when one is in force, and when a path or another reservation conflicts
+with it. Pure: reservations, tasks and ``now`` in, conflicts out.
+
+Patterns are gitignore-style globs relative to the repository's root, compiled by ``pathspec``
+(its ``GitIgnoreSpecPattern``, the gitwildmatch rules Git uses), never by a matcher of our
+own. A pattern matches a path, and every path below a directory it matches: ``src/db`` and
+``src/db/`` both cover ``src/db/models.py``, which is the "ancestor directory" conflict.
+
+The rules (docs/agents.md, "Path reservations"):
+
+- A reservation is *in force* at ``now`` while its holder still holds its task at its epoch,
+  the holder's lease has not run out, and ``now`` is before ``expires_at``. A reservation of an
+  older epoch is void (fenced): it ended with the tenure it was made in (release, completion,
+  failure, steal, or git naming another holder).
+- A path conflicts with another session's exclusive reservation in force whose pattern
+  matches it, or matches a directory above it; a directory (a path ending in ``/``) also with
+  one whose fixed part lies inside it. Shared reservations never keep anyone from editing.
+- Two reservations conflict when at least one is exclusive, their holders differ, and some
+  *witness* path matches both. The witnesses are the paths git tracks in the reserving
+  session's working repository (``git ls-files``, given by the caller) and every pattern that
+  has no wildcard. The fold has no repository, so it judges with the second kind only: the
+  same answer on every node.
+- Own reservations never conflict. A pattern that does not compile fails closed
+  (:class:`~ifmesh.node.board.errors.InvalidPattern`): never skipped as matching nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pathspec.patterns.gitignore import GitIgnorePatternError
+from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
+
+from ifmesh.node.board.errors import InvalidPattern
+from ifmesh.node.board.state import DEFAULT_LEASE, Reservation, Task, lease_expired
+
+WILDCARDS = frozenset("*?[")
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """``path`` is covered by ``holder``'s reservation ``pattern`` for ``task``."""
+
+    path: str
+    holder: str
+    task: str
+    pattern: str
+    exclusive: bool
+    expires_at: datetime
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_pattern(pattern: str) -> GitIgnoreSpecPattern:
+    """The compiled pattern; raises InvalidPattern for what cannot reserve anything."""
+    text = pattern.strip()
+    if not text or text == "/":
+        raise InvalidPattern(pattern, "it is empty")
+    if any(c in text for c in "\n\r\x00"):
+        raise InvalidPattern(pattern, "it holds a line break or a NUL")
+    if text.startswith("#"):
+        raise InvalidPattern(pattern, "gitignore reads it as a comment (escape it: `\\#`)")
+    if text.startswith("!"):
+        raise InvalidPattern(pattern, "a reservation cannot exclude (`!`): reserve less instead")
+    if ".." in text.split("/"):
+        raise InvalidPattern(pattern, "`..` leaves the repository")
+    try:
+        compiled = GitIgnoreSpecPattern(text)
+    except (GitIgnorePatternError, re.error, ValueError) as exc:
+        raise InvalidPattern(pattern, str(exc)) from None
+    if compiled.regex is None or compiled.include is not True:
+        raise InvalidPattern(pattern, "it matches nothing (an invalid range such as `[z-a`?)")
+    return compiled
+
+
+def check_patterns(patterns: Iterable[str]) -> None:
+    for pattern in patterns:
+        compile_pattern(pattern)
+
+
+def matches(pattern: str, path: str) -> bool:
+    """Whether ``pattern`` covers ``path`` (repository-relative, ``/``-separated)."""
+    return compile_pattern(pattern).match_file(path) is not None
+
+
+def is_literal(pattern: str) -> bool:
+    return not WILDCARDS.intersection(pattern)
+
+
+def fixed_part(pattern: str) -> str:
+    """The directories a pattern is anchored in before its first wildcard (``src/db/`` for
+    ``src/db/*.py``); empty for a pattern that may match anywhere (``*.py``)."""
+    text = pattern.strip()
+    anchored = text.startswith("/") or "/" in text.rstrip("/")
+    if not anchored:
+        return "" if not is_literal(text) else text
+    parts = text.lstrip("/").split("/")
+    fixed: list[str] = []
+    for part in parts:
+        if WILDCARDS.intersection(part):
+            return "/".join(fixed) + "/" if fixed else ""
+        fixed.append(part)
+    return "/".join(fixed)
+
+
+def witness_of(pattern: str) -> str | None:
+    """A pattern without wildcards, as the path it names (``/src/a.py`` is ``src/a.py``)."""
+    text = pattern.strip()
+    return text.lstrip("/") if is_literal(text) else None
+
+
+def in_force(
+    reservation: Reservation,
+    tasks: Mapping[str, Task],
+    now: datetime,
+    lease: timedelta = DEFAULT_LEASE,
+) -> bool:
+    task = tasks.get(reservation.task_id)
+    return (
+        task is not None
+        and task.held
+        and task.owner == reservation.session_id
+        and task.epoch == reservation.epoch
+        and now < reservation.expires_at
+        and not lease_expired(task, now, lease)
+    )
+
+
+def void(reservation: Reservation, tasks: Mapping[str, Task], now: datetime) -> bool:
+    """Over for good at ``now``: its tenure ended or its time ran out (a lapsed lease is not
+    enough: a late renewal brings the holder back, with its reservations)."""
+    task = tasks.get(reservation.task_id)
+    tenure = (
+        task is not None
+        and task.held
+        and task.owner == reservation.session_id
+        and task.epoch == reservation.epoch
+    )
+    return not tenure or now >= reservation.expires_at
+
+
+def _conflict(path: str, r: Reservation) -> Conflict:
+    return Conflict(path, r.session_id, r.task_id, r.pattern, r.exclusive, r.expires_at)
+
+
+def path_conflicts(
+    paths: Sequence[str],
+    reservations: Iterable[Reservation],
+    me: str,
+    tasks: Mapping[str, Task],
+    now: datetime,
+    lease: timedelta = DEFAULT_LEASE,
+) -> list[Conflict]:
+    """Each (path, reservation) where editing ``path`` would trespass on another session's
+    exclusive reservation in force, in the order of ``paths``."""
+    others = sorted(
+        (
+            r
+            for r in reservations
+            if r.session_id != me and r.exclusive and in_force(r, tasks, now, lease)
+        ),
+        key=lambda r: (r.session_id, r.task_id, r.pattern),
+    )
+    found = []
+    for path in paths:
+        for r in others:
+            inside = path.endswith("/") and fixed_part(r.pattern).startswith(path)
+            if inside or matches(r.pattern, path):
+                found.append(_conflict(path, r))
+    return found
+
+
+def reservation_conflicts(
+    wanted: Sequence[Reservation],
+    reservations: Iterable[Reservation],
+    tasks: Mapping[str, Task],
+    now: datetime,
+    lease: timedelta = DEFAULT_LEASE,
+    tracked: Sequence[str] = (),
+) -> list[Conflict]:
+    """Each (witness, reservation in force of another session) that some wanted reservation
+    overlaps, exclusive on either side; ``tracked``: the paths git tracks (none in the fold)."""
+    check_patterns(r.pattern for r in wanted)
+    found: list[Conflict] = []
+    existing = sorted(
+        (r for r in reservations if in_force(r, tasks, now, lease)),
+        key=lambda r: (r.session_id, r.task_id, r.pattern),
+    )
+    for new in wanted:
+        covered: list[str] | None = None  # the tracked paths ``new`` matches, when first needed
+        for old in existing:
+            if old.session_id == new.session_id or not (old.exclusive or new.exclusive):
+                continue
+            witnesses = [w for p in (new.pattern, old.pattern) if (w := witness_of(p))]
+            hit = next(
+                (w for w in witnesses if matches(new.pattern, w) and matches(old.pattern, w)),
+                None,
+            )
+            if hit is None and tracked:
+                if covered is None:
+                    covered = [path for path in tracked if matches(new.pattern, path)]
+                hit = next((path for path in covered if matches(old.pattern, path)), None)
+            if hit is not None:
+                found.append(_conflict(hit, old))
+    return found
