@@ -3,9 +3,7 @@ node, and what a person reads back (`ifmesh board`, `status`, `next`, the answer
 
 from __future__ import annotations
 
-import argparse
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -15,22 +13,9 @@ from ifmesh.node.cli.boardtext import render_board
 from ifmesh.node.cli.main import build_parser
 from ifmesh.node.control.views import board_document
 from tests.unit.board.helpers import board
+from tests.unit.cli_calls import sent
 
 NOW = datetime(2025, 11, 12, 14, 0, tzinfo=UTC)
-
-
-def sent(monkeypatch: pytest.MonkeyPatch, *argv: str) -> tuple[str, dict[str, Any] | None]:
-    """The control call ``ifmesh ARGV`` makes (nothing is sent: the call is captured)."""
-    calls: list[tuple[str, dict[str, Any] | None]] = []
-
-    def capture(args: argparse.Namespace, call: tuple[str, Any, Any]) -> int:
-        calls.append((call[0], call[1]))
-        return 0
-
-    monkeypatch.setattr(session, "run_call", capture)
-    args = build_parser(list(argv)).parse_args(list(argv))
-    assert args.handler(args) == 0
-    return calls[0]
 
 
 def test_claim_queue_sends_queue_and_urgency(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,37 +4,21 @@ what a person reads of reservations in `ifmesh board`."""
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 import pytest
 
 from ifmesh.node.board.state import Board, Reservation, Task, TaskStatus
-from ifmesh.node.cli import session
 from ifmesh.node.cli.boardtext import render_board
 from ifmesh.node.cli.main import build_parser
 from ifmesh.node.control.views import board_document
 from tests.unit.board.helpers import board
+from tests.unit.cli_calls import sent
 
 NOW = datetime(2025, 11, 12, 14, 0, tzinfo=UTC)
-
-
-def sent(monkeypatch: pytest.MonkeyPatch, *argv: str) -> tuple[str, dict[str, Any] | None]:
-    """The control call ``ifmesh ARGV`` makes (captured: nothing is sent)."""
-    calls: list[tuple[str, dict[str, Any] | None]] = []
-
-    def capture(args: argparse.Namespace, call: tuple[str, Any, Any]) -> int:
-        calls.append((call[0], call[1]))
-        return 0
-
-    monkeypatch.setattr(session, "run_call", capture)
-    args = build_parser(list(argv)).parse_args(list(argv))
-    assert args.handler(args) == 0
-    return calls[0]
 
 
 def test_reserve_sends_patterns_task_mode_ttl_and_the_working_directory(

@@ -12,7 +12,7 @@ import json
 import subprocess
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,49 +20,25 @@ import pytest
 from ifmesh.node.board import reservation_commands
 from ifmesh.node.board.errors import NotOwner, NotReserved, ReservationConflict
 from ifmesh.node.board.replica import Replica
-from ifmesh.node.board.state import Board, BoardConfig
+from ifmesh.node.board.state import BoardConfig
 from ifmesh.node.control.handlers import Handlers
-from ifmesh.node.control.running import BoardChanged
 from ifmesh.node.errors import ConfigError
 from ifmesh.node.governor.policy import DEFAULT_POLICY, Policy
 from ifmesh.node.protocol.messages import Envelope, TaskRelease
-from ifmesh.node.runtime.config import NodeConfig
 from tests.conftest import require_tool
 from tests.unit.board.helpers import at, chain_board
+from tests.unit.control.support import LEASE, StandInNode
 
-LEASE = timedelta(minutes=15)
 
-
-class Node:
-    """The parts of a running node the handlers use, around a real replica (session s1)."""
+class Node(StandInNode):
+    """What s1 sends reaches s2's replica too."""
 
     def __init__(self, policy: Policy = DEFAULT_POLICY) -> None:
-        self.config = NodeConfig(session="s1", lease_seconds=LEASE.total_seconds())
-        self.replica = Replica("s1", "inc-1", initial=chain_board(), config=BoardConfig(LEASE))
+        super().__init__(policy=policy)
         self.other = Replica("s2", "inc-2", initial=chain_board(), config=BoardConfig(LEASE))
-        self.policy = policy
-        self.policy_source = "test"
-        self.changed = BoardChanged()
-        self.presence: dict[str, str] = {}
-        self.clock = at(0)
-        self.session, self.incarnation = "s1", "inc-1"
-        self.signaling_joined, self.mesh, self.git, self.fatal = False, None, None, None
-        self.last_git_errors: list[str] = []
-        self.room_problems = ()
-        self.sent: list[Envelope] = []
 
-    @property
-    def board(self) -> Board:
-        return self.replica.board
-
-    def now(self) -> datetime:
-        return self.clock
-
-    def replica_or_fail(self) -> Replica:
-        return self.replica
-
-    async def publish_now(self, events: Sequence[Envelope]) -> None:
-        self.sent.extend(events)
+    def published(self, events: Sequence[Envelope]) -> None:
+        super().published(events)
         for event in events:
             self.other.receive(event)
 

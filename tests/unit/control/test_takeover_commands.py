@@ -10,72 +10,33 @@ first confirm record it would find (this session's, unless a test says otherwise
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
 from ifmesh.node.board.errors import AlreadyClaimed
 from ifmesh.node.board.replica import Replica, Takeover
-from ifmesh.node.board.state import Board, BoardConfig
-from ifmesh.node.claims.decider import ClaimDecider
+from ifmesh.node.board.state import BoardConfig
 from ifmesh.node.control.handlers import Handlers
-from ifmesh.node.control.running import BoardChanged
 from ifmesh.node.errors import ClaimLost, ConfigError
-from ifmesh.node.governor.policy import DEFAULT_POLICY, Policy
 from ifmesh.node.protocol.messages import Envelope, TaskClaim, TaskSteal
 from ifmesh.node.runtime import parts
 from ifmesh.node.runtime.config import NodeConfig
 from tests.unit.board.helpers import at, chain_board
+from tests.unit.control.support import LEASE, StandInNode
 
-LEASE = timedelta(minutes=15)
 
-
-class Node:
-    """The parts of a running node the handlers use, around a real replica."""
+class Node(StandInNode):
+    """Git answers every claim or steal once its push lands: later, never within the command."""
 
     def __init__(self, takeover: Takeover, *, git_winner: str | None = None) -> None:
-        self.config = NodeConfig(session="s1", lease_seconds=LEASE.total_seconds())
-        self.replica = Replica(
-            "s1", "inc-1", initial=chain_board(), config=BoardConfig(lease=LEASE), takeover=takeover
-        )
-        self.policy: Policy = DEFAULT_POLICY
-        self.policy_source = "test"
-        self.changed = BoardChanged()
-        self.presence: dict[str, str] = {}
-        self.clock = at(0)
+        super().__init__(takeover=takeover)
         self.git_winner = git_winner  # who git names for each (task, epoch); None: this session
-        self.session, self.incarnation = "s1", "inc-1"
-        self.signaling_joined, self.mesh, self.git, self.fatal = False, None, None, None
-        self.last_git_errors: list[str] = []
-        self.room_problems = ()
-        self.claims = ClaimDecider(self)
 
-    @property
-    def board(self) -> Board:
-        return self.replica.board
-
-    def now(self) -> datetime:
-        return self.clock
-
-    def replica_or_fail(self) -> Replica:
-        return self.replica
-
-    async def publish_now(self, events: Sequence[Envelope]) -> None:
-        # Git answers once the confirm record's push lands: later, never within the command.
+    def published(self, events: Sequence[Envelope]) -> None:
+        super().published(events)
         asyncio.get_running_loop().call_soon(self.git_decides, events)
-        self.changed.notify()
-
-    def publish_claim(self, events: Sequence[Envelope]) -> None:
-        asyncio.get_running_loop().call_soon(self.git_decides, events)
-        self.changed.notify()
-
-    def write_confirm_record(self, task_id: str, epoch: int) -> None:
-        pass  # git_decides answers every claim or steal published
-
-    def background(self, work: Coroutine[Any, Any, Any]) -> None:
-        asyncio.get_running_loop().create_task(work)
 
     def git_decides(self, events: Sequence[Envelope]) -> None:
         for event in events:
