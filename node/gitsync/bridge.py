@@ -102,7 +102,6 @@ class GitSync:
             status_refresh_interval=config.status_refresh_interval,
             backoff=Backoff(config.push_backoff_base, config.push_backoff_cap),
             now=now,
-            record_delay=config.record_delay,
         )
         self._pusher = Pusher(
             config,

@@ -28,9 +28,6 @@ class BridgeConfig(BaseModel):
     create_branch: bool = False
     seed_branch_glob: str | None = "claude/*"
     batch_window: Seconds = 0.2
-    # A confirm record is committed this soon after it is written: enough for the node to
-    # answer the claim first (a commit in the git thread holds the GIL while it runs).
-    record_delay: Seconds = 0.02
     status_refresh_interval: Seconds = 900.0
     fetch_interval: Seconds = 30.0
     # Pushes: ``push_backoff_*`` space the retries of a push that lost a race while no other

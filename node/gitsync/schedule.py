@@ -5,11 +5,8 @@ Time is a parameter (monotonic seconds), in the aioquic style: the edge asks
 run, and reports each outcome back. Rules:
 
 * An event opens a batch that is committed ``batch_window`` later, so events close together
-  share one commit. A confirm record closes the window ``record_delay`` later (default: at
-  once; the node gives 20 ms): the claim is decided and its record should land soon, but the
-  node answers the claim first. Measured with 3 nodes on 2 cores: a commit started at once,
-  in the node's git thread, held the GIL while the answer was written, and decided claims
-  took ~6 ms through the control API instead of ~2.6 ms.
+  share one commit. A confirm record closes the window at once: the claim has already waited
+  out the mesh's contest window, and its owner is waiting for the verdict.
 * A push follows every commit, and carries everything committed until it lands (the chain
   squashes its pending commits onto the fetched tip), so a writer needs one landed push per
   turn, however many events it queued meanwhile.
@@ -62,10 +59,8 @@ class SyncSchedule:
         status_refresh_interval: float,
         backoff: Backoff,
         now: float,
-        record_delay: float = 0.0,
     ) -> None:
         self._window = batch_window
-        self._record_delay = record_delay
         self._fetch_interval = fetch_interval
         self._refresh_interval = status_refresh_interval
         self._backoff = backoff
@@ -79,7 +74,7 @@ class SyncSchedule:
     # --- inputs ------------------------------------------------------------------------------
 
     def event_added(self, now: float, *, urgent: bool = False) -> None:
-        due = now + (self._record_delay if urgent else self._window)
+        due = now if urgent else now + self._window
         if self._batch_due is None or due < self._batch_due:
             self._batch_due = due
 
