@@ -37,7 +37,6 @@ from ifmesh.node.protocol.messages import Envelope, SwarmLeave, SwarmRegister
 from tests.sim.decisions.vloop import VirtualLoop
 from tests.sim.decisions.wire import Path, SimChannel, SimLink, SimMesh
 
-T0 = datetime.now(UTC).replace(microsecond=0)  # the inbox checks ttl against the real clock
 LEASE = timedelta(hours=1)  # members stay members for the whole run (a killed one too)
 CLAIM_TIMEOUT = 20.0
 FETCH_EVERY = 0.5
@@ -191,11 +190,15 @@ class Room:
         self.cut: set[frozenset[str]] = set()
         self.told = Told()
         self.trace: list[str] = []
+        # Virtual time starts now: the inbox judges a message's ttl by the real clock, so the
+        # room's wall clock must not lag it (a T0 taken at import expired every message in a
+        # long test session, and every claim went to git).
+        self.t0 = datetime.now(UTC).replace(microsecond=0)
 
     # --- time, roster, tracing -------------------------------------------------------------
 
     def wall(self) -> datetime:
-        return T0 + timedelta(seconds=asyncio.get_running_loop().time())
+        return self.t0 + timedelta(seconds=asyncio.get_running_loop().time())
 
     def roster(self) -> frozenset[str]:
         return frozenset(self.on_roster)
