@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ifmesh.node.cli.failure import fail
 from ifmesh.node.cli.pretooluse import GUARD_VARIABLE, guard_mode, remember_guard
 from ifmesh.node.control import oneshot
 from ifmesh.node.control.repopaths import repo_root
@@ -65,14 +66,6 @@ def _print(args: argparse.Namespace, document: dict[str, Any], text: str) -> Non
     print(json.dumps(document, ensure_ascii=False) if args.json else text)
 
 
-def _fail(args: argparse.Namespace, code: str, message: str, status: int) -> int:
-    if args.json:
-        print(json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False))
-    else:
-        print(f"ifmesh: {code}: {message}", file=sys.stderr)
-    return status
-
-
 def _environment(args: argparse.Namespace) -> dict[str, str]:
     environ = dict(os.environ)
     if args.session:
@@ -95,18 +88,18 @@ def run_check_paths(args: argparse.Namespace) -> int:
         body = {"paths": paths, "cwd": str(root or Path.cwd())}
         answer = oneshot.call(endpoint, "check-paths", body)
     except RemoteError as exc:  # the node refused the check itself: fail closed
-        return _fail(args, exc.code, str(exc), EXIT_CONFLICT)
+        return fail(args, exc.code, str(exc), EXIT_CONFLICT)
     except IfmeshError as exc:
         if not args.hook:
             usage = isinstance(exc, ConfigError)
-            return _fail(args, exc.code, str(exc), EXIT_USAGE if usage else EXIT_NO_NODE)
+            return fail(args, exc.code, str(exc), EXIT_USAGE if usage else EXIT_NO_NODE)
         if guard_mode(environ, state_dir) == "closed":
             message = (
                 f"the path guard could not check this commit ({exc}) and the room's guard"
                 " policy is closed; start this session's node, or override once with"
                 " IFMESH_GUARD=off git commit … (or git commit --no-verify)"
             )
-            return _fail(args, exc.code, message, EXIT_CONFLICT)
+            return fail(args, exc.code, message, EXIT_CONFLICT)
         print(f"ifmesh: warning: this commit was not checked for reservations: {exc}",
               file=sys.stderr)  # fmt: skip
         return EXIT_OK
@@ -169,6 +162,6 @@ def run_git_hook(args: argparse.Namespace) -> int:
     try:
         path = install_hook(Path.cwd(), force=args.force)
     except ConfigError as exc:
-        return _fail(args, exc.code, str(exc), EXIT_CONFLICT)
+        return fail(args, exc.code, str(exc), EXIT_CONFLICT)
     _print(args, {"installed": str(path)}, f"installed the ifmesh pre-commit guard: {path}")
     return EXIT_OK

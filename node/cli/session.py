@@ -23,6 +23,7 @@ from typing import Any, TypeAlias
 from ifmesh.node import errors
 from ifmesh.node.cli import queues, reserving
 from ifmesh.node.cli.boardtext import render_board, render_readings, render_takeovers
+from ifmesh.node.cli.failure import fail
 from ifmesh.node.control.client import ControlClient, timeout_from_environment
 from ifmesh.node.control.endpoint import find_node
 
@@ -243,7 +244,7 @@ def run_call(args: argparse.Namespace, call: tuple[str, dict[str, Any] | None, P
     except errors.ControlError as exc:
         return _control_failed(args, exc)
     except errors.ConfigError as exc:
-        return _fail(args, exc.code, str(exc), EXIT_USAGE)
+        return fail(args, exc.code, str(exc), EXIT_USAGE)
     print(json.dumps(result, ensure_ascii=False) if args.json else printer(result))
     return 0
 
@@ -268,15 +269,7 @@ def _control_failed(args: argparse.Namespace, exc: errors.ControlError) -> int:
         status = EXIT_USAGE if exc.code in {"bad_request", "malformed_json"} else EXIT_REFUSED
     else:
         status = EXIT_NO_NODE
-    return _fail(args, exc.code, str(exc), status)
-
-
-def _fail(args: argparse.Namespace, code: str, message: str, status: int) -> int:
-    if args.json:
-        print(json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False))
-    else:
-        print(f"ifmesh: {code}: {message}", file=sys.stderr)
-    return status
+    return fail(args, exc.code, str(exc), status)
 
 
 def run_watch(args: argparse.Namespace) -> int:
@@ -287,7 +280,7 @@ def run_watch(args: argparse.Namespace) -> int:
     except errors.ControlError as exc:
         return _control_failed(args, exc)
     except errors.ConfigError as exc:
-        return _fail(args, exc.code, str(exc), EXIT_USAGE)
+        return fail(args, exc.code, str(exc), EXIT_USAGE)
     return 0
 
 
