@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from ifmesh.node.board.state import Board, Task, TaskStatus
+from ifmesh.node.board.replica import Replica
+from ifmesh.node.board.state import Board, BoardConfig, Task, TaskStatus
 from ifmesh.node.protocol import messages as m
 
 T0 = datetime(2025, 11, 12, 14, 0, tzinfo=UTC)
@@ -69,3 +70,32 @@ def progress(task_id: str, epoch: int = 0, percent: int = 50) -> m.TaskProgress:
 
 def complete(task_id: str, epoch: int = 0) -> m.TaskComplete:
     return m.TaskComplete(task_id=task_id, epoch=epoch, tests_pass=True)
+
+
+class Room:
+    """Replicas of ``sessions`` on the chain board that see every event at once."""
+
+    def __init__(self, sessions: tuple[str, ...], config: BoardConfig) -> None:
+        self.replicas = {
+            s: Replica(s, f"inc-{s}", initial=chain_board(), config=config) for s in sessions
+        }
+
+    def __getitem__(self, session: str) -> Replica:
+        return self.replicas[session]
+
+    def send(self, events: tuple[m.Envelope, ...]) -> None:
+        for event in events:
+            for replica in self.replicas.values():
+                if replica.session_id != event.source:
+                    replica.receive(event)
+
+    def task(self, task_id: str = "A") -> Task:
+        """The task as the last session sees it (every replica folds the same events)."""
+        return list(self.replicas.values())[-1].board.tasks[task_id]
+
+    def effects(self, session: str) -> list[object]:
+        return list(self.replicas[session].effects())
+
+    def told(self, session: str, kind: type) -> list[object]:
+        """The effects of ``kind`` addressed to ``session``."""
+        return [e for e in self.effects(session) if isinstance(e, kind) and e.session == session]

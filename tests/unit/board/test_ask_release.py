@@ -18,43 +18,22 @@ from ifmesh.node.board.errors import (
     NotOwner,
 )
 from ifmesh.node.board.log import EventLog
-from ifmesh.node.board.replica import Replica
 from ifmesh.node.board.state import BoardConfig, lease_expired
 from ifmesh.node.protocol import messages as m
-from tests.unit.board.helpers import Stamper, at, chain_board
+from tests.unit.board.helpers import Room, Stamper, at, chain_board
 
 LEASE = timedelta(minutes=15)
 GRACE = timedelta(minutes=10)
 CONFIG = BoardConfig(lease=LEASE)
 
 
-class Room:
-    def __init__(self) -> None:
-        self.replicas = {
-            s: Replica(s, f"inc-{s}", initial=chain_board(), config=CONFIG)
-            for s in ("s1", "s2", "s3")
-        }
-
-    def __getitem__(self, session: str) -> Replica:
-        return self.replicas[session]
-
-    def send(self, events: tuple[m.Envelope, ...]) -> None:
-        for event in events:
-            for replica in self.replicas.values():
-                if replica.session_id != event.source:
-                    replica.receive(event)
-
-    def told(self, session: str, kind: type) -> list[object]:
-        return [
-            e
-            for e in self.replicas[session].effects()
-            if isinstance(e, kind) and e.session == session
-        ]
+def three() -> Room:
+    return Room(("s1", "s2", "s3"), CONFIG)
 
 
 def asked_room() -> Room:
     """s1 holds A since minute 0 (and keeps working); s2 asks it to release at minute 5."""
-    room = Room()
+    room = three()
     room.send(room["s1"].claim("A", at(0)))
     room.send(room["s2"].queues.ask_release("A", "I need A for the demo", at(5), grace=GRACE))
     return room
@@ -101,7 +80,7 @@ def test_only_the_holder_may_keep() -> None:
 
 
 def test_asks_and_keeps_that_make_no_sense_are_typed_errors() -> None:
-    room = Room()
+    room = three()
     with pytest.raises(NotHeld, match="nobody holds A: claim it"):
         room["s2"].queues.ask_release("A", "please", at(1), grace=GRACE)
     room.send(room["s1"].claim("A", at(0)))

@@ -16,10 +16,9 @@ from ifmesh.node.board.canonical import canonical_bytes
 from ifmesh.node.board.effects import Rejected, Unqueued
 from ifmesh.node.board.errors import AlreadyHolder, NotQueueHead, TaskCompleted, UnknownTask
 from ifmesh.node.board.log import EventLog
-from ifmesh.node.board.replica import Replica
-from ifmesh.node.board.state import BoardConfig, Task, TaskStatus, Waiter
+from ifmesh.node.board.state import BoardConfig, TaskStatus, Waiter
 from ifmesh.node.protocol import messages as m
-from tests.unit.board.helpers import Stamper, at, chain_board, claim
+from tests.unit.board.helpers import Room, Stamper, at, chain_board, claim
 
 LEASE = timedelta(minutes=15)
 CONFIG = BoardConfig(lease=LEASE)
@@ -74,34 +73,14 @@ def test_ties_go_to_the_earlier_join_then_the_lower_id() -> None:
 # --- a room -------------------------------------------------------------------------------------
 
 
-class Room:
+def four() -> Room:
     """Replicas of s1…s4 on the chain board that see every event at once."""
-
-    def __init__(self) -> None:
-        self.replicas = {
-            s: Replica(s, f"inc-{s}", initial=chain_board(), config=CONFIG)
-            for s in ("s1", "s2", "s3", "s4")
-        }
-
-    def __getitem__(self, session: str) -> Replica:
-        return self.replicas[session]
-
-    def send(self, events: tuple[m.Envelope, ...]) -> None:
-        for event in events:
-            for replica in self.replicas.values():
-                if replica.session_id != event.source:
-                    replica.receive(event)
-
-    def task(self, task_id: str = "A") -> Task:
-        return self.replicas["s4"].board.tasks[task_id]
-
-    def effects(self, session: str) -> list[object]:
-        return list(self.replicas[session].effects())
+    return Room(("s1", "s2", "s3", "s4"), CONFIG)
 
 
 def held_with_queue() -> Room:
     """s1 holds A from minute 0; s2 queues (low) at 1, s3 (high) at 20."""
-    room = Room()
+    room = four()
     room.send(room["s1"].claim("A", at(0)))
     room.send(room["s2"].queues.join("A", at(1), urgency="low"))
     room.send(room["s3"].queues.join("A", at(20), urgency="high"))
@@ -199,7 +178,7 @@ def test_completing_the_task_ends_its_queue_and_tells_the_waiters() -> None:
 
 
 def test_the_last_dependency_completing_starts_the_first_turn() -> None:
-    room = Room()
+    room = four()
     room.send(room["s2"].queues.join("B", at(1), urgency="medium"))  # B waits on A
     assert room.task("B").status is TaskStatus.BLOCKED and room.task("B").turn_since is None
     room.send(room["s1"].claim("A", at(2)))
