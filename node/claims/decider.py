@@ -187,17 +187,20 @@ class ClaimDecider:
     async def _settle_turn(self, pending: Pending) -> None:
         verdict = await self.settle(pending, TURN_TIMEOUT)
         log.info("claim.turn_decided", task=pending.key[0], won=verdict.won, by=verdict.decided_by)
-        if verdict.won is None:
-            self.withdraw(pending.key)
+        undecided = verdict.won is None
+        if undecided and (withdrawn := self.withdrawal(pending.key, datetime.now(UTC))):
+            self.node.publish(withdrawn)
 
-    def withdraw(self, key: TaskEpoch) -> None:
-        """An undecided claim given up: released while this session still holds it, so it
-        cannot win later behind its agent's back."""
+    def withdrawal(self, key: TaskEpoch, now: datetime) -> tuple[Envelope, ...]:
+        """An undecided claim given up: its release, folded here and for the caller to
+        publish, while this session still holds the task at that epoch (none otherwise), so
+        the claim cannot win later behind its agent's back."""
         replica = self.node.replica_or_fail()
+        owner, _ = rules.holder(replica.board, key)
         task = replica.board.tasks.get(key[0])
-        mine = task is not None and task.owner == self.node.session and task.held
-        if mine and task is not None and task.epoch == key[1]:
-            self.node.publish(replica.release(key[0], datetime.now(UTC)))
+        if owner != self.node.session or task is None or task.epoch != key[1]:
+            return ()
+        return replica.release(key[0], now)
 
     # --- records -------------------------------------------------------------------------
 

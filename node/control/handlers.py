@@ -19,6 +19,7 @@ from ifmesh.node import errors
 from ifmesh.node.board import commands
 from ifmesh.node.board.errors import AlreadyClaimed
 from ifmesh.node.board.state import Task, TaskStatus
+from ifmesh.node.claims.rules import confirmed_holder
 from ifmesh.node.control import queueing, reserving, waits
 from ifmesh.node.control.running import RunningNode, read_problems
 from ifmesh.node.control.views import (
@@ -155,9 +156,10 @@ class Handlers:
         """Git's verdict on this session's claim (``claim --confirmed``): the first confirm
         record per (task, epoch) in the branch's first-parent history. None while undecided."""
         task = self._task(task_id)
-        if task.epoch == epoch and task.confirmed and task.owner is not None:
-            if task.owner != self.node.session:
-                raise errors.ClaimLost(task_id, epoch, task.owner, decided_by="git")
+        winner = confirmed_holder(self.node.board, (task_id, epoch))
+        if winner is not None:
+            if winner != self.node.session:
+                raise errors.ClaimLost(task_id, epoch, winner, decided_by="git")
             return {"won": True, "provisional": False, "confirmed": True}
         if task.epoch > epoch:  # released, stolen or withdrawn since: this claim is over
             raise errors.ClaimLost(task_id, epoch, None)
@@ -166,10 +168,8 @@ class Handlers:
     async def _undecided(self, task_id: str, epoch: int, timeout: float) -> None:
         """No decision in time: the claim is withdrawn (it cannot win later), and the agent
         told so."""
-        task = self._task(task_id)
-        if task.epoch == epoch and task.owner == self.node.session and task.held:
-            events = self.node.replica_or_fail().release(task_id, self.node.now())
-            await self.node.publish_now(events)
+        if withdrawn := self.node.claims.withdrawal((task_id, epoch), self.node.now()):
+            await self.node.publish_now(withdrawn)
         raise errors.ClaimUndecided(
             f"{task_id} epoch {epoch} was not decided within {timeout:g}s, so the claim is"
             " withdrawn (it cannot win later); see `ifmesh status` for git's last error,"

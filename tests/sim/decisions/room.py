@@ -311,9 +311,8 @@ class Room:
         if verdict.won is None:
             self.log(f"{node.session} {pending.key}: undecided ({verdict.why_git})")
             self.told.undecided += 1
-            task = node.replica.board.tasks[task_id]
-            if task.epoch == pending.key[1] and task.owner == node.session and task.held:
-                node.publish(node.replica.release(task_id, node.now()))
+            if withdrawn := node.claims.withdrawal(pending.key, node.now()):
+                node.publish(withdrawn)
             return
         if verdict.won:
             self.told.won.setdefault(pending.key, []).append((node.session, verdict.decided_by))

@@ -4,9 +4,15 @@ and are withdrawn otherwise (docs/claims.md, "A node killed mid-decision")."""
 
 from __future__ import annotations
 
+import pytest
+
+from ifmesh.node.board.replica import Replica
+from ifmesh.node.board.state import BoardConfig
+from ifmesh.node.control.handlers import Handlers
+from ifmesh.node.errors import ClaimUndecided
 from ifmesh.node.protocol.messages import TaskRelease
-from tests.unit.board.helpers import at
-from tests.unit.control.support import StandInNode
+from tests.unit.board.helpers import at, chain_board
+from tests.unit.control.support import LEASE, StandInNode
 
 
 class Node(StandInNode):
@@ -42,3 +48,18 @@ async def test_an_inherited_claim_goes_to_git_only_if_its_record_was_written() -
     node.claims.confirm("A", 0)
     node.claims.confirm("F", 0)
     assert node.records == [("A", 0)]
+
+
+async def test_a_claim_git_never_decides_is_withdrawn_and_answered_undecided() -> None:
+    node = Node()  # git never answers here
+    other = Replica("s2", "inc-2", initial=chain_board(), config=BoardConfig(lease=LEASE))
+    for event in other.claim("A", at(0)):  # s2 claimed A and fell silent
+        node.replica.receive(event)
+    node.replica.set_presence(())
+    node.clock = at(20)  # past s2's lease: the claim takes A over, and git must decide it
+    with pytest.raises(ClaimUndecided, match="withdrawn"):
+        await Handlers(node).claim({"task": "A", "timeout": 0.05})  # type: ignore[arg-type]
+    assert node.records == [("A", 1)]
+    released = [e.payload.task_id for e in node.sent if isinstance(e.payload, TaskRelease)]
+    assert released == ["A"]  # it cannot win later behind the agent's back
+    assert not node.board.tasks["A"].held
