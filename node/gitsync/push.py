@@ -8,10 +8,8 @@ schedule (:mod:`ifmesh.node.gitsync.schedule`) each outcome and keeps the tally 
 shows (:class:`ifmesh.node.gitsync.outputs.SyncTally`); what the fetch brought is handed back to
 the bridge to absorb. The bridge calls :meth:`Pusher.push` from its timer, holding its git lock. A
 landed push becomes a hint for the peers, with the objects it added when they fit
-(:mod:`ifmesh.node.gitsync.handoff`), and so does a push deferred to its turn or a lost race
-(it waits: while hints flow, the others count only the writers that said so); a peer's hint
-that handed this clone the new tip that way spares the next attempt its fetch
-(:attr:`Pusher.handed_tip`).
+(:mod:`ifmesh.node.gitsync.handoff`); a peer's hint that handed this clone the new tip that way
+spares the next attempt its fetch (:attr:`Pusher.handed_tip`).
 """
 
 from __future__ import annotations
@@ -118,10 +116,6 @@ class Pusher:
                     wait_turn = False
                 if wait > 0 and wait_turn:  # not our turn yet: ask again then
                     log.debug("gitsync.push_deferred", wait=round(wait, 3), unit=self._turns.unit)
-                    if self._turns.waiting_here(now):
-                        # While hints flow, the writers after this one count only those
-                        # that said they wait (turns: "Hints").
-                        self._hint(None)
                     with self._lock:
                         self._sched.push_deferred(now + wait)
                     return
@@ -165,8 +159,7 @@ class Pusher:
         if outcome is PushOutcome.LOST_RACE:
             self._tally.lost_races += 1
             self._last_lost_race_at = now
-            self._turns.waiting_here(now)
-            self._hint(None)  # it waits: it may be one the others do not count yet
+            self._hint(None)
             with self._lock:
                 delay = self._sched.push_lost_race(now, self._rng.random(), busy=busy)
             log.debug("gitsync.push_lost_race", delay=round(delay, 3))
