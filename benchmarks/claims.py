@@ -11,7 +11,13 @@ one place in the ring.
 Measured in the same run, next to each other:
 
 * decided-claim latency through the control API, p50/p99, from the call until its answer
-  (``won``), one connection per node held for the run, as an agent's integration holds it;
+  (``won``), one connection per node held for the run, as an agent's integration holds it.
+  Each claim is made in a room at rest: the previous claim confirmed by git on every node and
+  no commit waiting anywhere (``git_settling`` reports how long that took). Agents claim
+  minutes apart, not back to back, so this is the latency a session sees; the check uses it;
+* the same, back to back (``back_to_back``): each claim right after the last answer, while
+  the git tier still commits, pushes and fetches the previous ones on the same 2 cores.
+  Reported, not checked: it measures the machine's spare CPU as much as the decision;
 * the floor a claim decided on the mesh stands on: a bare aiortc room of the same N
   (benchmarks/_bare_ack_node.py: plain RTCPeerConnections, no ifmesh code) sends a message of
   a claim's size to every peer and each peer acks it on the same channel; the time until the
@@ -82,6 +88,7 @@ KILLED_BUDGET = 25.0
 MIN_ROUNDS = 4
 BOARD_TASKS = 200  # each claim takes a fresh one: N = 8 uses ROUNDS + RACE + CLI + KILLED
 SEED = 17
+REST_POLL = 0.02  # seconds between looks at the nodes' git state while waiting for rest
 CLAIM_TIMEOUT = 60.0  # the node's own limit (then claim_undecided); the call waits longer
 CALL_TIMEOUT = 90.0
 START = 180.0
@@ -190,6 +197,25 @@ class Claims:
         self.rng = random.Random(SEED)
         self._tasks: Iterator[str] = iter(f"R.{n}" for n in range(1, BOARD_TASKS + 1))
         self.failures: Counter[str] = Counter()
+        self.last_task: str | None = None
+
+    async def at_rest(self, timeout: float = WAIT) -> float:
+        """Wait until the room is at rest after the last claim: every node has it confirmed by
+        git and has no commit waiting to be pushed. (Not "on the same head": a node that has
+        nothing to push fetches on its own pace, up to half a minute later, and that costs
+        the claims nothing.) Returns the seconds waited (the git tier's settling time)."""
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            statuses = await asyncio.gather(*(c.query("status") for c in self.clients.values()))
+            boards = await asyncio.gather(*(c.query("board") for c in self.clients.values()))
+            idle = all(s["git"]["pending_commits"] == 0 for s in statuses)
+            confirmed = self.last_task is None or all(
+                t["confirmed"] for b in boards for t in b["tasks"] if t["id"] == self.last_task
+            )
+            if idle and confirmed:
+                return time.monotonic() - start
+            await asyncio.sleep(REST_POLL)
+        raise IfmeshError(f"the room did not come to rest within {timeout} s")
 
     def task(self) -> str:
         return next(self._tasks)
@@ -198,8 +224,9 @@ class Claims:
         return self.rng.choice(among or list(self.clients))
 
     async def api(self, actor: str) -> float | None:
+        self.last_task = self.task()
         try:
-            return await decided_claim(self.clients[actor], self.task()) * 1000
+            return await decided_claim(self.clients[actor], self.last_task) * 1000
         except IfmeshError as exc:
             self.failures[exc.code] += 1
             progress(f"  claim by {actor} failed: {exc.code}: {exc}")
@@ -233,14 +260,18 @@ def budgeted(limit: int, seconds: float) -> Iterator[int]:
 
 
 async def latency_rounds(
-    claims: Claims, bare: BareAckRoom, rounds: Iterator[int]
+    claims: Claims, bare: BareAckRoom, rounds: Iterator[int], *, rest: list[float] | None = None
 ) -> tuple[list[float], list[float]]:
-    """Decided claims through the API and bare ack round trips, interleaved (ms each)."""
+    """Decided claims through the API and bare ack round trips, interleaved (ms each).
+    With ``rest`` (a list that collects the seconds waited), each round starts in a room at
+    rest (:meth:`Claims.at_rest`); without it, rounds follow each other at once."""
     api: list[float] = []
     rtt: list[float] = []
     sessions = list(claims.clients)
     for round_ in rounds:
         actor = claims.actor()
+        if rest is not None:
+            rest.append(await claims.at_rest())
         for kind in ("bare", "api") if round_ % 2 == 0 else ("api", "bare"):
             if kind == "bare":
                 seconds = await bare.round_trip(sessions.index(actor), f"rtt{round_}")
@@ -330,14 +361,28 @@ async def measure_room(
     size: int, claims: Claims, bare: BareAckRoom, phases: Phases
 ) -> dict[str, Any]:
     figures: dict[str, Any] = {}
-    progress(f"N={size}: decided claims beside bare ack round trips")
-    api, rtt = await latency_rounds(claims, bare, budgeted(ROUNDS, LATENCY_BUDGET.get(size, 30.0)))
+    budget = LATENCY_BUDGET.get(size, 30.0)
+    progress(f"N={size}: decided claims beside bare ack round trips, each in a room at rest")
+    rest: list[float] = []
+    api, rtt = await latency_rounds(claims, bare, budgeted(ROUNDS, budget), rest=rest)
     figures["decided_claim_api"] = summary(api) | {"rounds": len(rtt), "won": len(api)}
     figures["bare_ack_round_trip"] = summary(rtt) | {"rounds": len(rtt), "bytes": bare.frame_size}
+    figures["git_settling"] = summary([s * 1000 for s in rest])
     if api:
         figures["api_p50_over_bare_p50"] = round(statistics.median(api) / statistics.median(rtt), 2)
         figures["api_p99_over_bare_p99"] = round(percentile(api, 0.99) / percentile(rtt, 0.99), 2)
     phases.done("latency_s")
+    progress(f"N={size}: decided claims back to back (the git tier still busy with the last)")
+    api, rtt = await latency_rounds(claims, bare, budgeted(ROUNDS, budget))
+    figures["back_to_back"] = {
+        "decided_claim_api": summary(api) | {"rounds": len(rtt), "won": len(api)},
+        "bare_ack_round_trip": summary(rtt),
+    }
+    if api:
+        figures["back_to_back"]["api_p50_over_bare_p50"] = round(
+            statistics.median(api) / statistics.median(rtt), 2
+        )
+    phases.done("back_to_back_s")
     if size == RACE_SIZE:
         progress(f"N={size}: race, {RACE_ROUNDS} rounds")
         figures["race"] = await race(claims, RACE_ROUNDS)
