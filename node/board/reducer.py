@@ -361,11 +361,17 @@ def _verdict(
     def overrule() -> None:
         _take(state, event, task, winner, p.epoch, config, fx)
         state.put_task(evolve(state.tasks[p.task_id], confirmed=True))
-        fx.append(Confirmed(event.id, winner, p.task_id, p.epoch))
         if previous is not None and previous != winner:
             waiting.drop_tenure(state, previous, p.task_id)
-            if previous != loser:
+            if task.epoch < p.epoch:
+                # Git confirmed a steal the fold had refused: the holder kept renewing out of
+                # reach (a partition), so its renewals sort before the steal. Its tenure ended
+                # all the same: it is fenced, as by a steal the fold admits (and the taker,
+                # told of it before the confirmation, hears that the task is assigned to it).
+                fx.append(Fenced(event.id, previous, p.task_id, p.epoch, winner))
+            elif previous != loser:
                 fx.append(Lost(event.id, previous, p.task_id, p.epoch, winner, "git"))
+        fx.append(Confirmed(event.id, winner, p.task_id, p.epoch))
 
     return overrule
 

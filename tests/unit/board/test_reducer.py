@@ -134,6 +134,25 @@ def test_git_verdict_overrules_the_mesh_winner() -> None:
     assert rejected(effects)[-1] == ("s1", "not_owner")
 
 
+def test_a_steal_git_confirms_over_renewals_from_beyond_a_partition_fences_the_holder() -> None:
+    """The holder, cut off, renewed with low lamports: the fold refuses the steal, but git's
+    first record for the next epoch names the taker. The holder is fenced, not told it lost
+    a claim it never made, and the taker is told the task is assigned to it."""
+    ev = Stamper()
+    holder_claim = ev("s1", claim("A", "s1"), lamport=1, when=at(0))
+    renewal = ev("s1", progress("A"), lamport=2, when=at(40))  # sent from beyond the cut
+    steal = ev("s2", m.TaskSteal(task_id="A", epoch=1, previous_owner="s1"), lamport=3,
+               when=at(20))  # fmt: skip
+    verdict = ev("s2", m.TaskConfirmed(task_id="A", epoch=1, winner="s2"), lamport=4)
+    log, effects = fold(holder_claim, renewal, steal, verdict)
+    task = log.board.tasks["A"]
+    assert (task.owner, task.epoch, task.confirmed) == ("s2", 1, True)
+    assert Fenced(verdict.id, "s1", "A", 1, "s2") in effects
+    assert not [e for e in effects if isinstance(e, Lost) and e.session == "s1"]
+    fenced = effects.index(Fenced(verdict.id, "s1", "A", 1, "s2"))
+    assert fenced < effects.index(Confirmed(verdict.id, "s2", "A", 1))
+
+
 def test_git_verdict_for_the_mesh_winner_confirms_and_claim_lost_names_the_loser() -> None:
     ev = Stamper()
     log, effects = fold(
