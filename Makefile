@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.ifmesh-installed
 
-.PHONY: setup lock test-tools demo test check lint format bench clean
+.PHONY: setup lock test-tools demo test check lint format bench soak clean
 
 $(STAMP): pyproject.toml uv.lock scripts/setup.sh
 	@bash scripts/setup.sh
@@ -41,6 +41,12 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(PY) $$b || exit $$?; done
+
+# A bounded soak (not part of `make test`): 8 nodes, 2 signaling instances on Redis, a node or
+# instance killed every 30 s, for MINUTES (15). Needs redis-server (make test-tools).
+MINUTES ?= 15
+soak: $(STAMP) test-tools
+	$(PY) benchmarks/soak.py --minutes $(MINUTES)
 
 clean:
 	rm -rf $(VENV) .setup.log .mypy_cache .pytest_cache .ruff_cache .hypothesis build dist

@@ -125,6 +125,12 @@ class ClaimUndecided(CoordinationError):
     code = "claim_undecided"
 
 
+class ReservationUndecided(CoordinationError):
+    """No decision on a path reservation in time: it was withdrawn (docs/agents.md)."""
+
+    code = "reservation_undecided"
+
+
 class StaleEpoch(CoordinationError):
     code = "stale_epoch"
 

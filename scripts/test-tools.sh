@@ -17,6 +17,7 @@ TOOLS=(
     "promtool|prometheus|alert rules and dashboards (tests/docs/test_static.py, test_deploy.py)"
     "systemd-analyze|systemd|the runbook's systemd units (tests/docs/test_deploy.py)"
     "curl|curl|runbook procedures that call the HTTP endpoints (tests/docs)"
+    "turnserver|coturn|TURN relay tests and the degraded-link benchmark (tests/integration/faults)"
 )
 
 missing_packages=()

@@ -1,14 +1,19 @@
-"""Join tokens: HMAC-SHA256 over room, session and expiry, minted and verified here.
+"""Join tokens: HMAC-SHA256 over room, session, expiry and role, minted and verified here.
 
-Format (also in docs/signaling-protocol.md)::
+Formats (also in docs/signaling-protocol.md)::
 
-    v1.<base64url(room)>.<base64url(session)>.<expiry>.<base64url(mac)>
+    v1.<base64url(room)>.<base64url(session)>.<expiry>.<base64url(mac)>          role node
+    v2.<base64url(room)>.<base64url(session)>.<expiry>.<role>.<base64url(mac)>   any role
 
 ``expiry`` is Unix seconds (decimal integer); ``mac`` is HMAC-SHA256 with the server's secret
-over ``"ifmesh-signaling-v1\\n" + room + "\\n" + session + "\\n" + expiry`` (UTF-8); base64url
-without padding. Room and session are in the token, in the clear, so that a token for another
-room is refused as ``wrong_room`` rather than as an unexplained bad signature. Pure: callers
-pass ``now`` (Unix seconds).
+over ``"ifmesh-signaling-v1\\n" + room + "\\n" + session + "\\n" + expiry`` (v1), or over
+``"ifmesh-signaling-v2\\n" + room + "\\n" + session + "\\n" + expiry + "\\n" + role`` (v2), in
+UTF-8; base64url without padding. Room, session and role are in the token, in the clear, so that
+a token for another room is refused as ``wrong_room`` rather than as an unexplained bad
+signature. A v1 token (every token minted before roles existed) admits a ``node``; a node's
+token is still minted as v1, so servers older than roles accept it. The role is inside the MAC,
+and the two formats sign under different contexts, so a role can be neither added, removed nor
+changed. Pure: callers pass ``now`` (Unix seconds).
 """
 
 from __future__ import annotations
@@ -22,12 +27,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ifmesh.signaling import errors
+from ifmesh.signaling.protocol import Role
 
-__all__ = ["MIN_SECRET_BYTES", "TokenClaims", "load_secret", "mint", "parse_ttl", "verify"]
+__all__ = [
+    "MIN_SECRET_BYTES",
+    "ROLES",
+    "TokenClaims",
+    "admitted_role",
+    "load_secret",
+    "mint",
+    "parse_ttl",
+    "verify",
+]
 
 MIN_SECRET_BYTES = 16
-_VERSION = "v1"
-_CONTEXT = "ifmesh-signaling-v1"
+# What a member may do in its room (docs/dashboard.md, "Roles"): a ``node`` is a session; an
+# ``observer`` receives everything and changes nothing; an ``operator`` is an observer that may
+# offer help and answer an ask-release. The signaling server only stamps the role on the
+# roster: the nodes enforce it, since data-channel frames never pass through the server.
+ROLES: tuple[Role, ...] = ("node", "observer", "operator")
+_VERSION, _VERSION_ROLE = "v1", "v2"
+_CONTEXT, _CONTEXT_ROLE = "ifmesh-signaling-v1", "ifmesh-signaling-v2"
 _TTL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -37,12 +57,20 @@ class TokenClaims:
     room: str
     session: str
     expires_at: int
+    role: Role = "node"
 
 
-def mint(secret: bytes, room: str, session: str, expires_at: int) -> str:
-    """A token admitting ``session`` to ``room`` until ``expires_at`` (Unix seconds)."""
-    mac = _mac(secret, room, session, expires_at)
-    return f"{_VERSION}.{_b64(room.encode())}.{_b64(session.encode())}.{expires_at}.{mac}"
+def mint(secret: bytes, room: str, session: str, expires_at: int, role: str = "node") -> str:
+    """A token admitting ``session`` to ``room`` as ``role`` until ``expires_at`` (Unix
+    seconds). A node's token is a v1 token, as before roles existed."""
+    known = _known(role)
+    if known is None:
+        raise errors.ConfigError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    claims = TokenClaims(room, session, expires_at, known)
+    head = f"{_b64(room.encode())}.{_b64(session.encode())}.{expires_at}"
+    if role == "node":
+        return f"{_VERSION}.{head}.{_mac(secret, claims, versioned=False)}"
+    return f"{_VERSION_ROLE}.{head}.{role}.{_mac(secret, claims, versioned=True)}"
 
 
 def verify(secret: bytes, token: str, *, room: str, session: str, now: float) -> TokenClaims:
@@ -52,7 +80,7 @@ def verify(secret: bytes, token: str, *, room: str, session: str, now: float) ->
     also names another room; only a genuine token is judged on room, session and expiry.
     """
     claims = _parse(token)
-    expected = _mac(secret, claims.room, claims.session, claims.expires_at)
+    expected = _mac(secret, claims, versioned=token.startswith(_VERSION_ROLE + "."))
     if not hmac.compare_digest(expected, token.rsplit(".", 1)[1]):
         raise errors.BadToken(
             "token signature does not verify with this server's secret; mint a new one with "
@@ -67,6 +95,34 @@ def verify(secret: bytes, token: str, *, room: str, session: str, now: float) ->
             f"token expired {int(now - claims.expires_at)} s ago; mint a new one"
         )
     return claims
+
+
+def admitted_role(
+    secret: bytes | None,
+    token: str | None,
+    *,
+    room: str,
+    session: str,
+    asked: Role | None,
+    now: float,
+) -> Role:
+    """The role a join is admitted with, or a typed error. With a secret it is the token's,
+    and a join asking for another is refused; an open server admits anyone as anything, so the
+    role is the join's own word (``node`` when it names none)."""
+    if secret is None:
+        return asked or "node"
+    if token is None:
+        raise errors.AuthRequired(
+            "this server requires a join token; mint one with "
+            "`ifmesh token --room ROOM --session SESSION [--role ROLE]`"
+        )
+    role = verify(secret, token, room=room, session=session, now=now).role
+    if asked is not None and asked != role:
+        raise errors.WrongRole(
+            f"the join asks to be {asked!r} but its token admits {role!r}; mint a token with"
+            f" `ifmesh token --role {asked}`"
+        )
+    return role
 
 
 def parse_ttl(text: str) -> int:
@@ -93,21 +149,36 @@ def load_secret(path: Path) -> bytes:
 
 def _parse(token: str) -> TokenClaims:
     parts = token.split(".")
-    if len(parts) != 5 or parts[0] != _VERSION:
+    if not (
+        (len(parts) == 5 and parts[0] == _VERSION)
+        or (len(parts) == 6 and parts[0] == _VERSION_ROLE)
+    ):
         raise errors.BadToken(
-            f"malformed token: expected {_VERSION}.<room>.<session>.<expiry>.<mac>"
+            f"malformed token: expected {_VERSION}.<room>.<session>.<expiry>.<mac> or"
+            f" {_VERSION_ROLE}.<room>.<session>.<expiry>.<role>.<mac>"
         )
+    role = _known(parts[4]) if parts[0] == _VERSION_ROLE else "node"
+    if role is None:
+        raise errors.BadToken(f"malformed token: role must be one of {', '.join(ROLES)}")
     try:
         room = _unb64(parts[1]).decode()
         session = _unb64(parts[2]).decode()
         expires_at = int(parts[3])
     except (ValueError, binascii.Error):
         raise errors.BadToken("malformed token: room, session or expiry does not decode") from None
-    return TokenClaims(room=room, session=session, expires_at=expires_at)
+    return TokenClaims(room=room, session=session, expires_at=expires_at, role=role)
 
 
-def _mac(secret: bytes, room: str, session: str, expires_at: int) -> str:
-    message = f"{_CONTEXT}\n{room}\n{session}\n{expires_at}".encode()
+def _known(role: str) -> Role | None:
+    return next((known for known in ROLES if known == role), None)
+
+
+def _mac(secret: bytes, claims: TokenClaims, *, versioned: bool) -> str:
+    head = f"{claims.room}\n{claims.session}\n{claims.expires_at}"
+    if versioned:
+        message = f"{_CONTEXT_ROLE}\n{head}\n{claims.role}".encode()
+    else:
+        message = f"{_CONTEXT}\n{head}".encode()
     return _b64(hmac.new(secret, message, hashlib.sha256).digest())
 
 

@@ -54,11 +54,19 @@ def register(commands: Subparsers) -> None:
     token = commands.add_parser(
         "token",
         help="mint a signaling join token",
-        description="Print a join token (HMAC-SHA256 over room, session and expiry) that a "
-        "signaling server started with the same --secret-file accepts.",
+        description="Print a join token (HMAC-SHA256 over room, session, expiry and role) that "
+        "a signaling server started with the same --secret-file accepts. The server stamps the "
+        "role on the roster, and the nodes enforce it: an observer (a dashboard) changes "
+        "nothing, an operator may offer help and answer an ask-release (docs/dashboard.md).",
     )
     token.add_argument("--room", required=True)
     token.add_argument("--session", required=True)
+    token.add_argument(
+        "--role",
+        choices=auth.ROLES,
+        default="node",
+        help="node (a session's node, the default), observer or operator",
+    )
     token.add_argument("--ttl", default="1h", help="lifetime: 90s, 30m, 1h, 7d (default 1h)")
     token.add_argument("--secret-file", required=True, type=Path, help="the server's secret")
     token.set_defaults(handler=run_token)
@@ -153,7 +161,7 @@ def run_token(args: argparse.Namespace) -> int:
     except errors.ConfigError as exc:
         print(f"ifmesh token: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(auth.mint(secret, args.room, args.session, int(time.time()) + ttl))
+    print(auth.mint(secret, args.room, args.session, int(time.time()) + ttl, args.role))
     return EXIT_OK
 
 

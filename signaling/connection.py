@@ -20,7 +20,7 @@ from aiohttp import WSCloseCode, web
 
 from ifmesh.signaling import errors
 from ifmesh.signaling.limits import TokenBucket
-from ifmesh.signaling.protocol import Frame, encode_frame, error_frame
+from ifmesh.signaling.protocol import Frame, Role, encode_frame, error_frame
 
 __all__ = ["Connection", "FrameSocket"]
 
@@ -91,6 +91,7 @@ class Connection:
         self.room: str | None = None
         self.session: str | None = None
         self.capabilities: tuple[str, ...] = ()
+        self.role: Role = "node"
         self.joining = False
         # The roster version this client has seen; older roster changes are not sent to it.
         self.roster_version = 0

@@ -35,6 +35,7 @@ __all__ = [
     "TooManyRooms",
     "UnknownFrameType",
     "UnknownPeer",
+    "WrongRole",
     "WrongRoom",
     "WrongSession",
     "error_classes",
@@ -151,6 +152,12 @@ class WrongRoom(AuthError):
 
 class WrongSession(AuthError):
     code = "wrong_session"
+
+
+class WrongRole(AuthError):
+    """The join asks for a role its (genuine) token does not give."""
+
+    code = "wrong_role"
 
 
 class RoomFull(SignalingError):

@@ -42,6 +42,7 @@ __all__ = [
     "Ping",
     "Pong",
     "RelayFrame",
+    "Role",
     "ServerClosing",
     "ServerFrame",
     "decode_client_frame",
@@ -62,6 +63,9 @@ RoomId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 Capability = Annotated[str, Field(min_length=1, max_length=64)]
 Epoch = Annotated[int, Field(ge=0, le=2**53 - 1)]
 Sdp = Annotated[str, Field(min_length=1, max_length=60_000)]
+# A member's role in its room (signaling.auth.ROLES). On the roster an absent role means
+# "node", so a room of nodes looks exactly as it did before roles existed.
+Role = Literal["node", "observer", "operator"]
 
 
 class _Model(BaseModel):
@@ -87,6 +91,10 @@ class Join(_Frame):
     session: SessionId
     token: Annotated[str, Field(max_length=1024)] | None = None
     capabilities: Annotated[list[Capability], Field(max_length=64)] = []
+    # The role this client means to have. With a secret the token's role decides, and a join
+    # naming another is refused (``wrong_role``); an open server takes it as said. Absent:
+    # the token's role, or ``node`` on an open server.
+    role: Role | None = None
 
 
 class Leave(_Frame):
@@ -113,14 +121,21 @@ class _Relay(_Frame):
     epoch: Epoch
 
 
+# The sender's DTLS fingerprints signed with its session key (hex Ed25519); relayed unchanged.
+# The server never checks it: the receiving node does, before ICE (node.identity.pairproof).
+Proof = Annotated[str, Field(max_length=256)]
+
+
 class Offer(_Relay):
     type: Literal["offer"] = "offer"
     sdp: Sdp
+    proof: Proof | None = None
 
 
 class Answer(_Relay):
     type: Literal["answer"] = "answer"
     sdp: Sdp
+    proof: Proof | None = None
 
 
 class Candidate(_Relay):
@@ -151,6 +166,8 @@ class Candidate(_Relay):
 class Member(_Model):
     session: SessionId
     capabilities: list[Capability] = []
+    # Stamped by the server (absent: node). Nodes go by it: see docs/dashboard.md, "Roles".
+    role: Role | None = None
 
 
 class Limits(_Model):
@@ -183,6 +200,7 @@ class PeerJoined(_Frame):
     session: SessionId
     capabilities: list[Capability] = []
     roster_version: int
+    role: Role | None = None  # stamped by the server; absent means node
 
 
 class PeerLeft(_Frame):

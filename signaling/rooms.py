@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ifmesh.signaling import errors
+from ifmesh.signaling.protocol import Role
 
 __all__ = ["Presence", "Rooms", "Roster", "RosterChange", "RosterGap"]
 
@@ -24,12 +25,14 @@ ChangeKind = Literal["joined", "left"]
 
 @dataclass(frozen=True)
 class Presence:
-    """One member: its session, what it can do, and which connection on which instance holds it."""
+    """One member: its session, what it can do, which connection on which instance holds it,
+    and the role its join was admitted with (node, observer or operator)."""
 
     session: str
     capabilities: tuple[str, ...]
     instance: str
     conn: str
+    role: Role = "node"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -37,6 +40,7 @@ class Presence:
             "capabilities": list(self.capabilities),
             "instance": self.instance,
             "conn": self.conn,
+            "role": self.role,
         }
 
     @classmethod
@@ -46,7 +50,18 @@ class Presence:
             capabilities=tuple(str(c) for c in data.get("capabilities") or ()),
             instance=str(data["instance"]),
             conn=str(data["conn"]),
+            role=_role(data.get("role")),
         )
+
+    @property
+    def wire_role(self) -> Role | None:
+        """The role as the roster carries it: absent for a node (docs/signaling-protocol.md)."""
+        return None if self.role == "node" else self.role
+
+
+def _role(value: object) -> Role:
+    # Absent when written by an instance older than roles: its members are all nodes.
+    return value if value in ("observer", "operator") else "node"
 
 
 @dataclass(frozen=True)

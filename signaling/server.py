@@ -5,6 +5,7 @@ decoded by ``protocol``, rosters live in a Directory (this process, or Redis), a
 refusal becomes an ``error`` frame with a stable code; a client cannot crash the server or
 disturb other clients. Clocks are read here, at the edge, and passed down as ``now``.
 The operators' pages (/healthz, /metrics) are ``status``; they read the server's ``census``.
+The dashboard (/dashboard/) is a static page that joins rooms as a peer (``dashboard_page``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from ifmesh.signaling import auth, errors
 from ifmesh.signaling.config import ServerConfig
 from ifmesh.signaling.connection import Connection, FrameSocket
+from ifmesh.signaling.dashboard_page import DashboardPage
 from ifmesh.signaling.directory import Directory, LocalDirectory
 from ifmesh.signaling.limits import TokenBucket
 from ifmesh.signaling.metrics import Census, SignalingMetrics
@@ -65,6 +67,7 @@ class SignalingServer:
         self.app = web.Application()
         self.app.router.add_get("/ws", self._websocket)
         self.app.router.add_routes(status.routes())
+        self.app.router.add_routes(DashboardPage().routes())
 
     def _make_directory(self) -> Directory:
         if self.config.redis_url is None:
@@ -237,18 +240,12 @@ class SignalingServer:
                 f"this connection is already in room {conn.room!r} as {conn.session!r}; "
                 "send leave first, or open another connection"
             )
-        if self.config.secret is not None:
-            if frame.token is None:
-                raise errors.AuthRequired(
-                    "this server requires a join token; mint one with "
-                    "`ifmesh token --room ROOM --session SESSION`"
-                )
-            auth.verify(
-                self.config.secret, frame.token, room=frame.room, session=frame.session,
-                now=time.time(),
-            )  # fmt: skip
+        role = auth.admitted_role(
+            self.config.secret, frame.token, room=frame.room, session=frame.session,
+            asked=frame.role, now=time.time(),
+        )  # fmt: skip
         member = Presence(
-            frame.session, tuple(frame.capabilities), self.config.instance_id, conn.id
+            frame.session, tuple(frame.capabilities), self.config.instance_id, conn.id, role
         )
         conn.joining = True
         try:
@@ -256,6 +253,7 @@ class SignalingServer:
         finally:
             conn.joining = False
         conn.room, conn.session, conn.capabilities = frame.room, frame.session, member.capabilities
+        conn.role = role
         conn.roster_version = roster.version
         self._local.setdefault(frame.room, {})[frame.session] = conn
         members = sorted(roster.members.values(), key=lambda m: m.session)
@@ -264,7 +262,8 @@ class SignalingServer:
                 room=frame.room,
                 session=frame.session,
                 roster=[
-                    Member(session=m.session, capabilities=list(m.capabilities)) for m in members
+                    Member(session=m.session, capabilities=list(m.capabilities), role=m.wire_role)
+                    for m in members
                 ],
                 roster_version=roster.version,
                 limits=Limits(
@@ -278,8 +277,8 @@ class SignalingServer:
         )
         self.metrics.joins.inc()
         log.info(
-            "join room=%s session=%s conn=%s roster_version=%d members=%d",
-            frame.room, frame.session, conn.id, roster.version, len(members),
+            "join room=%s session=%s role=%s conn=%s roster_version=%d members=%d",
+            frame.room, frame.session, role, conn.id, roster.version, len(members),
         )  # fmt: skip
 
     async def _relay(
@@ -324,7 +323,7 @@ class SignalingServer:
         if not conn.evicted:
             self.metrics.leaves.inc(reason=reason)
             log.info("leave room=%s session=%s conn=%s reason=%s", room, session, conn.id, reason)
-        member = Presence(session, conn.capabilities, self.config.instance_id, conn.id)
+        member = Presence(session, conn.capabilities, self.config.instance_id, conn.id, conn.role)
         await self.directory.leave(room, member, reason)
 
     def _forget(self, conn: Connection) -> None:
@@ -352,6 +351,7 @@ class SignalingServer:
                         session=member.session,
                         capabilities=list(member.capabilities),
                         roster_version=change.version,
+                        role=member.wire_role,
                     )
                 )
             else:

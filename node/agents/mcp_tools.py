@@ -265,11 +265,15 @@ reasons.""",
 Reserve the paths you are about to edit for a task you hold: gitignore-style globs from the
 repository's root (`src/db/**`, `docs/*.md`, `README.md`), so that other sessions' edits
 there are refused while you work; exclusive=false shares them with other shared
-reservations (for paths you only read). Reservations end with the task, or after ttl_seconds.
+reservations (for paths you only read). It answers once decided, as a claim is: on success
+no other session was told it holds these paths (`decided_by`: mesh or git). Reservations end
+with the task, or after ttl_seconds.
 Errors: not_owner (claim the task first), reservation_conflict (another session holds some of
-these paths: reserve something else, or `ask_release` its task), invalid_pattern (write the
-glob as the message shows), config_error (the server does not run in a git working tree),
-unknown_command (the node is too old: restart it with this ifmesh version).""",
+these paths, or won them at the same moment: reserve something else, or `ask_release` its
+task), reservation_undecided (no decision in time, so it was withdrawn: check `status`, then
+reserve again), invalid_pattern (write the glob as the message shows), config_error (the
+server does not run in a git working tree), unknown_command (the node is too old: restart it
+with this ifmesh version).""",
         m.ReserveArgs,
         r.Reserved,
         "reserve",

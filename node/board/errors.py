@@ -168,16 +168,21 @@ class ReservationConflict(CoordinationError):
 
     code = "reservation_conflict"
 
-    def __init__(self, conflicts: list[tuple[str, str, str, str]]) -> None:
+    def __init__(
+        self, conflicts: list[tuple[str, str, str, str]], *, decided_by: str = "", why: str = ""
+    ) -> None:
         self.conflicts = conflicts
+        self.decided_by = decided_by  # a decided reservation lost: "mesh" or "git"
         named = "; ".join(
             f"{path} is reserved by {holder} for {task} ({pattern})"
             for path, holder, task, pattern in conflicts[:5]
         )
         more = f" (and {len(conflicts) - 5} more)" if len(conflicts) > 5 else ""
+        by = f" (decided by {decided_by})" if decided_by else ""
         super().__init__(
-            f"{named}{more}: reserve something else, reserve it --shared if you only read it,"
-            " or ask the holder to release its task (`ifmesh ask-release TASK --reason …`)"
+            f"{named or why}{more}{by}: reserve something else, reserve it --shared if you only"
+            " read it, or ask the holder to release its task (`ifmesh ask-release TASK"
+            " --reason …`)"
         )
 
 

@@ -20,10 +20,11 @@ from ifmesh.node.board.errors import (
     ReservationConflict,
     UnknownTask,
 )
-from ifmesh.node.board.state import DEFAULT_LEASE, Board, Reservation
+from ifmesh.node.board.formats import reserved
+from ifmesh.node.board.state import Board, Reservation
 from ifmesh.node.protocol import messages as m
 
-DEFAULT_TTL = timedelta(hours=2)
+DEFAULT_TTL = reserved.DEFAULT_TTL
 
 
 def reserve(
@@ -35,7 +36,6 @@ def reserve(
     *,
     exclusive: bool = True,
     ttl: timedelta = DEFAULT_TTL,
-    lease: timedelta = DEFAULT_LEASE,
     tracked: Sequence[str] = (),
 ) -> m.Envelope:
     """Reserves ``patterns`` for ``task_id``, which this session must hold. Sent again, a
@@ -59,7 +59,7 @@ def reserve(
         for pattern in unique
     ]
     found = reservations.reservation_conflicts(
-        wanted, board.reservations.values(), board.tasks, now, lease, tracked
+        wanted, board.reservations.values(), board.tasks, now, tracked
     )
     if found:
         raise ReservationConflict([(c.path, c.holder, c.task, c.pattern) for c in found])

@@ -1,12 +1,14 @@
 """The fold of ``paths.reserve`` and ``paths.release`` (docs/agents.md, "Path reservations").
 
 Judge, then commit, as in :mod:`ifmesh.node.board.reducer`; what a reservation *is* and when
-two conflict lives in :mod:`ifmesh.node.board.reservations`. A reservation is folded like the
-events it rides with, not decided like a claim: the holder of (task, epoch) may reserve, the
-first of two conflicting reservations in the total order stands, and the other is refused on
-every node alike (``reservation_conflict``). The fold judges overlap by the patterns alone
-(the paths git tracks differ between working copies); the reserving node has already checked
-its own repository's tracked paths before sending.
+two conflict lives in :mod:`ifmesh.node.board.reservations`. The holder of (task, epoch) may
+reserve; of two conflicting reservations the first in the total order stands, and the other
+is refused on every node alike (``reservation_conflict``). That is what the reserving node's
+decision reads (:mod:`ifmesh.node.claims.reserving`), as a claim's reads the fold's holder:
+the reservation is won on the mesh once every member acked it and the fold still holds it,
+and git decides otherwise. The fold judges overlap by the patterns alone, as git does (the
+paths git tracks differ between working copies); the reserving node has already checked its
+own repository's tracked paths before sending.
 
 Ended reservations are dropped when the next reservation event is folded (their tenure ended,
 or their time ran out, at that event's timestamp): until then they are kept, and judged void
@@ -61,7 +63,7 @@ def _reserve(
     ]
     try:
         found = reservations.reservation_conflicts(
-            wanted, state.reservations.values(), state.tasks, at, config.lease
+            wanted, state.reservations.values(), state.tasks, at
         )
     except InvalidPattern as exc:
         return refuse(fx, event, p.task_id, exc.code, str(exc))

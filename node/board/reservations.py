@@ -19,7 +19,11 @@ The rules (docs/agents.md, "Path reservations"):
   *witness* path matches both. The witnesses are the paths git tracks in the reserving
   session's working repository (``git ls-files``, given by the caller) and every pattern that
   has no wildcard. The fold has no repository, so it judges with the second kind only: the
-  same answer on every node.
+  same answer on every node, and in git (:func:`overlap`).
+- A new reservation meets the earlier ones that are *standing*: not void (its tenure and its
+  TTL), whatever the holder's lease says. Git, which decides what the mesh cannot, sees
+  releases, TTLs and epochs but no leases, so the fold judges as git does (a STALE holder's
+  reservations keep nobody from editing, but a new overlapping one waits for the takeover).
 - Own reservations never conflict. A pattern that does not compile fails closed
   (:class:`~ifmesh.node.board.errors.InvalidPattern`): never skipped as matching nothing.
 """
@@ -142,6 +146,20 @@ def void(reservation: Reservation, tasks: Mapping[str, Task], now: datetime) -> 
     return not tenure or now >= reservation.expires_at
 
 
+def standing(reservation: Reservation, tasks: Mapping[str, Task], now: datetime) -> bool:
+    """What a new reservation at ``now`` must not overlap (see the module docstring)."""
+    return not void(reservation, tasks, now)
+
+
+def overlap(a: str, b: str) -> str | None:
+    """The pattern without wildcards (as a path) that both ``a`` and ``b`` match, if any: the
+    conflict rule of the fold and of git. Raises InvalidPattern for either."""
+    for witness in (witness_of(a), witness_of(b)):
+        if witness is not None and matches(a, witness) and matches(b, witness):
+            return witness
+    return None
+
+
 def _conflict(path: str, r: Reservation) -> Conflict:
     return Conflict(path, r.session_id, r.task_id, r.pattern, r.exclusive, r.expires_at)
 
@@ -178,15 +196,14 @@ def reservation_conflicts(
     reservations: Iterable[Reservation],
     tasks: Mapping[str, Task],
     now: datetime,
-    lease: timedelta = DEFAULT_LEASE,
     tracked: Sequence[str] = (),
 ) -> list[Conflict]:
-    """Each (witness, reservation in force of another session) that some wanted reservation
+    """Each (witness, standing reservation of another session) that some wanted reservation
     overlaps, exclusive on either side; ``tracked``: the paths git tracks (none in the fold)."""
     check_patterns(r.pattern for r in wanted)
     found: list[Conflict] = []
     existing = sorted(
-        (r for r in reservations if in_force(r, tasks, now, lease)),
+        (r for r in reservations if standing(r, tasks, now)),
         key=lambda r: (r.session_id, r.task_id, r.pattern),
     )
     for new in wanted:
@@ -194,11 +211,7 @@ def reservation_conflicts(
         for old in existing:
             if old.session_id == new.session_id or not (old.exclusive or new.exclusive):
                 continue
-            witnesses = [w for p in (new.pattern, old.pattern) if (w := witness_of(p))]
-            hit = next(
-                (w for w in witnesses if matches(new.pattern, w) and matches(old.pattern, w)),
-                None,
-            )
+            hit = overlap(new.pattern, old.pattern)
             if hit is None and tracked:
                 if covered is None:
                     covered = [path for path in tracked if matches(new.pattern, path)]

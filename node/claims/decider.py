@@ -20,11 +20,14 @@ from typing import Any, Protocol
 
 import structlog
 
+from ifmesh.node.board.formats.reserved import ReservedEntry
 from ifmesh.node.board.membership import members, without_node
 from ifmesh.node.board.replica import Replica
 from ifmesh.node.claims import rules
+from ifmesh.node.claims.reserving import ReservationDecider
 from ifmesh.node.claims.rules import TaskEpoch, Verdict
 from ifmesh.node.errors import IfmeshError
+from ifmesh.node.gitsync.reservation_ledger import ReservationLedger
 from ifmesh.node.mesh.messaging import AckedSend
 from ifmesh.node.protocol.messages import Envelope
 
@@ -50,6 +53,13 @@ class DecidingMesh(Protocol):
     def decidable(self) -> frozenset[str]: ...
 
 
+class ReservationRecords(Protocol):
+    """The git bridge, as path reservations are decided through it (node.claims.reserving)."""
+
+    def write_reservation_record(self, entries: Sequence[ReservedEntry]) -> None: ...
+    def reservation_ledger(self) -> ReservationLedger: ...
+
+
 class DecidingNode(Protocol):
     """What the decider needs of the node it runs in."""
 
@@ -62,6 +72,8 @@ class DecidingNode(Protocol):
     def replica_or_fail(self) -> Replica: ...
     def publish_claim(self, events: Sequence[Envelope]) -> AckedSend | None: ...
     def write_confirm_record(self, task_id: str, epoch: int) -> None: ...
+    @property
+    def git(self) -> ReservationRecords | None: ...
     def publish(self, events: Sequence[Envelope]) -> None: ...
     def background(self, work: Coroutine[Any, Any, Any]) -> None: ...
 
@@ -84,12 +96,17 @@ class ClaimDecider:
         self.recorded: set[TaskEpoch] = set()  # confirm records written or queued here
         self.deciding: set[TaskEpoch] = set()  # claims this decider took on
         self.won_on_mesh: set[TaskEpoch] = set()
+        # Path reservations, decided the same way (node.claims.reserving).
+        self.reservations = ReservationDecider(node, ack_timeout)
 
     # --- the mesh asks -------------------------------------------------------------------
 
     def decline(self, message: Envelope) -> bool:
-        """Whether to nack an acked message (a competing claim for a record of ours)."""
-        return rules.declines(message, self.recorded, self.node.session)
+        """Whether to nack an acked message: a competing claim for a record of ours, or a
+        reservation conflicting with one of our reservations' records."""
+        if rules.declines(message, self.recorded, self.node.session):
+            return True
+        return self.reservations.decline(message)
 
     # --- deciding ------------------------------------------------------------------------
 

@@ -23,11 +23,12 @@ writes none, so git can never give it the task the mesh gave another.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from ifmesh.node.board.state import Board
 from ifmesh.node.mesh.acks import Acks
+from ifmesh.node.mesh.roles import RoomRoster
 from ifmesh.node.protocol import messages as m
 
 TaskEpoch = tuple[str, int]
@@ -51,9 +52,26 @@ def claim_key(event: m.Envelope) -> TaskEpoch | None:
     return None
 
 
-def must_ask(members: Collection[str], roster: Collection[str], me: str) -> frozenset[str]:
-    """The sessions whose ack a claim needs: the members, and every node on the roster."""
-    return (frozenset(members) | frozenset(roster)) - {me}
+class Asked(frozenset[str]):
+    """The sessions a claim asks, remembering those it excused (see :func:`must_ask`)."""
+
+    excused: frozenset[str]
+
+    def __new__(cls, asked: Iterable[str], excused: Collection[str]) -> Asked:
+        result = super().__new__(cls, asked)
+        result.excused = frozenset(excused)
+        return result
+
+
+def must_ask(members: Collection[str], roster: Collection[str], me: str) -> Asked:
+    """The sessions whose ack a claim needs: the members, and every node on the roster.
+
+    Observers and operators (a mesh's ``RoomRoster.excused``: the signaling server stamped
+    them so, node.mesh.roles) are excused: every node refuses their claims, so none can be
+    claiming. The answer remembers them, so that :func:`git_before` does not take one heard
+    from in the fold (an operator's help offer) for a session claiming through git."""
+    excused = roster.excused if isinstance(roster, RoomRoster) else frozenset()
+    return Asked((frozenset(members) | frozenset(roster)) - excused - {me}, excused)
 
 
 def git_before(
@@ -65,6 +83,7 @@ def git_before(
     """Why git must decide this claim before it is even sent; "" when the mesh can."""
     if isinstance(claim.payload, m.TaskSteal):
         return "a steal: the owner it takes the task from cannot ack it"
+    without_node = set(without_node) - (asked.excused if isinstance(asked, Asked) else set())
     if without_node:
         return (
             f"{', '.join(sorted(without_node))} take part without a node (through git alone),"
@@ -83,18 +102,18 @@ def git_after(acks: Acks, asked: Collection[str], asked_now: Collection[str]) ->
     """Why git must decide after the acks came in (or did not); "" when the mesh decides."""
     if acks.nacked:
         return (
-            f"{', '.join(sorted(acks.nacked))} answered nack: a confirm record for a competing"
-            " claim is already on its way to git"
+            f"{', '.join(sorted(acks.nacked))} answered nack: a record that competes with it"
+            " (a confirm record, or a path reservation's) is already on its way to git"
         )
     joined = sorted(set(asked_now) - set(asked))
     if joined:
-        return f"{', '.join(joined)} joined while the claim was being decided"
+        return f"{', '.join(joined)} joined while it was being decided"
     lost = sorted(set(asked) & acks.lost)
     if lost:
         return f"the channel to {', '.join(lost)} ended before its ack came back on it"
     missing = sorted(set(asked) - acks.acked)
     if missing:
-        return f"no ack from {', '.join(missing)} on the channel that carried the claim"
+        return f"no ack from {', '.join(missing)} on the channel that carried it"
     return ""
 
 

@@ -57,6 +57,10 @@ def render_board(document: Mapping[str, Any], *, only_active: bool = False) -> s
         lines.append("(answer a help request with `ifmesh offer REQUEST_ID`)")
     lines += render_queue_lines(document)
     lines += render_reservation_lines(document)
+    for session in document.get("unsigned_sessions", ()):
+        lines.append(
+            f"unsigned: {session} (its events are not signed; accept_unsigned lets them in)"
+        )
     unread = [p for p in document.get("read_problems", ()) if not p["partial"]]
     for problem in unread:
         lines.append(f"⚠ not read: {problem['where']}: {problem['reason']}")

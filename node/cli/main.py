@@ -63,13 +63,38 @@ def _add_validate(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
     parser.add_argument("--json", action="store_true", help="one JSON object per file")
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="also check each event's signature against the keys pinned on --branch of"
+        " --remote (unsigned, bad or unpinned: invalid)",
+    )
+    parser.add_argument("--remote", help="coordination repository (with --verify)")
+    parser.add_argument("--branch", default="ifmesh/coordination", help="coordination branch")
+    parser.add_argument(
+        "--operator-keys", default="", help="comma-separated operator keys (with --verify)"
+    )
     parser.set_defaults(handler=_run_validate)
 
 
 def _run_validate(args: argparse.Namespace) -> int:
     from ifmesh.node.protocol.validation import validate_paths
 
-    report = validate_paths(args.paths)
+    verify = None
+    if args.verify:
+        from ifmesh.node.cli.keys import branch_verifier
+        from ifmesh.node.errors import IfmeshError
+
+        if not args.remote:
+            print("ifmesh validate: --verify needs --remote URL", file=sys.stderr)
+            return EXIT_USAGE
+        operators = [k.strip() for k in args.operator_keys.split(",") if k.strip()]
+        try:
+            verify = branch_verifier(args.remote, args.branch, operators)
+        except IfmeshError as exc:
+            print(f"ifmesh validate: {exc.code}: {exc}", file=sys.stderr)
+            return EXIT_UNREADABLE
+    report = validate_paths(args.paths, verify)
     for result in report.results:
         if args.json:
             print(json.dumps(result.as_dict(), ensure_ascii=False))
@@ -115,7 +140,18 @@ _SESSION = _lazy("ifmesh.node.cli.session")  # after the governor's: it adds the
 _UP = _lazy("ifmesh.node.cli.up")
 _GUARD = _lazy("ifmesh.node.cli.guard")  # agent hooks and the path guard: imports only argparse
 _MCP = _lazy("ifmesh.node.cli.mcp")
-COMMANDS: tuple[Registrar, ...] = (*_CORE, _SIGNALING, _GOVERNOR, _SDP, _SESSION, _UP, _MCP, _GUARD)
+_KEYS = _lazy("ifmesh.node.cli.keys")
+COMMANDS: tuple[Registrar, ...] = (
+    *_CORE,
+    _SIGNALING,
+    _GOVERNOR,
+    _SDP,
+    _SESSION,
+    _UP,
+    _MCP,
+    _KEYS,
+    _GUARD,
+)
 
 # The registrars a command needs; any other first word (or none, or --help) gets them all.
 _FOR_COMMAND: dict[str, tuple[Registrar, ...]] = {
@@ -124,8 +160,10 @@ _FOR_COMMAND: dict[str, tuple[Registrar, ...]] = {
     "governor": (_GOVERNOR, _SESSION),
     "sdp": (_SDP,),
     "up": (_UP,),
+    "dashboard": (_UP,),  # registered with `up`: the demo prints the same page's URL
     **dict.fromkeys(("agent-hook", "check-paths", "git-hook"), (_GUARD,)),
     "mcp": (_MCP,),
+    "keys": (_KEYS,),
     **dict.fromkeys(
         ("node", "claim", "progress", "complete", "release", "fail", "block", "help", "offer",
          "wait", "board", "peers", "status", "next", "watch", "unqueue", "ask-release", "keep",

@@ -63,6 +63,21 @@ def add_node_command(commands: Subparsers) -> None:
     parser.add_argument("--batch-window-ms", type=float)
     parser.add_argument("--status-refresh-seconds", type=float)
     parser.add_argument("--fetch-interval-seconds", type=float)
+    parser.add_argument(
+        "--signing",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="sign every event and verify peers' (default on; docs/security.md)",
+    )
+    parser.add_argument(
+        "--accept-unsigned",
+        action="store_true",
+        default=None,
+        help="migration: fold unsigned events of sessions with no pinned key",
+    )
+    parser.add_argument(
+        "--operator-keys", type=_list, help="operator public keys that may override a key pin"
+    )
     parser.add_argument("--log-level", default="info")
     parser.set_defaults(handler=run_node)
 

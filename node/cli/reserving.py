@@ -39,7 +39,7 @@ def register(commands: Subparsers, command: Command) -> None:
         " other sessions' edits and commits there are refused while it lasts",
         lambda a: ("reserve", {"patterns": a.patterns, "task": a.task,
                                "exclusive": a.exclusive, "ttl_seconds": a.ttl,
-                               "cwd": str(Path.cwd())}, say_reserved),
+                               "timeout": a.timeout, "cwd": str(Path.cwd())}, say_reserved),
     )  # fmt: skip
     reserve.add_argument("patterns", nargs="+", metavar="GLOB")
     reserve.add_argument("--for", dest="task", required=True, metavar="TASK")
@@ -59,6 +59,13 @@ def register(commands: Subparsers, command: Command) -> None:
     )
     reserve.add_argument(
         "--ttl", type=duration, default=7200.0, help="how long it lasts (default 2h; max 7d)"
+    )
+    reserve.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds to wait for the decision; then the reservation is withdrawn"
+        " (reservation_undecided)",
     )
     unreserve = command(
         commands,
@@ -80,7 +87,8 @@ def _one(r: Mapping[str, Any]) -> str:
 
 def say_reserved(result: Mapping[str, Any]) -> str:
     mine = ", ".join(_one(r) for r in result["reserved"]) or "nothing"
-    return f"reserved for {result['task']} (epoch {result['epoch']}): {mine}"
+    by = f" (decided by {result['decided_by']})" if result.get("decided_by") else ""
+    return f"reserved for {result['task']} (epoch {result['epoch']}){by}: {mine}"
 
 
 def say_unreserved(result: Mapping[str, Any]) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import ClassVar
 
 from ifmesh import shipped_path
 from ifmesh.node.control.client import ControlClient
@@ -119,6 +120,7 @@ class LocalRoom:
     signaling: subprocess.Popen[bytes] | None = None
     signaling_port: int = 0
     remote: Path | None = None
+    max_sessions: ClassVar[int] = 16  # `ifmesh up`'s limit; the scale benchmark goes further
 
     @property
     def state_root(self) -> Path:
@@ -134,8 +136,8 @@ class LocalRoom:
         return f"ws://127.0.0.1:{self.signaling_port}/ws"
 
     async def __aenter__(self) -> LocalRoom:
-        if not 1 <= self.sessions <= 16:
-            raise RoomError("a local room has 1 to 16 sessions")
+        if not 1 <= self.sessions <= self.max_sessions:
+            raise RoomError(f"a local room has 1 to {self.max_sessions} sessions")
         self.directory.mkdir(parents=True, exist_ok=True)
         chosen = session_list(self.sessions)
         fresh = [s for s, _ in SESSIONS] if self.status_sessions is None else self.status_sessions
@@ -157,11 +159,13 @@ class LocalRoom:
     ) -> None:
         await self.close()
 
-    def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self, args: list[str], log_name: str, prefix: Sequence[str] = ()
+    ) -> subprocess.Popen[bytes]:
         with (self.directory / log_name).open("ab") as log_file:  # the child keeps its own fd
             return subprocess.Popen(
-                [*ifmesh_command(), *args], env=self.env, stdout=log_file, stderr=log_file,
-                cwd=self.directory,
+                [*prefix, *ifmesh_command(), *args], env=self.env, stdout=log_file,
+                stderr=log_file, cwd=self.directory,
             )  # fmt: skip
 
     async def start_signaling(self) -> None:
@@ -192,19 +196,29 @@ class LocalRoom:
 
     def start_node(self, session: str) -> None:
         member = self.members[session]
-        assert self.remote is not None
         member.log_path = self.directory / f"{session}.log"
         member.process = self._spawn(
-            [
-                "node", "--session", session, "--room", "demo",
-                "--remote", str(self.remote), "--branch", BRANCH,
-                "--signaling", self.signaling_url, "--capabilities", member.capabilities,
-                "--lease-seconds", str(self.lease_seconds),
-                "--fetch-interval-seconds", str(self.fetch_interval_seconds),
-                *self.extra_args,
-            ],
-            f"{session}.log",
-        )  # fmt: skip
+            self.node_args(session), f"{session}.log", self.node_prefix(session)
+        )
+
+    def node_args(self, session: str) -> list[str]:
+        """The arguments of ``session``'s `ifmesh node`; rooms on other networks (the fault
+        tests' namespaces) change the addresses."""
+        member = self.members[session]
+        assert self.remote is not None
+        return [
+            "node", "--session", session, "--room", "demo",
+            "--remote", str(self.remote), "--branch", BRANCH,
+            "--signaling", self.signaling_url, "--capabilities", member.capabilities,
+            "--lease-seconds", str(self.lease_seconds),
+            "--fetch-interval-seconds", str(self.fetch_interval_seconds),
+            *self.extra_args,
+        ]  # fmt: skip
+
+    def node_prefix(self, session: str) -> list[str]:
+        """What ``session``'s node runs under: nothing here; ``ip netns exec NS`` in the
+        fault tests, which give each node a network namespace of its own."""
+        return []
 
     def kill_node(self, session: str) -> None:
         """``kill -9``: no bye, no final push — what a crash looks like to the others."""

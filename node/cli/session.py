@@ -255,7 +255,7 @@ async def _call(args: argparse.Namespace, name: str, body: dict[str, Any] | None
     async with ControlClient(endpoint, timeout=margin) as node:
         if body is None:
             return await node.query(name)
-        if name not in {"wait", "claim"}:
+        if name not in {"wait", "claim", "reserve"}:
             return await node.call(name, body)
         # The node answers these when their own timeout ends; `wait` has none by default.
         takes = math.inf if body.get("timeout") is None else float(body["timeout"])

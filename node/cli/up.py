@@ -5,6 +5,10 @@ The scenario is Session 2's flow from the Phase-0 session instructions, with its
 a claim race on a filler task, P0.5.2 refused while P0.2.6 is open, a blocker, filler work with
 milestones, an H.323 session's help request routed by the governor, the unblocked push the
 instant P0.2.6 completes, and P0.5.2 claimed, confirmed in git and completed.
+
+With ``--dashboard`` the room can be watched in a browser on this machine (docs/dashboard.md):
+the nodes also advertise the machine's own addresses, since a browser gathers no loopback
+candidates, the scenario waits for the page, and the room stays up afterwards.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeAlias
 
+from ifmesh.node.cli import dashboard
 from ifmesh.node.cli.boardtext import render_board
+from ifmesh.node.cli.dashboard import dashboard_url
 from ifmesh.node.cli.room import BRANCH, LocalRoom
 from ifmesh.node.errors import IfmeshError
 
@@ -47,19 +53,35 @@ def register(commands: Subparsers) -> None:
     parser.add_argument("--sessions", type=int, default=3, help="nodes to start (2-5)")
     parser.add_argument("--dir", type=Path, help="keep the room here (default: a temp dir)")
     parser.add_argument("--no-live", action="store_true", help="print steps, no screen redraws")
+    parser.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="watch it in a browser: the nodes advertise this machine's own addresses (a"
+        " browser gathers no loopback candidates), the URL is printed, the scenario waits for"
+        " the page, and the room stays up afterwards until Ctrl-C",
+    )
     parser.set_defaults(handler=run_up)
+    dashboard.register(commands)  # `ifmesh dashboard`: the same page for any room
 
 
 def run_up(args: argparse.Namespace) -> int:
     if not 2 <= args.sessions <= 5:
         print("ifmesh up: --sessions is 2 to 5", file=sys.stderr)
         return 2
-    live = sys.stdout.isatty() and not args.no_live
+    live = sys.stdout.isatty() and not args.no_live and not args.dashboard
+    addresses: tuple[str, ...] = ()
+    if args.dashboard:
+        from ifmesh.node.mesh import ice  # aiortc's import: only when asked for
+
+        addresses = ice.machine_addresses()
+        if not addresses:
+            print(NO_ADDRESS, file=sys.stderr)
+            return 1
     try:
         if args.dir is not None:
-            return asyncio.run(Demo(args.dir, args.sessions, live).run())
+            return asyncio.run(Demo(args.dir, args.sessions, live, addresses).run())
         with tempfile.TemporaryDirectory(prefix="ifmesh-up-") as directory:
-            return asyncio.run(Demo(Path(directory), args.sessions, live).run())
+            return asyncio.run(Demo(Path(directory), args.sessions, live, addresses).run())
     except KeyboardInterrupt:
         print("\nstopped", file=sys.stderr)
         return 130
@@ -68,9 +90,25 @@ def run_up(args: argparse.Namespace) -> int:
         return 1
 
 
+NO_ADDRESS = (
+    "ifmesh up --dashboard: this machine has no address but loopback, and a browser gathers no"
+    " loopback candidates, so it could not reach the nodes. Bring up an interface (README,"
+    ' "The dashboard on one machine", has the recipe with a dummy interface or a TURN relay)'
+)
+DASHBOARD_WAIT = 120.0  # s the scenario waits for the page to join before it starts anyway
+
+
 class Demo:
-    def __init__(self, directory: Path, sessions: int, live: bool) -> None:
-        self.room = LocalRoom(directory, sessions=sessions, fetch_interval_seconds=2)
+    def __init__(
+        self, directory: Path, sessions: int, live: bool, addresses: tuple[str, ...] = ()
+    ) -> None:
+        # With a dashboard the nodes also advertise this machine's addresses (loopback stays
+        # first: the nodes keep pairing with each other over it).
+        extra = ("--host-addresses", ",".join(("127.0.0.1", *addresses))) if addresses else ()
+        self.room = LocalRoom(
+            directory, sessions=sessions, fetch_interval_seconds=2, extra_args=extra
+        )
+        self.dashboard = bool(addresses)
         self.live = live
         self.figures: dict[str, Any] = {}
         self.propagation_ms: list[float] = []
@@ -141,11 +179,36 @@ class Demo:
             await self.room.wait_mesh(timeout=150)
             self.figures["mesh_formation_s"] = round(time.perf_counter() - start, 2)
             self.say(f"full mesh after {self.figures['mesh_formation_s']} s (processes included)")
+            if self.dashboard:
+                await self.wait_for_page()
             await self.scenario()
             await self.show_board(self.room_sessions()[0], "end of the scenario")
+            if self.dashboard:
+                self.say("the room stays up for the dashboard; Ctrl-C stops it")
+                await asyncio.Event().wait()
         self.print_git_log()
         self.print_figures()
         return 0
+
+    async def wait_for_page(self) -> None:
+        """Prints the dashboard's URL, then waits until the page is up on the first node's
+        mesh (or DASHBOARD_WAIT has passed), so the person watching sees the scenario whole."""
+        url = dashboard_url(self.room.signaling_url, "demo", "dashboard", "observer")
+        operator = dashboard_url(self.room.signaling_url, "demo", "operator", "operator")
+        self.say(f"dashboard (open it in a browser on this machine): {url}")
+        self.say(f"  or as an operator, who may offer help and answer an ask-release: {operator}")
+        first = self.room_sessions()[0]
+
+        async def page_up() -> bool:
+            async with self.room.client(first) as node:
+                status = await node.query("status")
+            return not {"dashboard", "operator"}.isdisjoint(status["mesh"]["peers_up"])
+
+        try:
+            await self.room._until_async(page_up, DASHBOARD_WAIT, "the dashboard page")
+            self.say("the dashboard joined the room; the scenario starts")
+        except IfmeshError:
+            self.say(f"no dashboard joined within {DASHBOARD_WAIT:g} s; the scenario starts")
 
     def room_sessions(self) -> list[str]:
         from ifmesh.node.cli.room import SESSIONS

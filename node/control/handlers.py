@@ -25,6 +25,7 @@ from ifmesh.node.control.running import RunningNode, read_problems
 from ifmesh.node.control.views import (
     board_document,
     event_summary,
+    fold_document,
     next_document,
     peer_document,
     problem_document,
@@ -270,7 +271,7 @@ class Handlers:
     async def board(self, query: dict[str, Any]) -> dict[str, Any]:
         lease = timedelta(seconds=self.node.config.lease_seconds)
         refusals = self.node.replica_or_fail().refusals
-        return board_document(
+        document = board_document(
             self.node.board,
             self.node.now(),
             lease,
@@ -278,6 +279,9 @@ class Handlers:
             read_problems(self.node),
             list(refusals),
         )
+        # Sessions whose unsigned events the migration switch lets in (docs/security.md).
+        document["unsigned_sessions"] = self.node.identity_status().get("unsigned_sessions", [])
+        return document
 
     async def peers(self, query: dict[str, Any]) -> dict[str, Any]:
         mesh = self.node.mesh
@@ -320,11 +324,14 @@ class Handlers:
                 "recent_errors": self.node.last_git_errors,
             },
             "fatal": self.node.fatal,
+            "fold": fold_document(replica.log),
             "read_problems": [problem_document(p) for p in read_problems(self.node)],
             "refusals": {
                 "recent": [refusal_document(r) for r in replica.refusals],
                 "by_code": dict(sorted(replica.refusal_counts.items())),
             },
+            # Keys, pins, and events refused before the fold (bad or missing signatures).
+            "identity": self.node.identity_status(),
             "completed_without_claim": sorted(
                 t.task_id for t in self.node.board.tasks.values() if t.completed_without_claim
             ),

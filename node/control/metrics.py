@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -39,6 +40,7 @@ class NodeMetrics(Collector):
         for code, count in sorted(replica.refusal_counts.items()):
             refused.add_metric([code], count)
         yield refused
+        yield from _identity_metrics(node.identity_status())
         problems = GaugeMetricFamily(
             "ifmesh_read_problems",
             "Lines of the board and STATUS files read only partly or not at all, by file.",
@@ -56,3 +58,22 @@ class NodeMetrics(Collector):
         peers = GaugeMetricFamily("ifmesh_peers_up", "Peers this node's mesh sees up.")
         peers.add_metric([], len(node.mesh.peers_up) if node.mesh is not None else 0)
         yield peers
+
+
+def _identity_metrics(status: dict[str, Any]) -> Iterator[Metric]:
+    """Events refused before the fold for their signature, and pairs refused for theirs."""
+    refused = CounterMetricFamily(
+        "ifmesh_signatures_refused",
+        "Events dropped before the fold, from the mesh or git, because their signature is"
+        " missing, bad or by a key not pinned, by refusal code (docs/security.md).",
+        labels=["code"],
+    )
+    for code, count in sorted(status.get("refused", {}).get("by_code", {}).items()):
+        refused.add_metric([code], count)
+    yield refused
+    pairs = CounterMetricFamily(
+        "ifmesh_pairs_refused",
+        "Offers and answers refused before ICE because their signed fingerprint failed.",
+    )
+    pairs.add_metric([], status.get("pairs_refused", {}).get("count", 0))
+    yield pairs

@@ -4,9 +4,11 @@ a command too, so a client may send its paths as a JSON body).
 
 ``reserve`` checks the paths git tracks in the caller's working repository (``cwd``, the
 directory the command ran in) as well as the patterns, before anything is sent; the fold then
-judges by the patterns alone (:mod:`ifmesh.node.board.reservation_fold`). ``check-paths``
-answers for this node's board at the time of asking, and carries the room's ``guard`` policy,
-so a hook that runs before every edit needs no policy file of its own.
+judges by the patterns alone (:mod:`ifmesh.node.board.reservation_fold`), and the reservation
+is decided like a claim, on the mesh or by git (:mod:`ifmesh.node.claims.reserving`): the
+answer comes once it is. ``check-paths`` answers for this node's board at the time of asking,
+and carries the room's ``guard`` policy, so a hook that runs before every edit needs no policy
+file of its own.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from ifmesh.node import errors
 from ifmesh.node.board import reservation_commands, reservations
+from ifmesh.node.board.errors import ReservationConflict
 from ifmesh.node.control.repopaths import repo_relative, repo_root
 from ifmesh.node.control.running import RunningNode
 from ifmesh.node.control.views import (
@@ -32,6 +35,8 @@ from ifmesh.node.protocol.messages import Envelope
 from ifmesh.node.protocol.payloads import MAX_RESERVATION_TTL_SECONDS
 
 GIT_TIMEOUT = 60.0
+DECISION_TIMEOUT = 60.0  # as a claim's: then the reservation is withdrawn (reservation_undecided)
+MAX_TIMEOUT = 3600.0
 
 
 def _strings(body: dict[str, Any], key: str, *, required: bool) -> list[str]:
@@ -65,6 +70,19 @@ def _ttl(body: dict[str, Any]) -> timedelta:
             f" not {raw!r}"
         )
     return timedelta(seconds=seconds)
+
+
+def _timeout(body: dict[str, Any]) -> float:
+    raw = body.get("timeout")
+    if raw in (None, ""):
+        return DECISION_TIMEOUT
+    try:
+        seconds = float(raw)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not 0 <= seconds <= MAX_TIMEOUT:
+        raise errors.ConfigError(f"timeout is 0 to {MAX_TIMEOUT:g} seconds, not {raw!r}")
+    return seconds
 
 
 async def _tracked(cwd: str | None) -> list[str]:
@@ -110,20 +128,39 @@ async def reserve(node: RunningNode, body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(exclusive, bool):
         raise errors.ConfigError(f"exclusive is true or false, not {exclusive!r}")
     ttl = _ttl(body)
+    timeout = _timeout(body)
     tracked = await _tracked(body.get("cwd"))
     replica = node.replica_or_fail()
     event = reservation_commands.reserve(
         replica.log.view(), replica.author, task_id, patterns, node.now(),
-        exclusive=exclusive, ttl=ttl, lease=replica.config.lease, tracked=tracked,
+        exclusive=exclusive, ttl=ttl, tracked=tracked,
     )  # fmt: skip
-    events = await _published(node, replica.emit([event]))
-    task = node.board.task(task_id)
-    return {
+    # Folded, published and routed in this one step, before anything else is received.
+    decider = node.claims.reservations
+    pending = decider.begin(replica.emit([event]))
+    outcome = await decider.settle(pending, timeout)
+    if outcome.won is None:  # withdrawn, so that it cannot stand later behind the agent's back
+        if withdrawn := decider.withdrawal(pending.entries, node.now()):
+            await node.publish_now(withdrawn)
+        raise errors.ReservationUndecided(
+            f"the reservation for {task_id} was not decided within {timeout:g}s, so it is"
+            " withdrawn (it cannot stand later); see `ifmesh status` for git's last error,"
+            " then reserve again"
+        )
+    if not outcome.won:
+        raise ReservationConflict(
+            list(outcome.conflicts), decided_by=outcome.decided_by, why=outcome.why
+        )
+    result = {
         "task": task_id,
-        "epoch": task.epoch if task is not None else None,
+        "epoch": pending.entries[0].epoch,
         "reserved": mine(node, task_id),
-        "events": events,
+        "decided_by": outcome.decided_by,
+        "events": [event_summary(event)],
     }
+    if outcome.why_git:
+        result["why_git"] = outcome.why_git
+    return result
 
 
 async def unreserve(node: RunningNode, body: dict[str, Any]) -> dict[str, Any]:

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from ifmesh.node.board import queues, reservations
+from ifmesh.node.board.canonical import canonical_bytes
 from ifmesh.node.board.effects import Effect, Rejected
 from ifmesh.node.board.formats.problems import ReadProblem
 from ifmesh.node.board.formats.status import same_session, session_named_by
+from ifmesh.node.board.log import EventLog
 from ifmesh.node.board.state import Board, Reservation, Task, lease_expired
 from ifmesh.node.board.takeover import TakenOver
 from ifmesh.node.protocol.fields import format_timestamp
@@ -133,6 +136,17 @@ def taken_over_document(taken: TakenOver) -> dict[str, Any]:
         "epoch": taken.epoch,
         "from": taken.previous_owner,
         "confirmed": taken.confirmed,
+    }
+
+
+def fold_document(log: EventLog) -> dict[str, Any]:
+    """What this node has folded, so that nodes can be compared from outside (the fault
+    tests): how many events, per source the n such that its seqs 1..n are all held, and the
+    SHA-256 of the board's canonical bytes (nodes holding the same events hold equal bytes)."""
+    return {
+        "events": len(log),
+        "frontier": log.frontier(),
+        "board_sha256": hashlib.sha256(canonical_bytes(log.board)).hexdigest(),
     }
 
 

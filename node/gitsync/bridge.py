@@ -31,7 +31,9 @@ from datetime import UTC, datetime
 import git
 import structlog
 
-from ifmesh.node.gitsync import handoff
+from ifmesh.node.board.formats.reserved import ReservedEntry
+from ifmesh.node.gitsync import handoff, keypublish
+from ifmesh.node.gitsync.awaiting import AwaitedVerdicts
 from ifmesh.node.gitsync.batch import Batch, CommitPlan
 from ifmesh.node.gitsync.config import BridgeConfig
 from ifmesh.node.gitsync.errors import (
@@ -49,6 +51,7 @@ from ifmesh.node.gitsync.reader import ReadResult
 from ifmesh.node.gitsync.schedule import Action, Backoff, SyncSchedule
 from ifmesh.node.gitsync.scribe import STARTER_BOARD
 from ifmesh.node.gitsync.turns import Turns
+from ifmesh.node.identity.gate import Gate
 from ifmesh.node.protocol.messages import Envelope
 from ifmesh.node.runtime.statedir import StateDirLock
 
@@ -65,15 +68,20 @@ class GitSync:
         *,
         rng: random.Random | None = None,
         starter_board: str = STARTER_BOARD,
+        gate: Gate | None = None,
+        own_key: keypublish.OwnKey | None = None,
     ) -> None:
         self.config = config
+        # Signed events (docs/security.md): others' events verified as read, our key published.
+        self._gate, self._own_key = gate, own_key
+        self._keys: keypublish.KeyPublisher | None = None
         self._rng = rng or random.Random()
         self._starter = starter_board
         self._lock = threading.Lock()  # the intake: batch, schedule, outputs
         self._io = threading.Lock()  # one git operation at a time
         self._batch = Batch()
         self._outputs = Outputs()
-        self._awaiting: set[tuple[str, int]] = set()
+        self._awaited = AwaitedVerdicts(config.session)  # our records, until git's word
         self._lockfile: StateDirLock | None = None
         self._tally = SyncTally()
         self._stopped: IncarnationConflict | None = None
@@ -96,34 +104,29 @@ class GitSync:
         self._lockfile = StateDirLock(config.state_dir, name=LOCK_NAME, error=StateDirLocked)
         self._lockfile.acquire()
         self.clone, self.chain, self.reader, self.scribe = open_clone(config)
+        self._keys = keypublish.attach(
+            self._gate, self._own_key, self.clone, self.reader, self.chain,
+            seed_glob=config.seed_branch_glob, rng=self._rng, record=self._record,
+        )  # fmt: skip
         self._schedule = SyncSchedule(
-            batch_window=config.batch_window,
-            fetch_interval=config.fetch_interval,
+            batch_window=config.batch_window, fetch_interval=config.fetch_interval,
             status_refresh_interval=config.status_refresh_interval,
-            backoff=Backoff(config.push_backoff_base, config.push_backoff_cap),
-            now=now,
-        )
+            backoff=Backoff(config.push_backoff_base, config.push_backoff_cap), now=now,
+        )  # fmt: skip
         self._pusher = Pusher(
-            config,
-            self.clone,
-            self.chain,
-            self.reader,
-            self.scribe,
-            turns=self._turns,
-            schedule=self._schedule,
-            lock=self._lock,
-            rng=self._rng,
-            tally=self._tally,
-            absorb=self._absorb,
-            record=self._record,
-            hint=self._hint,
-        )
+            config, self.clone, self.chain, self.reader, self.scribe,
+            turns=self._turns, schedule=self._schedule, lock=self._lock, rng=self._rng,
+            tally=self._tally, absorb=self._absorb, record=self._record, hint=self._hint,
+        )  # fmt: skip
         try:
             fetch_or_create(self.clone, config, self._starter)
         except RemoteUnreachable as exc:
             if self.chain.tip is None:
                 raise
             self._record(exc)  # resume offline from the state directory
+        else:
+            if self._keys is not None:  # KeyNotAccepted stops the start: peers would refuse us
+                self._keys.publish(starting=True)
         remote_tip = self.clone.ref(self.clone.remote_ref)
         resume = self.chain.load(remote_tip, _wall(now))
         self._report(self.chain.check_branch(remote_tip))
@@ -167,12 +170,19 @@ class GitSync:
     def write_confirm_record(self, task: str, epoch: int, now: float) -> None:
         """The mesh winner's confirm record; its verdict comes back in ``take_outputs``."""
         with self._lock:
-            verdict = self.reader.ledger.verdict(task, epoch, self.config.session)
+            verdict = self._awaited.confirm(self.reader.ledger, task, epoch)
             if verdict is not None:  # git already named a winner: nothing to contest
                 self._outputs.verdicts.append(verdict)
                 return
             self._batch.add_confirm(task, epoch)
-            self._awaiting.add((task, epoch))
+            self._sched.event_added(now, urgent=True)
+
+    def write_reservation_record(self, entries: Sequence[ReservedEntry], now: float) -> None:
+        """Records of a path reservation won on the mesh or sent to git (STATUS ``reserved:``,
+        node.gitsync.reservation_ledger); git's verdicts come back in ``take_outputs``."""
+        with self._lock:
+            self._batch.add_reserved(entries)
+            self._awaited.reserved(entries)
             self._sched.event_added(now, urgent=True)
 
     @property
@@ -226,11 +236,11 @@ class GitSync:
                     self.chain.commit(plans[0], _wall(now))
                     plans.pop(0)
                 with self._lock:
-                    self._sched.committed(now)
+                    self._sched.committed(now, more=bool(self._batch))
             elif action is Action.REFRESH_STATUS:
                 self.chain.refresh_status(_wall(now))
                 with self._lock:
-                    self._sched.committed(now)
+                    self._sched.committed(now, more=bool(self._batch))
             elif action is Action.PUSH:
                 assert self._pusher is not None, "start() first"
                 self._pusher.push(now, wait_turn=not self._flushing)
@@ -257,6 +267,8 @@ class GitSync:
             self._record(exc)
             return
         self._tally.last_fetch_at = now
+        if self._keys is not None and self._keys.pending:
+            self._keys.publish()
         remote_tip = self.clone.ref(self.clone.remote_ref)
         self._report(self.chain.check_branch(remote_tip))
         self._absorb(self.reader.read(remote_tip), now)
@@ -296,16 +308,16 @@ class GitSync:
             with self._lock:
                 self._sched.push_wanted(now)
         self._turns.observe(self.reader.tip, result.writers, now)
+        verifier = self.reader.verifier
         with self._lock:
+            if verifier is not None and verifier.pins_changed():
+                self._outputs.pins_changed = True
             self._outputs.events.extend(result.events)
-            for task, epoch in sorted(self._awaiting):
-                verdict = self.reader.ledger.verdict(task, epoch, self.config.session)
-                if verdict is None:
-                    continue
-                self._awaiting.discard((task, epoch))
-                self._outputs.verdicts.append(verdict)
-                if not verdict.confirmed:
-                    self.chain.claim_lost(task)
+            settled = self.chain.status if not self.chain.pending() and not self._batch else None
+            self._awaited.collect(
+                self.reader.ledger, self.reader.reservations, self.chain, settled, _wall(now),
+                self._outputs,
+            )  # fmt: skip
 
     def _report(self, problems: Sequence[GitSyncError]) -> None:
         for problem in problems:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
 
+from ifmesh.node.board.formats.reserved import ReservedEntry
 from ifmesh.node.board.formats.status import StatusFile
 from ifmesh.node.gitsync import ownstatus
 from ifmesh.node.gitsync.batch import CommitPlan
@@ -38,6 +39,7 @@ from ifmesh.node.gitsync.eventlog import (
 from ifmesh.node.gitsync.objects import blob_sha
 from ifmesh.node.gitsync.paths import BOARD_PATH, log_path, session_of_status, status_path
 from ifmesh.node.gitsync.statusfiles import read_status
+from ifmesh.node.identity.keys import PublicKey
 from ifmesh.node.protocol import codec
 from ifmesh.node.protocol.messages import Envelope
 
@@ -65,6 +67,7 @@ class OwnChain:
         self._checked_blob: str | None = None  # our log on the branch, last found clean
         self._rendered: tuple[StatusFile, bytes] | None = None
         self._log_sha: tuple[bytes, str] | None = None
+        self.own_key: PublicKey | None = None  # signed events: only it speaks for our log
 
     @property
     def clone(self) -> Clone:
@@ -141,6 +144,8 @@ class OwnChain:
             status = ownstatus.after_event(status, event)
         if plan.confirm is not None:
             status = ownstatus.with_confirm_record(status, plan.confirm.task, plan.confirm.epoch)
+        if plan.reserved:  # path reservations' records (node.gitsync.reservation_ledger)
+            status = ownstatus.with_reservation_records(status, plan.reserved)
         self.log += lines
         self.events.extend(plan.events)
         self.status = ownstatus.stamped(status, now)
@@ -164,6 +169,10 @@ class OwnChain:
 
     def claim_lost(self, task: str) -> None:
         self.status = ownstatus.after_claim_lost(self.status, task)
+
+    def reservations_lost(self, entries: list[ReservedEntry]) -> None:
+        """Drops reservation records git judged lost from the STATUS (at the next commit)."""
+        self.status = ownstatus.without_reservation_records(self.status, entries)
 
     def _commit_own(self, message: str, record: tuple[str, int] | None = None) -> str:
         files = {self._log_path: self.log, self._status_path: self._render(self.status)}
@@ -196,7 +205,7 @@ class OwnChain:
             theirs.decode("utf-8", "replace"), self.log.decode("utf-8", "replace")
         )
         problems = check_foreign(
-            comparison.foreign, self._log_path, self.session, self._incarnation
+            comparison.foreign, self._log_path, self.session, self._incarnation, self.own_key
         )
         if not problems:
             self._checked_blob = blob

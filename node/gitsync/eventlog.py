@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 from ifmesh.node.errors import ProtocolError
 from ifmesh.node.gitsync.errors import IncarnationConflict, MalformedLogLine
+from ifmesh.node.identity import seal
+from ifmesh.node.identity.errors import SignatureRefused
+from ifmesh.node.identity.keys import PublicKey
 from ifmesh.node.protocol import codec
 from ifmesh.node.protocol.messages import Envelope
 
@@ -108,11 +111,16 @@ def compare_own_log(branch_text: str, own_text: str) -> LogComparison:
 
 
 def check_foreign(
-    foreign: Iterable[tuple[int, str]], path: str, session: str, incarnation: str
+    foreign: Iterable[tuple[int, str]],
+    path: str,
+    session: str,
+    incarnation: str,
+    own_key: PublicKey | None = None,
 ) -> list[MalformedLogLine]:
     """Raises IncarnationConflict when a foreign line is this session's from another process;
     other foreign lines (hand edits, garbage) come back as errors: we own the file and
-    overwrite them."""
+    overwrite them. With ``own_key`` (signed events), only a line signed by this session's key
+    is another process: one that is not is a forgery pushed into our log, dropped likewise."""
     problems: list[MalformedLogLine] = []
     for number, line in foreign:
         try:
@@ -128,7 +136,18 @@ def check_foreign(
             )
             continue
         if message.source == session and message.incarnation != incarnation:
-            raise IncarnationConflict(session, incarnation, message.incarnation or "(none)")
+            if own_key is None or _signed_by(message, own_key):
+                raise IncarnationConflict(session, incarnation, message.incarnation or "(none)")
+            problems.append(
+                MalformedLogLine(
+                    f"message {message.id} claims to be this session's (incarnation"
+                    f" {message.incarnation or '?'}) but is not signed by its key: a forgery"
+                    " pushed into this session's log; it is dropped",
+                    path=path,
+                    line=number,
+                )
+            )
+            continue
         problems.append(
             MalformedLogLine(
                 f"message {message.id} from {message.source!r} was added to this session's log "
@@ -138,3 +157,11 @@ def check_foreign(
             )
         )
     return problems
+
+
+def _signed_by(message: Envelope, key: PublicKey) -> bool:
+    try:
+        seal.check(message, key)
+    except SignatureRefused:
+        return False
+    return True

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from ifmesh.node.board.formats.problems import ReadProblem
 from ifmesh.node.gitsync.confirm import Verdict
 from ifmesh.node.gitsync.errors import GitSyncError
+from ifmesh.node.gitsync.reservation_ledger import ReservationVerdict
 from ifmesh.node.protocol.messages import Envelope
 
 
@@ -24,14 +25,25 @@ class Landed:
 class Outputs:
     events: list[Envelope] = field(default_factory=list)
     verdicts: list[Verdict] = field(default_factory=list)
+    reservations: list[ReservationVerdict] = field(default_factory=list)  # on this node's records
     errors: list[GitSyncError] = field(default_factory=list)
     # Hints for the peers (node.gitsync.turns): tips this bridge landed, and whether it lost a
     # race since the last outputs (it waits for a turn the others may not give it yet).
     landed: list[Landed] = field(default_factory=list)
     waiting: bool = False
+    # The keys pinned changed (node.identity): held mesh events and offers may now be judged.
+    pins_changed: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.events or self.verdicts or self.errors or self.landed or self.waiting)
+        return bool(
+            self.events
+            or self.verdicts
+            or self.reservations
+            or self.errors
+            or self.landed
+            or self.waiting
+            or self.pins_changed
+        )
 
 
 @dataclass

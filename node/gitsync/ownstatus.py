@@ -11,29 +11,33 @@ left since by its own events: an unqueue, or its claim or takeover of the task. 
 by others (the task completed, a turn that lapsed) stays listed until one of those; the board
 (`ifmesh status`) has the live answer.
 
-``reserved:`` lists the paths the session reserved (``paths.reserve``), each with its task, its
-mode and when it ends, so that sessions without a node see them; a release of the reservation
-or of its task (``task.release``, ``task.complete``, ``task.fail``, a lost claim) drops them.
-One that ended otherwise (its time ran out, the task was taken over) stays listed until then,
-and its ``until`` says so; the board (`ifmesh board`) has the live answer.
+``reserved:`` lists the session's path reservations, each with its task, epoch, mode, since
+and until (:mod:`ifmesh.node.board.formats.reserved`): each entry is the reservation's git
+record, so one is written only for a reservation won on the mesh or sent to git
+(:func:`with_reservation_records`, as a confirm record is), never for every ``paths.reserve``
+sent. A release of the reservation or of its task (``task.release``, ``task.complete``,
+``task.fail``, a lost claim) drops it, and so does git's verdict that it lost
+(:func:`without_reservation_records`). One that ended otherwise (its time ran out, the task
+was taken over) stays listed until then, and its ``until`` says so; the board (`ifmesh board`)
+has the live answer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from ifmesh.node.board.formats.reserved import RESERVED, ReservedEntry, entry_document
 from ifmesh.node.board.formats.status import StatusFile, render_status
-from ifmesh.node.protocol.fields import format_timestamp
 from ifmesh.node.protocol.messages import (
     Blocker,
     BlockerResolved,
     ClaimLost,
     Envelope,
     PathsRelease,
-    PathsReserve,
     TaskClaim,
     TaskComplete,
     TaskFail,
@@ -45,7 +49,6 @@ from ifmesh.node.protocol.messages import (
 )
 
 QUEUED = "queued"  # a key the seed's format does not have: kept with the file's extra keys
-RESERVED = "reserved"  # likewise
 
 
 def initial_status(session: str, branch: str) -> StatusFile:
@@ -125,24 +128,36 @@ def _queued_after(status: StatusFile, event: Envelope) -> StatusFile:
 def _reserved_after(status: StatusFile, event: Envelope) -> StatusFile:
     payload = event.payload
     ends_task = TaskRelease | TaskFail | TaskComplete | ClaimLost
-    if not isinstance(payload, PathsReserve | PathsRelease | ends_task):
+    if not isinstance(payload, PathsRelease | ends_task):
         return status
-    listed = status.extra.get(RESERVED)
-    before = [dict(r) for r in listed if isinstance(r, dict)] if isinstance(listed, list) else []
-    if isinstance(payload, PathsReserve):
-        until = format_timestamp(event.timestamp + timedelta(seconds=payload.ttl_seconds))
-        mode = "exclusive" if payload.exclusive else "shared"
-        fresh = [
-            {"pattern": pattern, "task": payload.task_id, "mode": mode, "until": until}
-            for pattern in dict.fromkeys(payload.patterns)
-        ]
-        renewed = {(r["pattern"], r["task"]) for r in fresh}
-        after = [r for r in before if (r.get("pattern"), r.get("task")) not in renewed] + fresh
-    elif isinstance(payload, PathsRelease):
+    before = _listed(status)
+    if isinstance(payload, PathsRelease):
         after = [r for r in before if not _released(r, payload)]
     else:
         after = [r for r in before if r.get("task") != payload.task_id]
     return _with_extra(status, RESERVED, after) if after != before else status
+
+
+def with_reservation_records(status: StatusFile, entries: Sequence[ReservedEntry]) -> StatusFile:
+    """The records of a reservation won on the mesh or sent to git: each entry replaces the
+    one for its task and pattern (a renewal is a new record)."""
+    fresh = [entry_document(e) for e in entries]
+    renewed = {(r["pattern"], r["task"]) for r in fresh}
+    kept = [r for r in _listed(status) if (r.get("pattern"), r.get("task")) not in renewed]
+    return _with_extra(status, RESERVED, kept + fresh)
+
+
+def without_reservation_records(status: StatusFile, entries: Sequence[ReservedEntry]) -> StatusFile:
+    """Drops records git judged lost (only those very versions: a newer one stays)."""
+    lost = [entry_document(e) for e in entries]
+    before = _listed(status)
+    after = [r for r in before if r not in lost]
+    return _with_extra(status, RESERVED, after) if after != before else status
+
+
+def _listed(status: StatusFile) -> list[dict[str, Any]]:
+    listed = status.extra.get(RESERVED)
+    return [dict(r) for r in listed if isinstance(r, dict)] if isinstance(listed, list) else []
 
 
 def _released(entry: dict[str, Any], payload: PathsRelease) -> bool:

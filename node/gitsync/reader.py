@@ -3,11 +3,16 @@
 After every fetch and every push that lands, :meth:`BranchReader.read` looks at what is new:
 
 * on the coordination branch, each commit's changed STATUS files, in first-parent order: their
-  confirm records go to the :class:`ConfirmLedger`; a session that writes there without a node
-  (no event log) gets events derived from its STATUS changes;
+  confirm records go to the :class:`ConfirmLedger`, and its ``reserved:`` records to the
+  :class:`~ifmesh.node.gitsync.reservation_ledger.ReservationLedger`; a session that writes
+  there without a node (no event log) gets events derived from its STATUS changes;
 * the event logs at the branch's tip: lines not read before, decoded through the codec;
 * branches matching the seed glob: STATUS changes of sessions that run only the seed's polling
   loop, derived into events in commit order.
+
+With a :class:`~ifmesh.node.gitsync.verifying.LogVerifier` (``verifier``), the keys the new
+commits publish are pinned first, and every other session's event is verified before it is
+read: a forged or unsigned one is refused there (docs/security.md).
 
 Bad input (a corrupt STATUS, a malformed log line) becomes a typed error in the result; the
 rest is read. A force-pushed branch (its old tip no longer an ancestor) is read again from the
@@ -37,8 +42,10 @@ from ifmesh.node.gitsync.paths import (
     session_of_log,
     session_of_status,
 )
+from ifmesh.node.gitsync.reservation_ledger import ReservationLedger
 from ifmesh.node.gitsync.seedstatus import StatusChange, derive_events
 from ifmesh.node.gitsync.statusfiles import read_status
+from ifmesh.node.gitsync.verifying import LogVerifier
 from ifmesh.node.protocol.messages import Envelope
 
 
@@ -83,9 +90,11 @@ class BranchReader:
         # What the latest version of each STATUS file read could not fully say, by where it
         # was read ("STATUS-….yaml", or "branch:STATUS-….yaml" for a session's own branch).
         self.problems: dict[str, tuple[ReadProblem, ...]] = {}
+        self.verifier: LogVerifier | None = None  # set by the bridge when events are signed
 
     def _reset(self) -> None:
         self.ledger = ConfirmLedger()
+        self.reservations = ReservationLedger()  # path reservations' records
         self.tip: str | None = None
         self._depth = 0  # first-parent depth of tip
         self._logs: dict[str, _LogCursor] = {}
@@ -113,6 +122,8 @@ class BranchReader:
                 )
                 self._reset()
                 history = self._clone.first_parent_history(tip, pattern=STATUS_GLOB) or []
+            if self.verifier is not None:
+                result.errors.extend(self.verifier.read_keys(tip))
             self._read_logs(tip, result)
             self._read_coordination(history, result)
             self.tip = tip
@@ -145,7 +156,9 @@ class BranchReader:
                 # included): every node derives the same events from it, or boards diverge.
                 if not has_log:
                     self._derive(commit, path, status, self._branch, result)
-            result.won.extend(self.ledger.apply(records_in(commit.sha, parsed)))
+            won = self.ledger.apply(records_in(commit.sha, parsed))
+            result.won.extend(won)
+            self.reservations.apply(commit.sha, commit.committed_at, parsed, won)
 
     def _read_logs(self, tip: str, result: ReadResult) -> None:
         for path, blob in sorted(self._clone.blobs_under(tip, LOG_DIR).items()):
@@ -176,10 +189,17 @@ class BranchReader:
             read = parse_log(text, path, session, line_offset=lines)
             self._logs[path] = _LogCursor(blob, lines + read.lines, end, _digest(data[:end]))
             result.errors.extend(read.errors)
+            verifier = self.verifier if session != self._session else None
             for message in read.messages:
+                if verifier is not None and not verifier.admit(message):
+                    continue  # refused (counted), or held until its key is pinned
                 self.git_events[(message.source, message.incarnation, message.seq)] = message
                 if session != self._session:
                     result.events.append(message)
+        if self.verifier is not None:
+            for message in self.verifier.released():
+                self.git_events[(message.source, message.incarnation, message.seq)] = message
+                result.events.append(message)
 
     # --- seed sessions' own branches ---------------------------------------------------------
 
@@ -249,7 +269,12 @@ class BranchReader:
             before=before,
             after=status,
         )
+        # Depths compare within the coordination branch only (where keys are pinned).
+        verifier = self.verifier if branch == self._branch else None
         for event in derive_events(change, renew_interval=self._renew_interval):
+            if verifier is not None and not verifier.may_derive(event.source, commit.depth):
+                verifier.refuse_derived(event)
+                continue
             self.git_events[(event.source, event.incarnation, event.seq)] = event
             result.events.append(event)
 

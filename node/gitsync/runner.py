@@ -11,19 +11,23 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 import structlog
 
+from ifmesh.node.board.formats.reserved import RESERVED, ReservedEntry, read_entries
 from ifmesh.node.gitsync.bridge import GitSync
 from ifmesh.node.gitsync.errors import IncarnationConflict
 from ifmesh.node.gitsync.eventlog import ResumePoint
 from ifmesh.node.gitsync.outputs import Outputs, SyncState
+from ifmesh.node.gitsync.reservation_ledger import ReservationLedger
 from ifmesh.node.protocol.messages import Envelope
 
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], float]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class AsyncGitSync:
@@ -68,6 +72,22 @@ class AsyncGitSync:
     def write_confirm_record(self, task: str, epoch: int) -> None:
         self.sync.write_confirm_record(task, epoch, self._clock())
         self._wake.set()
+
+    def write_reservation_record(self, entries: Sequence[ReservedEntry]) -> None:
+        self.sync.write_reservation_record(entries, self._clock())
+        self._wake.set()
+
+    def reservation_ledger(self) -> ReservationLedger:
+        """Git's path reservations as last read. Safe on the loop: its ``standing()`` and
+        ``against()`` read a snapshot the worker thread replaces, never changes."""
+        return self.sync.reader.reservations
+
+    def reserved_records(self) -> list[ReservedEntry]:
+        """This session's reservation records in its STATUS as the bridge will next write it
+        (a snapshot: the chain replaces its STATUS, never changes it)."""
+        status = self.sync.chain.status
+        entries, _ = read_entries(status.extra.get(RESERVED), status.timestamp or _EPOCH)
+        return entries
 
     async def holds_record(self, task: str, epoch: int) -> bool:
         """Whether git has decided (task, epoch), or a confirm record of this session for it

@@ -78,9 +78,11 @@ class SyncSchedule:
         if self._batch_due is None or due < self._batch_due:
             self._batch_due = due
 
-    def committed(self, now: float) -> None:
-        """The batch (or a STATUS refresh) is a local commit now; a push follows."""
-        self._batch_due = None
+    def committed(self, now: float, *, more: bool = False) -> None:
+        """The batch (or a STATUS refresh) is a local commit now; a push follows. ``more``:
+        the node submitted again while the commit was written, and that waits for no other
+        submission (seen: a reservation's record unpushed for minutes)."""
+        self._batch_due = now if more else None
         self._status_written = now
         self.push_wanted(now)
 

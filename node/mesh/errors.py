@@ -11,11 +11,15 @@ from __future__ import annotations
 from ifmesh.node.errors import ConfigError, ProtocolError, SdpError, TransportError
 
 __all__ = [
+    "AnswerRefused",
     "ConfigError",
     "MalformedFrame",
     "MeshClosed",
+    "OperatorNotAllowed",
     "PeerUnavailable",
+    "ReadOnlyRole",
     "ReplyTimeout",
+    "RoleRefused",
     "SdpError",
     "SignalingRefused",
 ]
@@ -25,6 +29,32 @@ class MalformedFrame(ProtocolError):
     """A data-channel frame that is not one of the mesh's frame kinds, or breaks their rules."""
 
     code = "malformed_frame"
+
+
+class RoleRefused(ProtocolError):
+    """A message its sender's role (stamped on the signaling roster) does not allow: dropped
+    before the board sees it (node.mesh.roles; docs/dashboard.md, "Roles")."""
+
+    code = "role_refused"
+
+
+class ReadOnlyRole(RoleRefused):
+    """An observer sent an event: observers change nothing."""
+
+    code = "observer_read_only"
+
+
+class OperatorNotAllowed(RoleRefused):
+    """An operator sent an event other than a help offer or an ask-release answer."""
+
+    code = "operator_not_allowed"
+
+
+class AnswerRefused(RoleRefused):
+    """The holder's node will not give an operator's answer: the task is not asked to be
+    released, or the answer names another epoch."""
+
+    code = "answer_refused"
 
 
 class PeerUnavailable(TransportError):

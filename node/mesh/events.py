@@ -105,8 +105,10 @@ class PeerMetrics:
     duplicates: int = 0
     malformed: int = 0
     expired: int = 0
+    refused: int = 0  # messages its role does not allow (node.mesh.roles)
     reconnects: int = 0
     buffered: int = 0
+    ice_pair: str | None = None  # the candidate pair ICE nominated (PeerLink.ice_pair)
 
     def snapshot(self) -> PeerMetrics:
         return PeerMetrics(**{name: getattr(self, name) for name in self.__slots__})

@@ -61,6 +61,18 @@ def _install() -> None:
 _install()
 
 
+def machine_addresses() -> tuple[str, ...]:
+    """This machine's own IPv4 addresses but loopback: what aioice gathers when left to
+    choose, and what a browser on this machine gathers too (Chromium gathers no loopback
+    candidates). A node that advertises them can be reached from a browser here, and the
+    traffic never leaves the machine: the kernel delivers a packet to its own address locally."""
+    return tuple(
+        address
+        for address in _aioice_get_host_addresses(True, False)
+        if not ipaddress.ip_address(address).is_loopback
+    )
+
+
 def check_host_addresses(addresses: Sequence[str] | None) -> tuple[str, ...] | None:
     """Validated IP literals (None: let aioice choose the host's interfaces)."""
     if addresses is None:

@@ -6,6 +6,11 @@ answers ``acked`` messages and byes, hands replies to the request awaiting them,
 ``broadcast(ack=True)`` and ``close()``, and publishes events to every subscription. Bad input
 is logged and counted, never raised: the connection it came on stays up.
 
+A ``gate`` (set by the runtime when events are signed, node.identity) sees each message after
+those checks and before the dedupe: one it does not admit (refused, or held until its key is
+pinned) is neither marked seen nor delivered nor acked, so the genuine message with that id is
+still taken when it comes.
+
 Every frame handled here came on one link (one pair epoch), which is passed along: an ack we
 send goes back on that link, behind everything the pair queued on it before (catch-up
 included, see :mod:`ifmesh.node.mesh.outbox`), and an ack we receive counts only if it came on
@@ -45,12 +50,14 @@ from ifmesh.node.protocol.messages import Envelope
 if TYPE_CHECKING:
     from ifmesh.node.mesh.pair import Pair
     from ifmesh.node.mesh.peer import PeerLink
+    from ifmesh.node.mesh.roles import RoleGate
 
 log = structlog.get_logger(__name__)
 
 MessageHandler = Callable[[MessageReceived], None]
 DeclinePolicy = Callable[[Envelope], bool]  # True: answer this acked message with a nack
 HintHandler = Callable[[str, dict[str, object]], None]  # (peer, data)
+MessageGate = Callable[[str, Envelope], bool]  # (peer, message) → deliver it now
 
 # Module constants: an Enum member lookup costs a metaclass descriptor call per message.
 _ACKED, _REPLY, _REQUEST = Delivery.ACKED, Delivery.REPLY, Delivery.REQUEST
@@ -68,6 +75,8 @@ class Inbox:
         self.message_handler: MessageHandler | None = None
         self.decline: DeclinePolicy | None = None
         self.hint_handlers: dict[str, HintHandler] = {}  # topic → handler
+        self.roles: RoleGate | None = None  # who may send what (node.mesh.roles)
+        self.gate: MessageGate | None = None
 
     # --- subscriptions ---------------------------------------------------------------------
 
@@ -172,6 +181,14 @@ class Inbox:
                 pair.metrics.expired += 1
                 self._rejected(pair, error)
                 return
+        # The sender's role first: an observer's event is refused for that (and told so)
+        # whatever its signature, and an operator's answer is the holder's node's to give.
+        roles = self.roles
+        if roles is not None and not roles.admits(pair, link, message):
+            return  # not delivered, not acked (node.mesh.roles)
+        gate = self.gate
+        if gate is not None and not _admits(gate, pair.peer, message):
+            return
         delivery = event.delivery
         if not self.seen.first_time(message.source, message.id):
             pair.metrics.duplicates += 1
@@ -219,6 +236,14 @@ class Inbox:
             future.set_result(message)
         else:
             log.info("late_reply_dropped", peer=pair.peer, request=request_id)
+
+
+def _admits(gate: MessageGate, peer: str, message: Envelope) -> bool:
+    try:
+        return gate(peer, message)
+    except Exception:  # a bug in the gate must not take the channel down; refuse (safe)
+        log.exception("message_gate_failed", peer=peer, id=message.id)
+        return False
 
 
 def _declines(decline: DeclinePolicy, message: Envelope) -> bool:

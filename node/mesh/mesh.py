@@ -13,6 +13,9 @@ says who is reachable. So a peer that drops off the roster keeps its working cha
 signaling connection may be what failed, or the server restarted), a ``peer-left`` with reason
 ``replaced`` ends the pair at once (the peer restarted under the same id), and ``left`` stops
 rebuilds. After the server comes back, members re-join and new members build pairs as usual.
+
+Roles (node, observer, operator) come stamped on the roster; the :class:`~node.mesh.roles.RoleGate`
+judges every message of an observer or operator, and ``roster`` names who is excused from claims.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from ifmesh.node.mesh.messaging import Messaging
 from ifmesh.node.mesh.pair import Pair
 from ifmesh.node.mesh.peer import PeerLink
 from ifmesh.node.mesh.reconnect import PairEpochs
+from ifmesh.node.mesh.roles import OperatorAnswerHandler, RoleGate, RoomRoster
 from ifmesh.node.mesh.signaling_client import (
     SignalingClient,
     SignalingDown,
@@ -72,8 +76,10 @@ class Mesh(Messaging):
         self.epochs = PairEpochs(start=time.time_ns() // 1_000_000)
         self.writer = FrameWriter(config.limits)
         self.inbox = Inbox(self.writer, config.dedupe_capacity)
+        # Who may send what, by the roles the signaling server stamps on the roster.
+        self.role_gate = self.inbox.roles = RoleGate(self.writer)
         self.pairs: dict[str, Pair] = {}
-        self.roster: frozenset[str] = frozenset()
+        self._roster: frozenset[str] = frozenset()
         self._notices: asyncio.Queue[SignalingNotice] = asyncio.Queue()
         self._changed = asyncio.Event()
         self._timer_wake = asyncio.Event()
@@ -162,6 +168,11 @@ class Mesh(Messaging):
 
     # --- state and waiting -----------------------------------------------------------------
 
+    @property
+    def roster(self) -> RoomRoster:
+        """The other sessions on the signaling roster, and those excused from claims."""
+        return RoomRoster(self._roster, self.role_gate.roles.restricted)
+
     def now(self) -> float:
         return asyncio.get_running_loop().time()
 
@@ -191,6 +202,7 @@ class Mesh(Messaging):
         for peer, pair in self.pairs.items():
             snapshot = pair.metrics.snapshot()
             snapshot.buffered = pair.link.buffered if pair.link is not None else 0
+            snapshot.ice_pair = pair.link.ice_pair if pair.link is not None else None
             result[peer] = snapshot
         return result
 
@@ -265,6 +277,10 @@ class Mesh(Messaging):
         board that folds it there already holds it). It must not block."""
         self.inbox.decline = policy
 
+    def on_operator_answer(self, handler: OperatorAnswerHandler) -> None:
+        """Names who gives an operator peer's answer to an ask-release (node.mesh.roles)."""
+        self.role_gate.answer = handler
+
     def on_message(self, handler: MessageHandler) -> None:
         """Hands every received message to ``handler`` inside the delivery callback, in order
         per sender, instead of queueing it for :meth:`events` (which then carries the other
@@ -324,24 +340,26 @@ class Mesh(Messaging):
 
     async def _on_notice(self, notice: SignalingNotice) -> None:
         if isinstance(notice, SignalingUp):
-            self.roster = frozenset(m.session for m in notice.joined.roster) - {self.session}
-            for peer in self.roster:
+            self.role_gate.roles.joined(notice.joined.roster, self.session)
+            self._roster = frozenset(m.session for m in notice.joined.roster) - {self.session}
+            for peer in self._roster:
                 pair = self._pair(peer)
                 pair.in_room = True
                 pair.wake()
             for peer, pair in self.pairs.items():
-                pair.in_room = peer in self.roster
+                pair.in_room = peer in self._roster
             self._emit(SignalingChanged(True, f"joined {notice.joined.room}"))
         elif isinstance(notice, SignalingDown):
             self._fatal = notice if notice.fatal else None
             self._emit(SignalingChanged(False, notice.reason, notice.fatal))
         elif isinstance(notice, PeerJoined) and notice.session != self.session:
-            self.roster = self.roster | {notice.session}
+            self.role_gate.roles.seen(notice.session, notice.role)
+            self._roster = self._roster | {notice.session}
             pair = self._pair(notice.session)
             pair.in_room, pair.left = True, False
             pair.wake()
         elif isinstance(notice, PeerLeft):
-            self.roster = self.roster - {notice.session}
+            self._roster = self._roster - {notice.session}
             pair_or_none = self.pairs.get(notice.session)
             if pair_or_none is not None:
                 pair_or_none.in_room = False

@@ -182,6 +182,22 @@ class PeerLink:
         """Waits until every queued byte was handed to SCTP; False if it timed out or closed."""
         return await self.outbox.drain(timeout)
 
+    @property
+    def ice_pair(self) -> str | None:
+        """The candidate pair ICE nominated, ``TYPE HOST:PORT -> TYPE HOST:PORT`` (local, then
+        remote; TYPE is host, srflx, prflx or relay), None before one is. aiortc has no
+        getStats for it, so it is read from aioice's connection; a read only, for operators
+        and the TURN test (is this pair going through the relay?)."""
+        ice_transport = self.pc.sctp.transport.transport if self.pc.sctp is not None else None
+        connection = getattr(ice_transport, "_connection", None)
+        nominated = getattr(connection, "_nominated", {}).get(1)
+        if nominated is None:
+            return None
+        local, remote = nominated.local_candidate, nominated.remote_candidate
+        return (
+            f"{local.type} {local.host}:{local.port} -> {remote.type} {remote.host}:{remote.port}"
+        )
+
     # --- ending ------------------------------------------------------------------------------
 
     def _on_state(self) -> None:

@@ -10,6 +10,11 @@ negotiations. The client reconnects and re-joins under the same session id with 
 backoff, forever, until closed, except when the server says retrying cannot help (bad or
 expired token, or another process took over our session id): then it stops and reports a
 fatal :class:`SignalingDown`.
+
+Authenticated pairs. With a :class:`PairAuthenticator` (``pair_auth``; the runtime sets it when
+events are signed), every offer and answer sent carries the sender's signed DTLS fingerprints
+(``proof``), and every one received is checked before it is delivered: a refused one never
+reaches the pair, so no ICE starts (node.identity.pairproof, docs/security.md).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import contextlib
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import aiohttp
 import structlog
@@ -62,6 +68,19 @@ class SignalingDown:
 
 
 SignalingNotice = ServerFrame | SignalingUp | SignalingDown
+
+
+class PairAuthenticator(Protocol):
+    def prove(self, frame: Offer | Answer) -> str:
+        """The ``proof`` an outgoing offer or answer carries."""
+        ...
+
+    async def admit(self, frame: Offer | Answer) -> bool:
+        """Whether a received offer or answer may reach its pair (False: refused, and the
+        authenticator has said why). May wait, briefly, for the sender's key to be pinned."""
+        ...
+
+
 TokenSource = str | Callable[[], str] | None
 
 
@@ -94,6 +113,7 @@ class SignalingClient:
         self._closing = asyncio.Event()
         self.joined = asyncio.Event()
         self.joins = 0
+        self.pair_auth: PairAuthenticator | None = None
 
     @property
     def is_joined(self) -> bool:
@@ -108,6 +128,8 @@ class SignalingClient:
         ws = self._ws
         if ws is None or ws.closed or not self.joined.is_set():
             return False
+        if self.pair_auth is not None and isinstance(frame, Offer | Answer):
+            frame = frame.model_copy(update={"proof": self.pair_auth.prove(frame)})
         try:
             await ws.send_str(encode_frame(frame))
         except (ConnectionError, aiohttp.ClientError, RuntimeError):
@@ -171,6 +193,12 @@ class SignalingClient:
                     if isinstance(frame, Error) and frame.code in FATAL_CODES:
                         self._lost(f"{frame.code}: {frame.message}", fatal=True, code=frame.code)
                         return None
+                    if (
+                        isinstance(frame, Offer | Answer)
+                        and self.pair_auth is not None
+                        and not await self.pair_auth.admit(frame)
+                    ):
+                        continue  # refused before ICE; the authenticator reported why
                     if isinstance(frame, ServerClosing):
                         retry_after = frame.retry_after
                         reason = f"server closing ({frame.reason})"

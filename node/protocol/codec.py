@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +31,17 @@ from ifmesh.node.protocol.messages import (
     Payload,
 )
 
-__all__ = ["MESSAGE_ADAPTER", "check_live", "decode", "encode", "protocol_error", "validate"]
+__all__ = [
+    "MESSAGE_ADAPTER",
+    "UNSIGNED_FIELDS",
+    "check_live",
+    "decode",
+    "encode",
+    "protocol_error",
+    "signable_fields",
+    "signing_bytes",
+    "validate",
+]
 
 # pydantic error type → typed error. Anything unlisted is a wrong type or value.
 _ERROR_TYPES: dict[str, type[errors.ProtocolError]] = {
@@ -67,6 +77,37 @@ def encode(message: Envelope) -> bytes:
 
 
 _CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z
+
+
+# What a signature never covers: itself, and the relay hop count a forwarder may lower.
+UNSIGNED_FIELDS = frozenset({"signature", "hops"})
+
+
+def signable_fields(message: Envelope) -> list[str]:
+    """The fields ``message`` carries (None ones are absent) that a signature covers, sorted."""
+    return sorted(name for name in _fields_of(message) if name not in UNSIGNED_FIELDS)
+
+
+def signing_bytes(message: Envelope, fields: Iterable[str]) -> bytes:
+    """What an Ed25519 signature covers: the canonical encoding (as :func:`encode`) of the
+    object holding only the fields named in ``fields`` that ``message`` carries, never
+    ``signature`` or ``hops``. A named field the message lacks is simply absent, so adding it
+    later changes these bytes (ifmesh.node.identity.seal)."""
+    present = _fields_of(message)
+    document = {
+        name: present[name] for name in fields if name in present and name not in UNSIGNED_FIELDS
+    }
+    try:
+        return orjson.dumps(document, default=_fields_of, option=_CANONICAL)
+    except orjson.JSONEncodeError:
+        dumped = message.model_dump(exclude_none=True)
+        if isinstance(message.payload, GenericPayload):  # free content keeps its nulls
+            dumped["payload"] = message.payload.model_dump()
+        kept = {name: dumped[name] for name in document}
+        try:
+            return orjson.dumps(kept, option=_CANONICAL)
+        except orjson.JSONEncodeError as exc:
+            raise errors.InvalidField(f"not representable as JSON: {exc}") from None
 
 
 def _fields_of(value: object) -> dict[str, Any]:

@@ -235,18 +235,21 @@ Metadata = dict[str, JsonValue]
 
 # --- signatures ---------------------------------------------------------------------------
 
-_HEX_KEY = r"^[0-9a-fA-F]{64}$"  # 32 bytes
+# A public key is the origin's 32 bytes in hex, or ifmesh's base64 SubjectPublicKeyInfo DER
+# (RFC 8410: a fixed 12-byte prefix, "MCowBQYDK2VwAyEA" in base64, then the 32 key bytes).
+_PUBLIC_KEY = r"^([0-9a-fA-F]{64}|MCowBQYDK2VwAyEA[A-Za-z0-9+/]{43}=)$"
 _HEX_SIGNATURE = r"^[0-9a-fA-F]{128}$"  # 64 bytes
 
 
 class Ed25519Signature(BaseModel):
-    """The origin's signature object, carried unchanged: hex Ed25519 public key and signature,
-    and the envelope fields the signature covers. Only its shape is checked here."""
+    """The v2.1 signature object, in the origin's shape: the Ed25519 public key (ifmesh's in
+    base64 SPKI DER, the origin's in hex), the signature in hex, and the envelope fields it
+    covers. Carried unchanged; its shape is checked here, its signature by the receiver."""
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
     algorithm: Literal["ed25519"]
-    public_key: Annotated[str, Field(pattern=_HEX_KEY)]
+    public_key: Annotated[str, Field(pattern=_PUBLIC_KEY)]
     signature_bytes: Annotated[str, Field(pattern=_HEX_SIGNATURE)]
     signed_fields: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=64)]],

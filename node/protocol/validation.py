@@ -4,12 +4,16 @@ A ``.json`` file holds one message; a ``.jsonl`` file one message per line. A di
 ``invalid`` holds negative cases: a recursive walk passes over it, and when it is named directly
 its ``manifest.yaml`` says which error each file must produce, so the report can say whether
 each failure is the expected one.
+
+``verify`` (``ifmesh validate --verify``) is asked about each message that validates: the
+signature check against keys pinned on a branch (node.cli.keys); what it returns is the
+file's error.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -18,6 +22,7 @@ import yaml
 
 from ifmesh.node import errors
 from ifmesh.node.protocol import codec
+from ifmesh.node.protocol.messages import Envelope
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -28,6 +33,7 @@ MANIFEST = "manifest.yaml"
 SUFFIXES = (".json", ".jsonl")
 
 Status = Literal["ok", "invalid", "unreadable"]
+Verify = Callable[[Envelope], errors.ProtocolError | None]
 
 
 @dataclass(frozen=True)
@@ -101,17 +107,17 @@ class Report:
         return f"{counts['ok']} valid, {counts['invalid']} invalid, {unreadable} unreadable"
 
 
-def validate_paths(paths: Sequence[str | Path]) -> Report:
+def validate_paths(paths: Sequence[str | Path], verify: Verify | None = None) -> Report:
     report = Report()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             expectations = load_manifest(path)
             for file in _message_files(path, top=path):
-                report.results.append(validate_file(file, expectations.get(file.name)))
+                report.results.append(validate_file(file, expectations.get(file.name), verify))
         elif path.exists():
             expected = load_manifest(path.parent).get(path.name)
-            report.results.append(validate_file(path, expected))
+            report.results.append(validate_file(path, expected, verify))
         else:
             report.results.append(
                 FileResult(path, "unreadable", code="not_found", reason="no such file")
@@ -119,7 +125,9 @@ def validate_paths(paths: Sequence[str | Path]) -> Report:
     return report
 
 
-def validate_file(path: Path, expected: Expected | None = None) -> FileResult:
+def validate_file(
+    path: Path, expected: Expected | None = None, verify: Verify | None = None
+) -> FileResult:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -139,7 +147,10 @@ def validate_file(path: Path, expected: Expected | None = None) -> FileResult:
                 path, "unreadable", code="malformed_json", reason=str(exc), line_number=number
             )
         try:
-            codec.validate(document)
+            message = codec.validate(document)
+            problem = verify(message) if verify is not None else None
+            if problem is not None:
+                raise problem
         except errors.ProtocolError as exc:
             return FileResult(
                 path,

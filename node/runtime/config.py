@@ -56,6 +56,14 @@ class NodeConfig(BaseModel):
     status_refresh_seconds: float = Field(default=900.0, gt=0)
     fetch_interval_seconds: float = Field(default=30.0, gt=0)
     create_branch: bool = False
+    # Signed events and authenticated pairs (docs/security.md). ``signing: false`` turns both
+    # off (a room from before keys, a benchmark's baseline); ``accept_unsigned`` is the
+    # migration switch: unsigned events from sessions with no pinned key are folded, and the
+    # board shows those sessions as unsigned. Operator keys (base64 SPKI DER) may sign key
+    # overrides; they are pinned here, never on the branch.
+    signing: bool = True
+    accept_unsigned: bool = False
+    operator_keys: list[str] = Field(default_factory=list)
 
     @field_validator("ice_servers", mode="before")
     @classmethod
@@ -70,7 +78,8 @@ class NodeConfig(BaseModel):
         return self.state_dir or default_state_dir(self.session)
 
 
-_LIST_FIELDS = {"capabilities", "ice_servers", "host_addresses"}
+_LIST_FIELDS = {"capabilities", "ice_servers", "host_addresses", "operator_keys"}
+_BOOL_FIELDS = {"create_branch", "signing", "accept_unsigned"}
 
 
 def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -81,7 +90,7 @@ def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
             continue
         if name in _LIST_FIELDS:
             values[name] = [item.strip() for item in raw.split(",") if item.strip()]
-        elif name == "create_branch":
+        elif name in _BOOL_FIELDS:
             values[name] = raw.lower() in {"1", "true", "yes", "on"}
         else:
             values[name] = raw

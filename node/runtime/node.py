@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import Coroutine, Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +44,7 @@ from ifmesh.node.control.views import effect_document, event_document
 from ifmesh.node.gitsync import hints
 from ifmesh.node.gitsync.runner import AsyncGitSync
 from ifmesh.node.governor.policy import DEFAULT_POLICY, Policy
+from ifmesh.node.mesh.errors import AnswerRefused
 from ifmesh.node.mesh.events import (
     MeshReady,
     PeerDown,
@@ -52,11 +53,12 @@ from ifmesh.node.mesh.events import (
     SignalingChanged,
 )
 from ifmesh.node.mesh.mesh import Mesh
-from ifmesh.node.mesh.messaging import AckedSend
 from ifmesh.node.protocol.messages import Envelope, SwarmLeave, SwarmRegister
-from ifmesh.node.runtime import parts
+from ifmesh.node.runtime import operator_answers, parts
 from ifmesh.node.runtime.config import NodeConfig
 from ifmesh.node.runtime.heap import freeze_heap
+from ifmesh.node.runtime.identity import NodeIdentity, PairGuard
+from ifmesh.node.runtime.publishing import Publishing
 from ifmesh.node.runtime.statedir import SeqReservation, StateDirLock
 from ifmesh.node.runtime.timers import run_timers
 
@@ -67,7 +69,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Node:
+class Node(Publishing):
     def __init__(self, config: NodeConfig) -> None:
         self.config = config
         self.session = config.session
@@ -80,6 +82,7 @@ class Node:
         self.replica: Replica | None = None
         self.git: AsyncGitSync | None = None
         self.mesh: Mesh | None = None
+        self.identity: NodeIdentity | None = None  # signs and verifies (docs/security.md)
         self.claims = ClaimDecider(self)
         self.presence: dict[str, str] = {}  # peer → up | suspect | down (local, never folded)
         self.signaling_joined = False
@@ -119,16 +122,22 @@ class Node:
             lock.release()
 
     async def _start_git(self) -> None:
-        bridge = parts.git_bridge(self.config, self.incarnation)
+        if self.config.signing:  # the key is made here, under the state directory's lock
+            self.identity = NodeIdentity.open(self.config)
+        bridge = parts.git_bridge(self.config, self.incarnation, self.identity)
         pending: list[Any] = []
         self.git = AsyncGitSync(bridge, on_outputs=pending.append)
         resume = await self.git.start()  # raises with an actionable message when it cannot
+        if self.identity is not None:
+            self.identity.request_fetch = self.git.request_fetch
         room = await asyncio.to_thread(parts.read_room_locked, bridge)
         self.room_problems = room.problems
         for problem in room.problems:
             log.warning("node.read_problem", where=problem.where(), reason=problem.reason)
         self.policy, self.policy_source = parts.policy_for(self.config, room.policy_text)
-        self.replica = parts.board_replica(self.config, self.incarnation, room.board, self.policy)
+        self.replica = parts.board_replica(
+            self.config, self.incarnation, room.board, self.policy, self.identity
+        )
         self.git.on_outputs = self._on_git  # from now on outputs go straight to the board
         # This session's own earlier events (state directory, else git) go back into the fold
         # first: a restarted node must see its own claims, not only other sessions'.
@@ -141,6 +150,7 @@ class Node:
         for outputs in pending:
             self._on_git(outputs)
         await self.claims.settle_inherited(self.git.holds_record)
+        self.claims.reservations.settle_inherited(self.git.reserved_records(), utcnow())
         self._register()
 
     def _register(self) -> None:
@@ -198,6 +208,11 @@ class Node:
         mesh.on_catch_up(lambda peer: parts.catch_up_events(self.replica_or_fail()))
         # A competing claim for a (task, epoch) we hold a confirm record for gets a nack.
         mesh.on_decline(self.claims.decline)
+        # An operator peer's answer to an ask-release on a task we hold: given as our own.
+        mesh.on_operator_answer(self._answer_for_operator)
+        if self.identity is not None:  # verified before the fold; pairs' fingerprints signed
+            mesh.inbox.gate = self.identity.admit
+            mesh.signaling.pair_auth = PairGuard(self.identity, self.config.room)
         if self.git is not None:  # the bridges tell each other when their pushes land
             git = self.git
             mesh.on_hint(hints.TOPIC, lambda peer, data: hints.received(git, peer, data))
@@ -249,74 +264,6 @@ class Node:
     def board(self) -> Board:
         return self.replica_or_fail().board
 
-    def publish(self, events: Sequence[Envelope]) -> None:
-        """Events the replica accepted from this session: to git, to the mesh, to watchers.
-        The broadcast runs beside the caller (timers, git verdicts)."""
-        if self._record(events):
-            self._background(self._broadcast(events))
-        self._announce(events)
-
-    async def publish_now(self, events: Sequence[Envelope]) -> None:
-        """:meth:`publish` for a command: the broadcast is handed to the mesh before the
-        command replies, not on a later turn of the loop behind the reply."""
-        if self._record(events):
-            await self._broadcast(events)
-            # aiortc transmits from tasks the send scheduled: let them put the datagrams on the
-            # wire now, before this command's reply is encoded and written.
-            await asyncio.sleep(0)
-        self._announce(events)
-
-    def publish_claim(self, events: Sequence[Envelope]) -> AckedSend | None:
-        """:meth:`publish` for a claim being decided (node.claims): the claim is in every open
-        peer's channel queue, sent for acknowledgement, when this returns (no ``await``: a
-        competing claim received later is answered behind it). None without open peers."""
-        send = None
-        if self._record(events):
-            assert self.mesh is not None
-            try:
-                send = self.mesh.send_for_ack(events[0])
-            except errors.IfmeshError as exc:
-                log.warning("node.broadcast_failed", event=events[0].id, error=str(exc))
-            if len(events) > 1:
-                self._background(self._broadcast(events[1:]))
-        self._announce(events)
-        return send
-
-    def _record(self, events: Sequence[Envelope]) -> bool:
-        """Reserves the seqs and hands the events to git; whether the mesh should carry them."""
-        if not events:
-            return False
-        if self._sent is not None:
-            self._sent.record(max(e.seq for e in events), max(e.lamport for e in events))
-        if self.git is not None:
-            for event in events:
-                self.git.submit(event)
-        return self.mesh is not None and bool(self.mesh.peers_up)
-
-    def _announce(self, events: Sequence[Envelope]) -> None:
-        for event in events:
-            self.feed.publish(event_document(event, own=True))
-        self._after_change()
-
-    def background(self, work: Coroutine[Any, Any, Any]) -> None:
-        """Runs ``work`` beside the node (a provisional claim's decision); cancelled at
-        shutdown if still running."""
-        self._background(work)
-
-    def _background(self, work: Coroutine[Any, Any, Any]) -> None:
-        """Runs ``work`` beside the node; cancelled at shutdown if still running."""
-        task = asyncio.create_task(work)
-        self._tasks.append(task)
-        task.add_done_callback(self._tasks.remove)
-
-    async def _broadcast(self, events: Sequence[Envelope]) -> None:
-        assert self.mesh is not None
-        for event in events:
-            try:
-                await self.mesh.broadcast(event)
-            except errors.IfmeshError as exc:
-                log.warning("node.broadcast_failed", event=event.id, error=str(exc))
-
     def receive(self, events: Iterable[Envelope], origin: str) -> None:
         replica = self.replica_or_fail()
         new = 0
@@ -347,6 +294,19 @@ class Node:
 
     # --- edges ------------------------------------------------------------------------------
 
+    def _answer_for_operator(self, operator: str, message: Envelope) -> AnswerRefused | None:
+        """An operator's release or keep (node.runtime.operator_answers), published as this
+        session's own event; the agent sees it on the event stream with who answered."""
+        events, refused = operator_answers.answer(
+            self.replica_or_fail(), operator, message, utcnow()
+        )
+        if events:
+            self.publish(events)
+            task = getattr(message.payload, "task_id", None)
+            answer = {"operator": operator, "answer": message.type, "task": task}
+            self.feed.publish({"type": "operator.answer", **answer})
+        return refused
+
     def write_confirm_record(self, task_id: str, epoch: int) -> None:
         """A claim won on the mesh or sent to git (node.claims): git writes its record."""
         if self.git is not None:
@@ -359,15 +319,24 @@ class Node:
                 mesh.hint(hints.TOPIC, hint)
 
         self.receive(outputs.events, "git")
+        if self.identity is not None:  # mesh events held for a key a read may have pinned
+            self.identity.after_read(self.receive)
         replica = self.replica_or_fail()
         now = utcnow()
         for verdict in outputs.verdicts:
             self.publish(replica.git_verdict(verdict.task, verdict.epoch, verdict.winner, now))
+        if outputs.reservations:  # on this session's path reservations (node.claims.reserving)
+            self.claims.reservations.git_verdicts(outputs.reservations, now)
+            self._after_change()
         for problem in outputs.errors:
             self.last_git_errors = [*self.last_git_errors[-9:], f"{problem.code}: {problem}"]
             self.feed.publish({"type": "git.error", "code": problem.code, "message": str(problem)})
         if self.git is not None and self.git.stopped is not None:
             self.stop(str(self.git.stopped))
+
+    def identity_status(self) -> dict[str, Any]:
+        """What ``ifmesh status`` shows of keys, pins and refusals."""
+        return self.identity.status() if self.identity is not None else {"signing": False}
 
     async def _mesh_loop(self, mesh: Mesh) -> None:
         # Messages never come this way: on_message folds them as they arrive (_start_mesh).

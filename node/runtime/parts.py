@@ -21,6 +21,7 @@ from ifmesh.node.mesh.ice import IceServer
 from ifmesh.node.mesh.mesh import Mesh
 from ifmesh.node.protocol.messages import Envelope
 from ifmesh.node.runtime.config import NodeConfig
+from ifmesh.node.runtime.identity import NodeIdentity, SigningReplica
 from ifmesh.node.runtime.startboard import RoomFiles, read_room
 
 log = structlog.get_logger(__name__)
@@ -28,7 +29,9 @@ log = structlog.get_logger(__name__)
 ROOM_POLICY = ".ifmesh/policy.yaml"
 
 
-def git_bridge(config: NodeConfig, incarnation: str) -> GitSync:
+def git_bridge(
+    config: NodeConfig, incarnation: str, identity: NodeIdentity | None = None
+) -> GitSync:
     if not config.remote:
         raise errors.ConfigError("a node needs the coordination remote: pass --remote URL")
     return GitSync(
@@ -44,7 +47,9 @@ def git_bridge(config: NodeConfig, incarnation: str) -> GitSync:
             status_refresh_interval=config.status_refresh_seconds,
             fetch_interval=config.fetch_interval_seconds,
             lease=config.lease_seconds,
-        )
+        ),
+        gate=identity.gate if identity is not None else None,
+        own_key=identity.own if identity is not None else None,
     )
 
 
@@ -76,20 +81,41 @@ def policy_for(config: NodeConfig, room_policy: str | None) -> tuple[Policy, str
     return DEFAULT_POLICY, "default"
 
 
-def board_replica(config: NodeConfig, incarnation: str, board: Board, policy: Policy) -> Replica:
+def board_replica(
+    config: NodeConfig,
+    incarnation: str,
+    board: Board,
+    policy: Policy,
+    identity: NodeIdentity | None = None,
+) -> Replica:
     """The node's board under ``policy``: its admissions, and what the node does with a stale
     task of an absent session (``takeover``). Every node of a room reads the room's policy
-    (:func:`policy_for`), so every node of it takes over alike."""
+    (:func:`policy_for`), so every node of it takes over alike. With an ``identity`` every
+    event it emits is signed."""
+    if identity is not None:
+        return SigningReplica(
+            config.session,
+            incarnation,
+            initial=board,
+            config=_board_config(config),
+            governance=BoardGovernance(policy),
+            takeover=policy.takeover,
+            seal=identity.sign,
+        )
     return Replica(
         config.session,
         incarnation,
         initial=board,
-        config=BoardConfig(
-            lease=timedelta(seconds=config.lease_seconds),
-            contest_window=timedelta(milliseconds=config.contest_window_ms),
-        ),
+        config=_board_config(config),
         governance=BoardGovernance(policy),
         takeover=policy.takeover,
+    )
+
+
+def _board_config(config: NodeConfig) -> BoardConfig:
+    return BoardConfig(
+        lease=timedelta(seconds=config.lease_seconds),
+        contest_window=timedelta(milliseconds=config.contest_window_ms),
     )
 
 

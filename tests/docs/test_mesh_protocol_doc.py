@@ -176,3 +176,20 @@ def test_the_worked_examples_are_what_the_writer_writes() -> None:
     shown = _hex_blocks()
     absent = sorted(name for name, frame in expected.items() if frame not in shown)
     assert not absent, f"worked examples missing or not what the writer writes: {absent}"
+
+
+def test_every_hint_topic_and_role_refusal_is_documented() -> None:
+    """A peer learns why a node refused its message from a hint: the topics and the refusal
+    codes it may carry, and what an operator may send, must all be on the page."""
+    from ifmesh.node.gitsync import hints
+    from ifmesh.node.mesh import errors, roles
+
+    for topic in (hints.TOPIC, roles.REFUSED_TOPIC):
+        assert f"`{topic}`" in TEXT, topic
+    codes = {cls.code for cls in errors.RoleRefused.__subclasses__()}
+    assert codes, "no refusal codes"
+    for code in codes:
+        assert f"`{code}`" in TEXT, code
+    roles_text = TEXT.split("- **Roles.**")[1].split("\n- ")[0].split("\n\n")[0]
+    for kind in roles.OPERATOR_EVENTS | roles.OPERATOR_ANSWERS:
+        assert f"`{kind}`" in roles_text, kind

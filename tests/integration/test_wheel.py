@@ -161,3 +161,14 @@ def test_up_runs_a_whole_room_from_the_wheel(installed: Installed) -> None:
     assert "completed P0.5.2" in out
     figures = json.loads(out.strip().splitlines()[-1])["figures"]
     assert figures["claim_confirmed_in_git_ms"] > 0
+
+
+def test_the_installed_signaling_server_serves_the_dashboard(signaling: str) -> None:
+    """The page ships in the wheel as package data: the server serves every one of its files."""
+    import urllib.request
+
+    base = signaling.replace("ws://", "http://").removesuffix("/ws") + "/dashboard/"
+    names = ["", *sorted(p.name for p in (REPO / "signaling" / "dashboard").iterdir())]
+    for name in names:
+        with urllib.request.urlopen(base + name, timeout=10) as response:
+            assert response.status == 200, name

@@ -28,7 +28,9 @@ def test_reserve_sends_patterns_task_mode_ttl_and_the_working_directory(
     name, body = sent(monkeypatch, "reserve", "src/db/**", "README.md", "--for", "P0.1.4")
     assert name == "reserve" and body is not None
     assert body == {"patterns": ["src/db/**", "README.md"], "task": "P0.1.4", "exclusive": True,
-                    "ttl_seconds": 7200.0, "cwd": str(tmp_path)}  # fmt: skip
+                    "ttl_seconds": 7200.0, "timeout": 60.0, "cwd": str(tmp_path)}  # fmt: skip
+    _, waits = sent(monkeypatch, "reserve", "x", "--for", "T", "--timeout", "5")
+    assert waits is not None and waits["timeout"] == 5.0  # then withdrawn: reservation_undecided
     _, shared = sent(monkeypatch, "reserve", "docs/*.md", "--for", "T", "--shared", "--ttl", "90m")
     assert shared is not None and (shared["exclusive"], shared["ttl_seconds"]) == (False, 5400.0)
     _, days = sent(monkeypatch, "reserve", "x", "--for", "T", "--exclusive", "--ttl", "1d")

@@ -1,4 +1,5 @@
-"""A throw-away network namespace with a veth pair inside it, so captures stay inside.
+"""A throw-away network namespace with a veth pair inside it, so captures (and the dashboard's
+browser tests, which also run nodes and a signaling server in it) stay inside.
 
 Chromium gathers no loopback candidates, so a browser needs real interfaces; both ends of
 the pair live in the namespace (10.77.0.1/24 and 10.77.0.2/24, plus fd77::1/64 and
@@ -11,10 +12,12 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import shlex
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,17 @@ class Namespace:
     def exec_prefix(self) -> list[str]:
         """Prepend to a command to run it inside the namespace."""
         return ["ip", "netns", "exec", self.name]
+
+    def wrap(self, executable: str, directory: Path) -> Path:
+        """An executable in ``directory`` that runs ``executable`` inside the namespace with
+        the arguments it is given: for a launcher that takes a path and nothing else
+        (Playwright's ``executable_path``). ``ip netns exec`` execs the program, so the
+        launcher's pipes and process id are the program's own."""
+        script = directory / f"{Path(executable).name}-in-{self.name}"
+        command = " ".join(shlex.quote(part) for part in [*self.exec_prefix, executable])
+        script.write_text(f'#!/bin/sh\nexec {command} "$@"\n', encoding="utf-8")
+        script.chmod(0o755)
+        return script
 
 
 def _ip(*args: str) -> None:

@@ -84,7 +84,7 @@ def test_shared_reservations_never_keep_anyone_from_editing() -> None:
 def test_own_reservations_never_conflict() -> None:
     assert conflicting(["src/db/models.py"], res("src/db/**"), me="s1") == []
     mine = [res("src/**"), res("src/db/**", task="A")]
-    assert reservation_conflicts(mine[:1], mine[1:], TASKS, at(1), LEASE) == []
+    assert reservation_conflicts(mine[:1], mine[1:], TASKS, at(1)) == []
 
 
 def test_conflicts_name_the_holder_task_and_pattern() -> None:
@@ -122,13 +122,25 @@ def test_a_stale_holder_blocks_nobody_until_it_is_heard_from_again() -> None:
     assert in_force(r, renewed, at(16), LEASE)
 
 
+def test_a_stale_holder_still_keeps_a_new_overlapping_reservation_out() -> None:
+    """Git, which decides what the mesh cannot, sees no leases: the fold judges a new
+    reservation as git does, so a silent holder's stands until its TTL, release or takeover."""
+    r = res("src/**", until=600)
+    silent = {"A": held("A", "s1", last=at(0)), "B": held("B", "s2", last=at(16))}
+    assert path_conflicts(["src/a.py"], [r], "s2", silent, at(16), LEASE) == []  # edits: free
+    [found] = reservation_conflicts([res("src/a.py", "s2", "B")], [r], silent, at(16))
+    assert (found.holder, found.pattern) == ("s1", "src/**")
+    taken_over = {**silent, "A": held("A", "s3", epoch=1)}
+    assert reservation_conflicts([res("src/a.py", "s2", "B")], [r], taken_over, at(16)) == []
+
+
 @pytest.mark.parametrize(
     "pattern", ["", "   ", "/", "#notes", "!src/keep.py", "../outside", "a/../b", "foo\\",
                 "x[z-a]", "line\nbreak", "a["],
 )  # fmt: skip
 def test_a_malformed_pattern_fails_closed(pattern: str) -> None:
     with pytest.raises(InvalidPattern) as caught:
-        reservation_conflicts([res(pattern)], [], TASKS, at(1), LEASE)
+        reservation_conflicts([res(pattern)], [], TASKS, at(1))
     assert caught.value.code == "invalid_pattern"
     with pytest.raises(InvalidPattern):  # never skipped as matching nothing
         path_conflicts(["src/a.py"], [res(pattern)], "s2", TASKS, at(1), LEASE)
@@ -136,34 +148,32 @@ def test_a_malformed_pattern_fails_closed(pattern: str) -> None:
 
 def test_two_reservations_conflict_through_a_pattern_without_wildcards() -> None:
     mine = [res("src/db/models.py", "s2", "B")]
-    [found] = reservation_conflicts(mine, [res("src/**")], TASKS, at(1), LEASE)
+    [found] = reservation_conflicts(mine, [res("src/**")], TASKS, at(1))
     assert (found.path, found.holder, found.pattern) == ("src/db/models.py", "s1", "src/**")
     directory = [res("src/db", "s2", "B")]
-    assert reservation_conflicts(directory, [res("src/db/x.py")], TASKS, at(1), LEASE)
+    assert reservation_conflicts(directory, [res("src/db/x.py")], TASKS, at(1))
 
 
 def test_two_globs_conflict_only_through_a_path_git_tracks() -> None:
     mine = [res("src/**/*.py", "s2", "B")]
     theirs = [res("src/db/*.py")]
-    assert reservation_conflicts(mine, theirs, TASKS, at(1), LEASE) == []
+    assert reservation_conflicts(mine, theirs, TASKS, at(1)) == []
     tracked = ["README.md", "src/app.py", "src/db/models.py"]
-    [found] = reservation_conflicts(mine, theirs, TASKS, at(1), LEASE, tracked)
+    [found] = reservation_conflicts(mine, theirs, TASKS, at(1), tracked)
     assert found.path == "src/db/models.py"
 
 
 def test_shared_only_conflicts_with_exclusive() -> None:
     shared, other_shared = res("docs/*.md", exclusive=False), res("docs/a.md", "s2", "B")
     both_shared = [res("docs/a.md", "s2", "B", exclusive=False)]
-    assert reservation_conflicts(both_shared, [shared], TASKS, at(1), LEASE) == []
-    assert reservation_conflicts([other_shared], [shared], TASKS, at(1), LEASE)
-    assert reservation_conflicts(
-        both_shared, [res("docs/*.md", exclusive=True)], TASKS, at(1), LEASE
-    )
+    assert reservation_conflicts(both_shared, [shared], TASKS, at(1)) == []
+    assert reservation_conflicts([other_shared], [shared], TASKS, at(1))
+    assert reservation_conflicts(both_shared, [res("docs/*.md", exclusive=True)], TASKS, at(1))
 
 
 def test_a_reservation_no_longer_in_force_conflicts_with_nothing() -> None:
     expired = res("src/**", until=1)
-    assert reservation_conflicts([res("src/a.py", "s2", "B")], [expired], TASKS, at(2), LEASE) == []
+    assert reservation_conflicts([res("src/a.py", "s2", "B")], [expired], TASKS, at(2)) == []
 
 
 @pytest.mark.parametrize(

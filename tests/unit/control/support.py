@@ -70,3 +70,6 @@ class StandInNode:
 
     def background(self, work: Coroutine[Any, Any, Any]) -> None:
         asyncio.get_running_loop().create_task(work)
+
+    def identity_status(self) -> dict[str, Any]:
+        return {"signing": False}

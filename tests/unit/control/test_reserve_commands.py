@@ -3,7 +3,9 @@ in the caller's working tree), `unreserve`, `check-paths` (as a query and as a c
 the room's guard policy in its answer) and `end-session` under each `agent_session_end`.
 
 The node is the real replica and the real handlers; the other session is another replica whose
-events the test delivers; the working tree is a real git repository in a temporary directory.
+events the test delivers (a session without a node, so git decides each reservation: a real
+reservation ledger answers at once); the working tree is a real git repository in a temporary
+directory.
 """
 
 from __future__ import annotations
@@ -23,19 +25,28 @@ from ifmesh.node.board.replica import Replica
 from ifmesh.node.board.state import BoardConfig
 from ifmesh.node.control.handlers import Handlers
 from ifmesh.node.errors import ConfigError
+from ifmesh.node.gitsync.reservation_ledger import ReservationVerdict
 from ifmesh.node.governor.policy import DEFAULT_POLICY, Policy
 from ifmesh.node.protocol.messages import Envelope, TaskRelease
 from tests.conftest import require_tool
 from tests.unit.board.helpers import at, chain_board
+from tests.unit.claims.ledger_git import LedgerGit
 from tests.unit.control.support import LEASE, StandInNode
 
 
 class Node(StandInNode):
-    """What s1 sends reaches s2's replica too."""
+    """What s1 sends reaches s2's replica too; its reservations' records land in git at once."""
 
     def __init__(self, policy: Policy = DEFAULT_POLICY) -> None:
         super().__init__(policy=policy)
         self.other = Replica("s2", "inc-2", initial=chain_board(), config=BoardConfig(LEASE))
+        self.git = LedgerGit()  # type: ignore[assignment]
+        self.git.on_read = self.git_read
+
+    def git_read(self, verdicts: list[ReservationVerdict]) -> None:
+        """As the node hands over what its bridge read: to the decider, then a change."""
+        self.claims.reservations.git_verdicts(verdicts, self.clock)
+        self.changed.notify()
 
     def published(self, events: Sequence[Envelope]) -> None:
         super().published(events)

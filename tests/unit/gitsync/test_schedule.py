@@ -137,3 +137,17 @@ def test_wanting_a_push_never_drops_a_batch_waiting_for_its_commit() -> None:
     s.event_added(1000.0)
     s.push_wanted(1000.1)  # a fetch found something to push meanwhile
     assert Action.COMMIT in s.due(1000.2)
+
+
+def test_what_was_submitted_while_a_commit_was_written_is_committed_next() -> None:
+    """The node submits from its loop while the worker thread writes a commit; ``committed``
+    must not clear their due time (a reservation's record waited minutes for the next event)."""
+    s = schedule()
+    s.fetched(1000.0)
+    s.event_added(1000.0, urgent=True)
+    assert Action.COMMIT in s.due(1000.0)
+    s.event_added(1000.01, urgent=True)  # while the commit is being written
+    s.committed(1000.02, more=True)
+    assert Action.COMMIT in s.due(1000.02)
+    s.committed(1000.03)
+    assert Action.COMMIT not in s.due(1000.5)

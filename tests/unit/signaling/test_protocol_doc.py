@@ -49,3 +49,35 @@ def test_documented_token_recipe_matches_the_server() -> None:
     from ifmesh.signaling.auth import mint
 
     assert mint(secret, room, session, expiry) == token
+
+
+def test_documented_role_token_recipe_matches_the_server() -> None:
+    import base64
+    import hashlib
+    import hmac
+
+    secret, room, session, expiry, role = (
+        b"0123456789abcdef",
+        "phase-0",
+        "dash",
+        1767225600,
+        "observer",
+    )
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    assert 'message = "ifmesh-signaling-v2\\n" + room' in DOC
+    msg = f"ifmesh-signaling-v2\n{room}\n{session}\n{expiry}\n{role}".encode()
+    mac = b64(hmac.new(secret, msg, hashlib.sha256).digest())
+    token = f"v2.{b64(room.encode())}.{b64(session.encode())}.{expiry}.{role}.{mac}"
+    from ifmesh.signaling.auth import mint
+
+    assert mint(secret, room, session, expiry, role) == token
+
+
+def test_every_role_is_documented() -> None:
+    from ifmesh.signaling.auth import ROLES
+
+    for role in ROLES:
+        assert f"| `{role}` |" in DOC, role

@@ -1,0 +1,225 @@
+"""A bounded soak (issue 22 §4, `make soak`; not part of `make test`): 8 node processes and 2
+signaling instances sharing the room through one redis-server (benchmarks/_redis_room.py),
+for --minutes (15 by default). A driver claims, reports progress and completes continuously;
+every 30 s one random node or signaling instance is stopped — kill -9 or SIGTERM, alternately
+— and started again.
+
+Reported at the end, once every node is up and the room is quiet: events lost (every node's
+events against the union, and against what each session emitted), double owners ("won"
+answers git contradicts, or two for one (task, epoch)), RSS and open fds per node at the start
+and the end, the git bridge's pending commits (the backlog must drain), and how long each node
+took to exit after SIGTERM (at most 5 s each). Not done here: the start from logs pre-grown to
+20,000 events per session.
+
+Run: .venv/bin/python benchmarks/soak.py [--minutes 15] [--keep DIR]  (last line: JSON)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._redis_room import RedisRoom, open_fds, rss_mb, start_redis  # noqa: E402
+from ifmesh.node.errors import IfmeshError  # noqa: E402
+from tests.integration.faults.observe import folds, git_winners, missing, union  # noqa: E402
+
+NODES, INSTANCES = 8, 2
+FAULT_EVERY = 30.0
+SEED = 22
+HEADER = (
+    "# Soak board\n\n| ID | Task | Status | Owner | Dependencies | Deliverable | Est | Model |\n"
+    "|----|------|--------|-------|--------------|-------------|-----|-------|\n"
+)
+
+
+def progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def board(directory: Path, count: int) -> Path:
+    rows = [f"| K.{n} | Task {n} | 🔵 AVAILABLE | - | None | `k{n}.md` | 1h | Haiku |\n"
+            for n in range(1, count + 1)]  # fmt: skip
+    path = directory / "soak-board.md"
+    path.write_text(HEADER + "".join(rows), encoding="utf-8")
+    return path
+
+
+class Driver:
+    """Claims a fresh task from a random running node, reports 50 %, completes it."""
+
+    def __init__(self, room: RedisRoom) -> None:
+        self.room = room
+        self.rng = random.Random(SEED)
+        self.task = 0
+        self.won: list[tuple[str, int, str]] = []  # (task, epoch, session) told won
+        self.errors: dict[str, int] = {}
+
+    async def step(self) -> None:
+        running = [s for s, m in self.room.members.items() if m.running]
+        session = self.rng.choice(running)
+        self.task += 1
+        task = f"K.{self.task}"
+        try:
+            async with self.room.client(session) as node:
+                result = await node.call("claim", {"task": task, "timeout": 30}, timeout=60)
+                self.won.append((task, result["epoch"], session))
+                await node.call("progress", {"task": task, "percent": 50, "milestone": "half"})
+                await node.call("complete", {"task": task, "tests_pass": True})
+        except (IfmeshError, OSError) as exc:
+            code = getattr(exc, "code", type(exc).__name__)
+            self.errors[code] = self.errors.get(code, 0) + 1
+
+
+def per_node(room: RedisRoom) -> dict[str, dict[str, float | None]]:
+    result = {}
+    for session, member in room.members.items():
+        pid = member.process.pid if member.process else 0
+        result[session] = {"rss_mb": rss_mb(pid), "fds": open_fds(pid)}
+    return result
+
+
+async def run(minutes: float, directory: Path) -> dict[str, Any]:
+    redis, port = start_redis(directory)
+    rng = random.Random(SEED)
+    figures: dict[str, Any] = {"minutes": minutes, "nodes": NODES, "instances": INSTANCES}
+    faults: list[str] = []
+    exits: list[float] = []
+    try:
+        room = RedisRoom(directory, sessions=NODES, instances=INSTANCES, fetch_interval_seconds=2,
+                         board=board(directory, 20000), status_sessions=(),
+                         redis_url=f"redis://127.0.0.1:{port}/0")  # fmt: skip
+        async with room:
+            await room.wait_mesh(timeout=300)
+            driver = Driver(room)
+            await asyncio.sleep(5)
+            start = per_node(room)
+            began = time.monotonic()
+            next_fault, hard = began + FAULT_EVERY, True
+            while time.monotonic() - began < minutes * 60:
+                await driver.step()
+                if time.monotonic() < next_fault:
+                    continue
+                next_fault += FAULT_EVERY
+                how = signal.SIGKILL if hard else signal.SIGTERM
+                hard = not hard
+                if rng.random() < 0.25:
+                    index = rng.randrange(INSTANCES)
+                    room.kill_instance(index, how)
+                    await room.start_instance(index)
+                    faults.append(f"signaling {index} {how.name}")
+                else:
+                    session = rng.choice(list(room.members))
+                    process = room.members[session].process
+                    assert process is not None
+                    stopped = time.monotonic()
+                    process.send_signal(how)
+                    await asyncio.to_thread(process.wait, 60)
+                    if how is signal.SIGTERM:
+                        exits.append(round(time.monotonic() - stopped, 2))
+                    room.start_node(session)
+                    await room.wait_control(session, 120)
+                    faults.append(f"{session} {how.name}")
+                progress(f"  {faults[-1]} at {time.monotonic() - began:.0f} s, "
+                         f"{driver.task} tasks so far")  # fmt: skip
+            await room.wait_mesh(timeout=300)
+            sessions = list(room.members)
+            quiet = False
+            for _ in range(240):
+                snapshot = await folds(room, sessions)
+                first = snapshot[0]
+                if not any(f.pending_commits for f in snapshot) and all(
+                    f.frontier == first.frontier and f.digest == first.digest for f in snapshot
+                ):
+                    quiet = True
+                    break
+                await asyncio.sleep(0.5)
+            snapshot = await folds(room, sessions)
+            everything = union(f.frontier for f in snapshot)
+            end = per_node(room)
+            assert room.remote is not None
+            git = git_winners(room.remote)
+            told: dict[tuple[str, int], set[str]] = {}
+            for task, epoch, session in driver.won:
+                told.setdefault((task, epoch), set()).add(session)
+            double = [k for k, who in told.items() if len(who) > 1 or git.get(k) not in who]
+            figures |= {
+                "tasks_driven": driver.task,
+                "claims_won": len(driver.won),
+                "driver_errors": driver.errors,
+                "faults": faults,
+                "events_lost": sum(missing(f.frontier, everything) for f in snapshot),
+                "own_events_missing": sum(
+                    max(0, f.seq - everything.get(f.session, 0)) for f in snapshot
+                ),
+                "union_events": sum(everything.values()),
+                "double_owners": len(double),
+                "quiet_and_identical_at_end": quiet,
+                "git_pending_commits_end": {f.session: f.pending_commits for f in snapshot},
+                "sigterm_exit_s": exits,
+                "per_node_start": start,
+                "per_node_end": end,
+            }
+            figures["rss_growth_max_percent"] = _growth(start, end, "rss_mb")
+            figures["fds_growth_max_percent"] = _growth(start, end, "fds")
+    finally:
+        redis.terminate()
+        redis.wait(10)
+    return figures
+
+
+def _growth(start: dict[str, Any], end: dict[str, Any], key: str) -> float | None:
+    ratios = [
+        (end[s][key] - start[s][key]) / start[s][key] * 100
+        for s in start
+        if start[s][key] and end.get(s, {}).get(key) is not None
+    ]
+    return round(max(ratios), 1) if ratios else None
+
+
+def checks(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    def check(name: str, value: Any, unit: str, target: float) -> dict[str, Any]:
+        met = value is not None and value <= target
+        return {"name": name, "value": value, "unit": unit, "op": "<=", "target": target,
+                "met": met}  # fmt: skip
+
+    exits = figures["sigterm_exit_s"]
+    pending = sum(figures["git_pending_commits_end"].values())
+    return [
+        check(
+            "soak: events lost", figures["events_lost"] + figures["own_events_missing"], "events", 0
+        ),
+        check("soak: double owners", figures["double_owners"], "tasks", 0),
+        check("soak: RSS growth per node (%)", figures["rss_growth_max_percent"], "%", 10),
+        check("soak: open fds growth per node (%)", figures["fds_growth_max_percent"], "%", 10),
+        check("soak: git backlog at the end (commits)", pending, "commits", 0),
+        check("soak: exit after SIGTERM (s)", max(exits) if exits else None, "s", 5),
+    ]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description="a bounded soak (issue 22 §4)")
+    parser.add_argument("--minutes", type=float, default=15.0)
+    parser.add_argument("--keep", type=Path, help="keep the room's files and logs here")
+    arguments = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ifmesh-soak-") as scratch:
+        directory = arguments.keep or Path(scratch)
+        directory.mkdir(parents=True, exist_ok=True)
+        figures = await run(arguments.minutes, directory)
+    summary = {k: v for k, v in figures.items() if not k.startswith("per_node")}
+    progress(json.dumps(summary))
+    print(json.dumps({"benchmark": "soak", "figures": figures, "checks": checks(figures)}))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

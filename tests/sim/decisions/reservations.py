@@ -1,0 +1,447 @@
+"""A simulated room deciding path reservations: real replicas, the real decider
+(:mod:`ifmesh.node.claims.reserving`) and the real mesh queues (:mod:`tests.sim.decisions.wire`)
+on virtual time, and git as the real :class:`ReservationLedger` over each session's STATUS.
+
+A scenario is drawn from one seed: 3 to 5 nodes, each holding its own task; rounds in which
+two or three of them reserve overlapping paths within a few milliseconds (sometimes the paths
+of the round before, which their holders may be giving back just then), and trouble meanwhile:
+pair reconnects, a link that silently stops carrying frames, a partition, a node killed (its
+commits still land). Each node's STATUS is committed after every change and lands in git in
+order after a random delay; nodes read git every half second, each with its own ledger (git
+as read there). Agents give back what they were told they hold after a while, or never.
+
+What every run must keep (:func:`violations`): never two sessions told "reserved" for
+conflicting reservations held at the same time, and every reservation told "reserved" stands
+in git — unless its holder gave it back before its record landed and before the reservation
+git preferred was even made (git's "lost" then comes after it was over; docs/claims.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+from typing import Any
+
+from ifmesh.node.board import reservation_commands
+from ifmesh.node.board.formats.reserved import RESERVED, ReservedEntry, entry_document
+from ifmesh.node.board.formats.status import StatusFile
+from ifmesh.node.board.replica import Replica
+from ifmesh.node.board.state import Board, BoardConfig, Task, TaskStatus
+from ifmesh.node.claims.decider import ClaimDecider
+from ifmesh.node.claims.reservation_rules import entries
+from ifmesh.node.control.running import BoardChanged
+from ifmesh.node.errors import IfmeshError
+from ifmesh.node.gitsync.reservation_ledger import (
+    AwaitedRecords,
+    ReservationLedger,
+    ReservationRecord,
+    conflicting,
+)
+from ifmesh.node.mesh.framing import Delivery
+from ifmesh.node.mesh.messaging import AckedSend
+from ifmesh.node.protocol import messages as m
+from ifmesh.node.protocol.messages import Envelope, SwarmRegister
+from tests.sim.decisions.room import Scenario
+from tests.sim.decisions.vloop import VirtualLoop
+from tests.sim.decisions.wire import Path, SimChannel, SimLink, SimMesh
+
+LEASE = timedelta(hours=1)
+TIMEOUT = 20.0
+FETCH_EVERY = 0.5
+TTL = 600.0
+
+
+class SimGit:
+    """The coordination branch: events, and each session's STATUS versions, landing in order."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.events: list[Envelope] = []
+        self.commits: list[tuple[str, tuple[ReservedEntry, ...]]] = []  # landed, in order
+        self._last: dict[str, float] = {}
+
+    def submit(self, events: Sequence[Envelope]) -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_later(self.rng.uniform(0.05, 0.6), self.events.extend, list(events))
+
+    def commit(self, session: str, listed: Sequence[ReservedEntry]) -> None:
+        """One commit of ``session``'s STATUS, landing after its earlier ones."""
+        loop = asyncio.get_running_loop()
+        # Strictly after its earlier commit: timers due at one instant run in no set order.
+        at = max(self._last.get(session, 0.0) + 1e-6, loop.time() + self.rng.uniform(0.05, 1.5))
+        self._last[session] = at
+        loop.call_at(at, self.commits.append, (session, tuple(listed)))
+
+
+def fold_commit(ledger: ReservationLedger, number: int, session: str, listed: Any) -> None:
+    extra = {RESERVED: [entry_document(e) for e in listed]} if listed else {}
+    status = StatusFile(session=session, extra=MappingProxyType(extra))
+    ledger.apply(f"c{number}", datetime(2025, 1, 1, tzinfo=UTC), [(f"S-{session}", status)])
+
+
+class SimNode:
+    """One session's node, wired as :class:`~ifmesh.node.runtime.node.Node` wires the decider,
+    and its own git bridge (``git`` is the node: it writes records and reads the ledger)."""
+
+    def __init__(self, room: ReservationRoom, session: str) -> None:
+        self.room = room
+        self.session = session
+        self.replica = Replica(session, f"{session}-1", initial=room.board,
+                               config=BoardConfig(lease=LEASE))  # fmt: skip
+        self.changed = BoardChanged()
+        self.mesh = SimMesh(session, room.roster, self.catch_up)
+        self.claims = ClaimDecider(self)
+        self.claims.reservations.clock = room.wall
+        self.mesh.inbox.message_handler = lambda received: self.fold([received.message])
+        self.mesh.inbox.decline = self.claims.decline
+        self.alive = True
+        self.git = self
+        self.listed: list[ReservedEntry] = []  # its STATUS reserved:
+        self.ledger = ReservationLedger()  # git as read here
+        self.awaited = AwaitedRecords()
+        self.read = self.read_events = 0
+        self.work: set[asyncio.Task[Any]] = set()
+
+    # --- what the decider uses -------------------------------------------------------------
+
+    def replica_or_fail(self) -> Replica:
+        return self.replica
+
+    def publish_claim(self, events: Sequence[Envelope]) -> AckedSend | None:
+        self.room.git.submit(events)
+        send = None
+        if any(pair.up for pair in self.mesh.pairs.values()):
+            send = self.mesh.send_for_ack(events[0])
+        self.changed.notify()
+        return send
+
+    def publish(self, events: Sequence[Envelope]) -> None:
+        self.room.git.submit(events)
+        for event in events:
+            p = event.payload
+            if isinstance(p, m.PathsRelease):  # its STATUS drops them
+                gone = [e for e in self.listed if e.task == p.task_id and e.pattern in p.patterns]
+                self._list([e for e in self.listed if e not in gone])
+            size, sent, blocked = self.mesh._enqueue(event, Delivery.PLAIN, None)
+            if blocked:
+                self.background(self.mesh._settle(size, sent, blocked))
+        self.changed.notify()
+
+    def write_confirm_record(self, task_id: str, epoch: int) -> None:
+        raise AssertionError("no claims are made here")
+
+    def write_reservation_record(self, written: Sequence[ReservedEntry]) -> None:
+        renewed = {(e.task, e.pattern) for e in written}
+        self._list([e for e in self.listed if (e.task, e.pattern) not in renewed] + [*written])
+        self.awaited.add(written)
+
+    def reservation_ledger(self) -> ReservationLedger:
+        return self.ledger
+
+    def background(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self.work.add(task)
+        task.add_done_callback(self.work.discard)
+
+    # --- the rest of a node ----------------------------------------------------------------
+
+    def _list(self, listed: list[ReservedEntry]) -> None:
+        if listed != self.listed:
+            self.listed = listed
+            self.room.git.commit(self.session, listed)
+
+    def catch_up(self, peer: str) -> list[Envelope]:
+        return [e for e in self.replica.log if e.source == self.session][-256:]
+
+    def fold(self, events: Sequence[Envelope]) -> None:
+        for event in events:
+            with contextlib.suppress(IfmeshError):
+                self.replica.receive(event)
+        self.changed.notify()
+
+    def fetch(self) -> None:
+        """What git holds that this node has not read, and git's verdicts on its records."""
+        git = self.room.git
+        self.fold(git.events[self.read_events :])
+        self.read_events = len(git.events)
+        for number in range(self.read, len(git.commits)):
+            fold_commit(self.ledger, number, *git.commits[number])
+        self.read = len(git.commits)
+        verdicts, lost = self.awaited.take(self.ledger, self.session, self.room.wall())
+        if lost:  # they leave its STATUS, as the bridge drops them
+            self._list([e for e in self.listed if e not in lost])
+        if verdicts:
+            self.claims.reservations.git_verdicts(verdicts, self.room.wall())
+            self.changed.notify()
+
+    async def run_fetches(self) -> None:
+        while self.alive:
+            self.fetch()
+            await asyncio.sleep(FETCH_EVERY * self.room.rng.uniform(0.8, 1.2))
+
+
+@dataclass
+class Told:
+    session: str
+    entries: tuple[ReservedEntry, ...]
+    at: float
+    decided_by: str
+    released_at: float = float("inf")
+
+
+@dataclass
+class Tally:
+    told: list[Told] = field(default_factory=list)
+    decided_by: dict[str, int] = field(default_factory=dict)
+    lost: int = 0
+    undecided: int = 0
+
+
+class ReservationRoom:
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.rng = random.Random(scenario.seed * 7919 + 3)
+        names = [f"s{i}" for i in range(1, scenario.nodes + 1)]
+        self.t0 = datetime.now(UTC).replace(microsecond=0)  # the inbox judges ttl by it
+        self.board = Board(tasks=MappingProxyType({
+            f"T{n}": Task(f"T{n}", title=f"task {n}", status=TaskStatus.CLAIMED, owner=name,
+                          owner_last_event_at=self.t0, claimed_at=self.t0)
+            for n, name in enumerate(names, start=1)
+        }))  # fmt: skip
+        self.git = SimGit(self.rng)
+        self.nodes: dict[str, SimNode] = {}
+        self.links: dict[frozenset[str], tuple[SimLink, SimLink, Path, Path]] = {}
+        self.cut: set[frozenset[str]] = set()
+        self.epochs = 0
+        self.tally = Tally()
+        self.trace: list[str] = []
+
+    def wall(self) -> datetime:
+        return self.t0 + timedelta(seconds=asyncio.get_running_loop().time())
+
+    def roster(self) -> frozenset[str]:
+        return frozenset(n for n, node in self.nodes.items() if node.alive)
+
+    def log(self, line: str) -> None:
+        self.trace.append(f"{asyncio.get_running_loop().time():8.3f} {line}")
+
+    def alive(self) -> list[SimNode]:
+        return [n for n in self.nodes.values() if n.alive]
+
+    # --- pairs (as the claims' room) -------------------------------------------------------
+
+    def connect(self, a: str, b: str) -> None:
+        key = frozenset((a, b))
+        if (
+            key in self.links
+            or key in self.cut
+            or not (self.nodes[a].alive and self.nodes[b].alive)
+        ):
+            return
+        self.epochs += 1
+        ab, ba = (Path(self.rng, self.scenario.latency, self.scenario.loss) for _ in range(2))
+        holder: dict[str, SimLink] = {}
+        to_b = SimChannel(ab, lambda data: self.nodes[b].mesh.frame(holder["b"], data))
+        to_a = SimChannel(ba, lambda data: self.nodes[a].mesh.frame(holder["a"], data))
+        holder["a"], holder["b"] = SimLink(b, self.epochs, to_b), SimLink(a, self.epochs, to_a)
+        self.links[key] = (holder["a"], holder["b"], ab, ba)
+        self.nodes[a].mesh.opened(holder["a"])
+        self.nodes[b].mesh.opened(holder["b"])
+
+    def disconnect(self, a: str, b: str, *, silently: bool = False) -> None:
+        entry = self.links.pop(frozenset((a, b)), None)
+        if entry is None:
+            return
+        link_a, link_b, ab, ba = entry
+        self.log(f"pair {a}-{b} down{' (silently)' if silently else ''}")
+        if silently:
+            ab.latency = ba.latency = 1e9
+            loop = asyncio.get_running_loop()
+            loop.call_later(self.rng.uniform(0.5, 3.0), self.nodes[a].mesh.retired, link_a)
+            loop.call_later(self.rng.uniform(0.5, 3.0), self.nodes[b].mesh.retired, link_b)
+        else:
+            self.nodes[a].mesh.retired(link_a)
+            self.nodes[b].mesh.retired(link_b)
+
+    def reconnect_later(self, a: str, b: str, delay: float) -> None:
+        asyncio.get_running_loop().call_later(delay, self.connect, a, b)
+
+    # --- sessions and agents ---------------------------------------------------------------
+
+    def start(self, session: str) -> None:
+        node = SimNode(self, session)
+        self.nodes[session] = node
+        register = SwarmRegister(swarm_id=session, capabilities=[], cost_per_hour=0.0, budget=0.0)
+        node.publish(node.replica.publish(register, self.wall()))
+        node.background(node.run_fetches())
+        for other in list(self.nodes):
+            if other != session:
+                self.reconnect_later(session, other, self.rng.uniform(0.05, 0.4))
+
+    def kill(self, session: str) -> None:
+        node = self.nodes[session]
+        node.alive = False
+        for task in list(node.work):
+            task.cancel()
+        for other in list(self.nodes):
+            self.disconnect(session, other, silently=True)
+        self.log(f"{session} killed")
+
+    async def reserve(self, node: SimNode, pattern: str) -> None:
+        await asyncio.sleep(self.rng.uniform(0, 0.02))
+        if not node.alive:
+            return
+        task = f"T{list(self.nodes).index(node.session) + 1}"
+        replica, decider = node.replica, node.claims.reservations
+        try:
+            event = reservation_commands.reserve(
+                replica.log.view(), replica.author, task, [pattern], self.wall(),
+                ttl=timedelta(seconds=TTL),
+            )  # fmt: skip
+        except IfmeshError:
+            return  # refused at once: another's reservation is on the board already
+        pending = decider.begin(replica.emit([event]))
+        self.log(f"{node.session} reserves {pattern} ({pending.why_git or 'mesh'})")
+        outcome = await decider.settle(pending, TIMEOUT)
+        if outcome.won is None:
+            self.tally.undecided += 1
+            if withdrawn := decider.withdrawal(pending.entries, self.wall()):
+                node.publish(withdrawn)
+            return
+        self.log(f"{node.session} {pattern}: won={outcome.won} by {outcome.decided_by}")
+        if not outcome.won:
+            self.tally.lost += 1
+            return
+        told = Told(node.session, rr_entries(event), self.loop_time(), outcome.decided_by)
+        self.tally.told.append(told)
+        by = self.tally.decided_by
+        by[outcome.decided_by] = by.get(outcome.decided_by, 0) + 1
+        if self.rng.random() < 0.7:  # the agent gives it back after a while
+            await asyncio.sleep(self.rng.uniform(0.1, 3.0))
+            if node.alive:  # (a renewal's earlier answers end with it)
+                for one in self.tally.told:
+                    if one.session == node.session and one.entries[0].key == told.entries[0].key:
+                        one.released_at = min(one.released_at, self.loop_time())
+                unreserve = m.PathsRelease(task_id=task, patterns=[pattern])
+                node.publish(replica.emit([replica.author.stamp(unreserve, self.wall())]))
+                self.log(f"{node.session} releases {pattern}")
+
+    def loop_time(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    async def run(self) -> None:
+        s = self.scenario
+        for n in range(1, s.nodes + 1):
+            self.start(f"s{n}")
+        await asyncio.sleep(self.rng.uniform(0.3, 2.0))
+        family = "r0"
+        for round_, trouble in enumerate(s.trouble, start=1):
+            self.trouble(trouble)
+            if self.rng.random() < 0.6:
+                family = f"r{round_}"
+            contenders = self.rng.sample(
+                self.alive(), min(len(self.alive()), self.rng.choice([2, 3]))
+            )
+            work = [
+                asyncio.ensure_future(
+                    self.reserve(node, f"{family}/{self.rng.choice(['', 'a.md', 'b.md'])}")
+                )
+                for node in contenders
+            ]
+            for w in work:
+                contenders[work.index(w)].work.add(w)
+            if trouble == "kill" and len(self.alive()) > 2:
+                loop = asyncio.get_running_loop()
+                loop.call_later(
+                    self.rng.uniform(0, 0.05), self.kill, self.rng.choice(self.alive()).session
+                )
+            await asyncio.gather(*work, return_exceptions=True)
+            await asyncio.sleep(self.rng.uniform(0.1, 1.5))
+        for key in sorted(self.cut, key=sorted):
+            self.cut.discard(key)
+            self.connect(*sorted(key))
+        await asyncio.sleep(10)
+        for node in self.nodes.values():
+            node.alive = False
+            for task in list(node.work):
+                task.cancel()
+
+    def trouble(self, kind: str) -> None:
+        alive = [n.session for n in self.alive()]
+        if len(alive) < 2:
+            return
+        if kind == "reconnect":
+            a, b = self.rng.sample(alive, 2)
+            self.disconnect(a, b)
+            self.reconnect_later(a, b, self.rng.uniform(0.0, 0.2))
+        elif kind == "blackhole":
+            a, b = self.rng.sample(alive, 2)
+            self.disconnect(a, b, silently=True)
+            self.reconnect_later(a, b, self.rng.uniform(3.0, 5.0))
+        elif kind == "partition":
+            self.rng.shuffle(alive)
+            cut_at = self.rng.randint(1, len(alive) - 1)
+            for a in alive[:cut_at]:
+                for b in alive[cut_at:]:
+                    self.cut.add(frozenset((a, b)))
+                    self.disconnect(a, b, silently=self.rng.random() < 0.5)
+            self.log(f"partition {alive[:cut_at]} | {alive[cut_at:]}")
+            asyncio.get_running_loop().call_later(self.rng.uniform(1.0, 4.0), self.heal)
+
+    def heal(self) -> None:
+        for key in sorted(self.cut, key=sorted):
+            self.cut.discard(key)
+            self.reconnect_later(*sorted(key), self.rng.uniform(0.05, 0.5))
+        self.log("healed")
+
+
+def rr_entries(event: Envelope) -> tuple[ReservedEntry, ...]:
+    return entries(event)
+
+
+def violations(room: ReservationRoom) -> list[str]:
+    problems = []
+    told = room.tally.told
+    for i, later in enumerate(told):
+        for earlier in told[:i]:
+            if later.session == earlier.session:
+                continue
+            overlapping = later.at < earlier.released_at and earlier.at < later.released_at
+            clash = any(
+                conflicting(b, later.session, ReservationRecord(earlier.session, a, ""))
+                for a in earlier.entries
+                for b in later.entries
+            )
+            if overlapping and clash:
+                problems.append(f"{earlier} and {later} were both told, at the same time")
+    git = ReservationLedger()
+    for number, (session, listed) in enumerate(room.git.commits):
+        fold_commit(git, number, session, listed)
+    for one in told:
+        for entry in one.entries:
+            verdict = git.verdict(one.session, entry)
+            if verdict is not None and not verdict.stands and verdict.against is not None:
+                # Given back before the other was even made (its record had not landed yet,
+                # and the other's landed first): git's "lost" came after it was over.
+                made = (verdict.against.entry.since - room.t0).total_seconds()
+                if one.released_at <= made:
+                    continue
+            if verdict is None or not verdict.stands:
+                problems.append(f"{one} was told reserved; git: {verdict}")
+    return problems
+
+
+def simulate(scenario: Scenario) -> ReservationRoom:
+    loop = VirtualLoop()
+    try:
+        room = ReservationRoom(scenario)
+        loop.run_until_complete(room.run())
+        loop.run_until_complete(asyncio.sleep(0))
+        return room
+    finally:
+        loop.close()
