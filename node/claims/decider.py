@@ -21,9 +21,8 @@ from typing import Any, Protocol
 import structlog
 
 from ifmesh.node.board.formats.reserved import ReservedEntry
-from ifmesh.node.board.membership import members, without_node
 from ifmesh.node.board.replica import Replica
-from ifmesh.node.claims import rules
+from ifmesh.node.claims import asking, rules
 from ifmesh.node.claims.reserving import ReservationDecider
 from ifmesh.node.claims.rules import TaskEpoch, Verdict
 from ifmesh.node.errors import IfmeshError
@@ -49,6 +48,8 @@ class Changes(Protocol):
 class DecidingMesh(Protocol):
     @property
     def roster(self) -> frozenset[str]: ...
+    @property
+    def excused(self) -> frozenset[str]: ...
     @property
     def decidable(self) -> frozenset[str]: ...
 
@@ -118,22 +119,15 @@ class ClaimDecider:
         key = rules.claim_key(claim)
         if key is None:
             raise ValueError(f"{claim.type} is not a claim")
-        replica = self.node.replica_or_fail()
         self.deciding.add(key)  # its record is this decider's to write (see confirm)
-        mesh = self.node.mesh
-        roster = mesh.roster if mesh is not None else frozenset()
-        decidable = mesh.decidable if mesh is not None else frozenset()
-        at, board, lease = claim.timestamp, replica.board, replica.config.lease
-        me = self.node.session
-        asked = rules.must_ask(members(board, at, lease), roster, me)
-        why_git = rules.git_before(claim, asked, decidable, without_node(board, at, lease) - {me})
+        asked, why_git = asking.route(self.node, claim)
         send = self.node.publish_claim(events)
         if why_git:
             if send is not None:
                 send.abandon()  # the peers ack, but git decides
                 send = None
             self._record_if_holder(key)
-        return Pending(key, at, asked, why_git, send)
+        return Pending(key, claim.timestamp, asked, why_git, send)
 
     async def settle(self, pending: Pending, timeout: float) -> Verdict:
         """Finishes a decision: won/lost on the mesh, or git's verdict; ``won=None`` if git
@@ -144,14 +138,7 @@ class ClaimDecider:
         if not why_git and pending.send is not None:
             ack_wait = max(0.0, min(self.ack_timeout, timeout))
             acks = await pending.send.outcome(ack_wait, pending.asked)
-            replica = self.node.replica_or_fail()
-            mesh = self.node.mesh
-            asked_now = rules.must_ask(
-                members(replica.board, pending.at, replica.config.lease),
-                mesh.roster if mesh is not None else (),
-                self.node.session,
-            )
-            why_git = rules.git_after(acks, pending.asked, asked_now)
+            why_git = rules.git_after(acks, pending.asked, asking.asked_at(self.node, pending.at))
             if why_git:
                 self._record_if_holder(key)
         if not why_git:  # every session asked has acked: the fold's holder has won

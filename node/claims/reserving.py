@@ -23,9 +23,8 @@ import structlog
 
 from ifmesh.node.board import reservation_commands
 from ifmesh.node.board.formats.reserved import ReservedEntry
-from ifmesh.node.board.membership import members, without_node
+from ifmesh.node.claims import asking, rules
 from ifmesh.node.claims import reservation_rules as rr
-from ifmesh.node.claims import rules
 from ifmesh.node.errors import IfmeshError
 from ifmesh.node.gitsync.reservation_ledger import ReservationRecord, ReservationVerdict
 from ifmesh.node.mesh.messaging import AckedSend
@@ -95,12 +94,7 @@ class ReservationDecider:
         wanted = rr.entries(event)
         if not wanted:
             raise ValueError(f"{event.type} is not a reservation")
-        replica, mesh, me = self.node.replica_or_fail(), self.node.mesh, self.node.session
-        roster = mesh.roster if mesh is not None else frozenset()
-        decidable = mesh.decidable if mesh is not None else frozenset()
-        at, board, lease = event.timestamp, replica.board, replica.config.lease
-        asked = rules.must_ask(members(board, at, lease), roster, me)
-        why_git = rules.git_before(event, asked, decidable, without_node(board, at, lease) - {me})
+        asked, why_git = asking.route(self.node, event)
         why_git = why_git or rr.git_holds(self._against(wanted))
         send = self.node.publish_claim(events)
         if why_git:
@@ -121,12 +115,7 @@ class ReservationDecider:
             acks = await pending.send.outcome(
                 max(0.0, min(self.ack_timeout, timeout)), pending.asked
             )
-            replica, mesh = self.node.replica_or_fail(), self.node.mesh
-            asked_now = rules.must_ask(
-                members(replica.board, pending.event.timestamp, replica.config.lease),
-                mesh.roster if mesh is not None else (),
-                me,
-            )
+            asked_now = asking.asked_at(self.node, pending.event.timestamp)
             why_git = rules.git_after(acks, pending.asked, asked_now)
             why_git = why_git or rr.git_holds(self._against(wanted))  # read meanwhile
         if on_mesh:

@@ -23,12 +23,11 @@ writes none, so git can never give it the task the mesh gave another.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from ifmesh.node.board.state import Board
 from ifmesh.node.mesh.acks import Acks
-from ifmesh.node.mesh.roles import RoomRoster
 from ifmesh.node.protocol import messages as m
 
 TaskEpoch = tuple[str, int]
@@ -52,26 +51,12 @@ def claim_key(event: m.Envelope) -> TaskEpoch | None:
     return None
 
 
-class Asked(frozenset[str]):
-    """The sessions a claim asks, remembering those it excused (see :func:`must_ask`)."""
-
-    excused: frozenset[str]
-
-    def __new__(cls, asked: Iterable[str], excused: Collection[str]) -> Asked:
-        result = super().__new__(cls, asked)
-        result.excused = frozenset(excused)
-        return result
-
-
-def must_ask(members: Collection[str], roster: Collection[str], me: str) -> Asked:
-    """The sessions whose ack a claim needs: the members, and every node on the roster.
-
-    Observers and operators (a mesh's ``RoomRoster.excused``: the signaling server stamped
-    them so, node.mesh.roles) are excused: every node refuses their claims, so none can be
-    claiming. The answer remembers them, so that :func:`git_before` does not take one heard
-    from in the fold (an operator's help offer) for a session claiming through git."""
-    excused = roster.excused if isinstance(roster, RoomRoster) else frozenset()
-    return Asked((frozenset(members) | frozenset(roster)) - excused - {me}, excused)
+def must_ask(
+    members: Collection[str], roster: Collection[str], me: str, excused: Collection[str] = ()
+) -> frozenset[str]:
+    """The sessions whose ack a claim needs: the members, and every node on the roster; never
+    the ``excused`` (observers and operators: every node refuses their claims)."""
+    return (frozenset(members) | frozenset(roster)) - frozenset(excused) - {me}
 
 
 def git_before(
@@ -83,7 +68,6 @@ def git_before(
     """Why git must decide this claim before it is even sent; "" when the mesh can."""
     if isinstance(claim.payload, m.TaskSteal):
         return "a steal: the owner it takes the task from cannot ack it"
-    without_node = set(without_node) - (asked.excused if isinstance(asked, Asked) else set())
     if without_node:
         return (
             f"{', '.join(sorted(without_node))} take part without a node (through git alone),"

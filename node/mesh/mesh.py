@@ -15,7 +15,7 @@ signaling connection may be what failed, or the server restarted), a ``peer-left
 rebuilds. After the server comes back, members re-join and new members build pairs as usual.
 
 Roles (node, observer, operator) come stamped on the roster; the :class:`~node.mesh.roles.RoleGate`
-judges every message of an observer or operator, and ``roster`` names who is excused from claims.
+judges every message of an observer or operator, and ``excused`` names who never counts for a claim.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ from ifmesh.node.mesh.messaging import Messaging
 from ifmesh.node.mesh.pair import Pair
 from ifmesh.node.mesh.peer import PeerLink
 from ifmesh.node.mesh.reconnect import PairEpochs
-from ifmesh.node.mesh.roles import OperatorAnswerHandler, RoleGate, RoomRoster
+from ifmesh.node.mesh.roles import OperatorAnswerHandler, RoleGate
 from ifmesh.node.mesh.signaling_client import (
     SignalingClient,
     SignalingDown,
@@ -79,7 +79,7 @@ class Mesh(Messaging):
         # Who may send what, by the roles the signaling server stamps on the roster.
         self.role_gate = self.inbox.roles = RoleGate(self.writer)
         self.pairs: dict[str, Pair] = {}
-        self._roster: frozenset[str] = frozenset()
+        self.roster: frozenset[str] = frozenset()
         self._notices: asyncio.Queue[SignalingNotice] = asyncio.Queue()
         self._changed = asyncio.Event()
         self._timer_wake = asyncio.Event()
@@ -169,9 +169,10 @@ class Mesh(Messaging):
     # --- state and waiting -----------------------------------------------------------------
 
     @property
-    def roster(self) -> RoomRoster:
-        """The other sessions on the signaling roster, and those excused from claims."""
-        return RoomRoster(self._roster, self.role_gate.roles.restricted)
+    def excused(self) -> frozenset[str]:
+        """Sessions excused from claims: those the server stamped observer or operator, on the
+        roster or gone from it (node.mesh.roles, node.claims.asking)."""
+        return self.role_gate.roles.restricted
 
     def now(self) -> float:
         return asyncio.get_running_loop().time()
@@ -341,25 +342,25 @@ class Mesh(Messaging):
     async def _on_notice(self, notice: SignalingNotice) -> None:
         if isinstance(notice, SignalingUp):
             self.role_gate.roles.joined(notice.joined.roster, self.session)
-            self._roster = frozenset(m.session for m in notice.joined.roster) - {self.session}
-            for peer in self._roster:
+            self.roster = frozenset(m.session for m in notice.joined.roster) - {self.session}
+            for peer in self.roster:
                 pair = self._pair(peer)
                 pair.in_room = True
                 pair.wake()
             for peer, pair in self.pairs.items():
-                pair.in_room = peer in self._roster
+                pair.in_room = peer in self.roster
             self._emit(SignalingChanged(True, f"joined {notice.joined.room}"))
         elif isinstance(notice, SignalingDown):
             self._fatal = notice if notice.fatal else None
             self._emit(SignalingChanged(False, notice.reason, notice.fatal))
         elif isinstance(notice, PeerJoined) and notice.session != self.session:
             self.role_gate.roles.seen(notice.session, notice.role)
-            self._roster = self._roster | {notice.session}
+            self.roster = self.roster | {notice.session}
             pair = self._pair(notice.session)
             pair.in_room, pair.left = True, False
             pair.wake()
         elif isinstance(notice, PeerLeft):
-            self._roster = self._roster - {notice.session}
+            self.roster = self.roster - {notice.session}
             pair_or_none = self.pairs.get(notice.session)
             if pair_or_none is not None:
                 pair_or_none.in_room = False

@@ -19,8 +19,8 @@ told why in a ``role.refused`` hint, so that a page can say why its action faile
 
 Roles are remembered after a member leaves the roster (until it joins again with another role):
 an observer or operator heard from in the fold is *excused* from claims for good, so it is
-never asked for an ack nor taken for a session without a node (:class:`RoomRoster`,
-``node/claims/rules.py``). A session not yet seen on the roster is judged a node: on one server
+never asked for an ack nor taken for a session without a node (``Mesh.excused``,
+``node/claims/asking.py``). A session not yet seen on the roster is judged a node: on one server
 its roster entry always reaches us before its offer does.
 """
 
@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import enum
 from collections import deque
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 import structlog
@@ -132,20 +132,6 @@ class RoomRoles:
                 note="the join token's role is not node: the other nodes refuse this node's"
                 " events; mint a node token (`ifmesh token` without --role)",
             )  # fmt: skip
-
-
-class RoomRoster(frozenset[str]):
-    """The other sessions on the signaling roster, and those excused from claims: the sessions
-    the server last stamped observer or operator, on the roster or gone from it. They never
-    claim (every node refuses their claims), so a claim needs no ack from them, and one heard
-    from in the fold (an operator's help offer) is no session claiming through git either."""
-
-    excused: frozenset[str]
-
-    def __new__(cls, sessions: Iterable[str] = (), excused: Collection[str] = ()) -> RoomRoster:
-        roster = super().__new__(cls, sessions)
-        roster.excused = frozenset(excused)
-        return roster
 
 
 class RoleGate:

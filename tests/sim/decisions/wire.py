@@ -151,6 +151,10 @@ class SimMesh(Messaging):
         return self._roster() - {self.session}
 
     @property
+    def excused(self) -> frozenset[str]:
+        return frozenset()  # every simulated peer is a node
+
+    @property
     def decidable(self) -> frozenset[str]:
         return frozenset(
             p for p, pair in self.pairs.items()
