@@ -443,6 +443,9 @@ async def main() -> None:
         "--keep", type=Path, help="keep the rooms (logs, remotes) under this new dir"
     )
     parser.add_argument("--node-log-level", help="e.g. debug: the nodes' pushes and turns")
+    parser.add_argument(
+        "--node-args", default="", help="more `ifmesh node` flags, e.g. --no-signing"
+    )
     args = parser.parse_args()
     SIZES = tuple(int(size) for size in args.sizes.split(","))
     ROUNDS, RACE_ROUNDS = args.rounds, args.race_rounds
@@ -456,6 +459,7 @@ async def main() -> None:
             name = f"N={size} decided claim p50 vs bare ack round trip"
             try:
                 node_args = ["--log-level", args.node_log_level] if args.node_log_level else []
+                node_args += args.node_args.split()
                 result = await measure(size, server.url, args.keep, node_args)
             except Exception as exc:  # any failure: the run still exits 0 and says what broke
                 # A missed measurement is information: reported, and its checks as missed.
