@@ -65,6 +65,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._figures import check, percentile, progress  # noqa: E402
 from ifmesh.node.cli.room import LocalRoom, ifmesh_command, session_list  # noqa: E402
 from ifmesh.node.control.client import ControlClient  # noqa: E402
 from ifmesh.node.errors import IfmeshError  # noqa: E402
@@ -99,15 +100,6 @@ HEADER = (
     "| ID | Task | Status | Owner | Dependencies | Deliverable | Est | Model |\n"
     "|----|------|--------|-------|--------------|-------------|-----|-------|\n"
 )
-
-
-def progress(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def summary(values: list[float], prefix: str = "") -> dict[str, float]:
@@ -425,12 +417,6 @@ async def measure(size: int, url: str, keep: Path | None, node_args: list[str]) 
     finally:
         await bare.stop()
     return figures | {"phase_seconds": phases.seconds}
-
-
-def check(name: str, value: float, unit: str, op: str, target: float) -> dict[str, Any]:
-    met = value <= target if op == "<=" else value >= target
-    return {"name": name, "value": round(value, 3), "unit": unit, "op": op, "target": target,
-            "met": met}  # fmt: skip
 
 
 async def main() -> None:

@@ -56,6 +56,7 @@ sys.path.insert(0, str(ROOT))
 from playwright.async_api import Page, async_playwright, expect  # noqa: E402
 from playwright.async_api import TimeoutError as PageTimeout  # noqa: E402
 
+from benchmarks._figures import progress  # noqa: E402
 from benchmarks.claims import BOARD_TASKS, Claims, claim_board, percentile, summary  # noqa: E402
 from ifmesh.node.errors import IfmeshError  # noqa: E402
 from ifmesh.node.sdp.capture.netns import network_namespace  # noqa: E402
@@ -96,10 +97,6 @@ OBSERVE = """() => {
         }
     }).observe(document.querySelector("#board tbody"), {childList: true, subtree: true});
 }"""
-
-
-def progress(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)

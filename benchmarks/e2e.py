@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import mesh as mesh_benchmark  # noqa: E402
 
+from benchmarks._figures import check, percentile, progress  # noqa: E402
 from ifmesh.node.cli.room import LocalRoom, ifmesh_command  # noqa: E402
 from ifmesh.node.control.client import ControlClient  # noqa: E402
 from ifmesh.node.errors import IfmeshError  # noqa: E402
@@ -55,15 +56,6 @@ CLI_ROUNDS = 5
 HUB_ROUNDS = 100
 TASK = "F2.3"  # a filler task nobody holds on the example board
 POLLING_MEAN_MS = 15_000.0
-
-
-def progress(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 @dataclass
@@ -236,12 +228,6 @@ async def websocket_hub(size: int) -> dict[str, float]:
             await ws.close()
     await runner.cleanup()
     return {"p50_ms": statistics.median(latencies), "p99_ms": percentile(latencies, 0.99)}
-
-
-def check(name: str, value: float, unit: str, op: str, target: float) -> dict[str, Any]:
-    met = value <= target if op == "<=" else value >= target
-    return {"name": name, "value": round(value, 3), "unit": unit, "op": op, "target": target,
-            "met": met}  # fmt: skip
 
 
 async def main() -> None:

@@ -41,6 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._figures import percentile, progress  # noqa: E402
 from ifmesh.node.cli.room import LocalRoom  # noqa: E402
 from tests.integration.faults.links import relayed_room  # noqa: E402
 from tests.integration.faults.observe import Streams  # noqa: E402
@@ -54,15 +55,6 @@ HEADER = (
     "# Link benchmark board\n\n| ID | Task | Status | Owner | Dependencies | Deliverable | Est "
     "| Model |\n|----|------|--------|-------|--------------|-------------|-----|-------|\n"
 )
-
-
-def progress(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def summary(values: list[float], prefix: str) -> dict[str, float]:

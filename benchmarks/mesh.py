@@ -43,6 +43,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._figures import percentile, progress  # noqa: E402
 from ifmesh.node.mesh.probe import ProbeProcess, probe_message  # noqa: E402
 from ifmesh.node.protocol import codec  # noqa: E402
 from ifmesh.signaling.config import ServerConfig  # noqa: E402
@@ -57,15 +58,6 @@ BARE_KILL_CAP = 45.0
 MESH_KILL_CAP = 15.0
 START = 120.0
 WAIT = 60.0
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def progress(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 class Room:

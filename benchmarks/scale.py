@@ -35,6 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._figures import percentile, progress  # noqa: E402
 from benchmarks._redis_room import RedisRoom, cpu_seconds, rss_mb, start_redis  # noqa: E402
 from tests.integration.faults.observe import Streams  # noqa: E402
 
@@ -46,15 +47,6 @@ HEADER = (
     "# Scale board\n\n| ID | Task | Status | Owner | Dependencies | Deliverable | Est | Model |\n"
     "|----|------|--------|-------|--------------|-------------|-----|-------|\n"
 )
-
-
-def progress(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def summary(values: list[float], prefix: str) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._figures import progress  # noqa: E402
 from benchmarks._redis_room import RedisRoom, open_fds, rss_mb, start_redis  # noqa: E402
 from ifmesh.node.errors import IfmeshError  # noqa: E402
 from tests.integration.faults.observe import folds, git_winners, missing, union  # noqa: E402
@@ -41,10 +42,6 @@ HEADER = (
     "# Soak board\n\n| ID | Task | Status | Owner | Dependencies | Deliverable | Est | Model |\n"
     "|----|------|--------|-------|--------------|-------------|-----|-------|\n"
 )
-
-
-def progress(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 def board(directory: Path, count: int) -> Path:
