@@ -46,9 +46,10 @@ from ifmesh.node.mesh.framing import Delivery
 from ifmesh.node.mesh.messaging import AckedSend
 from ifmesh.node.protocol import messages as m
 from ifmesh.node.protocol.messages import Envelope, SwarmRegister
+from tests.sim.decisions.pairs import PairedRoom
 from tests.sim.decisions.room import Scenario
 from tests.sim.decisions.vloop import VirtualLoop
-from tests.sim.decisions.wire import Path, SimChannel, SimLink, SimMesh
+from tests.sim.decisions.wire import SimMesh
 
 LEASE = timedelta(hours=1)
 TIMEOUT = 20.0
@@ -202,8 +203,9 @@ class Tally:
     undecided: int = 0
 
 
-class ReservationRoom:
+class ReservationRoom(PairedRoom):
     def __init__(self, scenario: Scenario) -> None:
+        super().__init__()
         self.scenario = scenario
         self.rng = random.Random(scenario.seed * 7919 + 3)
         names = [f"s{i}" for i in range(1, scenario.nodes + 1)]
@@ -215,61 +217,10 @@ class ReservationRoom:
         }))  # fmt: skip
         self.git = SimGit(self.rng)
         self.nodes: dict[str, SimNode] = {}
-        self.links: dict[frozenset[str], tuple[SimLink, SimLink, Path, Path]] = {}
-        self.cut: set[frozenset[str]] = set()
-        self.epochs = 0
         self.tally = Tally()
-        self.trace: list[str] = []
-
-    def wall(self) -> datetime:
-        return self.t0 + timedelta(seconds=asyncio.get_running_loop().time())
 
     def roster(self) -> frozenset[str]:
         return frozenset(n for n, node in self.nodes.items() if node.alive)
-
-    def log(self, line: str) -> None:
-        self.trace.append(f"{asyncio.get_running_loop().time():8.3f} {line}")
-
-    def alive(self) -> list[SimNode]:
-        return [n for n in self.nodes.values() if n.alive]
-
-    # --- pairs (as the claims' room) -------------------------------------------------------
-
-    def connect(self, a: str, b: str) -> None:
-        key = frozenset((a, b))
-        if (
-            key in self.links
-            or key in self.cut
-            or not (self.nodes[a].alive and self.nodes[b].alive)
-        ):
-            return
-        self.epochs += 1
-        ab, ba = (Path(self.rng, self.scenario.latency, self.scenario.loss) for _ in range(2))
-        holder: dict[str, SimLink] = {}
-        to_b = SimChannel(ab, lambda data: self.nodes[b].mesh.frame(holder["b"], data))
-        to_a = SimChannel(ba, lambda data: self.nodes[a].mesh.frame(holder["a"], data))
-        holder["a"], holder["b"] = SimLink(b, self.epochs, to_b), SimLink(a, self.epochs, to_a)
-        self.links[key] = (holder["a"], holder["b"], ab, ba)
-        self.nodes[a].mesh.opened(holder["a"])
-        self.nodes[b].mesh.opened(holder["b"])
-
-    def disconnect(self, a: str, b: str, *, silently: bool = False) -> None:
-        entry = self.links.pop(frozenset((a, b)), None)
-        if entry is None:
-            return
-        link_a, link_b, ab, ba = entry
-        self.log(f"pair {a}-{b} down{' (silently)' if silently else ''}")
-        if silently:
-            ab.latency = ba.latency = 1e9
-            loop = asyncio.get_running_loop()
-            loop.call_later(self.rng.uniform(0.5, 3.0), self.nodes[a].mesh.retired, link_a)
-            loop.call_later(self.rng.uniform(0.5, 3.0), self.nodes[b].mesh.retired, link_b)
-        else:
-            self.nodes[a].mesh.retired(link_a)
-            self.nodes[b].mesh.retired(link_b)
-
-    def reconnect_later(self, a: str, b: str, delay: float) -> None:
-        asyncio.get_running_loop().call_later(delay, self.connect, a, b)
 
     # --- sessions and agents ---------------------------------------------------------------
 
@@ -372,32 +323,7 @@ class ReservationRoom:
                 task.cancel()
 
     def trouble(self, kind: str) -> None:
-        alive = [n.session for n in self.alive()]
-        if len(alive) < 2:
-            return
-        if kind == "reconnect":
-            a, b = self.rng.sample(alive, 2)
-            self.disconnect(a, b)
-            self.reconnect_later(a, b, self.rng.uniform(0.0, 0.2))
-        elif kind == "blackhole":
-            a, b = self.rng.sample(alive, 2)
-            self.disconnect(a, b, silently=True)
-            self.reconnect_later(a, b, self.rng.uniform(3.0, 5.0))
-        elif kind == "partition":
-            self.rng.shuffle(alive)
-            cut_at = self.rng.randint(1, len(alive) - 1)
-            for a in alive[:cut_at]:
-                for b in alive[cut_at:]:
-                    self.cut.add(frozenset((a, b)))
-                    self.disconnect(a, b, silently=self.rng.random() < 0.5)
-            self.log(f"partition {alive[:cut_at]} | {alive[cut_at:]}")
-            asyncio.get_running_loop().call_later(self.rng.uniform(1.0, 4.0), self.heal)
-
-    def heal(self) -> None:
-        for key in sorted(self.cut, key=sorted):
-            self.cut.discard(key)
-            self.reconnect_later(*sorted(key), self.rng.uniform(0.05, 0.5))
-        self.log("healed")
+        self.link_trouble(kind)
 
 
 def rr_entries(event: Envelope) -> tuple[ReservedEntry, ...]:

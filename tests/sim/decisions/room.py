@@ -34,8 +34,9 @@ from ifmesh.node.errors import IfmeshError
 from ifmesh.node.mesh.framing import Delivery
 from ifmesh.node.mesh.messaging import AckedSend
 from ifmesh.node.protocol.messages import Envelope, SwarmLeave, SwarmRegister
+from tests.sim.decisions.pairs import PairedRoom
 from tests.sim.decisions.vloop import VirtualLoop
-from tests.sim.decisions.wire import Path, SimChannel, SimLink, SimMesh
+from tests.sim.decisions.wire import SimMesh
 
 LEASE = timedelta(hours=1)  # members stay members for the whole run (a killed one too)
 CLAIM_TIMEOUT = 20.0
@@ -175,8 +176,9 @@ class Told:
     undecided: int = 0
 
 
-class Room:
+class Room(PairedRoom):
     def __init__(self, scenario: Scenario) -> None:
+        super().__init__()
         self.scenario = scenario
         self.rng = random.Random(scenario.seed * 7919 + 1)
         self.board = Board(tasks=MappingProxyType(
@@ -185,11 +187,7 @@ class Room:
         self.git = SimGit(self.rng)
         self.nodes: dict[str, SimNode] = {}
         self.on_roster: set[str] = set()
-        self.links: dict[frozenset[str], tuple[SimLink, SimLink, Path, Path]] = {}
-        self.epochs = 0
-        self.cut: set[frozenset[str]] = set()
         self.told = Told()
-        self.trace: list[str] = []
         # Virtual time starts now: the inbox judges a message's ttl by the real clock, so the
         # room's wall clock must not lag it (a T0 taken at import expired every message in a
         # long test session, and every claim went to git).
@@ -197,58 +195,8 @@ class Room:
 
     # --- time, roster, tracing -------------------------------------------------------------
 
-    def wall(self) -> datetime:
-        return self.t0 + timedelta(seconds=asyncio.get_running_loop().time())
-
     def roster(self) -> frozenset[str]:
         return frozenset(self.on_roster)
-
-    def log(self, line: str) -> None:
-        self.trace.append(f"{asyncio.get_running_loop().time():8.3f} {line}")
-
-    def alive(self) -> list[SimNode]:
-        return [n for n in self.nodes.values() if n.alive]
-
-    # --- pairs -----------------------------------------------------------------------------
-
-    def connect(self, a: str, b: str) -> None:
-        key = frozenset((a, b))
-        if key in self.links or key in self.cut:
-            return
-        if not (self.nodes[a].alive and self.nodes[b].alive):
-            return
-        self.epochs += 1
-        lat, loss = self.scenario.latency, self.scenario.loss
-        ab, ba = Path(self.rng, lat, loss), Path(self.rng, lat, loss)
-        holder: dict[str, SimLink] = {}
-        to_b = SimChannel(ab, lambda data: self.nodes[b].mesh.frame(holder["b"], data))
-        to_a = SimChannel(ba, lambda data: self.nodes[a].mesh.frame(holder["a"], data))
-        holder["a"] = SimLink(b, self.epochs, to_b)  # a's link: a writes to b
-        holder["b"] = SimLink(a, self.epochs, to_a)
-        self.links[key] = (holder["a"], holder["b"], ab, ba)
-        self.log(f"pair {a}-{b} up, epoch {self.epochs}")
-        self.nodes[a].mesh.opened(holder["a"])
-        self.nodes[b].mesh.opened(holder["b"])
-
-    def disconnect(self, a: str, b: str, *, silently: bool = False) -> None:
-        """Ends the pair's current link: at once, or (``silently``) first as a link that
-        carries nothing, declared dead on each side only after a while."""
-        entry = self.links.pop(frozenset((a, b)), None)
-        if entry is None:
-            return
-        link_a, link_b, ab, ba = entry
-        self.log(f"pair {a}-{b} down, epoch {link_a.epoch}{' (silently)' if silently else ''}")
-        if silently:
-            ab.latency = ba.latency = 1e9  # nothing arrives any more
-            loop = asyncio.get_running_loop()
-            loop.call_later(self.rng.uniform(0.5, 3.0), self.nodes[a].mesh.retired, link_a)
-            loop.call_later(self.rng.uniform(0.5, 3.0), self.nodes[b].mesh.retired, link_b)
-        else:
-            self.nodes[a].mesh.retired(link_a)
-            self.nodes[b].mesh.retired(link_b)
-
-    def reconnect_later(self, a: str, b: str, delay: float) -> None:
-        asyncio.get_running_loop().call_later(delay, self.connect, a, b)
 
     # --- sessions ----------------------------------------------------------------------------
 
@@ -370,25 +318,7 @@ class Room:
         return task
 
     def trouble(self, kind: str, late: list[str]) -> None:
-        alive = [n.session for n in self.alive()]
-        if kind == "reconnect" and len(alive) >= 2:
-            a, b = self.rng.sample(alive, 2)
-            self.disconnect(a, b)
-            self.reconnect_later(a, b, self.rng.uniform(0.0, 0.2))
-        elif kind == "blackhole" and len(alive) >= 2:
-            a, b = self.rng.sample(alive, 2)
-            self.disconnect(a, b, silently=True)
-            self.reconnect_later(a, b, self.rng.uniform(3.0, 5.0))
-        elif kind == "partition" and len(alive) >= 2:
-            self.rng.shuffle(alive)
-            cut_at = self.rng.randint(1, len(alive) - 1)
-            left, right = alive[:cut_at], alive[cut_at:]
-            for a in left:
-                for b in right:
-                    self.cut.add(frozenset((a, b)))
-                    self.disconnect(a, b, silently=self.rng.random() < 0.5)
-            self.log(f"partition {left} | {right}")
-            asyncio.get_running_loop().call_later(self.rng.uniform(1.0, 4.0), self.heal)
+        self.link_trouble(kind)
 
     def trouble_mid_claim(self, kind: str, late: list[str]) -> None:
         loop = asyncio.get_running_loop()
@@ -402,13 +332,6 @@ class Room:
             waiting = [name for name in late if name not in self.nodes]
             if waiting:
                 loop.call_later(self.rng.uniform(0.0, 0.05), self.start, waiting[0])
-
-    def heal(self) -> None:
-        for key in list(self.cut):
-            self.cut.discard(key)
-            a, b = sorted(key)
-            self.reconnect_later(a, b, self.rng.uniform(0.05, 0.5))
-        self.log("healed")
 
 
 def violations(room: Room) -> list[str]:
