@@ -36,6 +36,7 @@ from ifmesh.node.errors import IfmeshError  # noqa: E402
 from tests.integration.faults.observe import folds, git_winners, missing, union  # noqa: E402
 
 NODES, INSTANCES = 8, 2
+STEPS_PER_SECOND = 4.0  # claim, report 50 %, complete: 12 events a second in the room
 FAULT_EVERY = 30.0
 SEED = 22
 HEADER = (
@@ -63,6 +64,16 @@ class Driver:
         self.errors: dict[str, int] = {}
 
     async def step(self) -> None:
+        """One task, at most STEPS_PER_SECOND of them: agents work far slower, and a driver
+        that spun on failures (a node restarting, signaling down) used up the board's 20,000
+        tasks in three minutes and measured its own loop instead of the room."""
+        began = time.monotonic()
+        try:
+            await self._task()
+        finally:
+            await asyncio.sleep(max(0.0, 1 / STEPS_PER_SECOND - (time.monotonic() - began)))
+
+    async def _task(self) -> None:
         running = [s for s, m in self.room.members.items() if m.running]
         session = self.rng.choice(running)
         self.task += 1
