@@ -142,6 +142,13 @@ class ReserveArgs(Args):
         description="how long the reservation lasts, in seconds (default 2 hours, at most a"
         " week); it also ends with the task",
     )
+    timeout: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="seconds to wait for the decision; then the reservation is withdrawn"
+        " (reservation_undecided)",
+    )
 
 
 class UnreserveArgs(Args):

@@ -278,6 +278,7 @@ with this ifmesh version).""",
         r.Reserved,
         "reserve",
         body=_from_here,
+        waits=lambda a: a.timeout,
     ),
     ToolSpec(
         "unreserve",
