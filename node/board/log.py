@@ -3,9 +3,17 @@
 Events are kept sorted by ``(lamport, source, seq)`` (incarnation last, only to make the order
 total). An event that arrives in order is folded at once; one that arrives late is inserted
 and the board is re-folded from the nearest checkpoint before it, so every node holding the
-same events holds the same board whatever the arrival order. The same (source, seq) arriving
-again is a no-op; a *different* event under a (source, seq) already held means two processes
-write one session's log, and raises :class:`~node.board.errors.ForkedLog`.
+same events holds the same board whatever the arrival order. Inside :meth:`EventLog.batch`
+(a read from git, a restart's own log) late events are inserted first and folded once, at the
+end: k late events cost one re-fold, not k.
+
+The same (source, seq) arriving again is a no-op; a *different* event under a (source, seq)
+already held means two processes write one session's log, and raises
+:class:`~node.board.errors.ForkedLog`.
+
+Checkpoints are dense near the end of the log, where late events land, and thin out with age
+(:func:`_keeps`): a day of events keeps a few dozen board copies, not one per 64 events. A
+very late event re-folds a little more; memory grows with the log's logarithm, not its length.
 
 The log is pure bookkeeping: it never reads a clock, and persisting it is the caller's job.
 """
@@ -14,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from ifmesh.node.board import reducer
@@ -26,6 +35,19 @@ from ifmesh.node.protocol.messages import Envelope
 
 OrderKey = tuple[int, str, int, str]
 DEFAULT_CHECKPOINT_EVERY = 64
+# The last DENSE checkpoints are all kept; older ones are thinned, DENSE // 2 per doubling of age.
+DENSE = 16
+
+
+def _keeps(index: int, newest: int) -> bool:
+    """Whether checkpoint ``index`` (after ``index × every`` events) is kept once checkpoint
+    ``newest`` exists. The stride is a power of two that grows with the age, so a checkpoint
+    dropped once would never be kept again (the kept set only shrinks)."""
+    age = newest - index
+    if index == 0 or age < DENSE:
+        return True
+    stride = 1 << (age // DENSE).bit_length()
+    return index % stride == 0
 
 
 def order_key(event: Envelope) -> OrderKey:
@@ -69,9 +91,11 @@ class EventLog:
         self._prefix: dict[str, int] = {}  # source → n: every seq 1..n is held
         self._above: dict[str, set[int]] = {}  # source → seqs held beyond a gap
         self._state = FoldState(base)
-        # [i] = the fold after events[: i * every], with its indexes
-        self._checkpoints: list[Checkpoint] = [self._state.checkpoint()]
+        # (i, the fold after events[: i * every] with its indexes), i ascending, thinned
+        self._checkpoints: list[tuple[int, Checkpoint]] = [(0, self._state.checkpoint())]
         self._board: Board | None = base
+        self._batches = 0  # open batch() scopes
+        self._unfolded: int | None = None  # in a batch: the first position not folded
 
     # --- reading -------------------------------------------------------------------------
 
@@ -163,32 +187,62 @@ class EventLog:
         else:
             self._count(source, seq)
         self._board = None
+        if self._unfolded is not None:  # in a batch, behind a late event: fold at its end
+            if not in_order:
+                self._unfolded = min(self._unfolded, position)
+            return _NEW_QUIET
         if in_order:
             effects = self._fold(len(events) - 1)
             return Added(new=True, effects=tuple(effects)) if effects else _NEW_QUIET
+        if self._batches:
+            self._unfolded = position
+            return _NEW_QUIET
         return self._refold(position)
+
+    @contextmanager
+    def batch(self) -> Iterator[list[Effect]]:
+        """Adds inside are folded at the end of the scope when any arrives late; the list it
+        yields then receives the effects of that fold (``add`` returned none for them)."""
+        folded: list[Effect] = []
+        self._batches += 1
+        try:
+            yield folded
+        finally:
+            self._batches -= 1
+            if not self._batches and self._unfolded is not None:
+                position, self._unfolded = self._unfolded, None
+                folded.extend(self._refold(position).effects)
 
     def extend(self, events: Iterable[Envelope]) -> list[Effect]:
         """Adds many events (duplicates skipped); returns every effect produced."""
         effects: list[Effect] = []
-        for event in sorted(events, key=order_key):
-            effects.extend(self.add(event).effects)
-        return effects
+        with self.batch() as folded:
+            for event in sorted(events, key=order_key):
+                effects.extend(self.add(event).effects)
+        return effects + folded
 
     def _fold(self, position: int) -> list[Effect]:
         effects = reducer.apply(
             self._state, self._events[position], self.config, self.governance, self._folds
         )
         done = position + 1
-        if done % self._every == 0 and len(self._checkpoints) == done // self._every:
-            self._checkpoints.append(self._state.checkpoint())
+        if done % self._every == 0 and done // self._every > self._checkpoints[-1][0]:
+            self._add_checkpoint(done // self._every)
         return effects
 
+    def _add_checkpoint(self, index: int) -> None:
+        self._checkpoints = [c for c in self._checkpoints if _keeps(c[0], index)]
+        self._checkpoints.append((index, self._state.checkpoint()))
+
     def _refold(self, position: int) -> Added:
-        keep = position // self._every + 1  # checkpoints at or before the insertion point
+        # The newest checkpoint at or before the insertion point: the events it folded are
+        # unchanged. Those after it fold again (and checkpoint again).
+        indexes = [index for index, _ in self._checkpoints]
+        keep = bisect.bisect_right(indexes, position // self._every)
         del self._checkpoints[keep:]
-        start = (keep - 1) * self._every
-        self._state = FoldState(*self._checkpoints[-1])
+        index, checkpoint = self._checkpoints[-1]
+        start = index * self._every
+        self._state = FoldState(*checkpoint)
         effects: list[Effect] = []
         for index in range(start, len(self._events)):
             effects.extend(self._fold(index))

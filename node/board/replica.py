@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -131,6 +132,18 @@ class Replica:
         )
         self._deliver(added.effects)
         return added.new
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Events received inside are folded once, at the end, if any arrives late (a read
+        from git, a restart's replay): see :meth:`EventLog.batch`. Their effects are
+        delivered then."""
+        folded: list[Effect] = []
+        try:
+            with self.log.batch() as folded:
+                yield
+        finally:
+            self._deliver(folded)
 
     def set_presence(self, alive: Iterable[str]) -> None:
         """Sessions the mesh currently sees alive; a steal is proposed only for the others."""

@@ -7,7 +7,8 @@ work completes and released when it is abandoned — claim lost, released, faile
 the help never came. Spend counts against a swarm's budget within the current budget period
 (periods are judged at event time: ``floor(t / period)``); reservations count until they end.
 
-The ledger is a value: every operation returns a new one.
+The ledger is a value: every operation returns a new one. What grows with every task ever
+settled is a :class:`~node.governor.totals.Totals`, whose changes share all but one bucket.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+from ifmesh.node.governor.totals import Totals
 
 MICROS = 1_000_000
 
@@ -65,7 +68,8 @@ class Ledger:
     reserved_by_task: Mapping[str, int] = field(default_factory=dict)
     spent: Mapping[str, Spend] = field(default_factory=dict)  # swarm → this period's spend
     settled_by_swarm: Mapping[str, int] = field(default_factory=dict)  # all periods
-    settled_by_task: Mapping[str, int] = field(default_factory=dict)
+    # Every task ever settled: shared between values, not copied per change (node.governor.totals)
+    settled_by_task: Totals = field(default_factory=Totals)
 
     # --- reading -------------------------------------------------------------------------
 
@@ -136,7 +140,7 @@ class Ledger:
         if settle is not None:
             spent = _book(self.spent, reservation.swarm_id, settle, period)
             settled_by_swarm = _add(settled_by_swarm, reservation.swarm_id, settle)
-            settled_by_task = _add(settled_by_task, reservation.task_id, settle)
+            settled_by_task = settled_by_task.add(reservation.task_id, settle)
         return Ledger(
             reservations=reservations,
             by_task=by_task,

@@ -49,7 +49,7 @@ from ifmesh.node.mesh.events import (
 )
 from ifmesh.node.mesh.frame_writer import FrameWriter
 from ifmesh.node.mesh.framing import FrameEvent
-from ifmesh.node.mesh.inbox import DeclinePolicy, HintHandler, Inbox, MessageHandler
+from ifmesh.node.mesh.inbox import BurstScope, DeclinePolicy, HintHandler, Inbox, MessageHandler
 from ifmesh.node.mesh.messaging import Messaging
 from ifmesh.node.mesh.pair import Pair
 from ifmesh.node.mesh.peer import PeerLink
@@ -283,11 +283,12 @@ class Mesh(Messaging):
         self.role_gate.answer = handler
 
     def on_message(self, handler: MessageHandler) -> None:
-        """Hands every received message to ``handler`` inside the delivery callback, in order
-        per sender, instead of queueing it for :meth:`events` (which then carries the other
-        events only): no hop through the loop for a consumer that handles messages at once.
-        The handler must not block; an exception it raises is logged, the channel stays."""
+        """Hands every received message to ``handler`` in the delivery callback, in order per
+        sender, not queued for :meth:`events` (no hop through the loop). It must not block."""
         self.inbox.message_handler = handler
+
+    def on_burst(self, scope: BurstScope) -> None:  # node.mesh.inbox.Inbox.burst
+        self.inbox.burst_scope = scope
 
     def _emit(self, event: MeshEvent) -> None:
         self.inbox.emit(event)

@@ -23,7 +23,8 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -204,6 +205,7 @@ class Node(Publishing):
         # Peers' events are folded inside the mesh's delivery callback: no hop through the
         # loop between a message arriving and the board holding it.
         mesh.on_message(lambda event: self.receive([event.message], f"mesh:{event.peer}"))
+        mesh.on_burst(self._burst)  # a batch frame's events (a catch-up): one re-fold
         # Each new channel carries this session's recent events first, ahead of every ack.
         mesh.on_catch_up(lambda peer: parts.catch_up_events(self.replica_or_fail()))
         # A competing claim for a (task, epoch) we hold a confirm record for gets a nack.
@@ -267,23 +269,32 @@ class Node(Publishing):
     def receive(self, events: Iterable[Envelope], origin: str) -> None:
         replica = self.replica_or_fail()
         new = 0
-        for event in events:
-            try:
-                if replica.receive(event):
-                    new += 1
-                    self.feed.publish(event_document(event, own=False))
-            except ForkedLog as exc:
-                if event.source == self.session:  # another process writes *our* log
-                    self.stop(str(exc))
-                    return
-                # Another session's log forked (it restarted and reused a seq it had sent but
-                # not saved): keep the first, refuse the second, and say so; not our fault.
-                log.warning("node.peer_log_forked", origin=origin, error=str(exc))
-                self.feed.publish({"type": "fork", "source": event.source, "message": str(exc)})
-            except errors.IfmeshError as exc:
-                log.warning("node.event_refused", origin=origin, event=event.id, error=str(exc))
+        with replica.batch():  # many late events from git: one re-fold, not one each
+            for event in events:
+                try:
+                    if replica.receive(event):
+                        new += 1
+                        self.feed.publish(event_document(event, own=False))
+                except ForkedLog as exc:
+                    if event.source == self.session:  # another process writes *our* log
+                        self.stop(str(exc))
+                        return
+                    # Another session's log forked (it restarted and reused a seq it had sent
+                    # but not saved): keep the first, refuse the second, and say so.
+                    log.warning("node.peer_log_forked", origin=origin, error=str(exc))
+                    self.feed.publish({"type": "fork", "source": event.source, "message": str(exc)})
+                except errors.IfmeshError as exc:
+                    log.warning("node.event_refused", origin=origin, event=event.id, error=str(exc))
         if new:
             self._after_change()
+
+    @contextmanager
+    def _burst(self) -> Iterator[None]:
+        """Events received inside are folded as one (Replica.batch); their effects are told
+        once, at the end."""
+        with self.replica_or_fail().batch():
+            yield
+        self._after_change()
 
     def _after_change(self) -> None:
         replica = self.replica_or_fail()

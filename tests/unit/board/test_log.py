@@ -13,9 +13,9 @@ from ifmesh.node.protocol import messages as m
 from tests.unit.board.helpers import Stamper, at, chain_board, claim, complete, progress
 
 
-def scenario() -> list[m.Envelope]:
+def scenario(ev: Stamper | None = None) -> list[m.Envelope]:
     """Three sessions racing, releasing, blocking and completing along the A ← B ← C chain."""
-    ev = Stamper()
+    ev = ev or Stamper()
     return [
         ev("s1", claim("A", "s1"), lamport=1, when=at(0)),
         ev("s2", claim("A", "s2"), lamport=1, when=at(0)),
@@ -106,3 +106,63 @@ def test_frontier_and_catching_up_a_peer() -> None:
     assert canonical_bytes(partial.board) == canonical_bytes(full.board)
     assert full.last_of("s1") == (6, 9) and full.last_of("nobody") == (0, 0)
     assert full.max_lamport() == 10
+
+
+def long_scenario(renewals: int) -> list[m.Envelope]:
+    """The scenario, then ``renewals`` lease renewals: a log long enough to thin checkpoints."""
+    ev = Stamper()
+    head = scenario(ev)
+    tail = [
+        ev("s3", m.LeaseRenew(task_ids=["F"]), lamport=11 + i, when=at(9 + i))
+        for i in range(renewals)
+    ]
+    return head + tail
+
+
+@settings(max_examples=40)
+@given(st.permutations(range(13)), st.integers(0, 12))
+def test_a_batch_folds_late_events_once_to_the_same_board(order: list[int], cut: int) -> None:
+    events = scenario()
+    reference = EventLog(chain_board(), checkpoint_every=4)
+    in_order = [e for event in events for e in reference.add(event).effects]
+    log = folded([events[i] for i in order[:cut]])
+    told = []
+    with log.batch() as effects:
+        for i in order[cut:]:
+            added = log.add(events[i])
+            assert added.new and added.refolded == 0  # nothing re-folded before the end
+            told.extend(added.effects)
+    assert canonical_bytes(log.board) == canonical_bytes(reference.board)
+    # Effects come from folds in the final order (or from appends before a late event), and a
+    # one-by-one arrival tells at least as much.
+    one_by_one = folded([events[i] for i in order[:cut]])
+    each = [e for i in order[cut:] for e in one_by_one.add(events[i]).effects]
+    assert set(effects) <= set(in_order)
+    assert set(told) <= set(each)
+
+
+def test_checkpoints_thin_with_age_and_very_late_events_still_fold_right() -> None:
+    events = long_scenario(400)
+    log = folded(events, checkpoint_every=1)
+    kept = [index for index, _ in log._checkpoints]
+    assert len(kept) < 120  # 413 events, one checkpoint each before thinning
+    assert kept[-16:] == list(range(413 - 15, 414))  # the newest are all there
+    assert kept[0] == 0
+    reference = canonical_bytes(log.board)
+    for late in (0, 5, 200, 390):  # re-inserted at every age
+        log = folded(events[:late] + events[late + 1 :], checkpoint_every=1)
+        log.add(events[late])
+        assert canonical_bytes(log.board) == reference
+
+
+def test_a_thinned_checkpoint_is_never_needed_again() -> None:
+    """The kept set only shrinks as the log grows: a checkpoint dropped once would otherwise
+    be missing when a later one expects it."""
+    from ifmesh.node.board.log import _keeps
+
+    for index in range(1, 600):
+        dropped = False
+        for newest in range(index, 2000):
+            keeps = _keeps(index, newest)
+            assert not (dropped and keeps)
+            dropped = dropped or not keeps
