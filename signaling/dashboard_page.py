@@ -6,7 +6,10 @@ draws the room from what the nodes send it (docs/dashboard.md). The server only 
 files: it never sees the page's data channels, as it never sees any peer's.
 
 The room, session and token travel in the URL's fragment (``#room=…&session=…&token=…``), which
-a browser never sends to the server, so tokens stay out of access logs and ``Referer`` headers.
+a browser never sends to the server, so tokens stay out of access logs and ``Referer`` headers;
+so does an operator's private key (``&opkey=…``), which the page signs its actions with. The
+server never sees that key, but it serves the code that holds it: an operator loads a key only
+into a page from a server it trusts (docs/security.md, "Operator pages").
 """
 
 from __future__ import annotations

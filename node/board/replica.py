@@ -38,13 +38,7 @@ from ifmesh.node.board.effects import Assigned, Confirmed, Effect, Fenced, Rejec
 from ifmesh.node.board.errors import ForkedLog
 from ifmesh.node.board.governance import PERMISSIVE, Admission, Governance
 from ifmesh.node.board.log import EventLog
-from ifmesh.node.board.state import (
-    SEED_INCARNATION_PREFIX,
-    Board,
-    BoardConfig,
-    Task,
-    lease_expired,
-)
+from ifmesh.node.board.state import SEED_INCARNATION_PREFIX, Board, BoardConfig, Task, lease_expired
 from ifmesh.node.board.takeover import TakenOver, Takeover
 from ifmesh.node.errors import CoordinationError
 from ifmesh.node.protocol import messages as m

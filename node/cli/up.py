@@ -8,7 +8,9 @@ instant P0.2.6 completes, and P0.5.2 claimed, confirmed in git and completed.
 
 With ``--dashboard`` the room can be watched in a browser on this machine (docs/dashboard.md):
 the nodes also advertise the machine's own addresses, since a browser gathers no loopback
-candidates, the scenario waits for the page, and the room stays up afterwards.
+candidates, the scenario waits for the page, and the room stays up afterwards. The room's
+nodes pin a demo operator key (``operator.key`` in the room's directory), which the operator's
+link carries, so the operator page's signed actions are taken.
 """
 
 from __future__ import annotations
@@ -98,13 +100,27 @@ NO_ADDRESS = (
 DASHBOARD_WAIT = 120.0  # s the scenario waits for the page to join before it starts anyway
 
 
+def demo_operator_key(path: Path) -> str:
+    """The public key of the room's demo operator key (made at ``path`` unless there)."""
+    from ifmesh.node.identity import keys
+
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        keys.write_key_file(path, keys.SessionKey.generate())
+    return keys.load_key_file(path).public.text
+
+
 class Demo:
     def __init__(
         self, directory: Path, sessions: int, live: bool, addresses: tuple[str, ...] = ()
     ) -> None:
         # With a dashboard the nodes also advertise this machine's addresses (loopback stays
         # first: the nodes keep pairing with each other over it).
-        extra = ("--host-addresses", ",".join(("127.0.0.1", *addresses))) if addresses else ()
+        extra: tuple[str, ...] = ()
+        self.operator_key = directory / "operator.key"
+        if addresses:
+            extra = ("--host-addresses", ",".join(("127.0.0.1", *addresses)))
+            extra += ("--operator-keys", demo_operator_key(self.operator_key))
         self.room = LocalRoom(
             directory, sessions=sessions, fetch_interval_seconds=2, extra_args=extra
         )
@@ -194,7 +210,10 @@ class Demo:
         """Prints the dashboard's URL, then waits until the page is up on the first node's
         mesh (or DASHBOARD_WAIT has passed), so the person watching sees the scenario whole."""
         url = dashboard_url(self.room.signaling_url, "demo", "dashboard", "observer")
-        operator = dashboard_url(self.room.signaling_url, "demo", "operator", "operator")
+        opkey, _ = dashboard.link_key(self.operator_key)
+        operator = dashboard_url(
+            self.room.signaling_url, "demo", "operator", "operator", None, opkey
+        )
         self.say(f"dashboard (open it in a browser on this machine): {url}")
         self.say(f"  or as an operator, who may offer help and answer an ask-release: {operator}")
         first = self.room_sessions()[0]

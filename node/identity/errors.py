@@ -18,6 +18,7 @@ __all__ = [
     "KeyFileProblem",
     "KeyMismatch",
     "KeyNotPinned",
+    "OperatorKeyNotPinned",
     "PairRefused",
     "SignatureRefused",
     "Unsigned",
@@ -50,6 +51,14 @@ class KeyNotPinned(SignatureRefused):
     """Signed by a key no pin names for its source (yet): held while the branch is fetched."""
 
     code = "key_not_pinned"
+
+
+class OperatorKeyNotPinned(SignatureRefused):
+    """An operator-role peer's event signed by a key that is not among this node's operator
+    keys (``operator_keys`` in its local configuration): refused at once, never held, since no
+    fetch of the branch can pin an operator key."""
+
+    code = "operator_key_not_pinned"
 
 
 class KeyMismatch(SignatureRefused):

@@ -14,6 +14,13 @@ and which are refused — the same judgement on the mesh and in git.
   branch at once, then asks again;
 * anything else is verified (:func:`ifmesh.node.identity.seal.check`) and refused if it fails.
 
+:meth:`Gate.judge_operator` is the stricter judgement of an event from an operator-role peer
+(the dashboard's help offer, its answer to an ask-release; docs/dashboard.md, "Signed
+actions"): it must be signed by one of this node's operator keys, and is refused at once
+otherwise, never held, since operator keys live in the local configuration, which no fetch of
+the branch changes. The mesh's role check asks it (:meth:`Gate.operator_signed`) before an
+operator's event goes anywhere, so that the page is told why.
+
 Refusals are counted by code, the last few kept, and logged once per (origin, code)
 (:meth:`Gate.refuse`): a peer that keeps sending bad events is not a log flood. Called from the
 event loop (mesh) and the git bridge's thread, so the tallies take a lock.
@@ -30,8 +37,14 @@ from dataclasses import dataclass
 import structlog
 
 from ifmesh.node.identity import seal
-from ifmesh.node.identity.errors import KeyMismatch, KeyNotPinned, SignatureRefused, Unsigned
-from ifmesh.node.identity.keys import PublicKey
+from ifmesh.node.identity.errors import (
+    KeyMismatch,
+    KeyNotPinned,
+    OperatorKeyNotPinned,
+    SignatureRefused,
+    Unsigned,
+)
+from ifmesh.node.identity.keys import PublicKey, parse_public_key
 from ifmesh.node.identity.pins import PinBook
 from ifmesh.node.protocol.fields import Ed25519Signature
 from ifmesh.node.protocol.messages import EVENT_TYPES, Envelope
@@ -147,6 +160,53 @@ class Gate:
         except SignatureRefused as error:
             return Judgement(Verdict.REFUSE, error)
         return ACCEPTED
+
+    def judge_operator(self, message: Envelope) -> Judgement:
+        """An operator-role peer's ``message``: an event passes when an operator key of this
+        node's configuration signed it (or, unsigned, under the migration switch from a session
+        without a pinned key, as :meth:`judge` lets it in); anything else is refused, never
+        held. Which operator key does not depend on the session id: see docs/security.md."""
+        if message.type not in EVENT_TYPES:
+            return ACCEPTED
+        signature = message.signature
+        name = f"{message.type} {message.id} from operator {message.source}"
+        if not isinstance(signature, Ed25519Signature):
+            if self.accept_unsigned and self.pins.get(message.source) is None:
+                return self.judge(message)  # accepted, and listed as unsigned
+            return Judgement(
+                Verdict.REFUSE,
+                Unsigned(
+                    f"{name} is not signed: this node takes an operator's actions only signed"
+                    " by an operator key it pins (operator_keys in its configuration); load"
+                    " the operator key into the page (`ifmesh dashboard --operator-key FILE`)"
+                ),
+            )
+        operator = self._operator(signature.public_key)
+        if operator is None:
+            offered = parse_public_key(signature.public_key)
+            which = f"key {offered.short}" if offered is not None else "an unreadable key"
+            return Judgement(
+                Verdict.REFUSE,
+                OperatorKeyNotPinned(
+                    f"{name} is signed by {which}, which is not among this node's operator"
+                    " keys (operator_keys in its configuration)",
+                    path="signature.public_key",
+                ),
+            )
+        try:
+            seal.check(message, operator, self.verified)
+        except SignatureRefused as error:
+            return Judgement(Verdict.REFUSE, error)
+        return ACCEPTED
+
+    def operator_signed(self, peer: str, message: Envelope) -> SignatureRefused | None:
+        """:meth:`judge_operator` for the mesh's role check: None to go on, else the refusal,
+        counted and logged as every refusal is."""
+        judgement = self.judge_operator(message)
+        if judgement.error is None:
+            return None
+        self.refuse(f"mesh:{peer}", message, judgement.error)
+        return judgement.error
 
     def _operator(self, key: str) -> PublicKey | None:
         return next((k for k in self.pins.operator_keys if k.text == key), None)

@@ -13,6 +13,12 @@ nodes enforce the roles (docs/dashboard.md, "Roles"):
   folded as sent: the holder's node answers in its place, as its own event
   (:mod:`ifmesh.node.runtime.operator_answers`), and every other node lets it pass unfolded.
 
+An operator's events must also be signed by an operator key the node pins in its local
+configuration (``signatures``, set by the runtime when it signs: the identity gate's
+:meth:`~ifmesh.node.identity.gate.Gate.operator_signed`). That is checked here, before an answer
+goes to the holder's node, which never sees the operator's signature otherwise, and so that a
+page whose key the node does not pin is told why.
+
 A refused message is dropped before the board sees it: it is not folded, acked or answered,
 counts in the peer's ``refused`` metric, is logged once per peer and reason, and its sender is
 told why in a ``role.refused`` hint, so that a page can say why its action failed.
@@ -34,6 +40,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from ifmesh.node.errors import ProtocolError
 from ifmesh.node.mesh.errors import (
     AnswerRefused,
     OperatorNotAllowed,
@@ -72,6 +79,10 @@ OperatorAnswerHandler = Callable[[str, m.Envelope], AnswerRefused | None]
 """Given (operator, answer): the holder's node answers for it and returns None, or says why it
 will not (``AnswerRefused``); a node that does not hold the task returns None and does
 nothing."""
+
+SignatureCheck = Callable[[str, m.Envelope], ProtocolError | None]
+"""Given (peer, an operator's message): None when it is signed as an operator's must be, else
+why not (its ``code`` and ``reason`` go into the hint)."""
 
 
 class Judgement(enum.Enum):
@@ -141,6 +152,7 @@ class RoleGate:
         self.writer = writer
         self.roles = RoomRoles()
         self.answer: OperatorAnswerHandler | None = None
+        self.signatures: SignatureCheck | None = None  # None: a room without signing
         self._logged: set[tuple[str, str]] = set()
         # Answers already given, by id: a message may come twice (it is judged before the
         # inbox's dedupe), an answer is given once.
@@ -152,19 +164,34 @@ class RoleGate:
             return True
         role = self.roles.role_of(pair.peer)
         verdict = judge(role, message)
+        if isinstance(verdict, RoleRefused):
+            self._refuse(pair, link, message, role, verdict)
+            return False
+        # Checked before an answer is remembered as given: a forged copy of an answer's id
+        # must not keep the genuine, signed answer out.
+        unsigned = self._unsigned(pair.peer, message) if role is Role.OPERATOR else None
+        if unsigned is not None:
+            self._refuse(pair, link, message, role, unsigned)
+            return False
         if verdict is Judgement.ADMIT:
             return True
-        if verdict is Judgement.ANSWER:
-            if message.id in self._answered:
-                return False
+        # An operator's answer: the holder's node gives it, once, and nobody folds it as sent.
+        if message.id not in self._answered:
             self._answered.append(message.id)
             refusal = self._answer(pair.peer, message)
             if refusal is not None:
                 self._refuse(pair, link, message, role, refusal)
-            return False
-        assert isinstance(verdict, RoleRefused)
-        self._refuse(pair, link, message, role, verdict)
         return False
+
+    def _unsigned(self, peer: str, message: m.Envelope) -> ProtocolError | None:
+        check = self.signatures
+        if check is None:
+            return None
+        try:
+            return check(peer, message)
+        except Exception:  # a bug in the check must not take the channel down; refuse (safe)
+            log.exception("operator_signature_check_failed", peer=peer, id=message.id)
+            return RoleRefused("the node failed to check the signature; see its log")
 
     def _answer(self, operator: str, message: m.Envelope) -> AnswerRefused | None:
         if self.answer is None:  # a mesh without a board (tests, benchmarks): nothing to do
@@ -176,21 +203,21 @@ class RoleGate:
             return AnswerRefused("the node failed to answer; see its log")
 
     def _refuse(
-        self, pair: Pair, link: PeerLink, message: m.Envelope, role: Role, refusal: RoleRefused
+        self, pair: Pair, link: PeerLink, message: m.Envelope, role: Role, refusal: ProtocolError
     ) -> None:
         pair.metrics.refused += 1
         if (pair.peer, refusal.code) not in self._logged:
             self._logged.add((pair.peer, refusal.code))
             log.warning(
                 "role_refused", peer=pair.peer, role=role.value, type=message.type,
-                code=refusal.code, reason=str(refusal), note="logged once per peer and code",
+                code=refusal.code, reason=refusal.reason, note="logged once per peer and code",
             )  # fmt: skip
         data: dict[str, object] = {
             "id": message.id,
             "type": message.type,
             "code": refusal.code,
             "role": role.value,
-            "reason": str(refusal),
+            "reason": refusal.reason,
         }
         # A hint: sent now if the channel has room, else lost (the refusal stands anyway).
         with contextlib.suppress(PeerUnavailable):

@@ -214,6 +214,7 @@ class Node(Publishing):
         mesh.on_operator_answer(self._answer_for_operator)
         if self.identity is not None:  # verified before the fold; pairs' fingerprints signed
             mesh.inbox.gate = self.identity.admit
+            mesh.role_gate.signatures = self.identity.gate.operator_signed  # operator pages
             mesh.signaling.pair_auth = PairGuard(self.identity, self.config.room)
         if self.git is not None:  # the bridges tell each other when their pushes land
             git = self.git

@@ -7,7 +7,9 @@ answer is not folded as the operator sent it: every node lets it pass
 answer as its own event, which every node folds and git keeps. The holder's agent is told on
 the node's event stream, as for any event of its own (docs/dashboard.md, "What an operator may
 do"). Only an answer to a pending ask, naming the holder's current epoch, is given: an operator
-cannot take a task away from a session that nobody asked.
+cannot take a task away from a session that nobody asked. In a signed room the answer reaches
+here only signed by an operator key this node pins (:mod:`ifmesh.node.mesh.roles`); a keep's
+reason then names that key, so git keeps which operator key answered.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from ifmesh.node.board.replica import Replica
+from ifmesh.node.identity.keys import parse_public_key
 from ifmesh.node.mesh.errors import AnswerRefused
 from ifmesh.node.protocol import messages as m
+from ifmesh.node.protocol.fields import Ed25519Signature
 
 __all__ = ["answer"]
 
@@ -46,6 +50,16 @@ def answer(
             " ask-release, it does not take tasks away"
         )
     if isinstance(payload, m.TaskKeep):
-        reason = f"{payload.reason[:_REASON_ROOM]} (answered by operator {operator})"
+        reason = f"{payload.reason[:_REASON_ROOM]} (answered by operator {operator}{_key(message)})"
         return replica.queues.keep(payload.task_id, reason, now), None
     return replica.release(payload.task_id, now), None
+
+
+def _key(message: m.Envelope) -> str:
+    """``, key 1a2b3c4d5e6f`` for an answer signed by a key (its short name, as `ifmesh status`
+    shows keys); nothing for an unsigned one (a room under the migration switch)."""
+    signature = message.signature
+    key = (
+        parse_public_key(signature.public_key) if isinstance(signature, Ed25519Signature) else None
+    )
+    return f", key {key.short}" if key is not None else ""

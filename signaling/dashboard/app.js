@@ -1,13 +1,15 @@
 // The dashboard: joins a room as a peer (docs/dashboard.md), keeps a view of it from what the
 // nodes send, and draws it. Its settings come from the URL's fragment, which the browser never
 // sends to the server: #room=R&session=S&token=T (&role=observer|operator, &signaling=ws://…,
-// &ice=turn:…,stun:… with &iceuser= and &icepass=).
+// &ice=turn:…,stun:… with &iceuser= and &icepass=, &opkey= an operator's private key, which
+// the page takes out of the address bar at once).
 
 import { RoomView } from "./board.js";
 import { Author, Float } from "./ifmessage.js";
 import { Mesh } from "./mesh.js";
 import { fillTable, fillTimeline, ms } from "./render.js";
 import { Signaling } from "./signaling.js";
+import { OperatorKey, signingUnavailable } from "./signing.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.slice(1) || location.search.slice(1));
@@ -18,7 +20,8 @@ const ROLE_NOTES = {
     " it sends, and say why below; an operator token lets you offer help and answer an ask-release.",
   operator:
     "Operator: you may offer help and answer an ask-release (the holder's node gives your answer" +
-    " as its own); the nodes refuse anything else.",
+    " as its own); the nodes refuse anything else, and take these only signed by an operator" +
+    " key they pin: load yours below.",
   node:
     "This page joined with a node token: the nodes ask it about every claim. Mint an observer" +
     " token (`ifmesh dashboard`) instead.",
@@ -35,7 +38,21 @@ function joinForm() {
   });
 }
 
+// The link's operator key, read once and taken out of the address bar (and so out of the
+// history entry and of any copy of the link a person makes from it). One in the query, not the
+// fragment, went to the server with the request: `sent` says so.
+function takeKeyFromLink() {
+  const text = params.get("opkey");
+  if (text === null) return null;
+  params.delete("opkey");
+  const sent = !location.hash.slice(1);
+  const rest = sent ? `?${params}` : `${location.search}#${params}`;
+  history.replaceState(null, "", `${location.pathname}${rest}`);
+  return { text, sent };
+}
+
 function start() {
+  const linked = takeKeyFromLink();
   const room = params.get("room");
   const session = params.get("session") || "dashboard";
   const token = params.get("token") || "";
@@ -55,6 +72,10 @@ function start() {
   const actions = new Map(); // message id -> {id, label, state, detail, awaits}
   let signalingState = { joined: false, reason: "connecting" };
   let scheduled = false;
+  // The operator key that signs what the page sends (null: unsigned), and what to say of it.
+  let signer = null;
+  let signing = { state: "warn", text: "unsigned: no operator key loaded" };
+  let sending = Promise.resolve(); // sends in order, each after its signature
 
   const signaling = new Signaling({
     url, room, session, token, role: askedRole || undefined,
@@ -96,17 +117,53 @@ function start() {
     schedule();
   }
 
+  // --- the operator key ------------------------------------------------------------------------
+
+  async function loadKey(text) {
+    try {
+      signer = await OperatorKey.fromText(text);
+      signing = { state: "ok", text: `signing with operator key ${signer.short}`, key: signer.publicKey };
+    } catch (error) {
+      signer = null;
+      signing = { state: "bad", text: `unsigned: ${error.message}` };
+    }
+    schedule();
+    return signing;
+  }
+
   // --- actions: what the page sends (an operator's; an observer's are refused) -------------
 
+  // Stamped at once, signed (when a key is loaded), then sent: the nodes take an operator's
+  // event only signed by an operator key they pin, and say why otherwise (a role.refused hint).
   function send(type, payload, { label = type, event = true, awaits = null } = {}) {
-    const message = author.stamp(type, payload, { event });
-    const to = mesh.broadcast(message);
-    const action = { id: message.id, label, state: awaits ? "waiting" : "sent", awaits,
-                     detail: to.length ? `sent to ${to.join(", ")}` : "no node connected" }; // prettier-ignore
-    actions.set(message.id, action);
-    if (event && myRole() === "operator") view.add(message); // folded here, as nodes do theirs
+    const stamped = author.stamp(type, payload);
+    const action = { id: stamped.id, label, state: "signing", awaits, detail: "" };
+    actions.set(stamped.id, action);
     schedule();
-    return message;
+    const sent = sending.then(async () => {
+      let message = stamped;
+      if (signer) {
+        try {
+          message = await signer.sign(stamped);
+        } catch (error) {
+          Object.assign(action, { state: "refused", detail: `not sent: signing failed (${error.message})` });
+          schedule();
+          return stamped;
+        }
+      }
+      if (event) author.remember(message);
+      const to = mesh.broadcast(message);
+      const how = signer ? `signed with key ${signer.short}` : "unsigned";
+      if (action.state === "signing") {
+        action.state = awaits ? "waiting" : "sent";
+        action.detail = to.length ? `${how}, sent to ${to.join(", ")}` : "no node connected";
+      }
+      if (event && myRole() === "operator") view.add(message); // folded here, as nodes do theirs
+      schedule();
+      return message;
+    });
+    sending = sent.catch(() => undefined);
+    return sent;
   }
 
   function offerHelp(requestId) {
@@ -153,6 +210,9 @@ function start() {
     $("signaling").textContent = signalingState.joined ? "signaling: joined" : `signaling: ${signalingState.reason}`;
     $("signaling").className = signalingState.joined ? "ok" : signalingState.fatal ? "bad" : "warn";
     $("role-note").textContent = ROLE_NOTES[role] || "";
+    $("signing").textContent = signing.text;
+    $("signing").className = `${signing.state} operator-only`;
+    $("signing").title = signing.key ? `public key ${signing.key} (a node's operator_keys)` : "";
 
     fillTable($("board").tBodies[0], ["task", "status", "owner", "percent", "milestone", "epoch", "claim"],
       view.tasks.map((t) => ({
@@ -216,11 +276,26 @@ function start() {
     } // prettier-ignore
   }
 
-  window.ifmeshDashboard = { view, mesh, signaling, author, actions, send, offerHelp, answer, role: myRole };
+  window.ifmeshDashboard = { view, mesh, signaling, author, actions, send, offerHelp, answer, loadKey,
+                             role: myRole, signing: () => signing, signer: () => signer }; // prettier-ignore
   addEventListener("pagehide", () => {
     mesh.close();
     signaling.stop();
   });
+  $("key-file").addEventListener("change", async (event) => {
+    const file = event.target.files[0];
+    event.target.value = ""; // the same file may be chosen again
+    if (file) await loadKey(await file.text());
+  });
+  const unavailable = signingUnavailable();
+  if (linked?.sent) {
+    signing = { state: "bad", text: "key not loaded: it came in the URL's query, which the browser" +
+                " sent to the server; make a new operator key, and pass keys after # only" }; // prettier-ignore
+  } else if (unavailable) {
+    signing = { state: linked ? "bad" : "warn", text: `cannot sign: ${unavailable}` };
+  } else if (linked) {
+    sending = loadKey(linked.text); // what is sent meanwhile waits for the key
+  }
   $("app").hidden = false;
   signaling.start();
   render();

@@ -9,17 +9,50 @@ export class Float {
   }
 }
 
+// The bytes a node writes for the same message (orjson, keys sorted, UTC `Z`): signatures are
+// checked over them, so they must match byte for byte. The JavaScript defaults that differ:
+// key order (UTF-16 code units; the nodes sort by code point), float notation (JavaScript
+// switches to exponents below 1e-6 and from 1e21, the nodes below 1e-5 and from 1e16, and
+// write whole floats as `10.0`), and lone surrogates (no UTF-8 holds them: written as U+FFFD).
 export function canonical(value) {
-  if (value instanceof Float) {
-    return Number.isInteger(value.value) ? `${value.value}.0` : JSON.stringify(value.value);
-  }
+  if (value instanceof Float) return float(value.value);
+  if (typeof value === "number" && !Number.isInteger(value)) return float(value);
+  if (typeof value === "string") return JSON.stringify(value.toWellFormed?.() ?? value);
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
   if (value !== null && typeof value === "object") {
-    // Sorted keys (UTF-16 order: the nodes' code-point order for every non-astral key).
-    const keys = Object.keys(value).filter((k) => value[k] !== undefined).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(",")}}`;
+    const keys = Object.keys(value).filter((k) => value[k] !== undefined).sort(byCodePoint);
+    return `{${keys.map((k) => `${canonical(k)}:${canonical(value[k])}`).join(",")}}`;
   }
   return JSON.stringify(value);
+}
+
+// The shortest digits that read back as `value` (as both sides pick them), in the nodes'
+// notation: `d.ddde+NN` / `d.ddde-N` outside [1e-5, 1e16), else fixed with a fraction.
+function float(value) {
+  if (!Number.isFinite(value)) throw new RangeError(`${value} is no JSON number`);
+  if (Object.is(value, -0)) return "-0.0";
+  const scientific = value.toExponential(); // no argument: as many digits as needed
+  const exponent = Number(scientific.slice(scientific.indexOf("e") + 1));
+  if (value !== 0 && (exponent < -5 || exponent >= 16)) return scientific;
+  const fixed = String(value);
+  return fixed.includes(".") ? fixed : `${fixed}.0`;
+}
+
+// Code-point order (UTF-8 byte order) of two strings: as UTF-16 code-unit order, except that a
+// surrogate (half of a code point above U+FFFF) sorts after every code unit from U+E000 up.
+function byCodePoint(a, b) {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return rank(x) - rank(y);
+  }
+  return a.length - b.length;
+}
+
+function rank(unit) {
+  if (unit >= 0xd800 && unit < 0xe000) return unit + 0x2000; // a surrogate: after U+FFFF
+  return unit >= 0xe000 ? unit - 0x800 : unit;
 }
 
 // `2026-01-05T09:30:00Z`, or with six fraction digits when the fraction is not zero.
@@ -66,10 +99,10 @@ export class Author {
     }
   }
 
-  // An IFMessage of this session: an event when `event` (folded by the nodes), else a generic
-  // message or an answer the holder's node gives for us (not folded as ours: no seq needed,
-  // but one is given all the same, as the envelope wants one).
-  stamp(type, payload, { event = true } = {}) {
+  // An IFMessage of this session (unsigned; an operator page signs it next: signing.js). An
+  // answer the holder's node gives for us is not folded as ours and needs no seq, but gets one
+  // all the same, as the envelope wants one.
+  stamp(type, payload) {
     const seq = this.seq + 1;
     this.storage?.setItem(this.key, String(seq));
     this.lamport += 1;
@@ -86,7 +119,11 @@ export class Author {
       ttl: 300,
       type,
     };
-    if (event) this.sent = [...this.sent.slice(-255), message];
     return message;
+  }
+
+  // An event of ours as sent (signed, if we sign): in every new channel's catch-up.
+  remember(message) {
+    this.sent = [...this.sent.slice(-255), message];
   }
 }

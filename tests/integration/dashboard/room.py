@@ -5,7 +5,9 @@ the signaling server, the three nodes and Chromium all run inside one namespace 
 pair (node/sdp/capture/netns.py), the nodes advertise its address 10.77.0.1, and nothing leaves
 it. The test itself stays outside and reaches the nodes' control APIs through unix sockets
 (a socket file is reachable from any network namespace). The server has a secret, so roles come
-from real join tokens, as in production.
+from real join tokens, as in production. It listens on every address of the namespace, so that
+an operator's page can be opened as http://127.0.0.1:…, a secure context, where the browser
+offers WebCrypto to sign with (docs/dashboard.md, "Signed actions").
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ class NamespaceRoom(LocalRoom):
     def http_url(self) -> str:
         return f"http://{HOST}:{self.signaling_port}"
 
+    @property
+    def local_url(self) -> str:
+        """The server as a browser in the namespace reaches it on loopback: a secure context."""
+        return f"http://127.0.0.1:{self.signaling_port}"
+
     def node_prefix(self, session: str) -> list[str]:
         assert self.namespace is not None
         return self.namespace.exec_prefix
@@ -67,7 +74,7 @@ class NamespaceRoom(LocalRoom):
         self.signaling_port = 8765
         log = self.directory / "signaling.log"
         self.signaling = self._spawn(
-            ["signaling", "--host", HOST, "--port", str(self.signaling_port),
+            ["signaling", "--host", "0.0.0.0", "--port", str(self.signaling_port),
              "--secret-file", str(self.secret_file)],
             "signaling.log", self.namespace.exec_prefix,
         )  # fmt: skip
@@ -113,10 +120,22 @@ async def launch(
     return await playwright.chromium.launch(executable_path=str(executable), args=flags)
 
 
-async def open_dashboard(browser: Browser, room: NamespaceRoom, session: str, role: str) -> Page:
+async def open_dashboard(
+    browser: Browser,
+    room: NamespaceRoom,
+    session: str,
+    role: str,
+    *,
+    local: bool = False,
+    opkey: str | None = None,
+) -> Page:
+    """The page as ``session`` with a token for ``role``; ``local``: from 127.0.0.1 (a secure
+    context) rather than the veth address; ``opkey``: the link's operator key."""
     page = await browser.new_page()
     page.on("pageerror", lambda error: print(f"[{session} page error] {error}"))
     page.on("console", lambda message: print(f"[{session} console] {message.text}"))
     fragment = f"room={ROOM}&session={session}&token={token(session, role)}"
-    await page.goto(f"{room.http_url}/dashboard/#{fragment}")
+    if opkey is not None:
+        fragment += f"&opkey={opkey}"
+    await page.goto(f"{room.local_url if local else room.http_url}/dashboard/#{fragment}")
     return page

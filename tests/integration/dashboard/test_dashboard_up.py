@@ -30,6 +30,7 @@ from tests.integration.dashboard.room import launch
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="package")]
 
 _URL = re.compile(r"dashboard \(open it in a browser on this machine\): (\S+)")
+_OPERATOR_URL = re.compile(r"or as an operator, .*: (\S+)")
 
 
 @pytest_asyncio.fixture(loop_scope="package")
@@ -58,6 +59,9 @@ async def _printed_url(process: Process) -> str:
         lines.append(line)
         match = _URL.search(line)
         if match:
+            # The operator's link, next, carries the demo operator key the nodes pin.
+            operator = _OPERATOR_URL.search((await process.stdout.readline()).decode())
+            assert operator is not None and "&opkey=" in operator.group(1), lines
             return match.group(1)
 
 

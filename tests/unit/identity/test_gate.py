@@ -95,3 +95,40 @@ def test_a_signature_verified_once_is_not_verified_again_but_a_change_still_is()
     # The remembered signature on other bytes is no pass.
     changed = message.model_copy(update={"seq": 5})
     assert gate.judge(changed).verdict is Verdict.REFUSE
+
+
+# --- an operator-role peer's events (the dashboard; docs/dashboard.md, "Signed actions") -------
+
+
+def test_an_operators_event_needs_a_pinned_operator_key_and_is_refused_never_held() -> None:
+    operator = key("operator")
+    gate = Gate(PinBook(operator_keys=[operator.public]))
+    page = seal.sign(claim("alice"), operator)
+    assert gate.judge_operator(page).verdict is Verdict.ACCEPT
+    for sent, code in (
+        (claim("alice"), "unsigned"),
+        (seal.sign(claim("alice"), key("stranger")), "operator_key_not_pinned"),
+        (page.model_copy(update={"seq": 9}), "bad_signature"),
+    ):
+        judgement = gate.judge_operator(sent)
+        assert judgement.verdict is Verdict.REFUSE, sent
+        assert judgement.error is not None and judgement.error.code == code
+    stranger = gate.judge_operator(seal.sign(claim("alice"), key("stranger")))
+    assert stranger.error is not None and key("stranger").public.short in stranger.error.reason
+
+
+def test_an_operators_unsigned_event_passes_only_under_the_migration_switch() -> None:
+    gate = Gate(PinBook(), accept_unsigned=True)
+    assert gate.judge_operator(claim("alice")).verdict is Verdict.ACCEPT
+    assert gate.unsigned_sessions == {"alice"}
+    # A key the node does not pin is no unsigned event: refused, switch or not.
+    signed = seal.sign(claim("alice"), key("stranger"))
+    assert gate.judge_operator(signed).verdict is Verdict.REFUSE
+
+
+def test_an_operators_refusal_is_counted_for_the_mesh() -> None:
+    gate = Gate(PinBook(operator_keys=[key("operator").public]))
+    error = gate.operator_signed("alice", claim("alice"))
+    assert error is not None and error.code == "unsigned"
+    assert gate.counts == {"unsigned": 1} and gate.recent[-1].origin == "mesh:alice"
+    assert gate.operator_signed("alice", seal.sign(claim("alice"), key("operator"))) is None

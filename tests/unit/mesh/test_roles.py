@@ -12,6 +12,9 @@ import structlog
 
 from ifmesh.node.board.state import BoardConfig
 from ifmesh.node.claims import rules
+from ifmesh.node.errors import ProtocolError
+from ifmesh.node.identity import seal
+from ifmesh.node.identity.keys import SessionKey
 from ifmesh.node.mesh.errors import AnswerRefused, OperatorNotAllowed, ReadOnlyRole
 from ifmesh.node.mesh.events import PeerMetrics
 from ifmesh.node.mesh.frame_reader import FrameReader
@@ -169,6 +172,33 @@ def test_an_operators_answer_goes_to_the_handler_once_and_its_refusal_to_the_pag
     assert gate.admits(pair, link, offer("watcher"))  # type: ignore[arg-type]
 
 
+def test_an_operators_unsigned_answer_is_refused_before_the_holder_sees_it() -> None:
+    """With signing on, the node checks an operator's signature first: a refused answer never
+    reaches the holder's node, the page is told why, and a forged copy of an answer's id does
+    not keep the genuine answer out."""
+    gate, pair, link = gate_with("operator"), Pair("watcher"), Link()
+    answered: list[str] = []
+    gate.answer = lambda operator, sent: answered.append(sent.id)  # type: ignore[func-returns-value]
+    signed: set[str] = set()
+
+    def signatures(peer: str, sent: m.Envelope) -> ProtocolError | None:
+        return None if sent.nonce in signed else ProtocolError("not signed", path="signature")
+
+    gate.signatures = signatures
+    keep = message(m.TaskKeep(task_id="A", epoch=0, reason="no"), id="k-1", nonce="n")
+    assert not gate.admits(pair, link, keep)  # type: ignore[arg-type]
+    assert not gate.admits(pair, link, offer("watcher"))  # type: ignore[arg-type]
+    assert answered == [] and pair.metrics.refused == 2
+    assert [h["reason"] for h in _hints(link)] == ["not signed", "not signed"]
+    signed.add("n")
+    assert not gate.admits(pair, link, keep)  # type: ignore[arg-type]
+    assert answered == ["k-1"]
+    # An observer is refused for its role, whatever its signature.
+    observer = gate_with("observer")
+    observer.signatures = signatures
+    assert not observer.admits(Pair("watcher"), Link(), claim())  # type: ignore[arg-type]
+
+
 # --- the holder's node answers for the operator --------------------------------------------------
 
 
@@ -189,6 +219,16 @@ def test_the_holders_node_keeps_the_task_for_the_operator_as_its_own_event() -> 
     assert events[0].payload.reason == "done today (answered by operator op)"
     room.send(events)
     assert room.task().ask is None and room.task().owner == "s1"
+
+
+def test_a_signed_keep_names_the_operator_key_that_answered() -> None:
+    room, operator = asked_room(), SessionKey.generate()
+    keep = seal.sign(message(m.TaskKeep(task_id="A", epoch=0, reason="mine"), "op"), operator)
+    events, _ = operator_answers.answer(room["s1"], "op", keep, at(2))
+    assert isinstance(events[0].payload, m.TaskKeep)
+    assert (
+        events[0].payload.reason == f"mine (answered by operator op, key {operator.public.short})"
+    )
 
 
 def test_the_holders_node_releases_the_task_for_the_operator() -> None:
