@@ -1,9 +1,10 @@
 """Commands on path reservations, judged against a node's board at ``now``.
 
 As in :mod:`ifmesh.node.board.commands`: board, author and ``now`` in, the event to emit out,
-or a typed refusal with a message a person can act on, and nothing is emitted. Here the
-conflict check also sees the paths git tracks in the session's working repository
-(``tracked``), which the fold cannot (:mod:`ifmesh.node.board.reservation_fold`).
+or a typed refusal with a message a person can act on, and nothing is emitted. The paths git
+tracks in the session's working tree (``tracked``) that the patterns match go into the event
+as witnesses (:func:`ifmesh.node.board.reservations.carry`), so the conflict check here, every
+fold and git judge the same reservation alike (:mod:`ifmesh.node.board.reservation_fold`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ifmesh.node.board.errors import (
     UnknownTask,
 )
 from ifmesh.node.board.formats import reserved
-from ifmesh.node.board.state import Board, Reservation
+from ifmesh.node.board.state import Board
 from ifmesh.node.protocol import messages as m
 
 DEFAULT_TTL = reserved.DEFAULT_TTL
@@ -37,9 +38,11 @@ def reserve(
     exclusive: bool = True,
     ttl: timedelta = DEFAULT_TTL,
     tracked: Sequence[str] = (),
+    carried: reservations.Carried | None = None,
 ) -> m.Envelope:
     """Reserves ``patterns`` for ``task_id``, which this session must hold. Sent again, a
-    reservation is renewed (its mode and time as now asked)."""
+    reservation is renewed (its mode and time as now asked). ``carried``: the witnesses to
+    send as they are (a reservation folded again), instead of those found in ``tracked``."""
     task = board.tasks.get(task_id)
     if task is None:
         raise UnknownTask(f"no task {task_id} on the board (check the id with `ifmesh board`)")
@@ -54,22 +57,22 @@ def reserve(
         raise InvalidPattern("", "name at least one pattern")
     unique = list(dict.fromkeys(p.strip() for p in patterns))
     reservations.check_patterns(unique)
-    wanted = [
-        Reservation(me, task_id, task.epoch, pattern, exclusive, now, now + ttl)
-        for pattern in unique
-    ]
-    found = reservations.reservation_conflicts(
-        wanted, board.reservations.values(), board.tasks, now, tracked
-    )
-    if found:
-        raise ReservationConflict([(c.path, c.holder, c.task, c.pattern) for c in found])
+    carried = carried or reservations.carry(unique, tracked)
     payload = m.PathsReserve(
         task_id=task_id,
         epoch=task.epoch,
         patterns=unique,
         exclusive=exclusive,
         ttl_seconds=ttl.total_seconds(),
+        witnesses=list(carried.witnesses) or None,
+        broad=[p for p in unique if p in carried.broad] or None,
     )
+    wanted = reservations.asked_for(me, payload, now)  # as every fold will judge it
+    found = reservations.reservation_conflicts(
+        wanted, board.reservations.values(), board.tasks, now
+    )
+    if found:
+        raise ReservationConflict([(c.path, c.holder, c.task, c.pattern) for c in found])
     return author.stamp(payload, now)
 
 

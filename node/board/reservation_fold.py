@@ -6,9 +6,9 @@ reserve; of two conflicting reservations the first in the total order stands, an
 is refused on every node alike (``reservation_conflict``). That is what the reserving node's
 decision reads (:mod:`ifmesh.node.claims.reserving`), as a claim's reads the fold's holder:
 the reservation is won on the mesh once every member acked it and the fold still holds it,
-and git decides otherwise. The fold judges overlap by the patterns alone, as git does (the
-paths git tracks differ between working copies); the reserving node has already checked its
-own repository's tracked paths before sending.
+and git decides otherwise. The fold judges overlap by the patterns and by the tracked paths
+the events carry as witnesses (:func:`ifmesh.node.board.reservations.overlap`), as git does:
+the paths git tracks differ between working copies, the events do not.
 
 Ended reservations are dropped when the next reservation event is folded (their tenure ended,
 or their time ran out, at that event's timestamp): until then they are kept, and judged void
@@ -17,15 +17,13 @@ wherever they are read, so nothing depends on when the dropping happens.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from ifmesh.node.board import reservations
 from ifmesh.node.board.effects import Effect
 from ifmesh.node.board.errors import InvalidPattern
 from ifmesh.node.board.fold import FoldState
 from ifmesh.node.board.governance import Governance
 from ifmesh.node.board.judgement import Handler, Outcome, refuse
-from ifmesh.node.board.state import BoardConfig, Reservation
+from ifmesh.node.board.state import BoardConfig
 from ifmesh.node.protocol import messages as m
 from ifmesh.node.protocol.fields import format_timestamp
 
@@ -56,11 +54,7 @@ def _reserve(
     if p.epoch != task.epoch:
         reason = f"paths.reserve names epoch {p.epoch}; {p.task_id} is at epoch {task.epoch}"
         return refuse(fx, event, p.task_id, "stale_epoch", reason)
-    until = at + timedelta(seconds=p.ttl_seconds)
-    wanted = [
-        Reservation(source, p.task_id, p.epoch, pattern, p.exclusive, at, until)
-        for pattern in dict.fromkeys(p.patterns)
-    ]
+    wanted = reservations.asked_for(source, p, at)
     try:
         found = reservations.reservation_conflicts(
             wanted, state.reservations.values(), state.tasks, at

@@ -16,10 +16,16 @@ The rules (docs/agents.md, "Path reservations"):
   matches it, or matches a directory above it; a directory (a path ending in ``/``) also with
   one whose fixed part lies inside it. Shared reservations never keep anyone from editing.
 - Two reservations conflict when at least one is exclusive, their holders differ, and some
-  *witness* path matches both. The witnesses are the paths git tracks in the reserving
-  session's working repository (``git ls-files``, given by the caller) and every pattern that
-  has no wildcard. The fold has no repository, so it judges with the second kind only: the
-  same answer on every node, and in git (:func:`overlap`).
+  *witness* path matches both (:func:`overlap`): a pattern of either that has no wildcard, or
+  a path git tracks in either reserving session's working tree (``git ls-files``). The fold
+  has no working tree, and trees differ, so the reserving node puts the tracked paths its
+  patterns match in the event (:func:`carry`): every node, and git, judge with the same
+  witnesses. An event carries at most :data:`MAX_WITNESSES` of them (and
+  :data:`WITNESS_BYTES`); a pattern that matches more is *broad*, and a broad pattern overlaps
+  every pattern whose directory nests with its own (:func:`anchor`: ``src/**`` overlaps
+  ``src/db/*.py``; an unanchored ``**/*.py`` overlaps everything), a superset of what its
+  witnesses would have found. Events of earlier versions carry none: against them, the other
+  side's witnesses still count.
 - A new reservation meets the earlier ones that are *standing*: not void (its tenure and its
   TTL), whatever the holder's lease says. Git, which decides what the mesh cannot, sees
   releases, TTLs and epochs but no leases, so the fold judges as git does (a STALE holder's
@@ -35,14 +41,41 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from pathspec.patterns.gitignore import GitIgnorePatternError
 from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
 from ifmesh.node.board.errors import InvalidPattern
 from ifmesh.node.board.state import DEFAULT_LEASE, Reservation, Task, lease_expired
+from ifmesh.node.protocol import messages as m
+from ifmesh.node.protocol.payloads import MAX_WITNESSES
 
 WILDCARDS = frozenset("*?[")
+# What one event's witnesses may weigh (paths plus a little for the encoding): an IFMessage is
+# at most 1 MiB, and each pattern's witnesses are copied into its STATUS entry.
+WITNESS_BYTES = 128 * 1024
+
+
+class Reach(Protocol):
+    """What one reserved pattern covers, as :func:`overlap` judges it (a :class:`Reservation`
+    in the fold, a STATUS entry in git)."""
+
+    @property
+    def pattern(self) -> str: ...
+    @property
+    def witnesses(self) -> tuple[str, ...]: ...
+    @property
+    def broad(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Carried:
+    """What a ``paths.reserve`` carries besides its patterns: the tracked paths they match,
+    sorted, and the patterns that matched too many to carry."""
+
+    witnesses: tuple[str, ...] = ()
+    broad: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,13 +184,87 @@ def standing(reservation: Reservation, tasks: Mapping[str, Task], now: datetime)
     return not void(reservation, tasks, now)
 
 
-def overlap(a: str, b: str) -> str | None:
-    """The pattern without wildcards (as a path) that both ``a`` and ``b`` match, if any: the
-    conflict rule of the fold and of git. Raises InvalidPattern for either."""
+def literal_overlap(a: str, b: str) -> str | None:
+    """The pattern without wildcards (as a path) that both ``a`` and ``b`` match, if any.
+    Raises InvalidPattern for either."""
     for witness in (witness_of(a), witness_of(b)):
         if witness is not None and matches(a, witness) and matches(b, witness):
             return witness
     return None
+
+
+def anchor(pattern: str) -> tuple[str, ...]:
+    """The path components every path ``pattern`` matches begins with: those before its first
+    wildcard (or escape) when it is anchored at the root, none when it may match at any depth
+    (gitignore: anchored when a slash leads or sits inside it)."""
+    text = pattern.strip()
+    if not (text.startswith("/") or "/" in text.rstrip("/")):
+        return ()
+    fixed: list[str] = []
+    for part in text.strip("/").split("/"):
+        if WILDCARDS.intersection(part) or "\\" in part:
+            break
+        fixed.append(part)
+    return tuple(fixed)
+
+
+def overlap(a: Reach, b: Reach) -> str | None:
+    """The witness over which ``a`` and ``b`` overlap, if any (for a broad one, the pattern
+    anchored deeper): the conflict rule of the fold and of git (the module docstring). A
+    witness counts only when both patterns match it, so what an event carries can widen its
+    own reservation's conflicts, never another's. Raises InvalidPattern for either pattern."""
+    found = literal_overlap(a.pattern, b.pattern)
+    if found is not None:
+        return found
+    for path in (*a.witnesses, *b.witnesses):
+        if matches(a.pattern, path) and matches(b.pattern, path):
+            return path
+    if a.broad or b.broad:
+        here, there = anchor(a.pattern), anchor(b.pattern)
+        if here[: len(there)] == there or there[: len(here)] == here:
+            return a.pattern if len(here) >= len(there) else b.pattern
+    return None
+
+
+def witnesses_of(pattern: str, carried: Sequence[str]) -> tuple[str, ...]:
+    """The carried paths ``pattern`` matches (none when it does not compile: whatever judges
+    it refuses it)."""
+    try:
+        return tuple(path for path in carried if matches(pattern, path))
+    except InvalidPattern:
+        return ()
+
+
+def asked_for(session: str, p: m.PathsReserve, at: datetime) -> list[Reservation]:
+    """What ``session``'s ``paths.reserve`` ``p``, made at ``at``, asks for: one reservation
+    per pattern, each with the witnesses it matches (the fold's, the command's and git's)."""
+    until, broad = at + timedelta(seconds=p.ttl_seconds), frozenset(p.broad or ())
+    return [
+        Reservation(session, p.task_id, p.epoch, pattern, p.exclusive, at, until,
+                    witnesses_of(pattern, p.witnesses or ()), pattern in broad)
+        for pattern in dict.fromkeys(p.patterns)
+    ]  # fmt: skip
+
+
+def carry(patterns: Sequence[str], tracked: Sequence[str]) -> Carried:
+    """The witnesses a reservation of ``patterns`` carries: the ``tracked`` paths each matches
+    (its own path left out: :func:`literal_overlap` covers it), the patterns with the fewest
+    first, while the budget lasts; the patterns left over are broad."""
+    found = []
+    for pattern in patterns:
+        literal = witness_of(pattern)
+        paths = [p for p in tracked if p != literal and matches(pattern, p)]
+        found.append((len(paths), sum(len(p) + 4 for p in paths), pattern, paths))
+    witnesses: set[str] = set()
+    broad: list[str] = []
+    count = weight = 0
+    for size, bytes_, pattern, paths in sorted(found, key=lambda f: f[:3]):
+        if count + size > MAX_WITNESSES or weight + bytes_ > WITNESS_BYTES:
+            broad.append(pattern)
+            continue
+        count, weight = count + size, weight + bytes_
+        witnesses.update(paths)
+    return Carried(tuple(sorted(witnesses)), tuple(p for p in patterns if p in broad))
 
 
 def _conflict(path: str, r: Reservation) -> Conflict:
@@ -196,10 +303,10 @@ def reservation_conflicts(
     reservations: Iterable[Reservation],
     tasks: Mapping[str, Task],
     now: datetime,
-    tracked: Sequence[str] = (),
 ) -> list[Conflict]:
     """Each (witness, standing reservation of another session) that some wanted reservation
-    overlaps, exclusive on either side; ``tracked``: the paths git tracks (none in the fold)."""
+    overlaps, exclusive on either side: the fold's judgement, and the command's before it
+    sends (the same witnesses, so the same answer)."""
     check_patterns(r.pattern for r in wanted)
     found: list[Conflict] = []
     existing = sorted(
@@ -207,15 +314,10 @@ def reservation_conflicts(
         key=lambda r: (r.session_id, r.task_id, r.pattern),
     )
     for new in wanted:
-        covered: list[str] | None = None  # the tracked paths ``new`` matches, when first needed
         for old in existing:
             if old.session_id == new.session_id or not (old.exclusive or new.exclusive):
                 continue
-            hit = overlap(new.pattern, old.pattern)
-            if hit is None and tracked:
-                if covered is None:
-                    covered = [path for path in tracked if matches(new.pattern, path)]
-                hit = next((path for path in covered if matches(old.pattern, path)), None)
+            hit = overlap(new, old)
             if hit is not None:
                 found.append(_conflict(hit, old))
     return found

@@ -70,7 +70,9 @@ class ReleaseAsk:
 class Reservation:
     """``session_id`` reserves what ``pattern`` (gitignore-style, from the repository's root)
     matches, for ``task_id`` at ``epoch``, until ``expires_at``; in force only while it still
-    holds that task at that epoch (:mod:`ifmesh.node.board.reservations`)."""
+    holds that task at that epoch (:mod:`ifmesh.node.board.reservations`). ``witnesses``: the
+    tracked paths it matches, as its event carries them; ``broad``: it matched more of them
+    than an event carries (overlap is then judged by its directory)."""
 
     session_id: str
     task_id: str
@@ -79,6 +81,8 @@ class Reservation:
     exclusive: bool
     reserved_at: datetime
     expires_at: datetime
+    witnesses: tuple[str, ...] = ()
+    broad: bool = False
 
 
 ReservationKey = tuple[str, str, str]  # (session, task, pattern)

@@ -4,7 +4,8 @@ docs/claims.md gives the argument, which is the claims' own).
 A reservation is decided like a claim, among the same sessions (:func:`rules.must_ask`) and
 with the same reasons for git to decide instead (:func:`rules.git_before`,
 :func:`rules.git_after`). What differs is what "competing" means: not the same (task, epoch),
-but an overlap by the fold's rule (:func:`ifmesh.node.board.reservations.overlap`). So:
+but an overlap by the fold's rule (:func:`ifmesh.node.board.reservations.overlap`: a pattern
+without wildcards, or a tracked path the events carry, that both match). So:
 
 * it is *won on the mesh* when every session asked acked it on the carrying channel and the
   fold still holds this very reservation (:func:`held`): no conflicting one ordered before it;
@@ -25,7 +26,6 @@ fold still holds it, as a confirm record is.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from datetime import timedelta
 
 from ifmesh.node.board import reservations
 from ifmesh.node.board.errors import InvalidPattern
@@ -41,11 +41,11 @@ def entries(event: m.Envelope) -> tuple[ReservedEntry, ...]:
     p = event.payload
     if not isinstance(p, m.PathsReserve):
         return ()
-    until = event.timestamp + timedelta(seconds=p.ttl_seconds)
     return tuple(
-        ReservedEntry(pattern, p.task_id, p.epoch, p.exclusive, event.timestamp, until)
-        for pattern in dict.fromkeys(p.patterns)
-    )
+        ReservedEntry(r.pattern, r.task_id, r.epoch, r.exclusive, r.reserved_at, r.expires_at,
+                      r.witnesses, r.broad)
+        for r in reservations.asked_for(event.source, p, event.timestamp)
+    )  # fmt: skip
 
 
 def held(board: Board, session: str, wanted: Sequence[ReservedEntry]) -> bool:
@@ -68,7 +68,17 @@ def fold_conflicts(board: Board, session: str, wanted: Sequence[ReservedEntry]) 
     """What keeps ``wanted`` out of the fold: the standing reservations of other sessions it
     overlaps, judged at its own time."""
     mine = [
-        Reservation(session, e.task, e.epoch, e.pattern, e.exclusive, e.since, e.until)
+        Reservation(
+            session,
+            e.task,
+            e.epoch,
+            e.pattern,
+            e.exclusive,
+            e.since,
+            e.until,
+            witnesses=e.witnesses,
+            broad=e.broad,
+        )
         for e in wanted
     ]
     if not mine:
@@ -128,7 +138,7 @@ def _conflict(a: ReservedEntry, a_session: str, b: ReservedEntry, b_session: str
     if a_session == b_session or not (a.exclusive or b.exclusive):
         return False
     try:
-        return reservations.overlap(a.pattern, b.pattern) is not None
+        return reservations.overlap(a, b) is not None
     except InvalidPattern:
         return False
 

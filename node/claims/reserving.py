@@ -23,6 +23,7 @@ import structlog
 
 from ifmesh.node.board import reservation_commands
 from ifmesh.node.board.formats.reserved import ReservedEntry
+from ifmesh.node.board.reservations import Carried
 from ifmesh.node.claims import asking, rules
 from ifmesh.node.claims import reservation_rules as rr
 from ifmesh.node.errors import IfmeshError
@@ -246,10 +247,15 @@ class ReservationDecider:
                 for e in won
             ):
                 return  # the fold holds it again (or a renewal since)
+            # With the witnesses its record carries: folded again, it is judged as git judged it.
+            carried = Carried(
+                tuple(sorted({w for e in won for w in e.witnesses})),
+                tuple(e.pattern for e in won if e.broad),
+            )
             try:
                 event = reservation_commands.reserve(
                     replica.log.view(), replica.author, first.task, [e.pattern for e in won],
-                    now, exclusive=first.exclusive, ttl=first.until - now,
+                    now, exclusive=first.exclusive, ttl=first.until - now, carried=carried,
                 )  # fmt: skip
             except IfmeshError:
                 pass  # still kept out: the other's withdrawal has not arrived yet
@@ -277,8 +283,9 @@ class ReservationDecider:
             if session != me or r.expires_at <= now:
                 continue
             entry = ReservedEntry(
-                r.pattern, r.task_id, r.epoch, r.exclusive, r.reserved_at, r.expires_at
-            )
+                r.pattern, r.task_id, r.epoch, r.exclusive, r.reserved_at, r.expires_at,
+                r.witnesses, r.broad,
+            )  # fmt: skip
             (keep if entry in on_record else drop).append(entry)
         for version in dict.fromkeys((e.task, e.since) for e in drop):
             gone = [e for e in drop if (e.task, e.since) == version]

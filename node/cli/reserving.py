@@ -3,7 +3,8 @@ unreserve`, and how reservations are printed (`ifmesh board`). `ifmesh check-pat
 git hook are in :mod:`ifmesh.node.cli.checkpaths`.
 
 Thin, like :mod:`ifmesh.node.cli.session`: parse, call the control API, print. The command
-sends the directory it runs in (``cwd``): the node checks the paths git tracks there.
+sends the directory it runs in (``cwd``): the paths git tracks there that the patterns match
+go with the reservation, as witnesses of any overlap (docs/claims.md, "Path reservations").
 """
 
 from __future__ import annotations

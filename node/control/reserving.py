@@ -2,13 +2,13 @@
 the commands ``reserve``, ``unreserve`` and ``end-session``, and ``check-paths`` (a query, and
 a command too, so a client may send its paths as a JSON body).
 
-``reserve`` checks the paths git tracks in the caller's working repository (``cwd``, the
-directory the command ran in) as well as the patterns, before anything is sent; the fold then
-judges by the patterns alone (:mod:`ifmesh.node.board.reservation_fold`), and the reservation
-is decided like a claim, on the mesh or by git (:mod:`ifmesh.node.claims.reserving`): the
-answer comes once it is. ``check-paths`` answers for this node's board at the time of asking,
-and carries the room's ``guard`` policy, so a hook that runs before every edit needs no policy
-file of its own.
+``reserve`` reads the paths git tracks in the caller's working tree (``cwd``, the directory
+the command ran in; none without one): those its patterns match go into the event as
+witnesses, so the check before sending, every fold and git judge overlap alike
+(:mod:`ifmesh.node.board.reservation_commands`). The reservation is then decided like a claim,
+on the mesh or by git (:mod:`ifmesh.node.claims.reserving`): the answer comes once it is.
+``check-paths`` answers for this node's board at the time of asking, and carries the room's
+``guard`` policy, so a hook that runs before every edit needs no policy file of its own.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ version of the file lists it is where the record is, and a later version that no
 it releases it. Walking the history from the root, a new record *stands* unless, at its own
 ``since``, an earlier standing record of another session conflicts with it by the fold's rule
 (:func:`ifmesh.node.board.reservations.overlap`: exclusive on either side, and a pattern
-without wildcards that both match). An earlier record counts while it is
+without wildcards, or a tracked path either entry lists as a witness, that both match; a broad
+entry by its directory). An earlier record counts while it is
 
 * not released (its session's STATUS still lists it),
 * not past its ``until`` at the new record's ``since``,
@@ -74,7 +75,7 @@ def conflicting(entry: ReservedEntry, session: str, earlier: ReservationRecord) 
         return None
     if earlier.entry.until <= entry.since:
         return None
-    return overlap(entry.pattern, earlier.entry.pattern)
+    return overlap(entry, earlier.entry)
 
 
 class ReservationLedger:

@@ -242,19 +242,28 @@ class TaskKeep(Payload, message_type="task.keep"):
 MAX_RESERVATION_TTL_SECONDS = 7 * 86_400.0
 PathPattern = Annotated[str, Field(min_length=1, max_length=1024)]
 PathPatterns = Annotated[list[PathPattern], Field(max_length=256)]
+MAX_WITNESSES = 1024  # tracked paths one paths.reserve carries (node.board.reservations)
 
 
 class PathsReserve(Payload, message_type="paths.reserve"):
     """The holder of (task, epoch) reserves paths for it: gitignore-style ``patterns``,
     relative to the repository's root. ``exclusive`` ones keep other sessions from editing what
     they match; shared ones only keep others from reserving it exclusively. A reservation ends
-    ``ttl_seconds`` after this event, or with the holder's tenure of the task, if sooner."""
+    ``ttl_seconds`` after this event, or with the holder's tenure of the task, if sooner.
+
+    ``witnesses``: paths git tracks in the sender's working tree that the patterns match, so
+    that every node and git judge overlap through them alike; ``broad``: the patterns that
+    matched more of them than one event carries, judged by the directory they are anchored in
+    instead (:mod:`ifmesh.node.board.reservations`). Absent in events of earlier versions."""
 
     task_id: TaskId
     epoch: Epoch
     patterns: Annotated[list[PathPattern], Field(min_length=1, max_length=256)]
     exclusive: bool = True
     ttl_seconds: Annotated[float, Field(gt=0, le=MAX_RESERVATION_TTL_SECONDS)]
+    # None, not empty lists, when there are none: an event without them encodes as before.
+    witnesses: Annotated[list[PathPattern], Field(max_length=MAX_WITNESSES)] | None = None
+    broad: Annotated[list[PathPattern], Field(max_length=256)] | None = None
 
 
 class PathsRelease(Payload, message_type="paths.release"):

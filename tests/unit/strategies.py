@@ -86,6 +86,8 @@ FIELD_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "patterns": st.lists(non_empty_text, min_size=1, max_size=4),
     "exclusive": st.booleans(),
     "ttl_seconds": st.floats(min_value=0.001, max_value=604_800, allow_nan=False),
+    "witnesses": st.none() | st.lists(non_empty_text, max_size=4),
+    "broad": st.none() | st.lists(non_empty_text, max_size=2),
 }
 
 

@@ -12,13 +12,18 @@ of the file is released (:mod:`ifmesh.node.gitsync.reservation_ledger` judges th
       mode: exclusive
       since: '2025-11-12T14:30:00.123456Z'
       until: '2025-11-12T16:30:00.123456Z'
+      witnesses:
+      - src/db/models.py
 
 ``since`` is the reservation's own timestamp, the time the fold and git judge it at, so it is
 written with its microseconds. Entries are written by hand too (sessions without a node): a
 missing ``mode`` is exclusive (the command's default), a missing ``epoch`` is 0 (as for a
 confirm record), a missing ``since`` is the commit's time, a missing ``until`` is two hours
 later (the command's default TTL). An entry without a pattern or a task reserves nothing and is
-skipped, with the reason.
+skipped, with the reason. ``witnesses`` (the tracked paths its event carried) and ``broad: true``
+(it matched more than an event carries) are written only when there are any; a ``witnesses``
+that cannot be read makes the entry broad, so that it is judged more strictly, never less
+(:mod:`ifmesh.node.board.reservations`).
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ class ReservedEntry:
     exclusive: bool
     since: datetime
     until: datetime
+    witnesses: tuple[str, ...] = ()
+    broad: bool = False
 
     @property
     def key(self) -> tuple[str, int, str]:
@@ -53,7 +60,7 @@ class ReservedEntry:
 
 
 def entry_document(entry: ReservedEntry) -> dict[str, Any]:
-    return {
+    document: dict[str, Any] = {
         "pattern": entry.pattern,
         "task": entry.task,
         "epoch": entry.epoch,
@@ -61,6 +68,11 @@ def entry_document(entry: ReservedEntry) -> dict[str, Any]:
         "since": format_timestamp(entry.since),
         "until": format_timestamp(entry.until),
     }
+    if entry.witnesses:
+        document["witnesses"] = list(entry.witnesses)
+    if entry.broad:
+        document["broad"] = True
+    return document
 
 
 def read_entries(value: Any, written_at: datetime) -> tuple[list[ReservedEntry], list[str]]:
@@ -101,7 +113,15 @@ def _entry(item: Any, written_at: datetime) -> tuple[ReservedEntry | None, str |
     until, problem = values.timestamp(item.get("until"))
     if problem is not None:
         return None, f"until: {problem}; skipped"
+    witnesses, broad = item.get("witnesses") or [], item.get("broad", False)
+    problem = None
+    if not isinstance(witnesses, list) or not all(isinstance(w, str) and w for w in witnesses):
+        witnesses, broad = [], True
+        problem = "witnesses is a list of paths; judged as broad"
+    elif not isinstance(broad, bool):
+        broad, problem = True, f"broad is true or false, not {broad!r}; judged as broad"
     entry = ReservedEntry(
-        pattern, task, epoch, mode == "exclusive", since, until or since + DEFAULT_TTL
-    )
-    return entry, None
+        pattern, task, epoch, mode == "exclusive", since, until or since + DEFAULT_TTL,
+        tuple(witnesses), broad,
+    )  # fmt: skip
+    return entry, problem

@@ -2,7 +2,12 @@
 processes, each holding its own task; round after round two of them reserve overlapping
 exclusive patterns at the same instant, released together by a barrier through the control
 API. Exactly one is told "reserved" each round, and git — read from the bare remote alone,
-through the reservation ledger — keeps the records of exactly the sessions told so."""
+through the reservation ledger — keeps the records of exactly the sessions told so.
+
+The last rounds race globs that overlap only through a file git tracks (``src/*.py`` and
+``src/a*``, over ``src/a.py``), each command sent from a real working tree: one that tracks
+the file for both sessions, then one for one session and a tree without it for the other
+(the event of the one whose tree tracks it carries it as a witness)."""
 
 from __future__ import annotations
 
@@ -11,7 +16,6 @@ import subprocess
 from datetime import datetime
 from itertools import cycle
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -27,6 +31,7 @@ from tests.integration.e2e.support import until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 ROUNDS = 20
+TRACKED_ROUNDS = ("src", "lib", "app", "pkg")  # src/*.py against src/a*, and so on
 BOARD = (
     "# Reservation race\n\n"
     "| ID | Task | Status | Owner | Dependencies | Deliverable | Est | Model |\n"
@@ -40,6 +45,16 @@ def git(remote: Path, *args: str) -> str:
     done = subprocess.run(["git", "--git-dir", str(remote), *args], capture_output=True,
                           text=True, timeout=60, check=True)  # fmt: skip
     return done.stdout
+
+
+def working_tree(path: Path, files: list[str]) -> Path:
+    """A git working tree tracking ``files`` (in the index: what `git ls-files` lists)."""
+    for name in files:
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text("x\n", encoding="utf-8")
+    subprocess.run(["git", "init", "-q", str(path)], check=True, timeout=60)
+    subprocess.run(["git", "-C", str(path), "add", "."], check=True, timeout=60)
+    return path
 
 
 def ledger_of(remote: Path) -> ReservationLedger:
@@ -68,6 +83,9 @@ async def test_of_two_sessions_reserving_overlapping_paths_at_once_exactly_one_i
     require_tool("git")
     board = tmp_path / "board.md"
     board.write_text(BOARD, encoding="utf-8")
+    tracking = working_tree(tmp_path / "tracking", [f"{d}/{f}" for d in TRACKED_ROUNDS
+                                                    for f in ("a.py", "b.py")])  # fmt: skip
+    lacking = working_tree(tmp_path / "lacking", [f"{d}/b.py" for d in TRACKED_ROUNDS])
     running = [session for session, _ in session_list(3)]  # no STATUS of sessions without a node
     async with LocalRoom(
         tmp_path, sessions=3, fetch_interval_seconds=1, board=board, status_sessions=running
@@ -82,22 +100,23 @@ async def test_of_two_sessions_reserving_overlapping_paths_at_once_exactly_one_i
         told: dict[int, tuple[str, str]] = {}  # round → (session told "reserved", its pattern)
         refused: dict[int, tuple[str, str]] = {}
         decided_by: list[str] = []
+        lost_over: list[str] = []  # what each loser's reservation_conflict names
         pairs = cycle([(a, b) for i, a in enumerate(sessions) for b in sessions[i + 1 :]])
-        for round_ in range(1, ROUNDS + 1):
-            # A directory and a file inside it, or one file: every pair overlaps by the rule.
-            wanted = dict(zip(next(pairs), (f"r{round_}/", f"r{round_}/notes.md"), strict=True))
-            if round_ % 2:
-                wanted = dict.fromkeys(wanted, f"r{round_}/same.md")
+
+        async def race(round_: int, wanted: dict[str, str], trees: dict[str, Path]) -> None:
             barrier = asyncio.Barrier(2)
 
-            async def reserve(session: str, pattern: str, barrier: Any = barrier) -> bool:
+            async def reserve(session: str, pattern: str) -> bool:
                 async with room.client(session) as node:
                     await barrier.wait()
                     body = {"task": holds[session], "patterns": [pattern]}
+                    if session in trees:
+                        body["cwd"] = str(trees[session])
                     try:
                         result = await node.call("reserve", body, timeout=90)
                     except IfmeshError as exc:
                         assert exc.code == "reservation_conflict", exc
+                        lost_over.append(str(exc))
                         return False
                     decided_by.append(f"{result['decided_by']} {result.get('why_git', '')}")
                     return True
@@ -107,6 +126,24 @@ async def test_of_two_sessions_reserving_overlapping_paths_at_once_exactly_one_i
             assert len(winners) == 1, f"round {round_}: {wanted} → {outcome}"
             told[round_] = winners[0]
             refused[round_] = next((s, p) for s, p in wanted.items() if (s, p) != winners[0])
+
+        for round_ in range(1, ROUNDS + 1):
+            # A directory and a file inside it, or one file: every pair overlaps by the rule.
+            wanted = dict(zip(next(pairs), (f"r{round_}/", f"r{round_}/notes.md"), strict=True))
+            if round_ % 2:
+                wanted = dict.fromkeys(wanted, f"r{round_}/same.md")
+            await race(round_, wanted, {})
+        for number, directory in enumerate(TRACKED_ROUNDS, start=ROUNDS + 1):
+            # Two globs no path can be derived from; src/a.py, tracked, lies under both.
+            one, two = next(pairs)
+            wanted = {one: f"{directory}/*.py", two: f"{directory}/a*"}
+            first_trees = number - ROUNDS <= 2  # both in the tracking tree, then one each
+            trees = {one: tracking, two: tracking if first_trees else lacking}
+            if number % 2:
+                trees = {one: trees[two], two: trees[one]}
+            del lost_over[:]
+            await race(number, wanted, trees)
+            assert [f"{directory}/a.py is reserved by" in why for why in lost_over] == [True]
 
         # Members connected and caught up: the mesh decided (git only as a fallback).
         assert sum(by.startswith("mesh") for by in decided_by) >= ROUNDS // 2, decided_by

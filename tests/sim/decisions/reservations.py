@@ -2,16 +2,20 @@
 (:mod:`ifmesh.node.claims.reserving`) and the real mesh queues (:mod:`tests.sim.decisions.wire`)
 on virtual time, and git as the real :class:`ReservationLedger` over each session's STATUS.
 
-A scenario is drawn from one seed: 3 to 5 nodes, each holding its own task; rounds in which
-two or three of them reserve overlapping paths within a few milliseconds (sometimes the paths
-of the round before, which their holders may be giving back just then), and trouble meanwhile:
+A scenario is drawn from one seed: 3 to 5 nodes, each holding its own task and working in its
+own working tree, which tracks some of each round's files and not others (trees differ); rounds
+in which two or three of them reserve paths within a few milliseconds — a directory, a file, or
+globs such as ``r3/*.py`` and ``r3/a*`` that overlap only through a tracked file (``r3/a.py``)
+— sometimes the paths of the round before, which their holders may be giving back just then;
+and trouble meanwhile:
 pair reconnects, a link that silently stops carrying frames, a partition, a node killed (its
 commits still land). Each node's STATUS is committed after every change and lands in git in
 order after a random delay; nodes read git every half second, each with its own ledger (git
 as read there). Agents give back what they were told they hold after a while, or never.
 
 What every run must keep (:func:`violations`): never two sessions told "reserved" for
-conflicting reservations held at the same time, and every reservation told "reserved" stands
+conflicting reservations held at the same time — judged from the patterns and the two working
+trees themselves, not from what the events carry — and every reservation told "reserved" stands
 in git — unless its holder gave it back before its record landed and before the reservation
 git preferred was even made (git's "lost" then comes after it was over; docs/claims.md).
 """
@@ -31,6 +35,7 @@ from ifmesh.node.board import reservation_commands
 from ifmesh.node.board.formats.reserved import RESERVED, ReservedEntry, entry_document
 from ifmesh.node.board.formats.status import StatusFile
 from ifmesh.node.board.replica import Replica
+from ifmesh.node.board.reservations import literal_overlap, matches
 from ifmesh.node.board.state import Board, BoardConfig, Task, TaskStatus
 from ifmesh.node.claims.decider import ClaimDecider
 from ifmesh.node.claims.reservation_rules import entries
@@ -39,8 +44,6 @@ from ifmesh.node.errors import IfmeshError
 from ifmesh.node.gitsync.reservation_ledger import (
     AwaitedRecords,
     ReservationLedger,
-    ReservationRecord,
-    conflicting,
 )
 from ifmesh.node.mesh.framing import Delivery
 from ifmesh.node.mesh.messaging import AckedSend
@@ -55,6 +58,9 @@ LEASE = timedelta(hours=1)
 TIMEOUT = 20.0
 FETCH_EVERY = 0.5
 TTL = 600.0
+# What a round reserves under its directory (r3/), and the files a working tree may track there.
+PATTERNS = ["", "a.md", "b.md", "*.py", "a*", "*.md"]
+FILES = ["a.py", "a.md", "b.md", "c.py"]
 
 
 class SimGit:
@@ -101,6 +107,7 @@ class SimNode:
         self.mesh.inbox.message_handler = lambda received: self.fold([received.message])
         self.mesh.inbox.decline = self.claims.decline
         self.alive = True
+        self.tracked = room.trees[session]  # what `git ls-files` lists in its working tree
         self.git = self
         self.listed: list[ReservedEntry] = []  # its STATUS reserved:
         self.ledger = ReservationLedger()  # git as read here
@@ -200,6 +207,7 @@ class Tally:
     told: list[Told] = field(default_factory=list)
     decided_by: dict[str, int] = field(default_factory=dict)
     lost: int = 0
+    lost_to_tracked: int = 0  # lost to a reservation overlapping it only through a tracked file
     undecided: int = 0
 
 
@@ -216,6 +224,11 @@ class ReservationRoom(PairedRoom):
             for n, name in enumerate(names, start=1)
         }))  # fmt: skip
         self.git = SimGit(self.rng)
+        self.trees = {  # each file of each round's directory, tracked in most trees
+            name: [f"r{n}/{f}" for n in range(len(scenario.trouble) + 1) for f in FILES
+                   if self.rng.random() < 0.75]
+            for name in names
+        }  # fmt: skip
         self.nodes: dict[str, SimNode] = {}
         self.tally = Tally()
 
@@ -252,7 +265,7 @@ class ReservationRoom(PairedRoom):
         try:
             event = reservation_commands.reserve(
                 replica.log.view(), replica.author, task, [pattern], self.wall(),
-                ttl=timedelta(seconds=TTL),
+                ttl=timedelta(seconds=TTL), tracked=node.tracked,
             )  # fmt: skip
         except IfmeshError:
             return  # refused at once: another's reservation is on the board already
@@ -267,6 +280,8 @@ class ReservationRoom(PairedRoom):
         self.log(f"{node.session} {pattern}: won={outcome.won} by {outcome.decided_by}")
         if not outcome.won:
             self.tally.lost += 1
+            if any(literal_overlap(pattern, theirs) is None for *_, theirs in outcome.conflicts):
+                self.tally.lost_to_tracked += 1
             return
         told = Told(node.session, rr_entries(event), self.loop_time(), outcome.decided_by)
         self.tally.told.append(told)
@@ -299,9 +314,7 @@ class ReservationRoom(PairedRoom):
                 self.alive(), min(len(self.alive()), self.rng.choice([2, 3]))
             )
             work = [
-                asyncio.ensure_future(
-                    self.reserve(node, f"{family}/{self.rng.choice(['', 'a.md', 'b.md'])}")
-                )
+                asyncio.ensure_future(self.reserve(node, f"{family}/{self.rng.choice(PATTERNS)}"))
                 for node in contenders
             ]
             for w in work:
@@ -330,6 +343,21 @@ def rr_entries(event: Envelope) -> tuple[ReservedEntry, ...]:
     return entries(event)
 
 
+def clash(room: ReservationRoom, one: Told, other: Told) -> bool:
+    """Whether the two conflict by the promise itself: exclusive on either side, and a pattern
+    without wildcards, or a path either session's working tree tracks, that both match."""
+    tracked = {*room.trees[one.session], *room.trees[other.session]}
+    return any(
+        (a.exclusive or b.exclusive)
+        and (
+            literal_overlap(a.pattern, b.pattern) is not None
+            or any(matches(a.pattern, p) and matches(b.pattern, p) for p in tracked)
+        )
+        for a in one.entries
+        for b in other.entries
+    )
+
+
 def violations(room: ReservationRoom) -> list[str]:
     problems = []
     told = room.tally.told
@@ -338,12 +366,7 @@ def violations(room: ReservationRoom) -> list[str]:
             if later.session == earlier.session:
                 continue
             overlapping = later.at < earlier.released_at and earlier.at < later.released_at
-            clash = any(
-                conflicting(b, later.session, ReservationRecord(earlier.session, a, ""))
-                for a in earlier.entries
-                for b in later.entries
-            )
-            if overlapping and clash:
+            if overlapping and clash(room, earlier, later):
                 problems.append(f"{earlier} and {later} were both told, at the same time")
     git = ReservationLedger()
     for number, (session, listed) in enumerate(room.git.commits):

@@ -163,3 +163,36 @@ def test_reserving_again_renews_and_unreserve_ends() -> None:
         rc.unreserve(one.log.view(), one.author, at(5), task_id="F")
     one.emit([rc.unreserve(one.log.view(), one.author, at(5), task_id="A")])
     assert not one.board.reservations
+
+
+def test_globs_overlapping_only_through_a_tracked_path_keep_the_first_on_every_node() -> None:
+    """s1 reserves src/*.py in a working tree that tracks src/a.py, s2 reserves src/a* at
+    the same moment in one that does not: s1's event carries src/a.py, so both folds refuse the
+    one ordered second, as git does (node/gitsync/reservation_ledger.py)."""
+    one, two = room()
+    ours = rc.reserve(one.log.view(), one.author, "A", ["src/*.py"], at(1),
+                      tracked=["src/a.py", "src/b.py", "README.md"])  # fmt: skip
+    theirs = rc.reserve(two.log.view(), two.author, "F", ["src/a*"], at(1), tracked=["src/b.py"])
+    assert isinstance(ours.payload, m.PathsReserve)
+    assert ours.payload.witnesses == ["src/a.py", "src/b.py"]
+    assert isinstance(theirs.payload, m.PathsReserve) and theirs.payload.witnesses is None
+    first = min(ours, theirs, key=lambda e: (e.lamport, e.source))
+    for replica, events in ((one, [ours, theirs]), (two, [theirs, ours])):
+        replica.emit(events[:1])
+        replica.receive(events[1])
+    assert canonical_bytes(one.board) == canonical_bytes(two.board)
+    [kept] = one.board.reservations.values()
+    assert kept.session_id == first.source
+    assert kept.witnesses == (("src/a.py", "src/b.py") if first is ours else ())
+
+
+def test_events_without_witnesses_overlap_by_their_patterns_alone() -> None:
+    """Events of earlier versions carry none: two globs both stand, as before."""
+    ev = Stamper()
+    log = EventLog(chain_board(), CONFIG)
+    log.add(ev("s1", claim("A", "s1"), lamport=1, when=at(0)))
+    log.add(ev("s2", claim("F", "s2"), lamport=1, when=at(0)))
+    log.add(ev("s1", reserve("A", "src/*.py"), lamport=2, when=at(1)))
+    effects = log.add(ev("s2", reserve("F", "src/a*"), lamport=3, when=at(1))).effects
+    assert not [e for e in effects if isinstance(e, Rejected)]
+    assert patterns_of(log.board, "s2") == {"src/a*"}

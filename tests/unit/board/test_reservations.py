@@ -4,6 +4,7 @@ fail closed; the TTL judged at ``now``; the lease; fencing by epoch."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -154,13 +155,18 @@ def test_two_reservations_conflict_through_a_pattern_without_wildcards() -> None
     assert reservation_conflicts(directory, [res("src/db/x.py")], TASKS, at(1))
 
 
-def test_two_globs_conflict_only_through_a_path_git_tracks() -> None:
-    mine = [res("src/**/*.py", "s2", "B")]
-    theirs = [res("src/db/*.py")]
-    assert reservation_conflicts(mine, theirs, TASKS, at(1)) == []
-    tracked = ["README.md", "src/app.py", "src/db/models.py"]
-    [found] = reservation_conflicts(mine, theirs, TASKS, at(1), tracked)
+def test_two_globs_conflict_only_through_a_tracked_path_either_one_carries() -> None:
+    mine = res("src/**/*.py", "s2", "B")
+    theirs = res("src/db/*.py")
+    assert reservation_conflicts([mine], [theirs], TASKS, at(1)) == []
+    carried = replace(mine, witnesses=("src/app.py", "src/db/models.py"))
+    [found] = reservation_conflicts([carried], [theirs], TASKS, at(1))
     assert found.path == "src/db/models.py"
+    # The earlier one's witnesses count the same: one working tree tracking the path is enough.
+    [found] = reservation_conflicts(
+        [mine], [replace(theirs, witnesses=("src/db/models.py",))], TASKS, at(1)
+    )
+    assert (found.path, found.pattern) == ("src/db/models.py", "src/db/*.py")
 
 
 def test_shared_only_conflicts_with_exclusive() -> None:

@@ -8,7 +8,9 @@ refused; and an earlier run's reservations go on to git only with their record."
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +23,7 @@ from ifmesh.node.control.handlers import Handlers
 from ifmesh.node.errors import ReservationUndecided
 from ifmesh.node.gitsync.reservation_ledger import ReservationVerdict
 from ifmesh.node.protocol import messages as m
+from tests.conftest import require_tool
 from tests.unit.board.helpers import at, chain_board
 from tests.unit.claims.ledger_git import LedgerGit
 from tests.unit.control.support import LEASE, StandInNode
@@ -129,6 +132,51 @@ async def test_git_confirming_what_the_fold_refused_folds_it_again_once_it_may()
         while not any(r.session_id == "s1" for r in node.board.reservations.values()):
             await node.changed.wait()
     assert node.sent_types()[-1] == "paths.reserve"  # folded again, not decided again
+    for task in node.tasks:
+        task.cancel()
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    """A working tree whose git tracks src/a.py."""
+    require_tool("git")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.py").write_text("x\n", encoding="utf-8")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, timeout=60)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "."], check=True, timeout=60)
+    return tmp_path
+
+
+async def test_folded_again_it_carries_the_witnesses_of_its_record(work: Path) -> None:
+    """As above, with globs that overlap only through src/a.py, which this session's working
+    tree tracks: its record carries it, and so does the reservation folded again, so that the
+    board judges it as git did."""
+    node = Node(lands=False)
+    node.replica.claim("A", at(0))
+    node.from_other(node.other.claim("F", at(0)))  # git decides
+    node.clock = at(1)
+    body = {**reserve_body("src/*.py"), "cwd": str(work)}
+    reserve = asyncio.ensure_future(Handlers(node).commands()["reserve"](body))
+    async with asyncio.timeout(30):  # git ls-files runs first
+        while not node.git.written:
+            await node.changed.wait()
+    [record] = node.git.written
+    assert record.witnesses == ("src/a.py",)
+    theirs = node.other.author.stamp(
+        m.PathsReserve(task_id="F", epoch=0, patterns=["src/a*"], ttl_seconds=600.0), at(1)
+    )
+    node.from_other(node.other.emit([theirs.model_copy(update={"lamport": 1})]))
+    assert not any(r.session_id == "s1" for r in node.board.reservations.values())
+    node.git.land()
+    assert (await reserve)["decided_by"] == "git"
+    node.from_other(node.other.emit([node.other.author.stamp(m.PathsRelease(), at(2))]))
+    async with asyncio.timeout(5):
+        while not any(r.session_id == "s1" for r in node.board.reservations.values()):
+            await node.changed.wait()
+    again = node.sent[-1].payload
+    assert isinstance(again, m.PathsReserve) and again.witnesses == ["src/a.py"]
+    [held] = [r for r in node.board.reservations.values() if r.session_id == "s1"]
+    assert held.witnesses == ("src/a.py",)
     for task in node.tasks:
         task.cancel()
 

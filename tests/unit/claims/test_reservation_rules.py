@@ -115,3 +115,21 @@ def test_git_decides_when_the_fold_refused_an_earlier_overlapping_one_for_a_thir
     # Given back by s2 before ours, it is over: the mesh may decide.
     log.add(stamp("s2", m.PathsRelease(task_id="F"), lamport=3, when=at(1)))
     assert rr.shadowed(log, log.board, ours) == ""
+
+
+def test_records_carry_the_witnesses_their_pattern_matches_and_nacks_see_them() -> None:
+    """s1's src/*.py, made where src/a.py is tracked, and s2's src/a*, made where it is not:
+    the records carry it, so s2's reservation gets a nack and meets s1's in git."""
+    stamp, _ = room()
+    payload = reserve("A", "src/*.py", "docs/a*").model_copy(
+        update={"witnesses": ["docs/about.md", "src/a.py"], "broad": ["docs/a*"]}
+    )
+    ours = stamp("s1", payload, lamport=2, when=at(1))
+    assert [(e.pattern, e.witnesses, e.broad) for e in rr.entries(ours)] == [
+        ("src/*.py", ("src/a.py",), False),
+        ("docs/a*", ("docs/about.md",), True),
+    ]
+    mine = set(rr.entries(ours)[:1])
+    theirs = stamp("s2", reserve("F", "src/a*"), lamport=3, when=at(1))
+    assert rr.declines(theirs, mine, "s1")
+    assert not rr.declines(stamp("s2", reserve("F", "src/b*"), lamport=4, when=at(1)), mine, "s1")

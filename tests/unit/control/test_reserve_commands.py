@@ -27,7 +27,7 @@ from ifmesh.node.control.handlers import Handlers
 from ifmesh.node.errors import ConfigError
 from ifmesh.node.gitsync.reservation_ledger import ReservationVerdict
 from ifmesh.node.governor.policy import DEFAULT_POLICY, Policy
-from ifmesh.node.protocol.messages import Envelope, TaskRelease
+from ifmesh.node.protocol.messages import Envelope, PathsReserve, TaskRelease
 from tests.conftest import require_tool
 from tests.unit.board.helpers import at, chain_board
 from tests.unit.claims.ledger_git import LedgerGit
@@ -89,12 +89,16 @@ async def test_the_holder_reserves_and_the_tracked_paths_are_witnesses(repo: Pat
         ("src/db/*.py", True, "2025-11-12T14:10:00Z")
     ]
     assert [e["type"] for e in done["events"]] == ["paths.reserve"]
-    # The other session's glob overlaps through a tracked file only.
-    with pytest.raises(ReservationConflict, match=r"src/db/models\.py is reserved by s1 for A"):
-        reservation_commands.reserve(
-            node.other.log.view(), node.other.author, "F", ["src/**/*.py"], at(1),
-            tracked=["src/db/models.py"],
-        )  # fmt: skip
+    [sent] = [e.payload for e in node.sent if isinstance(e.payload, PathsReserve)]
+    assert sent.witnesses == ["src/db/models.py"]  # what the working tree tracks there
+    # The other session's glob overlaps through a tracked file only, which s1's event carries:
+    # refused though its own working tree does not track it.
+    for tracked in (["src/db/models.py"], []):
+        with pytest.raises(ReservationConflict, match=r"src/db/models\.py is reserved by s1"):
+            reservation_commands.reserve(
+                node.other.log.view(), node.other.author, "F", ["src/**/*.py"], at(1),
+                tracked=tracked,
+            )  # fmt: skip
     with pytest.raises(ConfigError, match="ttl_seconds"):
         await reserve({"task": "A", "patterns": ["x"], "ttl_seconds": 10**9})
     with pytest.raises(ConfigError, match="no git working tree"):

@@ -5,6 +5,7 @@ for nothing; every reader of one history gets the same answers."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from ifmesh.node.board.formats.reserved import RESERVED, ReservedEntry, entry_document
 from ifmesh.node.board.formats.status import StatusFile
+from ifmesh.node.board.reservations import witnesses_of
 from ifmesh.node.gitsync.confirm import ConfirmRecord
 from ifmesh.node.gitsync.reservation_ledger import (
     AwaitedRecords,
@@ -75,6 +77,22 @@ def test_the_first_record_stands_and_a_later_conflicting_one_of_another_session_
         "src/**", "lib/app.py", "src/**/*.py", "docs/*.md", "docs/a.md",
     }  # fmt: skip
     assert git.ledger.verdict("s2", entry("src/db/models.py", "B", since=1)) == theirs
+
+
+def test_two_globs_conflict_in_git_through_a_tracked_path_either_record_lists() -> None:
+    git = History()
+    assert git.commit(status("s1", replace(entry("src/*.py"), witnesses=("src/a.py",))))[0].stands
+    [theirs] = git.commit(status("s2", entry("src/a*", "B", since=1)))  # lists none itself
+    assert not theirs.stands and theirs.witness == "src/a.py"
+    git.commit(status("s3", entry("lib/*.py", "C")))
+    [late] = git.commit(
+        status("s4", replace(entry("lib/a*", "D", since=2), witnesses=("lib/a.py",)))
+    )
+    assert not late.stands and late.against is not None and late.against.session == "s3"
+    # A broad record is judged by its directory: whatever lies under gen/ is kept out.
+    git.commit(status("s5", replace(entry("gen/**", "E"), broad=True)))
+    assert not git.commit(status("s6", entry("gen/x/*.c", "F", since=3)))[0].stands
+    assert git.commit(status("s6", entry("docs/*.md", "F", since=3)))[0].stands
 
 
 def test_a_released_or_expired_record_keeps_nobody_out() -> None:
@@ -141,7 +159,8 @@ def test_hand_written_entries_are_read_tolerantly() -> None:
     assert git.ledger.standing() == ()  # and the earlier entry is released
 
 
-PATTERNS = ["src/**", "src/a.py", "src/*.py", "docs/a.md", "docs/", "*.md"]
+PATTERNS = ["src/**", "src/a.py", "src/*.py", "src/a*", "docs/a.md", "docs/", "*.md"]
+TRACKED = ("docs/a.md", "docs/b.md", "src/a.py", "src/b.py", "src/about.md")
 
 
 @settings(max_examples=80, deadline=None)
@@ -149,19 +168,26 @@ PATTERNS = ["src/**", "src/a.py", "src/*.py", "docs/a.md", "docs/", "*.md"]
     st.lists(
         st.tuples(
             st.sampled_from(["s1", "s2", "s3"]),
-            st.lists(st.tuples(st.sampled_from(PATTERNS), st.booleans()), max_size=3),
+            st.lists(
+                st.tuples(st.sampled_from(PATTERNS), st.booleans(), st.booleans()), max_size=3
+            ),  # (pattern, exclusive, with the witnesses of a tree tracking TRACKED)
             st.integers(0, 3),  # minutes of ttl past the commit: some expire
         ),
         max_size=14,
     )
 )
 def test_no_two_standing_records_conflict_and_every_reader_agrees(
-    history: list[tuple[str, list[tuple[str, bool]], int]],
+    history: list[tuple[str, list[tuple[str, bool, bool]], int]],
 ) -> None:
     readers = [History(), History()]
     for number, (session, patterns, ttl) in enumerate(history, start=1):
-        entries = [entry(p, session.upper(), exclusive=x, since=number, ttl=ttl + 0.5)
-                   for p, x in dict(patterns).items()]  # fmt: skip
+        entries = [
+            replace(
+                entry(p, session.upper(), exclusive=x, since=number, ttl=ttl + 0.5),
+                witnesses=witnesses_of(p, TRACKED) if carried else (),
+            )
+            for p, (x, carried) in {p: (x, c) for p, x, c in patterns}.items()
+        ]
         answers = [r.commit(status(session, *entries)) for r in readers]
         assert answers[0] == answers[1]
         standing = sorted(readers[0].ledger.standing(), key=lambda r: int(r.commit[1:]))

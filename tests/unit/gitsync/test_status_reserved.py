@@ -5,9 +5,10 @@ releasing them, or their task, or git's verdict that they lost drops them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from ifmesh.node.board.formats.reserved import ReservedEntry, read_entries
+from ifmesh.node.board.formats.reserved import ReservedEntry, entry_document, read_entries
 from ifmesh.node.board.formats.status import parse_status
 from ifmesh.node.gitsync import ownstatus
 from ifmesh.node.gitsync.batch import Batch
@@ -52,6 +53,31 @@ def test_reserved_lists_the_records_and_follows_releases_and_the_end_of_the_task
     assert [r["pattern"] for r in status.extra["reserved"]] == ["docs/**"]
     status = after(status, PathsRelease(task_id="P0.5.2"))
     assert "reserved" not in ownstatus.render(status).decode()
+
+
+def test_witnesses_and_broad_are_written_only_when_there_are_any_and_read_back() -> None:
+    status = ownstatus.initial_status(S, "coord")
+    plain = entry("README.md", "T")
+    carried = replace(entry("src/*.py", "T"), witnesses=("src/a.py", "src/b.py"))
+    broad = replace(entry("gen/**", "T"), broad=True)
+    status = ownstatus.with_reservation_records(status, [plain, carried, broad])
+    text = ownstatus.render(status).decode()
+    assert text.count("witnesses:") == 1 and text.count("broad: true") == 1
+    assert "  witnesses:\n  - src/a.py\n  - src/b.py\n" in text
+    read, problems = read_entries(parse_status(text).extra["reserved"], NOW)
+    assert (read, problems) == ([plain, carried, broad], [])
+    assert ownstatus.without_reservation_records(status, [carried, broad]).extra["reserved"] == [
+        entry_document(plain)
+    ]
+
+
+def test_witnesses_that_cannot_be_read_make_the_entry_broad() -> None:
+    """Judged more strictly, never less: a reader that dropped them would miss an overlap."""
+    base = entry_document(entry("src/*.py", "T"))
+    for bad in ({"witnesses": "src/a.py"}, {"witnesses": ["src/a.py", 3]}, {"broad": "yes"}):
+        [read], [problem] = read_entries([{**base, **bad}], NOW)
+        assert read.broad and read.witnesses == ()
+        assert "judged as broad" in problem
 
 
 def test_a_renewal_replaces_its_record_and_a_lost_record_leaves() -> None:
