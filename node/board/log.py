@@ -21,11 +21,13 @@ The log is pure bookkeeping: it never reads a clock, and persisting it is the ca
 from __future__ import annotations
 
 import bisect
+import hashlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from ifmesh.node.board import reducer
+from ifmesh.node.board.canonical import canonical_bytes
 from ifmesh.node.board.effects import Effect
 from ifmesh.node.board.errors import ForkedLog
 from ifmesh.node.board.fold import Checkpoint, FoldState
@@ -94,6 +96,7 @@ class EventLog:
         # (i, the fold after events[: i * every] with its indexes), i ascending, thinned
         self._checkpoints: list[tuple[int, Checkpoint]] = [(0, self._state.checkpoint())]
         self._board: Board | None = base
+        self._digest: tuple[Board, str] | None = None
         self._batches = 0  # open batch() scopes
         self._unfolded: int | None = None  # in a batch: the first position not folded
 
@@ -112,6 +115,14 @@ class EventLog:
             self._board = self._state.snapshot()
         return self._board
 
+    def digest(self) -> str:
+        """SHA-256 of the board's canonical bytes, computed once per board: nodes holding the
+        same events hold the same digest, and ``ifmesh status`` may be asked for it often."""
+        board = self.board
+        if self._digest is None or self._digest[0] is not board:
+            self._digest = (board, hashlib.sha256(canonical_bytes(board)).hexdigest())
+        return self._digest[1]
+
     def view(self) -> Board:
         """The folded board as a read-only view, valid until the next event (no copying)."""
         return self._state.view()
@@ -120,6 +131,17 @@ class EventLog:
         """Tasks ``session_id`` holds, in id order (from the fold's index: no scan)."""
         tasks = self._state.tasks
         return tuple(tasks[t] for t in sorted(self._state.holdings.get(session_id, ())))
+
+    def recent_of(self, source: str, limit: int) -> list[Envelope]:
+        """The last ``limit`` events of ``source`` in the total order, oldest first (from the
+        end of the log: no scan of a long day's events)."""
+        found: list[Envelope] = []
+        for event in reversed(self._events):
+            if len(found) == limit:
+                break
+            if event.source == source:
+                found.append(event)
+        return found[::-1]
 
     def contains(self, source: str, seq: int) -> bool:
         return (source, seq) in self._held
@@ -243,6 +265,7 @@ class EventLog:
         index, checkpoint = self._checkpoints[-1]
         start = index * self._every
         self._state = FoldState(*checkpoint)
+        self._board = None  # a board read inside a batch, before this fold, is stale now
         effects: list[Effect] = []
         for index in range(start, len(self._events)):
             effects.extend(self._fold(index))

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from ifmesh.node.board import queues, reservations
-from ifmesh.node.board.canonical import canonical_bytes
 from ifmesh.node.board.effects import Effect, Rejected
 from ifmesh.node.board.formats.problems import ReadProblem
 from ifmesh.node.board.formats.status import same_session, session_named_by
@@ -146,7 +144,7 @@ def fold_document(log: EventLog) -> dict[str, Any]:
     return {
         "events": len(log),
         "frontier": log.frontier(),
-        "board_sha256": hashlib.sha256(canonical_bytes(log.board)).hexdigest(),
+        "board_sha256": log.digest(),
     }
 
 

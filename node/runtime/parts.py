@@ -4,6 +4,7 @@ and runs them."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import structlog
@@ -144,6 +145,8 @@ def catch_up_events(replica: Replica) -> list[Envelope]:
     """What a peer whose channel just opened gets first: this session's recent events it may
     have missed (after its git fetch, before the channel opened). The mesh queues them when the
     channel opens, ahead of any ack on it (node.mesh.catchup). Duplicates are no-ops there;
-    anything older than a message's ttl is refused by the mesh and arrives through git."""
-    own = [event for event in replica.log if event.source == replica.session_id]
-    return own[-CATCH_UP_EVENTS:]
+    anything older than a message's ttl would be refused by the peer (and, in a long session,
+    thousands were, flooding both logs), so it is left for git to carry."""
+    now = time.time()
+    recent = replica.log.recent_of(replica.session_id, CATCH_UP_EVENTS)
+    return [event for event in recent if event.timestamp.timestamp() + event.ttl > now]

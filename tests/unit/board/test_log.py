@@ -166,3 +166,34 @@ def test_a_thinned_checkpoint_is_never_needed_again() -> None:
             keeps = _keeps(index, newest)
             assert not (dropped and keeps)
             dropped = dropped or not keeps
+
+
+def test_recent_of_gives_a_sessions_last_events_oldest_first() -> None:
+    events = long_scenario(20)
+    log = folded(events)
+    s3 = [e for e in events if e.source == "s3"]
+    assert log.recent_of("s3", 5) == s3[-5:]
+    assert log.recent_of("s1", 100) == [e for e in events if e.source == "s1"]
+    assert log.recent_of("nobody", 3) == []
+
+
+def test_the_digest_is_the_boards_and_changes_only_with_it() -> None:
+    import hashlib
+
+    events = scenario()
+    log = folded(events[:-1])
+    first = log.digest()
+    assert first == hashlib.sha256(canonical_bytes(log.board)).hexdigest()
+    assert log.digest() == first
+    log.add(events[-1])
+    assert log.digest() == hashlib.sha256(canonical_bytes(log.board)).hexdigest() != first
+
+
+def test_a_board_read_inside_a_batch_is_not_kept_past_its_late_fold() -> None:
+    events = scenario()
+    log = folded(events[1:])
+    with log.batch():
+        log.add(events[0])  # late: folded at the end of the batch
+        stale = log.board
+    assert canonical_bytes(log.board) == canonical_bytes(folded(events).board)
+    assert log.board is not stale
