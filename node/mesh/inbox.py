@@ -80,6 +80,9 @@ class Inbox:
         self.roles: RoleGate | None = None  # who may send what (node.mesh.roles)
         self.gate: MessageGate | None = None
         self.burst_scope: BurstScope | None = None
+        # Called after a delivered message's ack is queued: what the consumer wakes for its
+        # message then runs behind the ack's transmission, not ahead of it.
+        self.after_delivery: Callable[[], None] | None = None
 
     def burst(self) -> AbstractContextManager[object]:
         """The scope the messages of one batch frame are handled in: the runtime's, if it set
@@ -200,7 +203,7 @@ class Inbox:
         gate = self.gate
         if gate is not None and not _admits(gate, pair.peer, message):
             return
-        delivery = event.delivery
+        delivery, handed = event.delivery, False
         if not self.seen.first_time(message.source, message.id):
             pair.metrics.duplicates += 1
         elif delivery is _REPLY:
@@ -214,6 +217,7 @@ class Inbox:
                 self.emit(received)
             else:
                 self._hand_over(received)
+                handed = True
         # Acked after delivery, not before: aiortc transmits only once this callback returns,
         # so the ack leaves no later, and the message is not kept waiting behind it. A
         # duplicate is acked too (our earlier ack may be what got lost). The decline policy
@@ -225,6 +229,11 @@ class Inbox:
                     link.enqueue([self.writer.nack(message.id)])
             else:
                 self._ack(link, message.id)
+        if handed and self.after_delivery is not None:
+            try:
+                self.after_delivery()
+            except Exception:  # as for the handler: the channel stays up
+                log.exception("after_delivery_failed", peer=pair.peer, id=message.id)
 
     def _ack(self, link: PeerLink, key: str) -> None:
         """An ack on the link the acknowledged frame came on: queued in order behind what

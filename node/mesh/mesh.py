@@ -282,10 +282,10 @@ class Mesh(Messaging):
         """Names who gives an operator peer's answer to an ask-release (node.mesh.roles)."""
         self.role_gate.answer = handler
 
-    def on_message(self, handler: MessageHandler) -> None:
-        """Hands every received message to ``handler`` in the delivery callback, in order per
-        sender, not queued for :meth:`events` (no hop through the loop). It must not block."""
-        self.inbox.message_handler = handler
+    def on_message(self, handler: MessageHandler, after: Callable[[], None] | None = None) -> None:
+        """Hands each message to ``handler`` in the delivery callback, in order per sender (no
+        hop through the loop; it must not block); ``after``, once its ack is queued."""
+        self.inbox.message_handler, self.inbox.after_delivery = handler, after
 
     def on_burst(self, scope: BurstScope) -> None:  # node.mesh.inbox.Inbox.burst
         self.inbox.burst_scope = scope

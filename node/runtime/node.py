@@ -96,6 +96,7 @@ class Node(Publishing):
         self._tasks: list[asyncio.Task[None]] = []
         self._stop: asyncio.Event | None = None
         self._sent: SeqReservation | None = None
+        self._untold = False  # events folded from the mesh whose change is not told yet
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -204,7 +205,11 @@ class Node(Publishing):
         mesh = parts.mesh(self.config)
         # Peers' events are folded inside the mesh's delivery callback: no hop through the
         # loop between a message arriving and the board holding it.
-        mesh.on_message(lambda event: self.receive([event.message], f"mesh:{event.peer}"))
+        # What a fold wakes (timers, waiters) runs once the ack is queued: the ack leaves first.
+        mesh.on_message(
+            lambda event: self.receive([event.message], f"mesh:{event.peer}", tell=False),
+            after=self._tell,
+        )
         mesh.on_burst(self._burst)  # a batch frame's events (a catch-up): one re-fold
         # Each new channel carries this session's recent events first, ahead of every ack.
         mesh.on_catch_up(lambda peer: parts.catch_up_events(self.replica_or_fail()))
@@ -267,7 +272,8 @@ class Node(Publishing):
     def board(self) -> Board:
         return self.replica_or_fail().board
 
-    def receive(self, events: Iterable[Envelope], origin: str) -> None:
+    def receive(self, events: Iterable[Envelope], origin: str, *, tell: bool = True) -> None:
+        """Folds ``events``; ``tell=False`` leaves waking the rest of the node to :meth:`_tell`."""
         replica = self.replica_or_fail()
         new = 0
         with replica.batch():  # many late events from git: one re-fold, not one each
@@ -286,7 +292,14 @@ class Node(Publishing):
                     self.feed.publish({"type": "fork", "source": event.source, "message": str(exc)})
                 except errors.IfmeshError as exc:
                     log.warning("node.event_refused", origin=origin, event=event.id, error=str(exc))
-        if new:
+        if new and tell:
+            self._after_change()
+        elif new:
+            self._untold = True
+
+    def _tell(self) -> None:
+        if self._untold:
+            self._untold = False
             self._after_change()
 
     @contextmanager
@@ -295,6 +308,7 @@ class Node(Publishing):
         once, at the end."""
         with self.replica_or_fail().batch():
             yield
+        self._untold = False
         self._after_change()
 
     def _after_change(self) -> None:

@@ -155,3 +155,17 @@ def test_a_failing_provider_sends_no_caught_up_mark() -> None:
     assert catch_up_frames(broken, "bravo", FrameWriter()) is None
     catch_up = CatchUp(epoch=1, received=True)
     assert not catch_up.exchanged, "exchanged needs ours queued too"
+
+
+async def test_what_a_delivery_wakes_runs_after_its_ack_is_queued() -> None:
+    """The consumer folds inside the handler; what the fold wakes (``after``) comes once the ack
+    is queued, so the ack's transmission is scheduled ahead of it. A duplicate wakes nothing."""
+    inbox = Inbox(FrameWriter(), 100)
+    link, pair, order = Link(epoch=1), Pair("bravo"), []
+    inbox.message_handler = lambda received: order.append(("fold", len(link.queued)))
+    inbox.after_delivery = lambda: order.append(("after", len(link.queued)))
+    message = progress()
+    inbox.on_message(pair, link, MessageArrived(message, Delivery.ACKED, 10))
+    assert order == [("fold", 0), ("after", 1)]  # folded before its ack, woken after it
+    inbox.on_message(pair, link, MessageArrived(message, Delivery.ACKED, 10))
+    assert order == [("fold", 0), ("after", 1)] and len(link.queued) == 2  # acked again only
