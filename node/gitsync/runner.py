@@ -144,6 +144,12 @@ class AsyncGitSync:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), delay)
             self._wake.clear()
+            if not self._hints and not self._due():
+                # Woken by a submission with nothing due yet (an event opens a batch window):
+                # no hop to the worker thread, whose Python would contend for the GIL with the
+                # loop while a claim is being decided. Outputs ready now still go out.
+                self._deliver()
+                continue
             try:
                 await asyncio.to_thread(self._step)
             except IncarnationConflict as exc:
@@ -159,6 +165,10 @@ class AsyncGitSync:
                 self._snapshot = await asyncio.to_thread(self.sync.state)
             except Exception:
                 log.exception("gitsync.state_error")
+
+    def _due(self) -> bool:
+        timer = self.sync.get_timer()
+        return timer is not None and timer <= self._clock()
 
     def _deliver(self) -> None:
         outputs = self.sync.take_outputs()
