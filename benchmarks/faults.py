@@ -18,10 +18,15 @@ progress event, from the call on the sender's control API until the receiver fol
 CLOCK_MONOTONIC, one clock for every process of this host), and decided-claim latency
 (control API, p50/p99).
 
+Long sessions: benchmarks/longlog.py's landings (``long_logs``): the git bridges of a room
+whose logs are pre-grown to 20,000 signed events per session against a room with fresh logs,
+interleaved in the same run; landing p99 and turn-hint sizes, and their ratios.
+
 Targets (issue 22): partition: events lost <= 0, double winners <= 0, boards identical after
-heal <= 30 s. The degraded figures have no target: they are reported beside loopback.
+heal <= 30 s; 20k-event logs: landing p99 vs fresh log <= 2. The degraded figures have no
+target: they are reported beside loopback.
 Run (root): .venv/bin/python benchmarks/faults.py [--cut-seconds 30] [--keep DIR]
-(last stdout line: the JSON result)
+[--links-only | --long-logs-only | --no-long-logs] (last stdout line: the JSON result)
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import longlog  # noqa: E402
 from benchmarks._figures import percentile, progress  # noqa: E402
 from ifmesh.node.cli.room import LocalRoom  # noqa: E402
 from tests.integration.faults.links import relayed_room  # noqa: E402
@@ -167,6 +173,14 @@ async def _one_way(streams: Streams, receiver: str, sent: dict[str, float]) -> l
 
 async def run(arguments: argparse.Namespace, directory: Path) -> dict[str, Any]:
     figures: dict[str, Any] = {}
+    if not arguments.no_long_logs and not arguments.links_only:
+        progress("long logs: 20,000 events per session against fresh logs")
+        figures["long_logs"] = await asyncio.to_thread(
+            longlog.measure, startup_sessions=0, keep=directory / "long-logs"
+        )
+        progress(f"  {json.dumps(figures['long_logs'])}")
+        if arguments.long_logs_only:
+            return figures
     if not arguments.links_only:
         progress(f"partition: {arguments.cut_seconds:g} s cut")
         start = time.monotonic()
@@ -193,8 +207,9 @@ async def run(arguments: argparse.Namespace, directory: Path) -> dict[str, Any]:
 
 
 def checks(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    found = longlog.checks(figures["long_logs"]) if "long_logs" in figures else []
     if "partition" not in figures:
-        return []
+        return found
     partition = figures["partition"]
     identical = partition["boards_identical_after_heal_s"]
 
@@ -204,6 +219,7 @@ def checks(figures: dict[str, Any]) -> list[dict[str, Any]]:
                 "met": bool(met)}  # fmt: skip
 
     return [
+        *found,
         check("partition: events lost", partition["events_lost"], "events", "<=", 0),
         check(
             "partition: double winners",
@@ -227,6 +243,8 @@ async def main() -> None:
     parser.add_argument("--cut-seconds", type=float, default=30.0)
     parser.add_argument("--keep", type=Path, help="keep the rooms' files and logs here")
     parser.add_argument("--links-only", action="store_true", help="skip the partition")
+    parser.add_argument("--long-logs-only", action="store_true", help="only the long logs")
+    parser.add_argument("--no-long-logs", action="store_true", help="skip the long logs")
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ifmesh-faults-") as scratch:
         directory = arguments.keep or Path(scratch)

@@ -1,12 +1,13 @@
 """This session's own commits: its event log and STATUS file, and nothing else.
 
-Every commit of the chain carries the whole log as committed so far and the STATUS after it,
-so a commit can be replayed anywhere. A "rebase" onto a freshly fetched branch tip is a replay
-of the pending commits (those not yet on the remote) onto that tip, each keeping its message:
-no textual merge is ever needed, because no one else writes these files. The same replay
-recovers from a force-push: if the branch lacks lines of our log or holds a STATUS that is not
-ours, one more commit puts them back. Lines in our log on the branch that we never wrote mean a
-second writer: another incarnation of this session stops us (:class:`IncarnationConflict`).
+Every commit of the chain carries the log's directory as committed so far (its segments:
+:mod:`ifmesh.node.gitsync.segments`; a commit adds one file with its own lines) and the STATUS
+after it, so a commit can be replayed anywhere. A "rebase" onto a freshly fetched branch tip is
+a replay of the pending commits (those not yet on the remote) onto that tip, each keeping its
+message: no textual merge is ever needed, because no one else writes these files. The same
+replay recovers from a force-push: if the branch lacks lines of our log or holds a STATUS that
+is not ours, one more commit puts them back. Lines in our log on the branch that we never wrote
+mean a second writer: another incarnation of this session stops us (:class:`IncarnationConflict`).
 
 The scribe's board commit is always the chain's last and is never replayed: the board is a
 projection, re-rendered from whatever the branch holds.
@@ -32,12 +33,12 @@ from ifmesh.node.gitsync.errors import CorruptStatus, MalformedLogLine
 from ifmesh.node.gitsync.eventlog import (
     ResumePoint,
     check_foreign,
-    compare_own_log,
+    foreign_lines,
     parse_log,
     resume_point,
 )
-from ifmesh.node.gitsync.objects import blob_sha
-from ifmesh.node.gitsync.paths import BOARD_PATH, log_path, session_of_status, status_path
+from ifmesh.node.gitsync.paths import BOARD_PATH, session_of_status, status_path
+from ifmesh.node.gitsync.segments import OwnLog, files_in_order, log_files_of
 from ifmesh.node.gitsync.statusfiles import read_status
 from ifmesh.node.identity.keys import PublicKey
 from ifmesh.node.protocol import codec
@@ -54,9 +55,8 @@ class OwnChain:
         self.session = session
         self._branch = branch
         self._incarnation = incarnation
-        self._log_path = log_path(session)
         self._status_path = status_path(session)
-        self.log = b""
+        self.log = OwnLog(clone.objects, session)
         self.status: StatusFile = ownstatus.initial_status(session, branch)
         self.events: list[Envelope] = []  # every event of our log, in order
         self._pending = 0  # commits base..tip, kept here so status checks run no git
@@ -64,9 +64,9 @@ class OwnChain:
         # git: their confirm records and message parts, oldest first. None: not known yet
         # (commits left in the state directory by an earlier process), read once from git.
         self._queued: _Queued | None = _Queued()
-        self._checked_blob: str | None = None  # our log on the branch, last found clean
+        # Our log on the branch (old-layout file, segments' directory), as last found clean.
+        self._checked: tuple[bytes | None, bytes | None] | None = None
         self._rendered: tuple[StatusFile, bytes] | None = None
-        self._log_sha: tuple[bytes, str] | None = None
         self.own_key: PublicKey | None = None  # signed events: only it speaks for our log
 
     @property
@@ -114,7 +114,7 @@ class OwnChain:
         if tip is None and remote_tip is not None:
             self._clone.set_ref(self._clone.local_ref, remote_tip)
             self._clone.set_ref(BASE_REF, remote_tip)
-        self.log = (self._clone.read(source, self._log_path) if source else None) or b""
+        contents = self.log.load(self._clone.root_tree(source) if source else None)
         self._status_path = self._own_status_path(source)
         data = self._clone.read(source, self._status_path) if source else None
         status = None
@@ -129,11 +129,14 @@ class OwnChain:
         self.status = status or ownstatus.stamped(
             ownstatus.initial_status(self.session, self._branch), now
         )
-        read = parse_log(self.log.decode("utf-8", "replace"), self._log_path, self.session)
-        self.events = list(read.messages)
+        self.events = [
+            message
+            for path, data in contents
+            for message in parse_log(data.decode("utf-8", "replace"), path, self.session).messages
+        ]
         self._pending = self._count_pending()
         self._queued = _Queued() if self._pending == 0 else None
-        return resume_point(read.messages)
+        return resume_point(self.events)
 
     # --- writing -----------------------------------------------------------------------------
 
@@ -146,7 +149,7 @@ class OwnChain:
             status = ownstatus.with_confirm_record(status, plan.confirm.task, plan.confirm.epoch)
         if plan.reserved:  # path reservations' records (node.gitsync.reservation_ledger)
             status = ownstatus.with_reservation_records(status, plan.reserved)
-        self.log += lines
+        self.log.append(lines)
         self.events.extend(plan.events)
         self.status = ownstatus.stamped(status, now)
         record = (plan.confirm.task, plan.confirm.epoch) if plan.confirm is not None else None
@@ -175,7 +178,7 @@ class OwnChain:
         self.status = ownstatus.without_reservation_records(self.status, entries)
 
     def _commit_own(self, message: str, record: tuple[str, int] | None = None) -> str:
-        files = {self._log_path: self.log, self._status_path: self._render(self.status)}
+        files = {**self.log.changes(), self._status_path: self._render(self.status)}
         sha = self._clone.commit_files(self.tip, files, message)
         self._clone.set_ref(self._clone.local_ref, sha)
         self._pending += 1
@@ -194,21 +197,24 @@ class OwnChain:
 
     def check_branch(self, remote_tip: str | None) -> list[MalformedLogLine]:
         """Compares the branch's copy of our log with ours; raises IncarnationConflict when
-        another process of this session appends to it."""
+        another process of this session appends to it. Only files of the log this node has not
+        written or read before are looked into: the cost is what changed, not the log."""
         if remote_tip is None:
             return []
-        blob = self._clone.blob_sha(remote_tip, self._log_path)
-        if blob is None or blob == self._checked_blob or blob == self._own_log_sha():
-            return []  # checked before (our log only grows), or exactly what we wrote
-        theirs = self._clone.read(remote_tip, self._log_path) or b""
-        comparison = compare_own_log(
-            theirs.decode("utf-8", "replace"), self.log.decode("utf-8", "replace")
-        )
-        problems = check_foreign(
-            comparison.foreign, self._log_path, self.session, self._incarnation, self.own_key
-        )
+        objects = self._clone.objects
+        theirs = log_files_of(objects, self._clone.root_tree(remote_tip), self.session)
+        if self.log.written(theirs) or (theirs.legacy, theirs.tree) == self._checked:
+            return []  # what we wrote (now or before), or checked before
+        problems: list[MalformedLogLine] = []
+        for path, sha in files_in_order(objects, theirs):
+            if sha in self.log.known:
+                continue
+            foreign = foreign_lines(objects.blob(sha), self.log.holds)
+            problems += check_foreign(foreign, path, self.session, self._incarnation, self.own_key)
+            if not foreign:
+                self.log.known.add(sha)
         if not problems:
-            self._checked_blob = blob
+            self._checked = (theirs.legacy, theirs.tree)
         return problems
 
     def needs_push(self, remote_tip: str | None) -> bool:
@@ -254,13 +260,13 @@ class OwnChain:
         if queued.subjects:
             new_tip = self._clone.commit_files(
                 onto,
-                {self._log_path: self.log, self._status_path: self._squashed(queued.records)},
+                {**self.log.changes(), self._status_path: self._squashed(queued.records)},
                 _joined(queued.subjects),
             )
             recovered = False
         elif onto is None or not self._holds_own_files(onto):
             message = f"chore: Update {self.session} status"
-            files = {self._log_path: self.log, self._status_path: self._render(self.status)}
+            files = {**self.log.changes(), self._status_path: self._render(self.status)}
             new_tip = self._clone.commit_files(onto, files, message)
             queued = _Queued()
             queued.add(message, None)
@@ -307,13 +313,6 @@ class OwnChain:
             self._rendered = cached
         return cached[1]
 
-    def _own_log_sha(self) -> str:
-        cached = self._log_sha
-        if cached is None or cached[0] is not self.log:
-            cached = (self.log, blob_sha(self.log))
-            self._log_sha = cached
-        return cached[1]
-
     def _own_status_path(self, source: str | None) -> str:
         """This session's STATUS file: ``STATUS-<SESSION>.yaml``, unless a file on the branch
         already speaks for it under another name (``STATUS-SESSION-4.yaml`` saying
@@ -350,7 +349,8 @@ class OwnChain:
         return records_in(commit, [(self._status_path, status)]) if status else []
 
     def _holds_own_files(self, commit: str) -> bool:
-        if self._clone.blob_sha(commit, self._log_path) != self._own_log_sha():
+        root = self._clone.root_tree(commit)
+        if not self.log.matches(log_files_of(self._clone.objects, root, self.session)):
             return False
         status = self._clone.read(commit, self._status_path) or b""
         # A squashed commit's extra records are history, not a difference in the file.

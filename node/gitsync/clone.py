@@ -27,7 +27,17 @@ from ifmesh.node.gitsync.errors import (
     PushRejected,
     RemoteUnreachable,
 )
-from ifmesh.node.gitsync.objects import BLOB_MODE, TREE_MODE, Entry, ObjectStore, is_sha
+from ifmesh.node.gitsync.objects import (
+    BLOB_MODE,
+    TREE_MODE,
+    Entry,
+    Graft,
+    ObjectStore,
+    is_sha,
+)
+
+# What a commit puts at a path: a file's content, an object already stored, or nothing (removed).
+FileChange = bytes | Graft | None
 
 _TIMEOUT = 120.0
 _UNREACHABLE = (
@@ -238,22 +248,14 @@ class Clone:
         entry = self.objects.lookup(self._tree_of(commit), path)
         return entry[0].hex() if entry is not None and entry[1] != TREE_MODE else None
 
+    def root_tree(self, commit: str) -> bytes:
+        return self._tree_of(commit)
+
     def top_level_files(self, commit: str) -> dict[str, str]:
         """Files at the top of the tree at ``commit``: name → blob sha."""
         return {
             name.decode("utf-8", "replace") if isinstance(name, bytes) else name: binsha.hex()
             for binsha, mode, name in self.objects.tree(self._tree_of(commit))
-            if mode != TREE_MODE
-        }
-
-    def blobs_under(self, commit: str, directory: str) -> dict[str, str]:
-        """Files directly in ``directory`` at ``commit``: path → blob sha."""
-        entry = self.objects.lookup(self._tree_of(commit), directory)
-        if entry is None or entry[1] != TREE_MODE:
-            return {}
-        return {
-            f"{directory}/{name}": binsha.hex()
-            for binsha, mode, name in self.objects.tree(entry[0])
             if mode != TREE_MODE
         }
 
@@ -312,31 +314,48 @@ class Clone:
 
     # --- writing -----------------------------------------------------------------------------
 
-    def commit_files(self, parent: str | None, files: Mapping[str, bytes], message: str) -> str:
-        """A new commit on ``parent`` whose tree is the parent's with ``files`` replaced."""
+    def commit_files(
+        self, parent: str | None, files: Mapping[str, FileChange], message: str
+    ) -> str:
+        """A new commit on ``parent`` whose tree is the parent's with ``files`` replaced
+        (content, a graft of a stored object, or None to remove the path)."""
         base = self._tree_of(parent) if parent else None
         tree = self._write_tree(base, files)
+        if tree is None:
+            tree = self.objects.write_tree([])
         parents = [bytes.fromhex(parent)] if parent else []
         binsha = self.objects.write_commit(
             tree, parents, message, self._author, self._committer, datetime.now(UTC)
         )
         return binsha.hex()
 
-    def _write_tree(self, tree: bytes | None, files: Mapping[str, bytes]) -> bytes:
+    def _write_tree(self, tree: bytes | None, files: Mapping[str, FileChange]) -> bytes | None:
+        """The tree with ``files`` applied; None when nothing is left in it (git keeps no
+        empty directories)."""
         entries: dict[str, Entry] = {}
         if tree is not None:
             entries = {entry[2]: entry for entry in self.objects.tree(tree)}
-        nested: dict[str, dict[str, bytes]] = {}
+        nested: dict[str, dict[str, FileChange]] = {}
         for path, data in files.items():
             head, sep, rest = path.partition("/")
             if sep:
                 nested.setdefault(head, {})[rest] = data
+            elif data is None:
+                entries.pop(head, None)
+            elif isinstance(data, Graft):
+                entries[head] = (data.binsha, data.mode, head)
             else:
                 entries[head] = (self.objects.store(b"blob", data), BLOB_MODE, head)
         for name, subfiles in nested.items():
             existing = entries.get(name)
             subtree = existing[0] if existing is not None and existing[1] == TREE_MODE else None
-            entries[name] = (self._write_tree(subtree, subfiles), TREE_MODE, name)
+            written = self._write_tree(subtree, subfiles)
+            if written is None:
+                entries.pop(name, None)
+            else:
+                entries[name] = (written, TREE_MODE, name)
+        if not entries:
+            return None
         return self.objects.write_tree(list(entries.values()))
 
 

@@ -1,15 +1,16 @@
-"""Event logs in git: ``.ifmesh/log/<session>.jsonl``, one canonical IFMessage per line.
+"""Event logs in git: one canonical IFMessage per line, in the files
+:mod:`ifmesh.node.gitsync.segments` lays out (``.ifmesh/log/<session>/…``).
 
 Pure functions over file text: reading a log (a bad line is a typed error and is skipped,
 never the end of the file), the point a restarted node resumes ``seq`` and ``lamport`` from,
-and comparing the branch's copy of our own log with ours: lines we did not write mean
-another process appends to it (two hosts, one session id); lines we wrote that the branch
-lacks were lost to a force-push and are appended again.
+and telling lines of our own log on the branch that we did not write: another process appends
+to it (two hosts, one session id), or someone pushed lines into it. (Lines we wrote that the
+branch lacks were lost to a force-push: the next commit puts our files back whole.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ifmesh.node.errors import ProtocolError
@@ -90,24 +91,18 @@ def resume_point(messages: Iterable[Envelope]) -> ResumePoint:
     return ResumePoint(seq, lamport, tuple(incarnations), count)
 
 
-@dataclass(frozen=True)
-class LogComparison:
-    foreign: tuple[tuple[int, str], ...]  # (line number, text) on the branch we never wrote
-    missing: int  # our lines the branch lacks (force-pushed away)
-
-
-def compare_own_log(branch_text: str, own_text: str) -> LogComparison:
-    ours = split_lines(own_text)
-    theirs = split_lines(branch_text)
-    own_set = set(ours)
-    their_set = set(theirs)
-    foreign = tuple(
-        (number, line)
-        for number, line in enumerate(theirs, 1)
-        if line.strip() and line not in own_set
-    )
-    missing = sum(1 for line in ours if line not in their_set)
-    return LogComparison(foreign, missing)
+def foreign_lines(data: bytes, ours: Callable[[bytes], bool]) -> list[tuple[int, str]]:
+    """(line number, text) of the lines of one file of our log on the branch that ``ours``
+    does not know. Files there are never appended to, so a last line without its newline
+    counts too."""
+    lines = data.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    return [
+        (number, line.decode("utf-8", "replace"))
+        for number, line in enumerate(lines, 1)
+        if line.strip() and not ours(line)
+    ]
 
 
 def check_foreign(

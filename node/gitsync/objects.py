@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
+from typing import NamedTuple
 
 import git
 from git.objects.fun import tree_entries_from_data, tree_to_stream
@@ -29,6 +30,13 @@ BLOB_MODE = 0o100644
 Entry = tuple[bytes, int, str]  # (binsha, mode, name), as git stores a tree entry
 _BLOB_CACHE_BYTES = 8 << 20
 _SHA = re.compile(r"[0-9a-f]{40}")
+
+
+class Graft(NamedTuple):
+    """An object already in the store, put at a path as it is (a tree: a whole directory)."""
+
+    binsha: bytes
+    mode: int
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Where each session's files live on the coordination branch (the seed's names).
 
 ``session-2-webrtc`` writes ``STATUS-SESSION-2-WEBRTC.yaml`` at the top level and its event log
-``.ifmesh/log/session-2-webrtc.jsonl``; the board is ``PHASE-0-TASK-BOARD.md``.
+under ``.ifmesh/log/session-2-webrtc/`` (segments, :mod:`ifmesh.node.gitsync.segments`; a log
+written before segments is the one file ``.ifmesh/log/session-2-webrtc.jsonl``); the board is
+``PHASE-0-TASK-BOARD.md``.
 """
 
 from __future__ import annotations
@@ -14,14 +16,22 @@ BOARD_PATH = "PHASE-0-TASK-BOARD.md"
 LOG_DIR = ".ifmesh/log"
 STATUS_GLOB = "STATUS-*.yaml"
 
-_LOG_NAME = re.compile(r"^\.ifmesh/log/([a-z0-9][a-z0-9._-]{0,63})\.jsonl$")
+_SESSION = r"[a-z0-9][a-z0-9._-]{0,63}"
+_LEGACY_LOG_NAME = re.compile(rf"^({_SESSION})\.jsonl$")
+_LOG_DIR_NAME = re.compile(rf"^{_SESSION}$")
 
 
 def status_path(session: str) -> str:
     return f"STATUS-{session.upper()}.yaml"
 
 
-def log_path(session: str) -> str:
+def log_dir(session: str) -> str:
+    """The directory of ``session``'s log segments."""
+    return f"{LOG_DIR}/{session}"
+
+
+def legacy_log_path(session: str) -> str:
+    """The whole-file log nodes wrote before segments: read, never written again."""
     return f"{LOG_DIR}/{session}.jsonl"
 
 
@@ -35,6 +45,10 @@ def session_of_status(path: str) -> str | None:
     return session_named_by(path)
 
 
-def session_of_log(path: str) -> str | None:
-    match = _LOG_NAME.match(path)
+def session_of_log_entry(name: str, is_dir: bool) -> str | None:
+    """The session an entry of ``.ifmesh/log`` belongs to: a directory of segments named by
+    the session, or a whole-file log ``<session>.jsonl``; None for anything else."""
+    if is_dir:
+        return name if _LOG_DIR_NAME.match(name) else None
+    match = _LEGACY_LOG_NAME.match(name)
     return match.group(1) if match else None

@@ -6,7 +6,8 @@ After every fetch and every push that lands, :meth:`BranchReader.read` looks at 
   confirm records go to the :class:`ConfirmLedger`, and its ``reserved:`` records to the
   :class:`~ifmesh.node.gitsync.reservation_ledger.ReservationLedger`; a session that writes
   there without a node (no event log) gets events derived from its STATUS changes;
-* the event logs at the branch's tip: lines not read before, decoded through the codec;
+* the event logs at the branch's tip: lines not read before (:mod:`ifmesh.node.gitsync.logcursor`),
+  decoded through the codec;
 * branches matching the seed glob: STATUS changes of sessions that run only the seed's polling
   loop, derived into events in commit order.
 
@@ -28,22 +29,13 @@ from ifmesh.node.board.formats.problems import ReadProblem
 from ifmesh.node.board.formats.status import StatusFile
 from ifmesh.node.gitsync.clone import Clone, CommitInfo
 from ifmesh.node.gitsync.confirm import ConfirmLedger, ConfirmRecord, records_in
-from ifmesh.node.gitsync.errors import (
-    CorruptStatus,
-    GitSyncError,
-    HistoryRewritten,
-    MalformedLogLine,
-)
+from ifmesh.node.gitsync.errors import CorruptStatus, GitSyncError, HistoryRewritten
 from ifmesh.node.gitsync.eventlog import parse_log
-from ifmesh.node.gitsync.paths import (
-    LOG_DIR,
-    STATUS_GLOB,
-    log_path,
-    session_of_log,
-    session_of_status,
-)
+from ifmesh.node.gitsync.logcursor import LogCursor
+from ifmesh.node.gitsync.paths import STATUS_GLOB, session_of_status
 from ifmesh.node.gitsync.reservation_ledger import ReservationLedger
 from ifmesh.node.gitsync.seedstatus import StatusChange, derive_events
+from ifmesh.node.gitsync.segments import log_files, log_files_of
 from ifmesh.node.gitsync.statusfiles import read_status
 from ifmesh.node.gitsync.verifying import LogVerifier
 from ifmesh.node.protocol.messages import Envelope
@@ -59,14 +51,6 @@ class ReadResult:
     dropped: list[ConfirmRecord] = field(default_factory=list)
     # Sessions whose STATUS the new commits changed, in commit order: who writes the branch.
     writers: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _LogCursor:
-    blob: str
-    lines: int
-    consumed: int  # bytes of the file already read
-    digest: str  # of those bytes, to notice a rewritten prefix
 
 
 class BranchReader:
@@ -97,7 +81,7 @@ class BranchReader:
         self.reservations = ReservationLedger()  # path reservations' records
         self.tip: str | None = None
         self._depth = 0  # first-parent depth of tip
-        self._logs: dict[str, _LogCursor] = {}
+        self._logs: dict[str, LogCursor] = {}  # by session
         # Latest readable STATUS of each session on the coordination branch (for the scribe).
         self.statuses: dict[str, StatusFile] = {}
         # Every event found in git, own log included, by its board identity.
@@ -151,7 +135,9 @@ class BranchReader:
                 parsed.append((path, status))
                 result.writers.append(session)
                 self.statuses[session] = status
-                has_log = self._clone.blob_sha(commit.sha, log_path(session)) is not None
+                root = self._clone.root_tree(commit.sha)
+                found = log_files_of(self._clone.objects, root, session)
+                has_log = found.legacy is not None or found.tree is not None
                 # What a STATUS file said before its session had a log (this session's own
                 # included): every node derives the same events from it, or boards diverge.
                 if not has_log:
@@ -161,41 +147,22 @@ class BranchReader:
             self.reservations.apply(commit.sha, commit.committed_at, parsed, won)
 
     def _read_logs(self, tip: str, result: ReadResult) -> None:
-        for path, blob in sorted(self._clone.blobs_under(tip, LOG_DIR).items()):
-            session = session_of_log(path)
-            if session is None:
-                continue
+        objects = self._clone.objects
+        for session, files in sorted(log_files(objects, self._clone.root_tree(tip)).items()):
             self.log_sessions.add(session)
-            cursor = self._logs.get(path)
-            if cursor is not None and cursor.blob == blob:
-                continue
-            data = self._clone.read(tip, path) or b""
-            lines = start = 0
-            if cursor is not None and _digest(data[: cursor.consumed]) == cursor.digest:
-                lines, start = cursor.lines, cursor.consumed
-            # Only complete lines are read; a partial last line waits for its newline.
-            end = data.rfind(b"\n", start) + 1 or start
-            try:
-                text = data[start:end].decode("utf-8")
-            except UnicodeDecodeError as exc:
-                result.errors.append(
-                    MalformedLogLine(
-                        f"not UTF-8 ({exc.reason}); the new part of this log is skipped",
-                        path=path,
-                        line=lines + 1,
-                    )
-                )
-                continue
-            read = parse_log(text, path, session, line_offset=lines)
-            self._logs[path] = _LogCursor(blob, lines + read.lines, end, _digest(data[:end]))
-            result.errors.extend(read.errors)
+            cursor = self._logs.get(session)
+            if cursor is None:
+                cursor = self._logs[session] = LogCursor(session)
             verifier = self.verifier if session != self._session else None
-            for message in read.messages:
-                if verifier is not None and not verifier.admit(message):
-                    continue  # refused (counted), or held until its key is pinned
-                self.git_events[(message.source, message.incarnation, message.seq)] = message
-                if session != self._session:
-                    result.events.append(message)
+            for piece in cursor.advance(objects, files, result.errors):
+                read = parse_log(piece.text, piece.path, session, line_offset=piece.line_offset)
+                result.errors.extend(read.errors)
+                for message in read.messages:
+                    if verifier is not None and not verifier.admit(message):
+                        continue  # refused (counted), or held until its key is pinned
+                    self.git_events[(message.source, message.incarnation, message.seq)] = message
+                    if session != self._session:
+                        result.events.append(message)
         if self.verifier is not None:
             for message in self.verifier.released():
                 self.git_events[(message.source, message.incarnation, message.seq)] = message
@@ -289,7 +256,3 @@ def writers_since(clone: Clone, tip: str, since: str | None) -> list[str]:
         parent = parents[0].hex() if parents else None
         history = clone.first_parent_history(tip, parent, pattern=STATUS_GLOB) or []
     return [s for commit in history for path in commit.paths if (s := session_of_status(path))]
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

@@ -61,6 +61,21 @@ def show(remote: Path, path: str, ref: str = BRANCH) -> str:
     return git("--git-dir", str(remote), "show", f"{ref}:{path}", check=False)
 
 
+def log_text(remote: Path, session: str, ref: str = BRANCH) -> str:
+    """A session's whole event log on the branch, read with plain git: the old layout's one
+    file, then the sealed segments, then the open segment's files (node.gitsync.segments)."""
+    listed = git(
+        "--git-dir", str(remote), "ls-tree", "-r", "--name-only", ref, "--",
+        f".ifmesh/log/{session}.jsonl", f".ifmesh/log/{session}/",
+    ).split()  # fmt: skip
+
+    def order(path: str) -> tuple[int, str]:
+        part = path.removeprefix(f".ifmesh/log/{session}/").split("/", 1)[0]
+        return {"sealed": 1, "open": 2}.get(part, 0), path
+
+    return "".join(show(remote, path, ref) for path in sorted(listed, key=order))
+
+
 def config(root: Path, session: str, remote: Path, **overrides: object) -> BridgeConfig:
     values: dict[str, object] = {
         "session": session,

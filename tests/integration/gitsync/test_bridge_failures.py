@@ -31,6 +31,7 @@ from tests.integration.gitsync.support import (
     Stamper,
     config,
     git,
+    log_text,
     opened,
     pump,
     show,
@@ -51,7 +52,7 @@ def claim(bridge: GitSync, stamp: Stamper, task: str, epoch: int = 0) -> str:
 
 
 def log_ids(remote: Path, session: str) -> list[str]:
-    text = show(remote, f".ifmesh/log/{session}.jsonl")
+    text = log_text(remote, session)
     return [json.loads(line)["id"] for line in text.splitlines()]
 
 
@@ -121,7 +122,7 @@ def test_force_push_is_recovered_by_re_appending_own_events(tmp_path: Path, remo
     git("add", "NOTES.md", cwd=work)
     git("commit", "--quiet", "-m", "rewrite", cwd=work)
     git("push", "--quiet", "--force", "origin", f"HEAD:{BRANCH}", cwd=work)
-    assert show(remote, ".ifmesh/log/session-a.jsonl") == ""
+    assert log_text(remote, "session-a") == ""
 
     ids_a.append(claim(a, stamp_a, "F2.2"))
     pump(

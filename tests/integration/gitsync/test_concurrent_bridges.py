@@ -26,6 +26,7 @@ from tests.integration.gitsync.support import (
     EXAMPLE_BOARD,
     GIT_ENV,
     REPO,
+    log_text,
     make_remote,
     show,
 )
@@ -140,7 +141,7 @@ def test_eight_bridges_converge_on_one_board(tmp_path: Path) -> None:
 
         # No event lost: every event a session emitted is in its log on the remote.
         for final, session in zip(finals, SESSIONS, strict=True):
-            log = show(remote, f".ifmesh/log/{session}.jsonl")
+            log = log_text(remote, session)
             ids = {json.loads(line)["id"] for line in log.splitlines()}
             assert set(final["own_ids"]) <= ids, f"{session} lost events"
             assert len(log.splitlines()) == len(ids), f"{session} has duplicated lines"

@@ -13,7 +13,7 @@ from ifmesh.node.gitsync.outputs import Outputs
 from ifmesh.node.gitsync.runner import AsyncGitSync
 from ifmesh.node.protocol.messages import TaskClaim
 from tests.conftest import require_tool
-from tests.integration.gitsync.support import Stamper, config, make_remote, show
+from tests.integration.gitsync.support import Stamper, config, log_text, make_remote
 
 pytestmark = pytest.mark.integration
 
@@ -48,4 +48,4 @@ async def test_async_bridge_confirms_a_claim_and_flushes_on_close(tmp_path: Path
     )
     bridge.submit(late)
     assert await bridge.close(timeout=20) == 0
-    assert late.id in show(remote, ".ifmesh/log/session-a.jsonl")
+    assert late.id in log_text(remote, "session-a")

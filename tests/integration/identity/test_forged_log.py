@@ -19,7 +19,7 @@ from tests.integration.identity.support import push_as_anyone, status, until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 VICTIM = "session-2-webrtc"
-LOG = f".ifmesh/log/{VICTIM}.jsonl"
+LOG = f".ifmesh/log/{VICTIM}/open"  # the victim's open segment (node.gitsync.segments)
 TASK = "F2.3"  # available on the example board, held by nobody
 
 
@@ -51,7 +51,7 @@ async def test_an_event_forged_into_a_sessions_log_is_refused_on_every_node(
         others = [s for s in room.members if s != VICTIM]
 
         def forge(work: Path) -> None:
-            log = work / LOG
+            log = sorted((work / LOG).iterdir())[-1]  # its latest file
             genuine = codec.decode(log.read_bytes().splitlines()[-1])
             with log.open("ab") as file:
                 file.writelines(forged_lines(genuine, genuine.timestamp))

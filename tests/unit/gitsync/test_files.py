@@ -9,8 +9,14 @@ import pytest
 from ifmesh.node.board.formats.status import parse_status
 from ifmesh.node.gitsync import ownstatus
 from ifmesh.node.gitsync.errors import CorruptStatus, IncarnationConflict
-from ifmesh.node.gitsync.eventlog import check_foreign, compare_own_log, parse_log, resume_point
-from ifmesh.node.gitsync.paths import log_path, session_of_log, session_of_status, status_path
+from ifmesh.node.gitsync.eventlog import check_foreign, foreign_lines, parse_log, resume_point
+from ifmesh.node.gitsync.paths import (
+    legacy_log_path,
+    log_dir,
+    session_of_log_entry,
+    session_of_status,
+    status_path,
+)
 from ifmesh.node.gitsync.statusfiles import read_status
 from ifmesh.node.protocol import codec
 from ifmesh.node.protocol.messages import Blocker, TaskComplete, TaskProgress, make_message
@@ -23,8 +29,11 @@ def test_names_follow_the_seed() -> None:
     assert status_path(S) == "STATUS-SESSION-2-WEBRTC.yaml"
     assert session_of_status("STATUS-SESSION-2-WEBRTC.yaml") == S
     assert session_of_status("docs/STATUS-X.yaml") is None
-    assert log_path(S) == ".ifmesh/log/session-2-webrtc.jsonl"
-    assert session_of_log(log_path(S)) == S
+    assert log_dir(S) == ".ifmesh/log/session-2-webrtc"
+    assert session_of_log_entry("session-2-webrtc", is_dir=True) == S
+    assert legacy_log_path(S) == ".ifmesh/log/session-2-webrtc.jsonl"
+    assert session_of_log_entry("session-2-webrtc.jsonl", is_dir=False) == S
+    assert session_of_log_entry("README.md", is_dir=False) is None
 
 
 def line(seq: int, incarnation: str = "inc-1", source: str = S) -> str:
@@ -42,7 +51,7 @@ def line(seq: int, incarnation: str = "inc-1", source: str = S) -> str:
 
 def test_log_reading_skips_bad_lines_and_resumes_from_the_highest_seq() -> None:
     text = "\n".join([line(1), "{oops", line(2, source="session-9"), line(3)]) + "\n" + line(4)
-    read = parse_log(text, log_path(S), S)
+    read = parse_log(text, legacy_log_path(S), S)
     assert [m.seq for m in read.messages] == [1, 3]  # line 4 has no newline yet
     assert [e.line for e in read.errors] == [2, 3]
     point = resume_point(read.messages)
@@ -50,17 +59,17 @@ def test_log_reading_skips_bad_lines_and_resumes_from_the_highest_seq() -> None:
 
 
 def test_own_log_on_the_branch_compared_with_ours() -> None:
-    ours = line(1) + "\n" + line(2) + "\n"
-    assert compare_own_log(ours, ours).foreign == ()
-    lost = compare_own_log(line(1) + "\n", ours)
-    assert lost.missing == 1 and lost.foreign == ()
+    ours = {line(1).encode(), line(2).encode()}
+    assert foreign_lines((line(1) + "\n" + line(2) + "\n").encode(), ours.__contains__) == []
     other = line(3, incarnation="inc-2")
-    forked = compare_own_log(ours + other + "\n", ours)
-    assert forked.foreign == ((3, other),)
+    # A file of the log is never appended to: its last line counts without a newline.
+    forked = foreign_lines((line(1) + "\n\n" + other).encode(), ours.__contains__)
+    assert forked == [(3, other)]
+    path = f"{log_dir(S)}/open/000003.jsonl"
     with pytest.raises(IncarnationConflict, match=r"inc-1.*inc-2"):
-        check_foreign(forked.foreign, log_path(S), S, "inc-1")
-    garbage = check_foreign([(5, "{hand edit")], log_path(S), S, "inc-1")
-    assert garbage[0].line == 5
+        check_foreign(forked, path, S, "inc-1")
+    garbage = check_foreign([(5, "{hand edit")], path, S, "inc-1")
+    assert garbage[0].line == 5 and garbage[0].path == path
 
 
 def test_own_status_follows_own_events_in_the_seed_format() -> None:
