@@ -1,5 +1,8 @@
 """End-to-end claim propagation: a claim issued on one node until every other node has folded
-it, for rooms of N = 3 and 8 node processes (real signaling, real git, 127.0.0.1 only).
+it, for rooms of N = 3 and 8 node processes (real signaling, real git, 127.0.0.1 only). The
+nodes run with the product's defaults, so they sign every event and verify their peers' before
+the fold (issue 23: the checks hold with signing on); the figures say whether every node signed
+(``signing``) and how many events the nodes refused (``refused``, 0 unless something is wrong).
 
 Measured in the same run, next to each other:
 * through the control API (the claim's HTTP call starts the clock), p50/p99, until the claim
@@ -11,6 +14,10 @@ Measured in the same run, next to each other:
   with the same N: the floor any mesh-based claim stands on. Its rounds alternate with the
   API rounds (both rooms are up at once), so both see the same load on a shared machine;
 * a central WebSocket hub (a minimal aiohttp server relaying to every client): reported only;
+* with ``--unsigned-beside``, what signing costs here: a third room whose nodes run with
+  ``--no-signing``, up at the same time, its claims taking turns with the signed room's each
+  round (``ifmesh_unsigned``, ``api_p50_ms_signed_over_unsigned``; reported, not checked — and
+  its load is on the signed room's figures too, so the checks are read from a run without it);
 * the Phase-0 session instructions' git polling loop: a claim is seen after half the 30 s
   interval on average (15 s), no measurement needed.
 
@@ -30,7 +37,8 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +47,9 @@ from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-import mesh as mesh_benchmark  # noqa: E402
 
 from benchmarks._figures import check, percentile, progress  # noqa: E402
+from benchmarks._probe_room import ProbeRoom, bare_aiortc  # noqa: E402
 from ifmesh.node.cli.room import LocalRoom, ifmesh_command  # noqa: E402
 from ifmesh.node.control.client import ControlClient  # noqa: E402
 from ifmesh.node.errors import IfmeshError  # noqa: E402
@@ -56,6 +62,7 @@ CLI_ROUNDS = 5
 HUB_ROUNDS = 100
 TASK = "F2.3"  # a filler task nobody holds on the example board
 POLLING_MEAN_MS = 15_000.0
+BARE_START = 120.0  # seconds for the bare processes to start (benchmarks/mesh.py's)
 
 
 @dataclass
@@ -116,11 +123,10 @@ class Watchers:
         return max(folded for folded, _ in rows), max(read for _, read in rows)
 
 
-async def claim_round(
-    room: LocalRoom, clients: dict[str, ControlClient], watchers: Watchers, *, via_cli: bool
-) -> Round:
+async def claim_round(claims: ClaimRoom, *, via_cli: bool) -> Round:
     """One claim of TASK on the actor until every other node folded it; released afterwards
     (not timed) so the next round can claim again."""
+    room, clients, watchers = claims.room, claims.clients, claims.watchers
     index = len(watchers.arrivals[watchers.others[0]])
     start = time.monotonic()
     if via_cli:
@@ -147,47 +153,99 @@ def summary(values: list[float]) -> dict[str, float]:
     return {"p50_ms": statistics.median(values), "p99_ms": percentile(values, 0.99)}
 
 
-async def side_by_side(size: int) -> tuple[dict[str, float], dict[str, float]]:
-    """The ifmesh room and the bare aiortc room, measured interleaved (a bare broadcast, then a
-    claim, ...) so that both see the same load on a shared machine."""
-    figures: dict[str, float] = {}
+def rounded(figures: dict[str, Any]) -> dict[str, Any]:
+    return {k: round(v, 2) if isinstance(v, float) else v for k, v in figures.items()}
+
+
+@dataclass
+class ClaimRoom:
+    """One room of node processes, a control connection held per node (as an agent's
+    integration holds one), and the watchers of the actor's claims."""
+
+    room: LocalRoom
+    clients: dict[str, ControlClient]
+    watchers: Watchers
+    api: list[Round] = field(default_factory=list)
+
+    async def identity(self) -> dict[str, Any]:
+        """Whether every node signs its events, and how many events they refused (any is a
+        fault here: every session's key is pinned from the room's branch)."""
+        statuses = await asyncio.gather(*(c.query("status") for c in self.clients.values()))
+        refused = [s["identity"].get("refused", {}).get("by_code", {}) for s in statuses]
+        return {
+            "signing": all(s["identity"]["signing"] for s in statuses),
+            "refused": sum(sum(codes.values()) for codes in refused),
+        }
+
+    def rss_mb_max(self) -> float:
+        pids = [m.process.pid for m in self.room.members.values() if m.process is not None]
+        return max(rss_mb(pid) for pid in pids)
+
+
+@contextlib.asynccontextmanager
+async def claim_room(directory: Path, size: int, node_args: list[str]) -> AsyncIterator[ClaimRoom]:
+    async with (
+        LocalRoom(directory, sessions=size, extra_args=node_args) as room,  # product defaults
+        contextlib.AsyncExitStack() as stack,
+    ):
+        await room.wait_mesh(timeout=180)
+        clients = {s: await stack.enter_async_context(room.client(s)) for s in room.members}
+        watchers = await stack.enter_async_context(Watchers(clients, next(iter(clients))))
+        yield ClaimRoom(room, clients, watchers)
+
+
+def visible(rounds: list[Round]) -> dict[str, float]:
+    """p50/p99 until the claim was visible on every other node, and until read from each."""
+    shown = summary([r.visible_ms for r in rounds])
+    read = summary([r.delivered_ms for r in rounds])
+    return {"p50_ms": shown["p50_ms"], "p99_ms": shown["p99_ms"],
+            "to_watcher_p50_ms": read["p50_ms"], "to_watcher_p99_ms": read["p99_ms"]}  # fmt: skip
+
+
+async def side_by_side(size: int, *, unsigned_beside: bool) -> dict[str, Any]:
+    """The ifmesh room (signing, the default) and the bare aiortc room, measured interleaved (a
+    bare broadcast, then a claim, ...) so that both see the same load on a shared machine; with
+    ``unsigned_beside``, a room of ``--no-signing`` nodes too, taking its turn each round."""
+    figures: dict[str, Any] = {}
     server = SignalingServer(ServerConfig(port=0))
     await server.start()
-    bare_room = mesh_benchmark.Room("bare", server.url, size)
+    bare_room = ProbeRoom("bare", size, bare_aiortc(server.url))
     bare: list[float] = []
     try:
-        await bare_room.start()
+        await bare_room.start(BARE_START)
         await bare_room.form()
         with tempfile.TemporaryDirectory(prefix=f"ifmesh-e2e-{size}-") as directory:
-            async with (
-                LocalRoom(Path(directory), sessions=size) as room,  # the product defaults
-                contextlib.AsyncExitStack() as stack,
-            ):
-                await room.wait_mesh(timeout=180)
-                # One connection per node, held for the run, as an agent's integration holds it.
-                clients = {s: await stack.enter_async_context(room.client(s)) for s in room.members}
-                watchers = await stack.enter_async_context(Watchers(clients, next(iter(clients))))
-                api: list[Round] = []
+            async with contextlib.AsyncExitStack() as stack:
+                kinds: dict[str, list[str]] = {"signed": []}  # signing: the product default
+                if unsigned_beside:
+                    kinds["unsigned"] = ["--no-signing"]
+                rooms = {
+                    kind: await stack.enter_async_context(
+                        claim_room(Path(directory) / kind, size, node_args)
+                    )
+                    for kind, node_args in kinds.items()
+                }
+                signed = rooms["signed"]
                 for round_ in range(API_ROUNDS):
                     began, arrived = await bare_room.broadcast(f"lat{round_}", 1)
                     bare.append((max(arrived) - began) * 1000)
-                    api.append(await claim_round(room, clients, watchers, via_cli=False))
-                cli = [
-                    await claim_round(room, clients, watchers, via_cli=True)
-                    for _ in range(CLI_ROUNDS)
-                ]
-                pids = [m.process.pid for m in room.members.values() if m.process is not None]
-                figures["node_rss_mb_max"] = max(rss_mb(pid) for pid in pids)
+                    # Who goes first alternates, so neither room always follows the other's.
+                    turns = list(rooms.values())
+                    for claims in turns if round_ % 2 == 0 else turns[::-1]:
+                        claims.api.append(await claim_round(claims, via_cli=False))
+                cli = [await claim_round(signed, via_cli=True) for _ in range(CLI_ROUNDS)]
+                for kind, claims in rooms.items():
+                    figures[kind] = (
+                        {f"api_{name}": value for name, value in visible(claims.api).items()}
+                        | {"node_rss_mb_max": claims.rss_mb_max()}
+                        | await claims.identity()
+                    )
+                figures["signed"] |= {f"cli_{n}": value for n, value in visible(cli).items()}
     finally:
         await bare_room.stop()
         await server.stop()
-    for name, rounds in (("api", api), ("cli", cli)):
-        visible = summary([r.visible_ms for r in rounds])
-        delivered = summary([r.delivered_ms for r in rounds])
-        figures[f"{name}_p50_ms"], figures[f"{name}_p99_ms"] = visible["p50_ms"], visible["p99_ms"]
-        figures[f"{name}_to_watcher_p50_ms"] = delivered["p50_ms"]
-        figures[f"{name}_to_watcher_p99_ms"] = delivered["p99_ms"]
-    return figures, summary(bare)
+    figures["bare"] = summary(bare)
+    return figures
 
 
 async def websocket_hub(size: int) -> dict[str, float]:
@@ -235,6 +293,11 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description="claim propagation end to end (see docstring)")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="e.g. 3 or 3,8")
     parser.add_argument("--rounds", type=int, default=API_ROUNDS, help="claims through the API")
+    parser.add_argument(
+        "--unsigned-beside",
+        action="store_true",
+        help="also a room of --no-signing nodes, its claims interleaved (signing's cost, issue 23)",
+    )
     args = parser.parse_args()
     SIZES = tuple(int(size) for size in args.sizes.split(","))
     API_ROUNDS = args.rounds
@@ -243,8 +306,9 @@ async def main() -> None:
     checks = []
     for size in SIZES:
         try:
-            progress(f"N={size}: ifmesh room (processes, git, signaling) beside bare aiortc")
-            ours, bare = await side_by_side(size)
+            also = " and an unsigned room" if args.unsigned_beside else ""
+            progress(f"N={size}: ifmesh room (processes, git, signaling), bare aiortc{also}")
+            measured = await side_by_side(size, unsigned_beside=args.unsigned_beside)
             progress(f"N={size}: central WebSocket hub")
             hub = await websocket_hub(size)
         except (IfmeshError, TimeoutError, EOFError, OSError) as exc:
@@ -258,11 +322,19 @@ async def main() -> None:
             if size == 8:
                 checks.append(check("node process RSS at N=8 (max)", 1e9, "MB", "<=", 120.0))
             continue
+        ours, bare = measured["signed"], measured["bare"]
         figures[f"n{size}"] = {
-            "ifmesh": {k: round(v, 2) for k, v in ours.items()},
-            "bare_broadcast": {k: round(v, 2) for k, v in bare.items()},
-            "websocket_hub": {k: round(v, 2) for k, v in hub.items()},
+            "ifmesh": rounded(ours),  # signing on: the default
+            "bare_broadcast": rounded(bare),
+            "websocket_hub": rounded(hub),
         }
+        if "unsigned" in measured:
+            unsigned = measured["unsigned"]
+            figures[f"n{size}"]["ifmesh_unsigned"] = rounded(unsigned)
+            for name in ("api_p50_ms", "api_p99_ms"):
+                figures[f"n{size}"][f"{name}_signed_over_unsigned"] = round(
+                    ours[name] / unsigned[name], 3
+                )
         ratio = ours["api_p50_ms"] / bare["p50_ms"]
         figures[f"n{size}"]["api_p50_over_bare_p50"] = round(ratio, 2)
         checks.append(check(f"N={size} claim via API p50 / bare broadcast p50", ratio,

@@ -43,9 +43,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._figures import percentile, progress  # noqa: E402
-from ifmesh.node.mesh.probe import ProbeProcess, probe_message  # noqa: E402
-from ifmesh.node.protocol import codec  # noqa: E402
+from benchmarks._figures import check, percentile, progress  # noqa: E402
+from benchmarks._probe_room import WAIT, ProbeRoom, bare_aiortc, mesh_probe  # noqa: E402
 from ifmesh.signaling.config import ServerConfig  # noqa: E402
 from ifmesh.signaling.server import SignalingServer  # noqa: E402
 
@@ -57,60 +56,13 @@ FLOOD_REPEATS = 3
 BARE_KILL_CAP = 45.0
 MESH_KILL_CAP = 15.0
 START = 120.0
-WAIT = 60.0
 
 
-class Room:
-    """N processes of one kind in their own signaling room."""
+class Room(ProbeRoom):
+    """A probe room of one kind, with what this benchmark adds: memory and kill -9."""
 
     def __init__(self, kind: str, url: str, size: int) -> None:
-        self.kind = kind
-        self.sessions = [f"n{i}" for i in range(size)]
-        room = f"{kind}-{size}-{time.monotonic_ns()}"
-        script = str(ROOT / "benchmarks" / "_bare_aiortc_node.py")
-        self.probes = [
-            ProbeProcess.mesh(url, room, s)
-            if kind == "mesh"
-            else ProbeProcess(s, [sys.executable, script, url, room, s])
-            for s in self.sessions
-        ]
-
-    async def start(self) -> None:
-        await asyncio.gather(*(p.start(cwd=str(ROOT)) for p in self.probes))
-        await asyncio.gather(
-            *(p.expect(lambda e: e["event"] == "started", START) for p in self.probes)
-        )
-
-    async def form(self) -> float:
-        go = time.monotonic()
-        for probe in self.probes:
-            await probe.command("join")
-        ups = await asyncio.gather(
-            *(p.expect(lambda e, o=o: e["event"] == "up" and e["peer"] == o, WAIT)
-              for p in self.probes for o in self.sessions if o != p.session)
-        )  # fmt: skip
-        return float(max(e["t"] for e in ups) - go)
-
-    async def broadcast(self, label: str, count: int) -> tuple[float, list[float]]:
-        """(when the sender began, when each receiver had the last of them)."""
-        sender, receivers = self.probes[0], self.probes[1:]
-        # The bare twin pads its documents to the size of the mesh's frame for the same label.
-        size = len(codec.encode(probe_message(sender.session, label, count - 1, count, 0))) + 1
-        # Each probe's events are looked through from here on, not from its first: scanning
-        # every earlier event per round made this driver's CPU grow with the round number
-        # (88 % of a core by round 6,000), taken from the probes it measures on 2 cores.
-        marks = {p.session: len(p.events) for p in self.probes}
-        await sender.command("broadcast", label=label, count=count, size=size)
-        sent = await sender.expect(
-            lambda e: e["event"] == "sent" and e["label"] == label, WAIT, marks[sender.session]
-        )
-        kind = "flood" if label.startswith("flood") else "message"
-        got = await asyncio.gather(
-            *(r.expect(lambda e: e["event"] == kind and e["label"] == label, WAIT,
-                       marks[r.session])
-              for r in receivers)
-        )  # fmt: skip
-        return float(sent["t_first"]), [float(e["t"]) for e in got]
+        super().__init__(kind, size, mesh_probe(url) if kind == "mesh" else bare_aiortc(url))
 
     async def rss_mb(self) -> float:
         for probe in self.probes:
@@ -135,16 +87,13 @@ class Room:
             return cap  # not detected within the cap: reported as the cap
         return float(max(e["t"] for e in downs) - killed)
 
-    async def stop(self) -> None:
-        await asyncio.gather(*(p.stop() for p in self.probes), return_exceptions=True)
-
 
 async def measure(url: str, size: int) -> dict[str, dict[str, float]]:
     rooms = {kind: Room(kind, url, size) for kind in KINDS}
     figures: dict[str, dict[str, float]] = {kind: {} for kind in KINDS}
     try:
         for room in rooms.values():
-            await room.start()
+            await room.start(START)
         for kind, room in rooms.items():
             figures[kind]["formation_s"] = await room.form()
         latencies: dict[str, list[float]] = {kind: [] for kind in KINDS}
@@ -171,12 +120,6 @@ async def measure(url: str, size: int) -> dict[str, dict[str, float]]:
         for room in rooms.values():
             await room.stop()
     return {k: {n: round(v, 4) for n, v in f.items()} for k, f in figures.items()}
-
-
-def check(name: str, value: float, unit: str, op: str, target: float) -> dict[str, Any]:
-    met = value <= target if op == "<=" else value >= target
-    return {"name": name, "value": round(value, 4), "unit": unit, "op": op, "target": target,
-            "met": met}  # fmt: skip
 
 
 def checks_for(size: int, bare: dict[str, float], mesh: dict[str, float]) -> tuple[

@@ -50,7 +50,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._figures import percentile, progress  # noqa: E402
+from benchmarks._figures import check, percentile, progress  # noqa: E402
+from benchmarks._probe_room import Launch, ProbeRoom, mesh_probe  # noqa: E402
 from ifmesh.node.cli.room import LocalRoom  # noqa: E402
 from ifmesh.node.control.client import ControlClient  # noqa: E402
 from ifmesh.node.errors import IfmeshError  # noqa: E402
@@ -58,7 +59,7 @@ from ifmesh.node.identity import seal  # noqa: E402
 from ifmesh.node.identity.gate import Gate, Verdict, VerifiedSignatures  # noqa: E402
 from ifmesh.node.identity.keys import SessionKey  # noqa: E402
 from ifmesh.node.identity.pins import FIRST_USE, Pin, PinBook  # noqa: E402
-from ifmesh.node.mesh.probe import ProbeProcess, probe_message  # noqa: E402
+from ifmesh.node.mesh.probe import ProbeProcess  # noqa: E402
 from ifmesh.node.protocol import codec, messages  # noqa: E402
 from ifmesh.signaling.config import ServerConfig  # noqa: E402
 from ifmesh.signaling.server import SignalingServer  # noqa: E402
@@ -149,67 +150,38 @@ def per_message() -> dict[str, Any]:
 # --- mesh broadcast at N = 8 ------------------------------------------------------------------
 
 
-class MeshRoom:
-    """N probe processes of one kind in their own signaling room."""
+def signing_probe(url: str) -> Launch:
+    """The mesh probe with signing on (benchmarks/_signing_mesh_node.py)."""
+    script = str(ROOT / "benchmarks" / "_signing_mesh_node.py")
+    return lambda room, session: ProbeProcess(session, [
+        sys.executable, script, "--signaling", url, "--room", room, "--session", session,
+        "--host-address", "127.0.0.1",
+    ])  # fmt: skip
 
-    def __init__(self, kind: str, url: str, size: int) -> None:
-        self.kind = kind
-        self.sessions = [f"n{i}" for i in range(size)]
-        room = f"{kind}-{size}-{time.monotonic_ns()}"
-        script = str(ROOT / "benchmarks" / "_signing_mesh_node.py")
-        self.probes = [
-            ProbeProcess.mesh(url, room, s)
-            if kind == "unsigned"
-            else ProbeProcess(s, [sys.executable, script, "--signaling", url, "--room", room,
-                                  "--session", s, "--host-address", "127.0.0.1"])
-            for s in self.sessions
-        ]  # fmt: skip
 
-    async def start(self) -> None:
-        await asyncio.gather(*(p.start(cwd=str(ROOT)) for p in self.probes))
-        await asyncio.gather(
-            *(p.expect(lambda e: e["event"] == "started", START) for p in self.probes)
-        )
-        for probe in self.probes:
-            await probe.command("join")
-        await asyncio.gather(
-            *(p.expect(lambda e, o=o: e["event"] == "up" and e["peer"] == o, START)
-              for p in self.probes for o in self.sessions if o != p.session)
-        )  # fmt: skip
-
-    async def broadcast(self, label: str) -> float:
-        """Seconds from the sender's broadcast until the last receiver accepted the message."""
-        sender, receivers = self.probes[0], self.probes[1:]
-        marks = {p.session: len(p.events) for p in self.probes}
-        size = len(codec.encode(probe_message(sender.session, label, 0, 1, 0))) + 1
-        await sender.command("broadcast", label=label, count=1, size=size)
-        sent = await sender.expect(
-            lambda e: e["event"] == "sent" and e["label"] == label, WAIT, marks[sender.session]
-        )
-        got = await asyncio.gather(
-            *(r.expect(lambda e: e["event"] == "message" and e["label"] == label, WAIT,
-                       marks[r.session])
-              for r in receivers)
-        )  # fmt: skip
-        return max(float(e["t"]) for e in got) - float(sent["t_first"])
-
-    async def stop(self) -> None:
-        await asyncio.gather(*(p.stop() for p in self.probes), return_exceptions=True)
+async def broadcast_ms(room: ProbeRoom, label: str) -> float:
+    """Milliseconds from the sender's broadcast until the last receiver accepted the message."""
+    began, arrived = await room.broadcast(label, 1)
+    return (max(arrived) - began) * 1000
 
 
 async def mesh_broadcast(rounds: int) -> dict[str, Any]:
     progress(f"N={SIZE}: mesh broadcast, signed beside unsigned, {rounds} rounds each")
     server = SignalingServer(ServerConfig(port=0))
     await server.start()
-    rooms = {kind: MeshRoom(kind, server.url, SIZE) for kind in ("signed", "unsigned")}
+    rooms = {
+        "signed": ProbeRoom("signed", SIZE, signing_probe(server.url)),
+        "unsigned": ProbeRoom("unsigned", SIZE, mesh_probe(server.url)),
+    }
     latencies: dict[str, list[float]] = {kind: [] for kind in rooms}
     try:
         for room in rooms.values():
-            await room.start()
+            await room.start(START)
+            await room.form(START)
         for round_ in range(rounds):
             order = ("signed", "unsigned") if round_ % 2 == 0 else ("unsigned", "signed")
             for kind in order:
-                latencies[kind].append(await rooms[kind].broadcast(f"lat{round_}") * 1000)
+                latencies[kind].append(await broadcast_ms(rooms[kind], f"lat{round_}"))
     finally:
         for room in rooms.values():
             await room.stop()
@@ -315,11 +287,6 @@ async def claim_path(directory: Path, *, same: bool = False) -> dict[str, Any]:
             "unsigned": summary(unsigned.latencies) | {"failures": unsigned.failures},
             "signed_room_refusals": identity["refused"]["by_code"],
         }
-
-
-def check(name: str, value: float, unit: str, op: str, target: float) -> dict[str, Any]:
-    met = value <= target if op == "<=" else value >= target
-    return {"name": name, "value": value, "unit": unit, "op": op, "target": target, "met": met}
 
 
 async def main() -> None:

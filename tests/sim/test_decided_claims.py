@@ -11,35 +11,21 @@ joining and killed mid-claim, partitions. Checked: never two sessions told "won"
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 
 import pytest
 
-from tests.sim.decisions.room import Room, Scenario, simulate, violations
+from tests.sim.decisions.room import Scenario, simulate, violations
+from tests.sim.decisions.seeds import blocks, checked, seeds
 
-ONLY = os.environ.get("IFMESH_SIM_SEED")
-SEEDS = [int(ONLY)] if ONLY else list(range(500))
-BLOCK = 50
+SCENARIOS = 500
+SEEDS = seeds(SCENARIOS)
 _totals: Counter[str] = Counter()
 
 
-def _check(room: Room) -> None:
-    problems = violations(room)
-    if problems:
-        tail = "\n".join(room.trace[-60:])
-        pytest.fail(
-            f"{room.scenario}:\n  " + "\n  ".join(problems) + f"\ntrace:\n{tail}"
-            f"\nreplay: IFMESH_SIM_SEED={room.scenario.seed} pytest {__file__}",
-            pytrace=False,
-        )
-
-
-@pytest.mark.parametrize("block", range(0, len(SEEDS), BLOCK))
+@pytest.mark.parametrize("block", blocks(SEEDS))
 def test_never_two_winners_and_the_mesh_agrees_with_git(block: int) -> None:
-    for seed in SEEDS[block : block + BLOCK]:
-        room = simulate(Scenario.draw(seed))
-        _check(room)
+    for room in checked(SEEDS, block, simulate, violations, __file__):
         _totals.update(room.told.decided_by)
         _totals["undecided"] += room.told.undecided
         _totals["scenarios"] += 1
@@ -47,9 +33,10 @@ def test_never_two_winners_and_the_mesh_agrees_with_git(block: int) -> None:
 
 def test_the_scenarios_exercise_both_deciders() -> None:
     """Not vacuous: across the seeds, the mesh decides most claims and git many."""
-    if _totals["scenarios"] < len(SEEDS):  # run alone, or in another order: measure here
+    # Run alone, in another order, or beside IFMESH_SIM_SEED's one seed: measure here.
+    if _totals["scenarios"] < SCENARIOS:
         _totals.clear()
-        for seed in SEEDS[:100]:
+        for seed in range(100):
             room = simulate(Scenario.draw(seed))
             _totals.update(room.told.decided_by)
     assert _totals["mesh"] > 50, _totals

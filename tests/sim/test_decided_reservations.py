@@ -11,36 +11,22 @@ told "reserved" stands in git.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 
 import pytest
 
-from tests.sim.decisions.reservations import ReservationRoom, simulate, violations
+from tests.sim.decisions.reservations import simulate, violations
 from tests.sim.decisions.room import Scenario
+from tests.sim.decisions.seeds import blocks, checked, seeds
 
-ONLY = os.environ.get("IFMESH_SIM_SEED")
-SEEDS = [int(ONLY)] if ONLY else list(range(200))
-BLOCK = 50
+SCENARIOS = 200
+SEEDS = seeds(SCENARIOS)
 _totals: Counter[str] = Counter()
 
 
-def _check(room: ReservationRoom) -> None:
-    problems = violations(room)
-    if problems:
-        tail = "\n".join(room.trace[-60:])
-        pytest.fail(
-            f"{room.scenario}:\n  " + "\n  ".join(problems) + f"\ntrace:\n{tail}"
-            f"\nreplay: IFMESH_SIM_SEED={room.scenario.seed} pytest {__file__}",
-            pytrace=False,
-        )
-
-
-@pytest.mark.parametrize("block", range(0, len(SEEDS), BLOCK))
+@pytest.mark.parametrize("block", blocks(SEEDS))
 def test_never_two_holders_of_conflicting_paths_and_the_mesh_agrees_with_git(block: int) -> None:
-    for seed in SEEDS[block : block + BLOCK]:
-        room = simulate(Scenario.draw(seed))
-        _check(room)
+    for room in checked(SEEDS, block, simulate, violations, __file__):
         _totals.update(room.tally.decided_by)
         _totals["lost"] += room.tally.lost
         _totals["lost_to_tracked"] += room.tally.lost_to_tracked
@@ -51,9 +37,9 @@ def test_never_two_holders_of_conflicting_paths_and_the_mesh_agrees_with_git(blo
 def test_the_scenarios_exercise_both_deciders() -> None:
     """Not vacuous: across the seeds, the mesh decides most reservations, git many, and many
     lose a race, some of them to a reservation that overlaps only through a tracked file."""
-    if _totals["scenarios"] < len(SEEDS):
+    if _totals["scenarios"] < SCENARIOS:  # not the whole run: measure here
         _totals.clear()
-        for seed in SEEDS[:60]:
+        for seed in range(60):
             room = simulate(Scenario.draw(seed))
             _totals.update(room.tally.decided_by)
             _totals["lost"] += room.tally.lost

@@ -1,7 +1,8 @@
 """The simulated rooms' pairs: links between nodes that come up, go down (at once, or
-silently: a link that carries nothing until each side declares it dead), and partitions that
-heal. Shared by the rooms of decided claims (room.py) and of path reservations
-(reservations.py); each room says what a node is and what its scenario does.
+silently: a link that carries nothing until each side declares it dead), partitions that
+heal, and a node killed (its links go silent). Shared by the rooms of decided claims (room.py)
+and of path reservations (reservations.py); each room says what its nodes do with git
+(:mod:`tests.sim.decisions.node`) and what its scenario does.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ class PairedNode(Protocol):
     alive: bool
     mesh: SimMesh
 
+    def halt(self) -> None: ...
+
 
 class PairedRoom:
     """Needs ``scenario`` (``latency``, ``loss``), ``rng``, ``nodes`` and ``t0`` set by the room."""
 
     scenario: Any
     rng: random.Random
-    nodes: dict[str, Any]
+    nodes: dict[str, PairedNode]
     t0: datetime
 
     def __init__(self) -> None:
@@ -40,7 +43,7 @@ class PairedRoom:
     def log(self, line: str) -> None:
         self.trace.append(f"{asyncio.get_running_loop().time():8.3f} {line}")
 
-    def alive(self) -> list[Any]:
+    def alive(self) -> list[PairedNode]:
         return [n for n in self.nodes.values() if n.alive]
 
     def connect(self, a: str, b: str) -> None:
@@ -82,6 +85,20 @@ class PairedRoom:
     def reconnect_later(self, a: str, b: str, delay: float) -> None:
         asyncio.get_running_loop().call_later(delay, self.connect, a, b)
 
+    def pair_up(self, session: str) -> None:
+        """A node just started: its pair to every other comes up after a little while."""
+        for other in list(self.nodes):
+            if other != session:
+                self.reconnect_later(session, other, self.rng.uniform(0.05, 0.4))
+
+    def kill(self, session: str) -> None:
+        """``kill -9``: the node's work ends at once, and its links go silent (each peer
+        declares its link dead after a while)."""
+        self.nodes[session].halt()
+        for other in list(self.nodes):
+            self.disconnect(session, other, silently=True)
+        self.log(f"{session} killed")
+
     def link_trouble(self, kind: str) -> None:
         """A pair reconnects (a new epoch), goes silent for a while, or the room partitions."""
         alive = [n.session for n in self.alive()]
@@ -111,3 +128,13 @@ class PairedRoom:
             self.cut.discard(key)
             self.reconnect_later(*sorted(key), self.rng.uniform(0.05, 0.5))
         self.log("healed")
+
+    async def wind_down(self) -> None:
+        """The scenario is over: every pair still cut comes up at once, every record and event
+        lands and is read, then every node stops."""
+        for key in sorted(self.cut, key=sorted):  # sorted: the same seed, the same run
+            self.cut.discard(key)
+            self.connect(*sorted(key))
+        await asyncio.sleep(10)
+        for node in self.nodes.values():
+            node.halt()

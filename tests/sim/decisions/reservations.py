@@ -23,9 +23,8 @@ git preferred was even made (git's "lost" then comes after it was over; docs/cla
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -34,29 +33,22 @@ from typing import Any
 from ifmesh.node.board import reservation_commands
 from ifmesh.node.board.formats.reserved import RESERVED, ReservedEntry, entry_document
 from ifmesh.node.board.formats.status import StatusFile
-from ifmesh.node.board.replica import Replica
 from ifmesh.node.board.reservations import literal_overlap, matches
-from ifmesh.node.board.state import Board, BoardConfig, Task, TaskStatus
-from ifmesh.node.claims.decider import ClaimDecider
+from ifmesh.node.board.state import Board, Task, TaskStatus
 from ifmesh.node.claims.reservation_rules import entries
-from ifmesh.node.control.running import BoardChanged
 from ifmesh.node.errors import IfmeshError
 from ifmesh.node.gitsync.reservation_ledger import (
     AwaitedRecords,
     ReservationLedger,
 )
-from ifmesh.node.mesh.framing import Delivery
-from ifmesh.node.mesh.messaging import AckedSend
 from ifmesh.node.protocol import messages as m
-from ifmesh.node.protocol.messages import Envelope, SwarmRegister
+from ifmesh.node.protocol.messages import Envelope
+from tests.sim.decisions.node import SessionNode
 from tests.sim.decisions.pairs import PairedRoom
 from tests.sim.decisions.room import Scenario
-from tests.sim.decisions.vloop import VirtualLoop
-from tests.sim.decisions.wire import SimMesh
+from tests.sim.decisions.vloop import run_to_end
 
-LEASE = timedelta(hours=1)
 TIMEOUT = 20.0
-FETCH_EVERY = 0.5
 TTL = 600.0
 # What a round reserves under its directory (r3/), and the files a working tree may track there.
 PATTERNS = ["", "a.md", "b.md", "*.py", "a*", "*.md"]
@@ -91,54 +83,27 @@ def fold_commit(ledger: ReservationLedger, number: int, session: str, listed: An
     ledger.apply(f"c{number}", datetime(2025, 1, 1, tzinfo=UTC), [(f"S-{session}", status)])
 
 
-class SimNode:
-    """One session's node, wired as :class:`~ifmesh.node.runtime.node.Node` wires the decider,
-    and its own git bridge (``git`` is the node: it writes records and reads the ledger)."""
+class SimNode(SessionNode):
+    """A node reserving paths, with its own git bridge (``git`` is the node: it writes its
+    records to its STATUS and reads git's verdicts from its own ledger)."""
 
     def __init__(self, room: ReservationRoom, session: str) -> None:
-        self.room = room
-        self.session = session
-        self.replica = Replica(session, f"{session}-1", initial=room.board,
-                               config=BoardConfig(lease=LEASE))  # fmt: skip
-        self.changed = BoardChanged()
-        self.mesh = SimMesh(session, room.roster, self.catch_up)
-        self.claims = ClaimDecider(self)
+        super().__init__(room, session)
         self.claims.reservations.clock = room.wall
-        self.mesh.inbox.message_handler = lambda received: self.fold([received.message])
-        self.mesh.inbox.decline = self.claims.decline
-        self.alive = True
         self.tracked = room.trees[session]  # what `git ls-files` lists in its working tree
         self.git = self
         self.listed: list[ReservedEntry] = []  # its STATUS reserved:
         self.ledger = ReservationLedger()  # git as read here
         self.awaited = AwaitedRecords()
         self.read = self.read_events = 0
-        self.work: set[asyncio.Task[Any]] = set()
 
     # --- what the decider uses -------------------------------------------------------------
 
-    def replica_or_fail(self) -> Replica:
-        return self.replica
-
-    def publish_claim(self, events: Sequence[Envelope]) -> AckedSend | None:
-        self.room.git.submit(events)
-        send = None
-        if any(pair.up for pair in self.mesh.pairs.values()):
-            send = self.mesh.send_for_ack(events[0])
-        self.changed.notify()
-        return send
-
-    def publish(self, events: Sequence[Envelope]) -> None:
-        self.room.git.submit(events)
-        for event in events:
-            p = event.payload
-            if isinstance(p, m.PathsRelease):  # its STATUS drops them
-                gone = [e for e in self.listed if e.task == p.task_id and e.pattern in p.patterns]
-                self._list([e for e in self.listed if e not in gone])
-            size, sent, blocked = self.mesh._enqueue(event, Delivery.PLAIN, None)
-            if blocked:
-                self.background(self.mesh._settle(size, sent, blocked))
-        self.changed.notify()
+    def outgoing(self, event: Envelope) -> None:
+        p = event.payload
+        if isinstance(p, m.PathsRelease):  # its STATUS drops them
+            gone = [e for e in self.listed if e.task == p.task_id and e.pattern in p.patterns]
+            self._list([e for e in self.listed if e not in gone])
 
     def write_confirm_record(self, task_id: str, epoch: int) -> None:
         raise AssertionError("no claims are made here")
@@ -151,26 +116,12 @@ class SimNode:
     def reservation_ledger(self) -> ReservationLedger:
         return self.ledger
 
-    def background(self, work: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self.work.add(task)
-        task.add_done_callback(self.work.discard)
-
-    # --- the rest of a node ----------------------------------------------------------------
+    # --- its git bridge ----------------------------------------------------------------------
 
     def _list(self, listed: list[ReservedEntry]) -> None:
         if listed != self.listed:
             self.listed = listed
             self.room.git.commit(self.session, listed)
-
-    def catch_up(self, peer: str) -> list[Envelope]:
-        return [e for e in self.replica.log if e.source == self.session][-256:]
-
-    def fold(self, events: Sequence[Envelope]) -> None:
-        for event in events:
-            with contextlib.suppress(IfmeshError):
-                self.replica.receive(event)
-        self.changed.notify()
 
     def fetch(self) -> None:
         """What git holds that this node has not read, and git's verdicts on its records."""
@@ -186,11 +137,6 @@ class SimNode:
         if verdicts:
             self.claims.reservations.git_verdicts(verdicts, self.room.wall())
             self.changed.notify()
-
-    async def run_fetches(self) -> None:
-        while self.alive:
-            self.fetch()
-            await asyncio.sleep(FETCH_EVERY * self.room.rng.uniform(0.8, 1.2))
 
 
 @dataclass
@@ -240,21 +186,8 @@ class ReservationRoom(PairedRoom):
     def start(self, session: str) -> None:
         node = SimNode(self, session)
         self.nodes[session] = node
-        register = SwarmRegister(swarm_id=session, capabilities=[], cost_per_hour=0.0, budget=0.0)
-        node.publish(node.replica.publish(register, self.wall()))
-        node.background(node.run_fetches())
-        for other in list(self.nodes):
-            if other != session:
-                self.reconnect_later(session, other, self.rng.uniform(0.05, 0.4))
-
-    def kill(self, session: str) -> None:
-        node = self.nodes[session]
-        node.alive = False
-        for task in list(node.work):
-            task.cancel()
-        for other in list(self.nodes):
-            self.disconnect(session, other, silently=True)
-        self.log(f"{session} killed")
+        node.join()
+        self.pair_up(session)
 
     async def reserve(self, node: SimNode, pattern: str) -> None:
         await asyncio.sleep(self.rng.uniform(0, 0.02))
@@ -307,7 +240,7 @@ class ReservationRoom(PairedRoom):
         await asyncio.sleep(self.rng.uniform(0.3, 2.0))
         family = "r0"
         for round_, trouble in enumerate(s.trouble, start=1):
-            self.trouble(trouble)
+            self.link_trouble(trouble)
             if self.rng.random() < 0.6:
                 family = f"r{round_}"
             contenders = self.rng.sample(
@@ -326,17 +259,7 @@ class ReservationRoom(PairedRoom):
                 )
             await asyncio.gather(*work, return_exceptions=True)
             await asyncio.sleep(self.rng.uniform(0.1, 1.5))
-        for key in sorted(self.cut, key=sorted):
-            self.cut.discard(key)
-            self.connect(*sorted(key))
-        await asyncio.sleep(10)
-        for node in self.nodes.values():
-            node.alive = False
-            for task in list(node.work):
-                task.cancel()
-
-    def trouble(self, kind: str) -> None:
-        self.link_trouble(kind)
+        await self.wind_down()
 
 
 def rr_entries(event: Envelope) -> tuple[ReservedEntry, ...]:
@@ -386,11 +309,6 @@ def violations(room: ReservationRoom) -> list[str]:
 
 
 def simulate(scenario: Scenario) -> ReservationRoom:
-    loop = VirtualLoop()
-    try:
-        room = ReservationRoom(scenario)
-        loop.run_until_complete(room.run())
-        loop.run_until_complete(asyncio.sleep(0))
-        return room
-    finally:
-        loop.close()
+    room = ReservationRoom(scenario)
+    run_to_end(room.run())
+    return room

@@ -17,30 +17,21 @@ What every run must keep (:func:`violations`): never two sessions told "won" for
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any
 
-from ifmesh.node.board.replica import Replica
-from ifmesh.node.board.state import Board, BoardConfig, Task
-from ifmesh.node.claims.decider import ClaimDecider
+from ifmesh.node.board.state import Board, Task
 from ifmesh.node.claims.rules import TaskEpoch
-from ifmesh.node.control.running import BoardChanged
 from ifmesh.node.errors import IfmeshError
-from ifmesh.node.mesh.framing import Delivery
-from ifmesh.node.mesh.messaging import AckedSend
-from ifmesh.node.protocol.messages import Envelope, SwarmLeave, SwarmRegister
+from ifmesh.node.protocol.messages import Envelope, SwarmLeave
+from tests.sim.decisions.node import SessionNode
 from tests.sim.decisions.pairs import PairedRoom
-from tests.sim.decisions.vloop import VirtualLoop
-from tests.sim.decisions.wire import SimMesh
+from tests.sim.decisions.vloop import run_to_end
 
-LEASE = timedelta(hours=1)  # members stay members for the whole run (a killed one too)
 CLAIM_TIMEOUT = 20.0
-FETCH_EVERY = 0.5
 
 
 @dataclass(frozen=True)
@@ -87,68 +78,18 @@ class SimGit:
         loop.call_later(self.rng.uniform(0.05, 1.5), self.first.setdefault, key, session)
 
 
-class SimNode:
-    """One session's node, as :class:`~ifmesh.node.runtime.node.Node` wires the decider."""
+class SimNode(SessionNode):
+    """A node deciding claims: its confirm records go to :class:`SimGit`, and it reads git's
+    verdicts on them there."""
 
     def __init__(self, room: Room, session: str) -> None:
-        self.room = room
-        self.session = session
-        self.replica = Replica(session, f"{session}-1", initial=room.board,
-                               config=BoardConfig(lease=LEASE))  # fmt: skip
-        self.changed = BoardChanged()
-        self.mesh = SimMesh(session, room.roster, self.catch_up)
-        self.claims = ClaimDecider(self)
-        self.mesh.inbox.message_handler = lambda received: self.fold([received.message])
-        self.mesh.inbox.decline = self.claims.decline
-        self.alive = True
+        super().__init__(room, session)
         self.awaiting: set[TaskEpoch] = set()
         self.read = 0  # git events folded so far
-        self.work: set[asyncio.Task[Any]] = set()
-
-    # --- what the decider uses -------------------------------------------------------------
-
-    def replica_or_fail(self) -> Replica:
-        return self.replica
-
-    def publish_claim(self, events: Sequence[Envelope]) -> AckedSend | None:
-        self.room.git.submit(events)
-        send = None
-        if any(pair.up for pair in self.mesh.pairs.values()):
-            send = self.mesh.send_for_ack(events[0])
-        self.changed.notify()
-        return send
 
     def write_confirm_record(self, task_id: str, epoch: int) -> None:
         self.room.git.record(self.session, (task_id, epoch))
         self.awaiting.add((task_id, epoch))
-
-    def background(self, work: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self.work.add(task)
-        task.add_done_callback(self.work.discard)
-
-    # --- the rest of a node ----------------------------------------------------------------
-
-    def now(self) -> datetime:
-        return self.room.wall()
-
-    def catch_up(self, peer: str) -> list[Envelope]:
-        return [e for e in self.replica.log if e.source == self.session][-256:]
-
-    def fold(self, events: Sequence[Envelope]) -> None:
-        for event in events:
-            with contextlib.suppress(IfmeshError):  # a refusal is the fold's, not ours
-                self.replica.receive(event)
-        self.changed.notify()
-
-    def publish(self, events: Sequence[Envelope]) -> None:
-        """Any other event of ours: to git, and to every open peer in order."""
-        self.room.git.submit(events)
-        for event in events:
-            size, sent, blocked = self.mesh._enqueue(event, Delivery.PLAIN, None)
-            if blocked:
-                self.background(self.mesh._settle(size, sent, blocked))
-        self.changed.notify()
 
     def fetch(self) -> None:
         """What git holds that this node has not read, and git's verdicts on its records."""
@@ -160,11 +101,6 @@ class SimNode:
             if winner is not None:
                 self.awaiting.discard(key)
                 self.publish(self.replica.git_verdict(key[0], key[1], winner, self.now()))
-
-    async def run_fetches(self) -> None:
-        while self.alive:
-            self.fetch()
-            await asyncio.sleep(FETCH_EVERY * self.room.rng.uniform(0.8, 1.2))
 
 
 @dataclass
@@ -204,41 +140,24 @@ class Room(PairedRoom):
         node = SimNode(self, session)
         self.nodes[session] = node
         node.fetch()  # it starts from what git holds
-        node.publish(
-            node.replica.publish(
-                SwarmRegister(swarm_id=session, capabilities=[], cost_per_hour=0.0, budget=0.0),
-                node.now(),
-            )
-        )
+        node.join()
         self.on_roster.add(session)
-        node.background(node.run_fetches())
-        for other in list(self.nodes):
-            if other != session:
-                self.reconnect_later(session, other, self.rng.uniform(0.05, 0.4))
+        self.pair_up(session)
         self.log(f"{session} started")
         return node
 
     def kill(self, session: str) -> None:
-        node = self.nodes[session]
-        node.alive = False
-        for task in list(node.work):
-            task.cancel()
-        for other in list(self.nodes):
-            if frozenset((session, other)) in self.links:
-                self.disconnect(session, other, silently=True)
+        super().kill(session)
         loop = asyncio.get_running_loop()
         loop.call_later(self.rng.uniform(0.1, 2.0), self.on_roster.discard, session)
-        self.log(f"{session} killed")
 
     def leave(self, session: str) -> None:
         """A node stopped on purpose: its decisions in flight end, it sends ``swarm.leave`` on
         every channel and to git, says bye (its links close once that is sent) and leaves the
         roster."""
         node = self.nodes[session]
-        for task in list(node.work):
-            task.cancel()
+        node.halt()
         node.publish(node.replica.publish(SwarmLeave(swarm_id=session), node.now()))
-        node.alive = False
         loop = asyncio.get_running_loop()
         for other in list(self.nodes):
             if frozenset((session, other)) in self.links:
@@ -281,7 +200,7 @@ class Room(PairedRoom):
         await asyncio.sleep(self.rng.uniform(0.3, 2.0))  # sometimes before the mesh is whole
         for round_, trouble in enumerate(s.trouble, start=1):
             task_id = f"T{round_}"
-            self.trouble(trouble, late)
+            self.link_trouble(trouble)
             claimants = [n for n in self.alive() if self.rng.random() < 0.8] or self.alive()[:1]
             claims = []
             for node in claimants:
@@ -293,17 +212,7 @@ class Room(PairedRoom):
                 self.trouble_mid_claim(trouble, late)
             await asyncio.gather(*claims, return_exceptions=True)
             await asyncio.sleep(self.rng.uniform(0.1, 1.5))
-        # Heal, then let every record and event land and be read.
-        for key in list(self.cut):
-            self.cut.discard(key)
-            a, b = sorted(key)
-            self.connect(a, b)
-        await asyncio.sleep(10)
-        for node in self.alive():
-            node.alive = False
-        for node in self.nodes.values():
-            for task in list(node.work):
-                task.cancel()
+        await self.wind_down()
 
     def later(self, node: SimNode, delay: float, task_id: str) -> asyncio.Task[None]:
         """``node``'s agent claims ``task_id`` after ``delay`` (a kill cancels it)."""
@@ -316,9 +225,6 @@ class Room(PairedRoom):
         node.work.add(task)
         task.add_done_callback(node.work.discard)
         return task
-
-    def trouble(self, kind: str, late: list[str]) -> None:
-        self.link_trouble(kind)
 
     def trouble_mid_claim(self, kind: str, late: list[str]) -> None:
         loop = asyncio.get_running_loop()
@@ -350,12 +256,6 @@ def violations(room: Room) -> list[str]:
 
 
 def simulate(scenario: Scenario) -> Room:
-    loop = VirtualLoop()
-    try:
-        room = Room(scenario)
-        loop.run_until_complete(room.run())
-        # Cancelled work finishes unwinding.
-        loop.run_until_complete(asyncio.sleep(0))
-        return room
-    finally:
-        loop.close()
+    room = Room(scenario)
+    run_to_end(room.run())
+    return room

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import selectors
+from collections.abc import Coroutine
 from typing import Any
 
 
@@ -45,3 +46,13 @@ class VirtualLoop(asyncio.SelectorEventLoop):
 
     def advance(self, seconds: float) -> None:
         self._now += max(0.0, seconds)
+
+
+def run_to_end(main: Coroutine[Any, Any, None]) -> None:
+    """Runs ``main`` on a fresh virtual loop, then lets the work it cancelled unwind."""
+    loop = VirtualLoop()
+    try:
+        loop.run_until_complete(main)
+        loop.run_until_complete(asyncio.sleep(0))
+    finally:
+        loop.close()
