@@ -9,7 +9,8 @@ Measured:
 * claim seen by all, p50/p99: a claim through the control API of a node drawn at random
   (seeded), from the call until the last of the 32 nodes folded it (each node's event stream
   stamps ``folded_monotonic``, one clock for every process of this host);
-* RSS per node (MB, /proc VmRSS) after formation and at the end;
+* RSS per node (MB, /proc VmRSS) after formation and at the end, and its anonymous and
+  file-backed parts (smaps_rollup; the file pages are shared libraries, shared between nodes);
 * CPU per node (% of one core, /proc utime + stime) over LOAD_SECONDS idle, then over
   LOAD_SECONDS with claims issued at 10 per second;
 * git landing p99: from a claim's call until its node's ``confirmed`` effect (git's verdict
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import statistics
@@ -102,6 +104,27 @@ class Scale:
         return (found[0] - start) * 1000 if found else None
 
 
+def rss_parts(pids: list[int], suffix: str) -> dict[str, float]:
+    """What the RSS is made of, mean per node (MB, /proc/PID/smaps_rollup): anonymous memory
+    (the Python heap, malloc, the libraries' written pages) and pages of files (shared
+    libraries and Python's own, shared with every other node on the host but counted in each
+    one's RSS). The RSS itself is the target; these say where it goes (docs/scaling.md)."""
+    anonymous, files = [], []
+    for pid in pids:
+        fields = {}
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+                name, value, *_ = line.split()
+                fields[name.rstrip(":")] = int(value) / 1024
+        if "Rss" in fields:
+            anonymous.append(fields["Anonymous"])
+            files.append(fields["Rss"] - fields["Anonymous"])
+    if not anonymous:
+        return {}
+    return {f"rss_anonymous_mb_mean{suffix}": round(statistics.mean(anonymous), 1),
+            f"rss_file_pages_mb_mean{suffix}": round(statistics.mean(files), 1)}  # fmt: skip
+
+
 def cpu_percent(pids: list[int], seconds: float, before: list[float | None]) -> list[float]:
     after = [cpu_seconds(p) for p in pids]
     return [round((a - b) / seconds * 100, 2) for a, b in zip(after, before, strict=True)
@@ -131,6 +154,7 @@ async def run(nodes: int, directory: Path) -> dict[str, Any]:
             rss = [r for r in map(rss_mb, pids) if r is not None]
             figures |= {"rss_mb_mean": round(statistics.mean(rss), 1),
                         "rss_mb_max": round(max(rss), 1)}  # fmt: skip
+            figures |= rss_parts(pids, "")
             scale = Scale(room, streams)
 
             before = [cpu_seconds(p) for p in pids]
@@ -170,6 +194,7 @@ async def run(nodes: int, directory: Path) -> dict[str, Any]:
             rss = [r for r in map(rss_mb, pids) if r is not None]
             figures |= {"rss_mb_mean_end": round(statistics.mean(rss), 1),
                         "rss_mb_max_end": round(max(rss), 1)}  # fmt: skip
+            figures |= rss_parts(pids, "_end")
             await streams.stop()
     finally:
         redis.terminate()

@@ -86,6 +86,10 @@ GIL_SWITCH_SECONDS = 0.0005
 
 
 def run_node(args: argparse.Namespace) -> int:
+    from ifmesh.node.runtime.heap import leave_out_media
+
+    leave_out_media()  # before aiortc is imported: 16 MB of ffmpeg a data channel never uses
+
     from ifmesh.node.runtime.config import NodeConfig, load
     from ifmesh.node.runtime.logs import configure
 
@@ -99,6 +103,9 @@ def run_node(args: argparse.Namespace) -> int:
     # the GIL keeps it for the switch interval (5 ms by default) before the event loop may
     # run: every mesh message and control call would wait behind a commit. 0.5 ms bounds that.
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
+    # `kill -USR2 PID` prints every thread's stack, even while the event loop is blocked
+    # (SIGUSR1, below, prints the asyncio tasks' stacks, and needs the loop to turn).
+    faulthandler.register(signal.SIGUSR2, file=sys.stderr, all_threads=True)
     try:
         config = load(flags, config_file=args.config)
         return asyncio.run(_serve(config))
@@ -108,6 +115,9 @@ def run_node(args: argparse.Namespace) -> int:
 
 
 STALL_SECONDS = 10.0
+# SIGTERM to exit: within 5 s, every time (issue 22). The node's own stop fits in 3.5 s
+# (node.runtime.node.STOP_SECONDS); this is the backstop, measured by benchmarks/exit_stress.py.
+EXIT_SECONDS = 4.5
 
 
 async def _stall_watchdog() -> None:
@@ -116,6 +126,17 @@ async def _stall_watchdog() -> None:
     while True:
         faulthandler.dump_traceback_later(STALL_SECONDS, repeat=False, file=sys.stderr)
         await asyncio.sleep(1.0)
+
+
+async def _exit_deadline(stop: asyncio.Event, watchdog: asyncio.Task[None]) -> None:
+    """Once the node stops, the process is gone within EXIT_SECONDS whatever blocks it (a git
+    command that does not return, a thread the interpreter waits for at exit, a task that
+    ignores cancellation): faulthandler prints every thread's stack, then ends the process at
+    once with status 1, as a kill -9 would. That loses nothing a kill -9 keeps: commits not
+    pushed stay in the state directory for the next start."""
+    await stop.wait()
+    watchdog.cancel()  # faulthandler has one timer: the watchdog's would replace this one
+    faulthandler.dump_traceback_later(EXIT_SECONDS, repeat=False, file=sys.stderr, exit=True)
 
 
 def _dump_tasks() -> None:
@@ -135,11 +156,16 @@ async def _serve(config: NodeConfig) -> int:
     # `kill -USR1 PID` prints every task's stack: where a stuck node waits, for operators.
     loop.add_signal_handler(signal.SIGUSR1, _dump_tasks)
     watchdog = asyncio.create_task(_stall_watchdog())
+    # Armed until the process ends: asyncio.run's own end (cancelled tasks, worker threads
+    # joined) and the interpreter's come after this function returns.
+    deadline = asyncio.create_task(_exit_deadline(stop, watchdog))
     try:
         await node.run(stop)
     finally:
         watchdog.cancel()
-        faulthandler.cancel_dump_traceback_later()
+        if not stop.is_set():  # node.run ended by an error: no stop, no deadline
+            deadline.cancel()
+            faulthandler.cancel_dump_traceback_later()
     if node.fatal:
         print(f"ifmesh node: stopped: {node.fatal}", file=sys.stderr)
         return 1

@@ -53,6 +53,9 @@ FATAL_CODES = frozenset(
      "wrong_session", "session_replaced"}
 )  # fmt: skip
 _CLIENT_HEARTBEAT = 5.0  # s; notices a half-open connection to a vanished server
+# s; how long close() waits for the server's answer to our close frame (aiohttp's default is
+# 10 s): a few round trips on any network, and no longer than a stopping node can spare.
+_CLOSE_HANDSHAKE = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,16 +140,24 @@ class SignalingClient:
         return True
 
     async def close(self) -> None:
-        """Leaves the room (best effort) and stops re-joining."""
+        """Leaves the room (best effort) and stops re-joining, without waiting on the server:
+        one that stopped answering (overloaded, or stopped with SIGSTOP) held a node's SIGTERM
+        for 8 s here, its close handshake unanswered or its connection attempt pending."""
         self._closing.set()
         ws = self._ws
         if ws is not None and not ws.closed:
             with contextlib.suppress(ConnectionError, aiohttp.ClientError, RuntimeError):
                 await ws.send_str(encode_frame(Leave()))
-            await ws.close()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await ws.close()  # bounded by _CLOSE_HANDSHAKE (ws_connect's timeout)
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+            # asyncio.wait, not `suppress(CancelledError)`: a cancel of close() itself must
+            # propagate, not be taken for the task's.
+            await asyncio.wait([task])
+            if task.cancelled():  # it did not get to say so itself
+                self.joined.clear()
+                self._deliver(SignalingDown("closed locally"))
 
     def _token_now(self) -> str | None:
         return self._token() if callable(self._token) else self._token
@@ -169,7 +180,11 @@ class SignalingClient:
         retry_after = 0.0
         reason = "connection closed"
         try:
-            async with http.ws_connect(self.url, heartbeat=_CLIENT_HEARTBEAT) as ws:
+            async with http.ws_connect(
+                self.url,
+                heartbeat=_CLIENT_HEARTBEAT,
+                timeout=aiohttp.ClientWSTimeout(ws_close=_CLOSE_HANDSHAKE),
+            ) as ws:
                 self._ws = ws
                 join = Join(
                     room=self.room, session=self.session, token=self._token_now(),

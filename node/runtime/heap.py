@@ -1,8 +1,36 @@
-"""The heap a node builds while it starts, moved out of the garbage collector's sight."""
+"""What a node's process holds in memory, and what keeps it small and still.
+
+Issue 22 asks for at most 120 MB RSS per node in a 32-node room on one host; the room measured
+116-130 MB. A node's RSS is mostly what it imports (99 MB before it does anything, 42 MB of it
+pages of shared libraries), then about 0.4 MB per peer (150 KB of it the RTCPeerConnection
+with its DTLS and SCTP state, mostly OpenSSL's) and what the board holds, which grows with the
+room's events (docs/scaling.md, "Memory per node"). Two things here:
+
+* **No media** (:func:`leave_out_media`). aiortc's package imports PyAV, and with it ffmpeg's
+  codecs, filters, x265, gnutls…, for audio and video tracks. The mesh opens one data channel
+  and never a track, so none of that code runs in a node, yet loading it costs 16 MB of RSS per
+  node (12 MB of library pages, 4 MB anonymous; ``python -X importtime`` and
+  ``/proc/PID/smaps``). A node puts a stand-in for ``av`` in the import system before aiortc is
+  imported: aiortc's modules import and name PyAV's classes as before, and anything that would
+  decode or encode media raises :class:`MediaUnavailable`. Only ``ifmesh node`` does this;
+  ``ifmesh sdp replay`` negotiates audio and video and imports the real PyAV.
+* **A frozen heap** (:func:`freeze_heap`), for the collector's pauses rather than for size.
+
+glibc's per-thread malloc arenas were measured too (the git bridge works in threads): capping
+them (``MALLOC_ARENA_MAX=2``) changed nothing measurable, in a room idle or under claims, as a
+node's large allocations are few. ``docs/scaling.md`` has the figures.
+"""
 
 from __future__ import annotations
 
 import gc
+import importlib.abc
+import importlib.machinery
+import sys
+import types
+from collections.abc import Sequence
+
+MEDIA_PACKAGE = "av"  # PyAV
 
 
 def freeze_heap() -> None:
@@ -12,3 +40,62 @@ def freeze_heap() -> None:
     message for tens of milliseconds (one was measured at 150 ms during mesh formation)."""
     gc.collect()
     gc.freeze()
+
+
+class MediaUnavailable(ImportError):
+    """Media was asked of a node, whose process runs without PyAV (:func:`leave_out_media`).
+    An ImportError, so that code which treats PyAV as optional takes it as absent."""
+
+
+def leave_out_media() -> bool:
+    """Makes ``import av`` (and ``av.…``) give stand-ins in this process, unless PyAV is loaded
+    already. Call it before anything imports aiortc. Returns whether the stand-ins are in."""
+    if MEDIA_PACKAGE in sys.modules:
+        return False
+    if not any(isinstance(finder, _NoMedia) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _NoMedia())
+    return True
+
+
+class _Absent(type):
+    """A stand-in for one of PyAV's classes: it can be imported, named in annotations and
+    tested with isinstance (never true); using it raises."""
+
+    def __call__(cls, *args: object, **kwargs: object) -> object:
+        raise MediaUnavailable(f"{cls.__qualname__}: a node runs without media (PyAV)")
+
+    def __getattr__(cls, name: str) -> object:
+        if name.startswith("__"):  # typing and inspect probe for these: absent, as usual
+            raise AttributeError(name)
+        raise MediaUnavailable(f"{cls.__qualname__}.{name}: a node runs without media (PyAV)")
+
+
+class _AbsentModule(types.ModuleType):
+    """``av`` or one of its modules: every name in it is a stand-in class (``…Error`` names
+    are exceptions, as ``except av.FFmpegError`` needs)."""
+
+    def __getattr__(self, name: str) -> type:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        bases: tuple[type, ...] = (MediaUnavailable,) if name.endswith("Error") else ()
+        stand_in = _Absent(name, bases, {"__module__": self.__name__, "__qualname__": name})
+        setattr(self, name, stand_in)
+        return stand_in
+
+
+class _NoMedia(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None,
+        target: types.ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != MEDIA_PACKAGE and not fullname.startswith(MEDIA_PACKAGE + "."):
+            return None
+        return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        return _AbsentModule(spec.name)
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        module.__path__ = []  # a package: `import av.video.codeccontext` finds its modules here

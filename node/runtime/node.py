@@ -66,6 +66,11 @@ from ifmesh.node.runtime.timers import run_timers
 log = structlog.get_logger(__name__)
 
 
+# SIGTERM to exit within 5 s (issue 22): the mesh's bye and drain get MESH_STOP_SECONDS (a peer
+# dead unnoticed never acks), the final push the rest; the interpreter's exit the last second.
+STOP_SECONDS, MESH_STOP_SECONDS = 3.5, 2.0
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -230,6 +235,10 @@ class Node(Publishing):
         self._tasks.append(asyncio.create_task(self._mesh_loop(mesh), name="node-mesh"))
 
     async def _shutdown(self, control: ControlServer | None) -> None:
+        """Says leave, closes the mesh and pushes what is left, within STOP_SECONDS: what git
+        could not push by then stays in the state directory for the next start."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_SECONDS
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -241,11 +250,11 @@ class Node(Publishing):
         if self.mesh is not None:
             try:
                 # Bounded: a drained mesh says bye within the drain timeout; never hang a stop.
-                await asyncio.wait_for(self.mesh.close(), timeout=8.0)
+                await asyncio.wait_for(self.mesh.close(), timeout=MESH_STOP_SECONDS)
             except (TimeoutError, errors.IfmeshError) as exc:
                 log.warning("node.mesh_close_incomplete", error=repr(exc))
         if self.git is not None:
-            pending = await self.git.close()
+            pending = await self.git.close(timeout=max(0.0, deadline - loop.time()))
             if pending:
                 log.warning("node.unpushed", commits=pending, note="kept for the next start")
         if control is not None:

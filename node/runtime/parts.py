@@ -120,6 +120,11 @@ def _board_config(config: NodeConfig) -> BoardConfig:
     )
 
 
+# A stopping node's bye and drain (it has 3.5 s in all to exit, node.runtime.node.STOP_SECONDS):
+# on a healthy pair the bye is acked in milliseconds; a peer that died unnoticed never acks.
+MESH_DRAIN_SECONDS = 1.0
+
+
 def mesh(config: NodeConfig) -> Mesh:
     return Mesh(
         MeshConfig(
@@ -134,6 +139,7 @@ def mesh(config: NodeConfig) -> Mesh:
             ),
             host_addresses=tuple(config.host_addresses),
             join_timeout=None,  # git-only until the signaling server answers
+            drain_timeout=MESH_DRAIN_SECONDS,
         )
     )
 

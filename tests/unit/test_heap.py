@@ -1,0 +1,61 @@
+"""A node's process runs aiortc without PyAV (node.runtime.heap.leave_out_media): ffmpeg's
+libraries are never mapped, aiortc imports, and media, if anything asked for it, fails with a
+clear error. Each case runs in a fresh interpreter: the import system is process-wide."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_a_node_imports_aiortc_without_mapping_ffmpeg() -> None:
+    result = _python("""
+        from pathlib import Path
+        from ifmesh.node.runtime.heap import MediaUnavailable, leave_out_media
+
+        assert leave_out_media()
+        import aiortc.codecs  # every codec module names PyAV's classes
+        import ifmesh.node.runtime.node  # the whole node
+        import av
+
+        maps = Path("/proc/self/maps").read_text()
+        assert "libavcodec" not in maps and "av.libs" not in maps, "ffmpeg is mapped"
+        assert not isinstance(object(), av.frame.Frame)
+        for use in (lambda: av.AudioFrame(format="s16"), lambda: av.CodecContext.create("h264")):
+            try:
+                use()
+            except MediaUnavailable as exc:
+                assert "without media" in str(exc)
+            else:
+                raise AssertionError("media worked without PyAV")
+        try:
+            raise MediaUnavailable("decoding")
+        except av.FFmpegError:  # aiortc's decoder names it in an except: a class of exception
+            raise AssertionError("FFmpegError stands for PyAV's errors only")
+        except MediaUnavailable:
+            pass
+        print("ok")
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+def test_pyav_already_imported_is_left_alone() -> None:
+    result = _python("""
+        import av
+        from ifmesh.node.runtime.heap import leave_out_media
+
+        assert not leave_out_media()
+        assert av.AudioFrame(format="s16", layout="mono", samples=4).samples == 4
+        print("ok")
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
