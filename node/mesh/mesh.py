@@ -344,9 +344,9 @@ class Mesh(Messaging):
         if isinstance(notice, SignalingUp):
             self.role_gate.roles.joined(notice.joined.roster, self.session)
             self.roster = frozenset(m.session for m in notice.joined.roster) - {self.session}
-            for peer in self.roster:
+            for peer in self.roster:  # on the roster again: a bye we heard before is over
                 pair = self._pair(peer)
-                pair.in_room = True
+                pair.in_room, pair.left = True, False
                 pair.wake()
             for peer, pair in self.pairs.items():
                 pair.in_room = peer in self.roster
