@@ -65,6 +65,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._boards import available_board  # noqa: E402
 from benchmarks._figures import check, percentile, progress  # noqa: E402
 from ifmesh.node.cli.room import LocalRoom, ifmesh_command, session_list  # noqa: E402
 from ifmesh.node.control.client import ControlClient  # noqa: E402
@@ -95,11 +96,6 @@ CALL_TIMEOUT = 90.0
 START = 180.0
 WAIT = 60.0
 LOSING = {"claim_lost", "already_claimed"}  # the answers a racer that did not win may get
-HEADER = (
-    "# Claims benchmark board\n\n"
-    "| ID | Task | Status | Owner | Dependencies | Deliverable | Est | Model |\n"
-    "|----|------|--------|-------|--------------|-------------|-----|-------|\n"
-)
 
 
 def summary(values: list[float], prefix: str = "") -> dict[str, float]:
@@ -111,11 +107,9 @@ def summary(values: list[float], prefix: str = "") -> dict[str, float]:
 
 def claim_board(directory: Path) -> Path:
     """BOARD_TASKS AVAILABLE tasks without dependencies (tests/.../test_claim_race.py's shape)."""
-    rows = [f"| R.{n} | Race {n} | 🔵 AVAILABLE | - | None | `r{n}.md` | 1h | Haiku |\n"
-            for n in range(1, BOARD_TASKS + 1)]  # fmt: skip
-    path = directory / "claims-board.md"
-    path.write_text(HEADER + "".join(rows), encoding="utf-8")
-    return path
+    return available_board(
+        directory / "claims-board.md", "Claims benchmark board", "R", BOARD_TASKS, task="Race"
+    )
 
 
 def claim_frame_size(session: str) -> int:

@@ -55,6 +55,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._boards import available_board  # noqa: E402
 from benchmarks._figures import check, percentile, progress  # noqa: E402
 from ifmesh.node.cli.room import LocalRoom, RoomError  # noqa: E402
 from ifmesh.node.errors import IfmeshError  # noqa: E402
@@ -67,18 +68,10 @@ SCENARIOS = (
     "idle", "claim", "push", "forming", "starting", "signaling-down", "signaling-frozen",
     "peer-killed", "remote-gone",
 )  # fmt: skip
-HEADER = (
-    "# Exit board\n\n| ID | Task | Status | Owner | Dependencies | Deliverable | Est | Model |\n"
-    "|----|------|--------|-------|--------------|-------------|-----|-------|\n"
-)
 
 
 def board(directory: Path, count: int) -> Path:
-    rows = [f"| X.{n} | Task {n} | 🔵 AVAILABLE | - | None | `x{n}.md` | 1h | Haiku |\n"
-            for n in range(1, count + 1)]  # fmt: skip
-    path = directory / "exit-board.md"
-    path.write_text(HEADER + "".join(rows), encoding="utf-8")
-    return path
+    return available_board(directory / "exit-board.md", "Exit board", "X", count)
 
 
 def git_push_child(pid: int) -> bool:

@@ -47,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import longlog  # noqa: E402
+from benchmarks._boards import available_board  # noqa: E402
 from benchmarks._figures import percentile, progress  # noqa: E402
 from ifmesh.node.cli.room import LocalRoom  # noqa: E402
 from tests.integration.faults.links import relayed_room  # noqa: E402
@@ -57,10 +58,6 @@ CLAIMS = 30  # decided claims per link, alternating between the two nodes
 MESSAGES = 60  # progress events per link, timed sender fold → receiver fold
 IMPAIR = ("--delay-ms", "12.5", "--jitter-ms", "2", "--loss", "0.005", "--reorder", "0.02",
           "--reorder-extra-ms", "8")  # fmt: skip
-HEADER = (
-    "# Link benchmark board\n\n| ID | Task | Status | Owner | Dependencies | Deliverable | Est "
-    "| Model |\n|----|------|--------|-------|--------------|-------------|-----|-------|\n"
-)
 
 
 def summary(values: list[float], prefix: str) -> dict[str, float]:
@@ -71,11 +68,7 @@ def summary(values: list[float], prefix: str) -> dict[str, float]:
 
 
 def link_board(directory: Path) -> Path:
-    rows = [f"| L.{n} | Task {n} | 🔵 AVAILABLE | - | None | `l{n}.md` | 1h | Haiku |\n"
-            for n in range(1, CLAIMS + 2)]  # fmt: skip
-    path = directory / "link-board.md"
-    path.write_text(HEADER + "".join(rows), encoding="utf-8")
-    return path
+    return available_board(directory / "link-board.md", "Link benchmark board", "L", CLAIMS + 1)
 
 
 def partition_figures(report: PartitionReport) -> dict[str, Any]:

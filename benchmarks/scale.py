@@ -37,6 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._boards import available_board  # noqa: E402
 from benchmarks._figures import percentile, progress  # noqa: E402
 from benchmarks._redis_room import RedisRoom, cpu_seconds, rss_mb, start_redis  # noqa: E402
 from tests.integration.faults.observe import Streams  # noqa: E402
@@ -45,10 +46,6 @@ SEED = 22
 SEEN_ROUNDS = 40  # sequential claims timed until seen by all
 LOAD_SECONDS = 20.0
 RATE = 10.0  # claims per second under load
-HEADER = (
-    "# Scale board\n\n| ID | Task | Status | Owner | Dependencies | Deliverable | Est | Model |\n"
-    "|----|------|--------|-------|--------------|-------------|-----|-------|\n"
-)
 
 
 def summary(values: list[float], prefix: str) -> dict[str, Any]:
@@ -60,11 +57,7 @@ def summary(values: list[float], prefix: str) -> dict[str, Any]:
 
 
 def board(directory: Path, count: int) -> Path:
-    rows = [f"| S.{n} | Task {n} | 🔵 AVAILABLE | - | None | `s{n}.md` | 1h | Haiku |\n"
-            for n in range(1, count + 1)]  # fmt: skip
-    path = directory / "scale-board.md"
-    path.write_text(HEADER + "".join(rows), encoding="utf-8")
-    return path
+    return available_board(directory / "scale-board.md", "Scale board", "S", count)
 
 
 class Scale:

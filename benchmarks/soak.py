@@ -30,6 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._boards import available_board  # noqa: E402
 from benchmarks._figures import progress  # noqa: E402
 from benchmarks._redis_room import RedisRoom, open_fds, rss_mb, start_redis  # noqa: E402
 from ifmesh.node.errors import IfmeshError  # noqa: E402
@@ -39,18 +40,10 @@ NODES, INSTANCES = 8, 2
 STEPS_PER_SECOND = 4.0  # claim, report 50 %, complete: 12 events a second in the room
 FAULT_EVERY = 30.0
 SEED = 22
-HEADER = (
-    "# Soak board\n\n| ID | Task | Status | Owner | Dependencies | Deliverable | Est | Model |\n"
-    "|----|------|--------|-------|--------------|-------------|-----|-------|\n"
-)
 
 
 def board(directory: Path, count: int) -> Path:
-    rows = [f"| K.{n} | Task {n} | 🔵 AVAILABLE | - | None | `k{n}.md` | 1h | Haiku |\n"
-            for n in range(1, count + 1)]  # fmt: skip
-    path = directory / "soak-board.md"
-    path.write_text(HEADER + "".join(rows), encoding="utf-8")
-    return path
+    return available_board(directory / "soak-board.md", "Soak board", "K", count)
 
 
 class Driver:
