@@ -39,6 +39,7 @@ OrderKey = tuple[int, str, int, str]
 DEFAULT_CHECKPOINT_EVERY = 64
 # The last DENSE checkpoints are all kept; older ones are thinned, DENSE // 2 per doubling of age.
 DENSE = 16
+TASKS_PER_CHECKPOINT_EVENT = 32  # on boards of over 2,048 tasks, checkpoints space out with it
 
 
 def _keeps(index: int, newest: int) -> bool:
@@ -85,7 +86,10 @@ class EventLog:
         if base.governor is None:
             base = replace(base, governor=governance.initial())
         self._initial = base
-        self._every = max(1, checkpoint_every)
+        # A checkpoint copies every task: on a big board (the soak's 20,000 tasks), one per 64
+        # events cost 1 MB each and most of the fold's memory. Space them by the board's size
+        # instead, so copying stays about 32 tasks per event; a late event re-folds more.
+        self._every = max(1, checkpoint_every, len(base.tasks) // TASKS_PER_CHECKPOINT_EVENT)
         self._events: list[Envelope] = []
         self._keys: list[OrderKey] = []
         self._held: dict[tuple[str, int], tuple[str, str]] = {}  # (source, seq) → (inc, id)
