@@ -216,8 +216,8 @@ class Node(Publishing):
             after=self._tell,
         )
         mesh.on_burst(self._burst)  # a batch frame's events (a catch-up): one re-fold
-        # Each new channel carries this session's recent events first, ahead of every ack.
-        mesh.on_catch_up(lambda peer: parts.catch_up_events(self.replica_or_fail()))
+        # Each new channel carries this session's recent live events first, ahead of every ack.
+        mesh.on_catch_up(lambda peer: parts.catch_up_events(self.replica_or_fail(), utcnow()))
         # A competing claim for a (task, epoch) we hold a confirm record for gets a nack.
         mesh.on_decline(self.claims.decline)
         # An operator peer's answer to an ask-release on a task we hold: given as our own.
@@ -306,7 +306,7 @@ class Node(Publishing):
         elif new:
             self._untold = True
 
-    def _tell(self) -> None:
+    def _tell(self) -> None:  # after a mesh message's ack (see _start_mesh)
         if self._untold:
             self._untold = False
             self._after_change()

@@ -4,8 +4,7 @@ and runs them."""
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -147,12 +146,12 @@ def mesh(config: NodeConfig) -> Mesh:
 CATCH_UP_EVENTS = 256
 
 
-def catch_up_events(replica: Replica) -> list[Envelope]:
+def catch_up_events(replica: Replica, now: datetime) -> list[Envelope]:
     """What a peer whose channel just opened gets first: this session's recent events it may
     have missed (after its git fetch, before the channel opened). The mesh queues them when the
     channel opens, ahead of any ack on it (node.mesh.catchup). Duplicates are no-ops there;
     anything older than a message's ttl would be refused by the peer (and, in a long session,
     thousands were, flooding both logs), so it is left for git to carry."""
-    now = time.time()
+    at = now.timestamp()
     recent = replica.log.recent_of(replica.session_id, CATCH_UP_EVENTS)
-    return [event for event in recent if event.timestamp.timestamp() + event.ttl > now]
+    return [event for event in recent if event.timestamp.timestamp() + event.ttl > at]

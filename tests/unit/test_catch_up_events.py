@@ -26,10 +26,11 @@ def test_catch_up_leaves_events_past_their_ttl_to_git() -> None:
     replica.receive(
         m.make_message(m.LeaseRenew(task_ids=[]), source="s2", timestamp=now, seq=1, lamport=1)
     )
-    assert parts.catch_up_events(replica) == fresh  # own events only, oldest first
+    assert parts.catch_up_events(replica, now) == fresh  # own events, oldest first
 
 
 def test_catch_up_is_bounded_to_the_last_events() -> None:
     replica = Replica("s1", "inc-1")
-    sent = renewals(replica, parts.CATCH_UP_EVENTS + 10, datetime.now(UTC))
-    assert parts.catch_up_events(replica) == sent[-parts.CATCH_UP_EVENTS :]
+    now = datetime.now(UTC)
+    sent = renewals(replica, parts.CATCH_UP_EVENTS + 10, now)
+    assert parts.catch_up_events(replica, now) == sent[-parts.CATCH_UP_EVENTS :]
