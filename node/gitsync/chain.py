@@ -59,6 +59,9 @@ class OwnChain:
         self.log = OwnLog(clone.objects, session)
         self.status: StatusFile = ownstatus.initial_status(session, branch)
         self.events: list[Envelope] = []  # every event of our log, in order
+        # The last seq committed in the state directory (read from the event loop: an int,
+        # set only once its commit is written; node.runtime.journal keeps what lies beyond).
+        self.saved_seq = 0
         self._pending = 0  # commits base..tip, kept here so status checks run no git
         # What the pending commits carry, kept in memory so a replay reads nothing back from
         # git: their confirm records and message parts, oldest first. None: not known yet
@@ -136,6 +139,7 @@ class OwnChain:
         ]
         self._pending = self._count_pending()
         self._queued = _Queued() if self._pending == 0 else None
+        self.saved_seq = self.events[-1].seq if self.events else 0
         return resume_point(self.events)
 
     # --- writing -----------------------------------------------------------------------------
@@ -153,7 +157,10 @@ class OwnChain:
         self.events.extend(plan.events)
         self.status = ownstatus.stamped(status, now)
         record = (plan.confirm.task, plan.confirm.epoch) if plan.confirm is not None else None
-        return self._commit_own(plan.message(self.session), record)
+        sha = self._commit_own(plan.message(self.session), record)
+        if plan.events:
+            self.saved_seq = plan.events[-1].seq
+        return sha
 
     def refresh_status(self, now: datetime) -> str:
         self.status = ownstatus.stamped(self.status, now)

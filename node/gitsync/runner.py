@@ -69,6 +69,11 @@ class AsyncGitSync:
         self.sync.submit(event, self._clock())
         self._wake.set()
 
+    @property
+    def saved_seq(self) -> int:
+        """The last seq of this session's log committed in the state directory."""
+        return self.sync.chain.saved_seq
+
     def write_confirm_record(self, task: str, epoch: int) -> None:
         self.sync.write_confirm_record(task, epoch, self._clock())
         self._wake.set()

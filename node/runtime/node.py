@@ -23,15 +23,12 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
 from ifmesh.node import errors
-from ifmesh.node.board.errors import ForkedLog
 from ifmesh.node.board.formats.problems import ReadProblem
 from ifmesh.node.board.replica import Replica
 from ifmesh.node.board.state import Board
@@ -41,7 +38,6 @@ from ifmesh.node.control.handlers import Handlers
 from ifmesh.node.control.metrics import NodeMetrics
 from ifmesh.node.control.running import BoardChanged
 from ifmesh.node.control.server import ControlServer, EventFeed
-from ifmesh.node.control.views import effect_document, event_document
 from ifmesh.node.gitsync import hints
 from ifmesh.node.gitsync.runner import AsyncGitSync
 from ifmesh.node.governor.policy import DEFAULT_POLICY, Policy
@@ -59,7 +55,9 @@ from ifmesh.node.runtime import operator_answers, parts
 from ifmesh.node.runtime.config import NodeConfig
 from ifmesh.node.runtime.heap import freeze_heap
 from ifmesh.node.runtime.identity import NodeIdentity, PairGuard
+from ifmesh.node.runtime.journal import Journal
 from ifmesh.node.runtime.publishing import Publishing
+from ifmesh.node.runtime.receiving import Receiving
 from ifmesh.node.runtime.statedir import SeqReservation, StateDirLock
 from ifmesh.node.runtime.timers import run_timers
 
@@ -75,7 +73,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Node(Publishing):
+class Node(Receiving, Publishing):
     def __init__(self, config: NodeConfig) -> None:
         self.config = config
         self.session = config.session
@@ -101,6 +99,7 @@ class Node(Publishing):
         self._tasks: list[asyncio.Task[None]] = []
         self._stop: asyncio.Event | None = None
         self._sent: SeqReservation | None = None
+        self._journal: Journal | None = None
         self._untold = False  # events folded from the mesh whose change is not told yet
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -124,8 +123,9 @@ class Node(Publishing):
             await stop.wait()
         finally:
             await self._shutdown(control)
-            if self._sent is not None:
-                self._sent.close()
+            for record in (self._sent, self._journal):
+                if record is not None:
+                    record.close()
             lock.release()
 
     async def _start_git(self) -> None:
@@ -149,6 +149,12 @@ class Node(Publishing):
         # This session's own earlier events (state directory, else git) go back into the fold
         # first: a restarted node must see its own claims, not only other sessions'.
         self.receive(bridge.chain.events, "own log")
+        # What a killed predecessor sent and did not commit: some peers hold it, so git must.
+        self._journal = Journal(self.state_dir)
+        unsaved = self._journal.unsaved(bridge.chain.saved_seq)
+        self.receive(unsaved, "journal")
+        for event in unsaved:
+            self.git.submit(event)
         self._sent = SeqReservation(self.state_dir)
         reserved_seq, reserved_lamport = self._sent.at_open
         self.replica.resume(max(resume.seq, reserved_seq), max(resume.lamport, reserved_lamport))
@@ -280,52 +286,6 @@ class Node(Publishing):
     @property
     def board(self) -> Board:
         return self.replica_or_fail().board
-
-    def receive(self, events: Iterable[Envelope], origin: str, *, tell: bool = True) -> None:
-        """Folds ``events``; ``tell=False`` leaves waking the rest of the node to :meth:`_tell`."""
-        replica = self.replica_or_fail()
-        new = 0
-        with replica.batch():  # many late events from git: one re-fold, not one each
-            for event in events:
-                try:
-                    if replica.receive(event):
-                        new += 1
-                        self.feed.publish(event_document(event, own=False))
-                except ForkedLog as exc:
-                    if event.source == self.session:  # another process writes *our* log
-                        self.stop(str(exc))
-                        return
-                    # Another session's log forked (it restarted and reused a seq it had sent
-                    # but not saved): keep the first, refuse the second, and say so.
-                    log.warning("node.peer_log_forked", origin=origin, error=str(exc))
-                    self.feed.publish({"type": "fork", "source": event.source, "message": str(exc)})
-                except errors.IfmeshError as exc:
-                    log.warning("node.event_refused", origin=origin, event=event.id, error=str(exc))
-        if new and tell:
-            self._after_change()
-        elif new:
-            self._untold = True
-
-    def _tell(self) -> None:  # after a mesh message's ack (see _start_mesh)
-        if self._untold:
-            self._untold = False
-            self._after_change()
-
-    @contextmanager
-    def _burst(self) -> Iterator[None]:
-        """Events received inside are folded as one (Replica.batch); their effects are told
-        once, at the end."""
-        with self.replica_or_fail().batch():
-            yield
-        self._untold = False
-        self._after_change()
-
-    def _after_change(self) -> None:
-        replica = self.replica_or_fail()
-        for effect in replica.effects():
-            self.feed.publish(effect_document(effect))
-        self._wake.set()
-        self.changed.notify()
 
     # --- edges ------------------------------------------------------------------------------
 

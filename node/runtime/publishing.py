@@ -23,6 +23,7 @@ from ifmesh.node.gitsync.runner import AsyncGitSync
 from ifmesh.node.mesh.mesh import Mesh
 from ifmesh.node.mesh.messaging import AckedSend
 from ifmesh.node.protocol.messages import Envelope
+from ifmesh.node.runtime.journal import Journal
 from ifmesh.node.runtime.statedir import SeqReservation
 
 log = structlog.get_logger(__name__)
@@ -33,6 +34,7 @@ class Publishing:
     mesh: Mesh | None
     feed: EventFeed
     _sent: SeqReservation | None
+    _journal: Journal | None
     _tasks: list[asyncio.Task[None]]
 
     def _after_change(self) -> None:
@@ -78,6 +80,8 @@ class Publishing:
         if self._sent is not None:
             self._sent.record(max(e.seq for e in events), max(e.lamport for e in events))
         if self.git is not None:
+            if self._journal is not None:  # kept until git's chain holds them: a kill -9
+                self._journal.append(events, self.git.saved_seq)  # loses no sent event
             for event in events:
                 self.git.submit(event)
         return self.mesh is not None and bool(self.mesh.peers_up)

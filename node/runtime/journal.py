@@ -1,0 +1,111 @@
+"""This session's sent events, kept in its state directory from before they leave the process
+until git's chain holds them.
+
+The git bridge commits in batches (200 ms by default). A node killed inside a batch window
+has already sent its newest events on the mesh: some peers folded them, git never got them,
+and without this file the restarted node would go on above them (its seq reservation says they
+were sent) while its own log in git has a hole that no peer ever fills, since catch-up carries
+a session's own events only. So every event is appended here first, in one ``write`` (the
+kernel finishes it even under ``kill -9``), and a restart hands the events beyond its chain to
+the bridge and the fold again (:meth:`Node._start_git`).
+
+The file only ever needs the events git's chain does not hold yet: once it passes
+:data:`COMPACT_BYTES` it is rewritten with those alone. Like the seq reservation it does not
+survive a power loss before writeback; git's log is the record for that.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from ifmesh.node import errors
+from ifmesh.node.protocol import codec
+from ifmesh.node.protocol.messages import Envelope
+
+log = structlog.get_logger(__name__)
+
+JOURNAL_FILE = "journal.jsonl"
+COMPACT_BYTES = 1 << 20  # rewritten past this size: a few thousand events, a few ms
+
+
+@dataclass(frozen=True)
+class JournalLine:
+    """A line of the journal that is no IFMessage (a disk fault, a hand edit): skipped."""
+
+    number: int
+    reason: str
+
+
+class Journal:
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / JOURNAL_FILE
+        # What an earlier process left, in the order it sent them, and what could not be read.
+        self.at_open, self.problems = read_journal(self.path)
+        self._unsaved: deque[tuple[int, bytes]] = deque(
+            (event.seq, codec.encode(event) + b"\n") for event in self.at_open
+        )
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._size = os.fstat(self._fd).st_size
+
+    def unsaved(self, saved_seq: int) -> list[Envelope]:
+        """The events an earlier process sent beyond ``saved_seq`` (the last in its chain)."""
+        return [event for event in self.at_open if event.seq > saved_seq]
+
+    def append(self, events: Iterable[Envelope], saved_seq: int) -> None:
+        """Appends ``events`` (this session's, just published) in one write; ``saved_seq`` is
+        the last seq git's chain holds, below which nothing needs keeping."""
+        lines = [(event.seq, codec.encode(event) + b"\n") for event in events]
+        if self._size > COMPACT_BYTES:
+            self._compact(saved_seq)
+        data = b"".join(line for _, line in lines)
+        os.write(self._fd, data)
+        self._size += len(data)
+        self._unsaved.extend(lines)
+
+    def _compact(self, saved_seq: int) -> None:
+        """Rewrites the file with the events git's chain does not hold yet (write, rename)."""
+        unsaved = self._unsaved
+        while unsaved and unsaved[0][0] <= saved_seq:
+            unsaved.popleft()
+        data = b"".join(line for _, line in unsaved)
+        temporary = self.path.with_suffix(".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        temporary.replace(self.path)  # a kill before this leaves the old file, still whole
+        os.close(self._fd)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND, 0o600)
+        self._size = len(data)
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+def read_journal(path: Path) -> tuple[list[Envelope], list[JournalLine]]:
+    """The journal's events in order, and its lines that are no IFMessage."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return [], []
+    events: list[Envelope] = []
+    problems: list[JournalLine] = []
+    for number, line in enumerate(data.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            events.append(codec.decode(line))
+        except errors.ProtocolError as exc:
+            problems.append(JournalLine(number, str(exc)))
+    for problem in problems:
+        log.warning(
+            "node.journal_line_skipped", path=str(path), line=problem.number, reason=problem.reason
+        )
+    return events, problems

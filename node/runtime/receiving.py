@@ -1,0 +1,86 @@
+"""How events from elsewhere enter a node's board: peers' events from the mesh, every
+session's from git, this session's own from its log and journal at a restart.
+
+A mixin of :class:`~ifmesh.node.runtime.node.Node`, the counterpart of
+:mod:`ifmesh.node.runtime.publishing`; kept apart because receiving has its own ordering rule:
+a mesh message is folded inside the mesh's delivery callback, and what the fold wakes (timers,
+waiters, the event stream) runs only once the message's ack is queued (:meth:`_tell`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+import structlog
+
+from ifmesh.node import errors
+from ifmesh.node.board.errors import ForkedLog
+from ifmesh.node.board.replica import Replica
+from ifmesh.node.control.running import BoardChanged
+from ifmesh.node.control.server import EventFeed
+from ifmesh.node.control.views import effect_document, event_document
+from ifmesh.node.protocol.messages import Envelope
+
+log = structlog.get_logger(__name__)
+
+
+class Receiving:
+    session: str
+    feed: EventFeed
+    changed: BoardChanged
+    _wake: asyncio.Event
+    _untold: bool  # events folded from the mesh whose change is not told yet
+
+    def replica_or_fail(self) -> Replica:
+        raise NotImplementedError
+
+    def stop(self, reason: str) -> None:
+        raise NotImplementedError
+
+    def receive(self, events: Iterable[Envelope], origin: str, *, tell: bool = True) -> None:
+        """Folds ``events``; ``tell=False`` leaves waking the rest of the node to :meth:`_tell`."""
+        replica = self.replica_or_fail()
+        new = 0
+        with replica.batch():  # many late events from git: one re-fold, not one each
+            for event in events:
+                try:
+                    if replica.receive(event):
+                        new += 1
+                        self.feed.publish(event_document(event, own=False))
+                except ForkedLog as exc:
+                    if event.source == self.session:  # another process writes *our* log
+                        self.stop(str(exc))
+                        return
+                    # Another session's log forked (it restarted and reused a seq it had sent
+                    # but not saved): keep the first, refuse the second, and say so.
+                    log.warning("node.peer_log_forked", origin=origin, error=str(exc))
+                    self.feed.publish({"type": "fork", "source": event.source, "message": str(exc)})
+                except errors.IfmeshError as exc:
+                    log.warning("node.event_refused", origin=origin, event=event.id, error=str(exc))
+        if new and tell:
+            self._after_change()
+        elif new:
+            self._untold = True
+
+    def _tell(self) -> None:  # after a mesh message's ack (see _start_mesh)
+        if self._untold:
+            self._untold = False
+            self._after_change()
+
+    @contextmanager
+    def _burst(self) -> Iterator[None]:
+        """Events received inside are folded as one (Replica.batch); their effects are told
+        once, at the end."""
+        with self.replica_or_fail().batch():
+            yield
+        self._untold = False
+        self._after_change()
+
+    def _after_change(self) -> None:
+        replica = self.replica_or_fail()
+        for effect in replica.effects():
+            self.feed.publish(effect_document(effect))
+        self._wake.set()
+        self.changed.notify()

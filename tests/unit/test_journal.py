@@ -1,0 +1,58 @@
+"""The journal of sent events: what a node killed inside a git batch window sent and did not
+commit comes back at its restart."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from ifmesh.node.protocol import codec
+from ifmesh.node.protocol.messages import Envelope, TaskProgress, make_message
+from ifmesh.node.runtime import journal
+from ifmesh.node.runtime.journal import JOURNAL_FILE, Journal
+
+NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+
+
+def event(seq: int) -> Envelope:
+    payload = TaskProgress(task_id="P0.1.1", epoch=0, percent=25)
+    return make_message(
+        payload, source="session-4-sip", timestamp=NOW, seq=seq, lamport=seq, incarnation="0a1b2c3d"
+    )
+
+
+def test_a_restart_gets_back_every_event_beyond_the_chain_in_order(tmp_path: Path) -> None:
+    events = [event(seq) for seq in (1, 2, 3)]
+    sent = Journal(tmp_path)
+    sent.append(events[:2], saved_seq=0)
+    sent.append(events[2:], saved_seq=2)
+    sent.close()  # or kill -9: each append is one write, finished by the kernel
+
+    again = Journal(tmp_path)
+    assert again.unsaved(saved_seq=1) == events[1:]
+    assert again.unsaved(saved_seq=3) == []
+    again.close()
+
+
+def test_past_its_size_it_keeps_only_what_the_chain_lacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal, "COMPACT_BYTES", 1)
+    sent = Journal(tmp_path)
+    sent.append([event(1), event(2), event(3)], saved_seq=0)
+    sent.append([event(4)], saved_seq=2)  # compacts first: 1 and 2 are in the chain
+    sent.close()
+    kept = [codec.decode(line).seq for line in (tmp_path / JOURNAL_FILE).read_bytes().splitlines()]
+    assert kept == [3, 4]
+    assert (tmp_path / JOURNAL_FILE).stat().st_mode & 0o777 == 0o600
+
+
+def test_a_line_that_is_no_ifmessage_is_skipped_and_named(tmp_path: Path) -> None:
+    good = codec.encode(event(5)) + b"\n"
+    (tmp_path / JOURNAL_FILE).write_bytes(b'{"torn": ' + b"\n" + good)
+    sent = Journal(tmp_path)
+    assert [e.seq for e in sent.unsaved(0)] == [5]
+    assert [p.number for p in sent.problems] == [1]
+    sent.close()
