@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import orjson
 
-from ifmesh.node.identity.errors import PairRefused
+from ifmesh.node.identity import seal
+from ifmesh.node.identity.errors import PairRefused, SignatureRefused
 from ifmesh.node.identity.keys import SessionKey
 from ifmesh.node.identity.pins import PinBook
+from ifmesh.node.protocol.messages import Envelope
 
 PURPOSE = "ifmesh-pair/1"
 Kind = Literal["offer", "answer"]
@@ -64,6 +66,9 @@ class PairProofs:
     pins: PinBook
     session: str
     room: str
+    # sender → (the newest pair epoch its proof was checked for, the pinned key it verified
+    # under): what :meth:`vouches` for. Changed in place; the proofs themselves never change.
+    proven: dict[str, tuple[int, str]] = field(default_factory=dict, compare=False)
 
     def prove(self, kind: Kind, to: str, epoch: int, sdp: str) -> str:
         return self.key.sign(statement(self.room, self.session, to, epoch, kind, sdp)).hex()
@@ -90,4 +95,22 @@ class PairProofs:
                 f" under {sender}'s pinned key ({pin.key.short}); the DTLS fingerprint or the"
                 " sender was changed on the way (a hostile signaling server?): refused before ICE"
             )
+        if epoch >= self.proven.get(sender, (-1, ""))[0]:
+            self.proven[sender] = (epoch, pin.key.text)
         return Check.AUTHENTICATED
+
+    def vouches(self, peer: str, epoch: int, message: Envelope) -> bool:
+        """Whether the pair (``peer``, ``epoch``) vouches for ``message``: ``peer``'s own
+        event on the pair whose DTLS fingerprints ``peer`` signed with the key pinned for it
+        now, claiming a signature by that key under the signed_fields rule. DTLS proves that
+        every byte on the pair comes from the holder of that certificate, so Ed25519 is not
+        run again here; git's readers run it (docs/security.md, "Events on authenticated
+        pairs")."""
+        proven, pin = self.proven.get(peer), self.pins.get(peer)
+        if message.source != peer or pin is None or proven != (epoch, pin.key.text):
+            return False
+        try:
+            seal.claimed(message, pin.key)
+        except SignatureRefused:
+            return False  # the gate's whole judgement names why
+        return True

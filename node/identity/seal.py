@@ -65,6 +65,28 @@ class Verified(Protocol):
 def check(message: Envelope, pinned: PublicKey, verified: Verified | None = None) -> None:
     """Raises :class:`Unsigned`, :class:`KeyMismatch` or :class:`BadSignature` unless
     ``message`` is signed, under the rule above, by ``pinned``."""
+    signature = claimed(message, pinned)
+    data = codec.signing_bytes(message, signature.signed_fields)
+    signed = signature.signature_bytes
+    # The key text is in the bytes compared: the same signature under another key is not it.
+    seen = (signed, pinned.raw + data)
+    if verified is not None and seen in verified:
+        return
+    # Lower-case hex only, as signed: an upper-cased digit is another message with the same
+    # signature, and no byte of a signed message may change without it being refused.
+    if signed != signed.lower() or not pinned.verifies(bytes.fromhex(signed), data):
+        raise BadSignature(
+            f"{_name(message)}: the signature does not verify under the key pinned for"
+            f" {message.source} ({pinned.short}): changed after signing, or signed by another"
+        )
+    if verified is not None:
+        verified.add(seen)
+
+
+def claimed(message: Envelope, pinned: PublicKey) -> Ed25519Signature:
+    """``message``'s signature object, if it claims, under the rule above, to be signed by
+    ``pinned`` (Ed25519 not run: :func:`check` runs it); raises :class:`Unsigned` or
+    :class:`KeyMismatch` otherwise."""
     signature = message.signature
     if signature is None:
         raise Unsigned(f"{_name(message)} carries no signature")
@@ -91,21 +113,7 @@ def check(message: Envelope, pinned: PublicKey, verified: Verified | None = None
             f" pinned for {message.source} ({pinned.short})",
             path="signature.public_key",
         )
-    data = codec.signing_bytes(message, signature.signed_fields)
-    signed = signature.signature_bytes
-    # The key text is in the bytes compared: the same signature under another key is not it.
-    seen = (signed, pinned.raw + data)
-    if verified is not None and seen in verified:
-        return
-    # Lower-case hex only, as signed: an upper-cased digit is another message with the same
-    # signature, and no byte of a signed message may change without it being refused.
-    if signed != signed.lower() or not pinned.verifies(bytes.fromhex(signed), data):
-        raise BadSignature(
-            f"{_name(message)}: the signature does not verify under the key pinned for"
-            f" {message.source} ({pinned.short}): changed after signing, or signed by another"
-        )
-    if verified is not None:
-        verified.add(seen)
+    return signature
 
 
 def _name(message: Envelope) -> str:

@@ -6,8 +6,9 @@ answers ``acked`` messages and byes, hands replies to the request awaiting them,
 ``broadcast(ack=True)`` and ``close()``, and publishes events to every subscription. Bad input
 is logged and counted, never raised: the connection it came on stays up.
 
-A ``gate`` (set by the runtime when events are signed, node.identity) sees each message after
-those checks and before the dedupe: one it does not admit (refused, or held until its key is
+A ``gate`` (set by the runtime when events are signed, node.identity) sees each message, with
+the pair epoch it came on (an authenticated pair vouches for its peer's events), after those
+checks and before the dedupe: one it does not admit (refused, or held until its key is
 pinned) is neither marked seen nor delivered nor acked, so the genuine message with that id is
 still taken when it comes.
 
@@ -58,7 +59,7 @@ log = structlog.get_logger(__name__)
 MessageHandler = Callable[[MessageReceived], None]
 DeclinePolicy = Callable[[Envelope], bool]  # True: answer this acked message with a nack
 HintHandler = Callable[[str, dict[str, object]], None]  # (peer, data)
-MessageGate = Callable[[str, Envelope], bool]  # (peer, message) → deliver it now
+MessageGate = Callable[[str, int, Envelope], bool]  # (peer, pair epoch, message) → deliver now
 BurstScope = Callable[[], AbstractContextManager[object]]  # around one batch frame's messages
 
 # Module constants: an Enum member lookup costs a metaclass descriptor call per message.
@@ -201,7 +202,7 @@ class Inbox:
         if roles is not None and not roles.admits(pair, link, message):
             return  # not delivered, not acked (node.mesh.roles)
         gate = self.gate
-        if gate is not None and not _admits(gate, pair.peer, message):
+        if gate is not None and not _admits(gate, pair.peer, link.epoch, message):
             return
         delivery, handed = event.delivery, False
         if not self.seen.first_time(message.source, message.id):
@@ -258,9 +259,9 @@ class Inbox:
             log.info("late_reply_dropped", peer=pair.peer, request=request_id)
 
 
-def _admits(gate: MessageGate, peer: str, message: Envelope) -> bool:
+def _admits(gate: MessageGate, peer: str, epoch: int, message: Envelope) -> bool:
     try:
-        return gate(peer, message)
+        return gate(peer, epoch, message)
     except Exception:  # a bug in the gate must not take the channel down; refuse (safe)
         log.exception("message_gate_failed", peer=peer, id=message.id)
         return False

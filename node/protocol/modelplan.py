@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -36,18 +36,21 @@ def matching(regex: re.Pattern[str], after: Finish | None = None) -> Finish:
     (An after-validator is remembered only when it returned the string itself: the checks of
     :mod:`~ifmesh.node.protocol.fields` are functions of the string alone.)
     """
-    seen: set[str] = set()
+    # value → the first instance of it: the one returned, so that the copies a board keeps
+    # of a session id or task id (every event names them) are one string, not one per event.
+    seen: dict[str, str] = {}
 
     def check(value: str) -> Any:
-        if value in seen:
-            return value
+        known = seen.get(value)
+        if known is not None:
+            return known
         if regex.search(value) is None:
             raise ValueError(f"{value!r} does not match {regex.pattern!r}")
         result = value if after is None else after(value)
         if result is value and len(value) <= _SEEN_LENGTH:
             if len(seen) >= _SEEN_LIMIT:
                 seen.clear()
-            seen.add(value)
+            seen[value] = value
         return result
 
     return check
@@ -90,6 +93,10 @@ class ModelPlan:
     optional_finishes: tuple[tuple[str, Finish], ...]  # fields it may leave out (defaulted)
     validators: tuple[FieldValidator, ...]  # run after the finishes: they read other fields
     free: bool = False  # no fields: the whole object is the model's extras (extra="allow")
+    # Of a frozen model, the fields sets seen so far, each shared by every instance that has
+    # it: nothing changes a frozen model's set in place (pydantic's model_copy copies it), and
+    # a board holds thousands of events whose sets are a few hundred bytes each.
+    shared_sets: dict[frozenset[str], set[str]] = field(default_factory=dict)
 
     def build(self, given: dict[str, Any]) -> BaseModel:
         """The model from the fields the input holds (``msgspec.to_builtins`` of the Struct:
@@ -116,10 +123,21 @@ class ModelPlan:
                 fields[validator.name] = validator(fields)
         model = _new(self.cls)
         _set(model, "__dict__", fields)
-        _set(model, "__pydantic_fields_set__", set(given))
+        _set(model, "__pydantic_fields_set__", self._fields_set(given))
         _set(model, "__pydantic_extra__", None)
         _set(model, "__pydantic_private__", None)
         return model
+
+    def _fields_set(self, given: dict[str, Any]) -> set[str]:
+        if not self.cls.model_config.get("frozen"):
+            return set(given)
+        key = frozenset(given)
+        shared = self.shared_sets.get(key)
+        if shared is None:
+            if len(self.shared_sets) >= _SEEN_LIMIT:  # shapes are few; a flood starts over
+                self.shared_sets.clear()
+            shared = self.shared_sets[key] = set(key)
+        return shared
 
 
 _new = object.__new__

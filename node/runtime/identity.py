@@ -97,12 +97,15 @@ class NodeIdentity:
         pins: PinBook,
         gate: Gate,
         rotation: RotationRecord | None,
+        room: str,
     ) -> None:
         self.session = session
         self.state_dir = state_dir
         self.key = key
         self.pins = pins
         self.gate = gate
+        self.proofs = PairProofs(key, pins, session, room)  # our pairs' fingerprint proofs
+        self.vouched = 0  # events taken on an authenticated pair's word (PairProofs.vouches)
         self.own = OwnKey(session, key.public, rotation)
         self.request_fetch: Callable[[], None] = lambda: None  # set once git runs
         self.held: deque[Held] = deque()
@@ -119,15 +122,21 @@ class NodeIdentity:
         book = PinBook(load_pins(state_dir), operator_keys=operator_keys(config))
         book.on_pin = lambda pin: _saved(state_dir, book, pin)
         gate = Gate(book, accept_unsigned=config.accept_unsigned)
-        return cls(config.session, state_dir, key, book, gate, pending_rotation(state_dir))
+        rotation = pending_rotation(state_dir)
+        return cls(config.session, state_dir, key, book, gate, rotation, config.room)
 
     def sign(self, event: Envelope) -> Envelope:
         return seal.sign(event, self.key)
 
     # --- the mesh's gate ---------------------------------------------------------------------
 
-    def admit(self, peer: str, message: Envelope) -> bool:
-        """The inbox's gate: True to deliver now; a held or refused event is not delivered."""
+    def admit(self, peer: str, epoch: int, message: Envelope) -> bool:
+        """The inbox's gate: True to deliver now; a held or refused event is not delivered.
+        The peer's own events on a pair it authenticated with its pinned key are taken on the
+        pair's word (no Ed25519 here: git's readers verify them; docs/security.md)."""
+        if self.proofs.vouches(peer, epoch, message):
+            self.vouched += 1
+            return True
         judgement = self.gate.judge(message)
         if judgement.verdict is Verdict.ACCEPT:
             return True
@@ -209,6 +218,7 @@ class NodeIdentity:
                 for c in self.pins.conflicts.values()
             ],
             "unsigned_sessions": sorted(gate.unsigned_sessions),
+            "vouched_by_pair": self.vouched,
             "held": len(self.held),
             "refused": {
                 "by_code": dict(sorted(gate.counts.items())),
@@ -243,9 +253,9 @@ class PairGuard:
     """Signs our offers' and answers' fingerprints; checks theirs before ICE
     (node.mesh.signaling_client's PairAuthenticator)."""
 
-    def __init__(self, identity: NodeIdentity, room: str) -> None:
+    def __init__(self, identity: NodeIdentity) -> None:
         self.identity = identity
-        self.proofs = PairProofs(identity.key, identity.pins, identity.session, room)
+        self.proofs = identity.proofs
 
     def prove(self, frame: Offer | Answer) -> str:
         return self.proofs.prove(frame.type, frame.to, frame.epoch, frame.sdp)

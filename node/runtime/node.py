@@ -231,7 +231,7 @@ class Node(Receiving, Publishing):
         if self.identity is not None:  # verified before the fold; pairs' fingerprints signed
             mesh.inbox.gate = self.identity.admit
             mesh.role_gate.signatures = self.identity.gate.operator_signed  # operator pages
-            mesh.signaling.pair_auth = PairGuard(self.identity, self.config.room)
+            mesh.signaling.pair_auth = PairGuard(self.identity)
         if self.git is not None:  # the bridges tell each other when their pushes land
             git = self.git
             mesh.on_hint(hints.TOPIC, lambda peer, data: hints.received(git, peer, data))

@@ -162,6 +162,25 @@ def test_default_factories_are_called_per_message() -> None:
     assert first.payload.metadata is not second.payload.metadata  # type: ignore[attr-defined]
 
 
+def test_messages_of_one_shape_share_their_fields_set_and_a_copy_gets_its_own() -> None:
+    """A board keeps thousands of events: one fields set per shape, not one per event."""
+    first, second = (fastdecode.decode(dumps(claim_document())) for _ in range(2))
+    assert first is not None and second is not None
+    assert first.model_fields_set is second.model_fields_set
+    assert first.payload.model_fields_set is second.payload.model_fields_set
+    before = set(first.model_fields_set)
+    changed = first.model_copy(update={"hops": 1})
+    assert "hops" in changed.model_fields_set
+    assert first.model_fields_set == before and second.model_fields_set == before
+
+
+def test_recurring_ids_are_one_string() -> None:
+    first, second = (fastdecode.decode(dumps(claim_document())) for _ in range(2))
+    assert first is not None and second is not None
+    assert first.source is second.source
+    assert first.payload.task_id is second.payload.task_id  # type: ignore[attr-defined]
+
+
 # --- mutations of valid messages -----------------------------------------------------------
 
 # Values that sit on a rule's edge: strict types, bounds, anchors, zones, capabilities, tags.

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from ifmesh.node.identity import seal
 from ifmesh.node.identity.errors import PairRefused
 from ifmesh.node.identity.pairproof import Check, PairProofs, fingerprints
-from ifmesh.node.identity.pins import PinBook
-from tests.unit.identity.support import book, key
+from ifmesh.node.identity.pins import ROTATED, Pin, PinBook
+from ifmesh.node.protocol.fields import Ed25519Signature
+from tests.unit.identity.support import book, claim, key, signed_claim
 
 SDP = (
     "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
@@ -78,3 +80,45 @@ def test_an_sdp_without_fingerprint_is_refused() -> None:
     proof = proofs("session-a", pins).prove("offer", "session-b", 7, bare)
     with pytest.raises(PairRefused, match="no DTLS fingerprint"):
         proofs("session-b", pins).check("offer", "session-a", 7, bare, proof)
+
+
+def authenticated(epoch: int = 7) -> tuple[PairProofs, PinBook]:
+    """session-b's proofs, having checked session-a's offer at ``epoch``."""
+    pins = book("session-a", "session-b")
+    proof = proofs("session-a", pins).prove("offer", "session-b", epoch, SDP)
+    checking = proofs("session-b", pins)
+    assert checking.check("offer", "session-a", epoch, SDP, proof) is Check.AUTHENTICATED
+    return checking, pins
+
+
+def test_an_authenticated_pair_vouches_for_its_peers_own_signed_events() -> None:
+    checking, _ = authenticated()
+    assert checking.vouches("session-a", 7, signed_claim("session-a"))
+
+
+def test_a_pair_vouches_only_where_its_proof_was_checked() -> None:
+    checking, _ = authenticated()
+    assert not checking.vouches("session-a", 6, signed_claim("session-a"))  # an older build
+    assert not checking.vouches("session-a", 8, signed_claim("session-a"))  # never proven
+    assert not checking.vouches("session-b", 7, signed_claim("session-b"))  # no proof from b
+    assert not proofs("session-c", book("session-a")).vouches(
+        "session-a", 7, signed_claim("session-a")
+    )
+
+
+def test_a_pair_never_vouches_for_what_does_not_claim_its_pinned_key() -> None:
+    checking, _ = authenticated()
+    assert not checking.vouches("session-a", 7, claim("session-a"))  # unsigned
+    other = seal.sign(claim("session-a"), key("someone-else"))
+    assert not checking.vouches("session-a", 7, other)
+    signature = signed_claim("session-a").signature
+    assert isinstance(signature, Ed25519Signature)
+    short = signature.model_copy(update={"signed_fields": ["id", "payload"]})
+    narrow = signed_claim("session-a").model_copy(update={"signature": short})
+    assert not checking.vouches("session-a", 7, narrow)  # signed_fields leave fields out
+
+
+def test_after_a_rotation_the_old_pair_no_longer_vouches() -> None:
+    checking, pins = authenticated()
+    pins.pin(Pin("session-a", key("session-a-rotated").public, "c1", ROTATED, 2))
+    assert not checking.vouches("session-a", 7, signed_claim("session-a"))
