@@ -16,6 +16,12 @@ Measured:
 * git landing p99: from a claim's call until its node's ``confirmed`` effect (git's verdict
   read back from the branch, so the commit, the push and the fetch are all in it).
 
+* the floor under "seen by all", in the same run once the nodes are stopped: a room of as
+  many bare aiortc processes (benchmarks/_bare_aiortc_node.py: plain RTCPeerConnections, no
+  ifmesh code, no pings, no git), one in-process signaling server, the same number of
+  sequential rounds: one claim-sized message from one process until the last of the others
+  has it (``bare_seen_by_all_ms``). What 32 processes sharing 2 cores cost aiortc alone.
+
 Targets (issue 22): 32 nodes: claim seen by all p99 <= 250 ms, RSS per node <= 120 MB.
 Run: .venv/bin/python benchmarks/scale.py [--nodes 32] [--keep DIR]  (last line: JSON)
 """
@@ -39,7 +45,10 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._boards import available_board  # noqa: E402
 from benchmarks._figures import percentile, progress  # noqa: E402
+from benchmarks._probe_room import ProbeRoom, bare_aiortc  # noqa: E402
 from benchmarks._redis_room import RedisRoom, cpu_seconds, rss_mb, start_redis  # noqa: E402
+from ifmesh.signaling.config import ServerConfig  # noqa: E402
+from ifmesh.signaling.server import SignalingServer  # noqa: E402
 from tests.integration.faults.observe import Streams  # noqa: E402
 
 SEED = 22
@@ -192,7 +201,27 @@ async def run(nodes: int, directory: Path) -> dict[str, Any]:
     finally:
         redis.terminate()
         redis.wait(10)
+    figures |= summary(await bare_seen_by_all(nodes), "bare_seen_by_all_ms")
     return figures
+
+
+async def bare_seen_by_all(nodes: int) -> list[float]:
+    """Milliseconds until the last of ``nodes`` - 1 bare aiortc processes had one message."""
+    progress(f"the floor: {nodes} bare aiortc processes, {SEEN_ROUNDS} messages")
+    server = SignalingServer(ServerConfig(port=0))
+    await server.start()
+    room = ProbeRoom("bare", nodes, bare_aiortc(server.url))
+    try:
+        await room.start(600)
+        progress(f"bare room formed in {await room.form(900):.1f} s")
+        seen = []
+        for round_ in range(SEEN_ROUNDS):
+            began, arrived = await room.broadcast(f"seen{round_}", 1)
+            seen.append((max(arrived) - began) * 1000)
+        return seen
+    finally:
+        await room.stop()
+        await server.stop()
 
 
 def checks(figures: dict[str, Any]) -> list[dict[str, Any]]:

@@ -86,9 +86,10 @@ GIL_SWITCH_SECONDS = 0.0005
 
 
 def run_node(args: argparse.Namespace) -> int:
-    from ifmesh.node.runtime.heap import leave_out_media
+    from ifmesh.node.runtime.heap import keep_big_buffers_off_heap, leave_out_media
 
     leave_out_media()  # before aiortc is imported: 16 MB of ffmpeg a data channel never uses
+    keep_big_buffers_off_heap()  # the scribe's renders and board queries: no heap holes
 
     from ifmesh.node.runtime.config import NodeConfig, load
     from ifmesh.node.runtime.logs import configure

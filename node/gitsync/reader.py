@@ -34,6 +34,7 @@ from ifmesh.node.gitsync.eventlog import parse_log
 from ifmesh.node.gitsync.logcursor import LogCursor
 from ifmesh.node.gitsync.paths import STATUS_GLOB, session_of_status
 from ifmesh.node.gitsync.reservation_ledger import ReservationLedger
+from ifmesh.node.gitsync.scribe import Fact, fact_of
 from ifmesh.node.gitsync.seedstatus import StatusChange, derive_events
 from ifmesh.node.gitsync.segments import log_files, log_files_of
 from ifmesh.node.gitsync.statusfiles import read_status
@@ -84,8 +85,9 @@ class BranchReader:
         self._logs: dict[str, LogCursor] = {}  # by session
         # Latest readable STATUS of each session on the coordination branch (for the scribe).
         self.statuses: dict[str, StatusFile] = {}
-        # Every event found in git, own log included, by its board identity.
-        self.git_events: dict[tuple[str, str, int], Envelope] = {}
+        # What the scribe reads of every event found in git, own log included, by the event's
+        # board identity (the events themselves go to the board and are not kept here).
+        self.git_events: dict[tuple[str, str, int], Fact] = {}
         self.log_sessions: set[str] = set()
 
     def read(self, tip: str | None) -> ReadResult:
@@ -160,13 +162,16 @@ class BranchReader:
                 for message in read.messages:
                     if verifier is not None and not verifier.admit(message):
                         continue  # refused (counted), or held until its key is pinned
-                    self.git_events[(message.source, message.incarnation, message.seq)] = message
+                    self._keep(message)
                     if session != self._session:
                         result.events.append(message)
         if self.verifier is not None:
             for message in self.verifier.released():
-                self.git_events[(message.source, message.incarnation, message.seq)] = message
+                self._keep(message)
                 result.events.append(message)
+
+    def _keep(self, event: Envelope) -> None:
+        self.git_events[(event.source, event.incarnation, event.seq)] = fact_of(event)
 
     # --- seed sessions' own branches ---------------------------------------------------------
 
@@ -242,7 +247,7 @@ class BranchReader:
             if verifier is not None and not verifier.may_derive(event.source, commit.depth):
                 verifier.refuse_derived(event)
                 continue
-            self.git_events[(event.source, event.incarnation, event.seq)] = event
+            self._keep(event)
             result.events.append(event)
 
 

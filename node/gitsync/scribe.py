@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from ifmesh.node.board.formats.status import StatusFile
 from ifmesh.node.board.formats.taskboard import CellUpdate, parse_task_board, render_task_board
@@ -53,6 +54,43 @@ def choose_scribe(
     return min(fresh) if fresh else None
 
 
+# What an event does to a task's cell, for the scribe (None: nothing; it only says its author
+# was alive at its timestamp).
+Effect = Literal["claim", "complete", "block", "unblock", "free"] | None
+_EFFECTS: tuple[tuple[tuple[type, ...], Effect], ...] = (
+    ((TaskClaim, TaskSteal), "claim"), ((TaskComplete,), "complete"), ((Blocker,), "block"),
+    ((BlockerResolved,), "unblock"), ((TaskRelease, TaskFail), "free"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """What the scribe reads of one event, and all that git's reader keeps of it: a board of
+    thousands of tasks holds as many events, and the whole event (its signature, its fields
+    the scribe never reads) costs some 20 times this."""
+
+    lamport: int
+    source: str
+    seq: int
+    timestamp: datetime
+    seed: bool  # from a seed session's STATUS (its claims count by other rules)
+    effect: Effect
+    task_id: str | None
+    epoch: int | None
+
+
+def fact_of(event: Envelope) -> Fact:
+    payload = event.payload
+    effect = next((e for kind, e in _EFFECTS if isinstance(payload, kind)), None)
+    task_id = getattr(payload, "task_id", None) if effect is not None else None
+    epoch = getattr(payload, "epoch", None) if effect is not None else None
+    return Fact(
+        event.lamport, event.source, event.seq, event.timestamp,
+        event.incarnation.startswith(INCARNATION_PREFIX), effect,
+        task_id if isinstance(task_id, str) else None, epoch if isinstance(epoch, int) else None,
+    )  # fmt: skip
+
+
 @dataclass
 class _Cell:
     status: TaskStatus = TaskStatus.AVAILABLE
@@ -61,43 +99,42 @@ class _Cell:
 
 
 def confirmed_cells(
-    events: Iterable[Envelope], ledger: ConfirmLedger, now: datetime, lease: timedelta
+    events: Iterable[Envelope | Fact], ledger: ConfirmLedger, now: datetime, lease: timedelta
 ) -> dict[str, CellUpdate]:
+    facts = [e if isinstance(e, Fact) else fact_of(e) for e in events]
     cells: dict[str, _Cell] = {}
     last_event: dict[str, datetime] = {}
-    for event in sorted(events, key=lambda e: (e.lamport, e.source, e.seq)):
-        source = event.source
-        if source not in last_event or event.timestamp > last_event[source]:
-            last_event[source] = event.timestamp
-        payload = event.payload
-        if isinstance(payload, TaskClaim | TaskSteal):
-            cell = cells.setdefault(payload.task_id, _Cell())
-            record = ledger.winner(payload.task_id, payload.epoch)
-            if event.incarnation.startswith(INCARNATION_PREFIX):  # a seed session's claim
+    for fact in sorted(facts, key=lambda f: (f.lamport, f.source, f.seq)):
+        source = fact.source
+        if source not in last_event or fact.timestamp > last_event[source]:
+            last_event[source] = fact.timestamp
+        if fact.task_id is None:
+            continue
+        if fact.effect == "claim":
+            assert fact.epoch is not None
+            cell = cells.setdefault(fact.task_id, _Cell())
+            record = ledger.winner(fact.task_id, fact.epoch)
+            if fact.seed:  # a seed session's claim
                 free = cell.status is TaskStatus.AVAILABLE or cell.owner == source
                 counts = record is None and free
             else:
                 counts = record is not None and record.session == source
-            if counts and cell.status is not TaskStatus.COMPLETED and payload.epoch >= cell.epoch:
-                cell.status, cell.owner, cell.epoch = TaskStatus.CLAIMED, source, payload.epoch
+            if counts and cell.status is not TaskStatus.COMPLETED and fact.epoch >= cell.epoch:
+                cell.status, cell.owner, cell.epoch = TaskStatus.CLAIMED, source, fact.epoch
             continue
-        task_id = getattr(payload, "task_id", None)
-        found = cells.get(task_id) if isinstance(task_id, str) else None
+        found = cells.get(fact.task_id)
         if found is None or found.owner != source:
             continue
-        epoch = getattr(payload, "epoch", found.epoch)
+        epoch = found.epoch if fact.epoch is None else fact.epoch
         if epoch != found.epoch:
             continue  # fenced: an old epoch's owner
-        if isinstance(payload, TaskComplete):
+        if fact.effect == "complete":
             found.status = TaskStatus.COMPLETED
-        elif isinstance(payload, Blocker) and found.status is TaskStatus.CLAIMED:
+        elif fact.effect == "block" and found.status is TaskStatus.CLAIMED:
             found.status = TaskStatus.BLOCKED
-        elif isinstance(payload, BlockerResolved) and found.status is TaskStatus.BLOCKED:
+        elif fact.effect == "unblock" and found.status is TaskStatus.BLOCKED:
             found.status = TaskStatus.CLAIMED
-        elif isinstance(payload, TaskRelease | TaskFail) and found.status in (
-            TaskStatus.CLAIMED,
-            TaskStatus.BLOCKED,
-        ):
+        elif fact.effect == "free" and found.status in (TaskStatus.CLAIMED, TaskStatus.BLOCKED):
             found.status, found.owner, found.epoch = TaskStatus.AVAILABLE, None, found.epoch + 1
     updates = {}
     for task_id, cell in cells.items():

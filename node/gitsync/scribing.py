@@ -17,7 +17,8 @@ from ifmesh.node.gitsync.config import BridgeConfig
 from ifmesh.node.gitsync.errors import BoardUnparseable, GitSyncError
 from ifmesh.node.gitsync.paths import BOARD_PATH
 from ifmesh.node.gitsync.reader import BranchReader
-from ifmesh.node.gitsync.scribe import choose_scribe, confirmed_cells, render_board
+from ifmesh.node.gitsync.scribe import Fact, choose_scribe, confirmed_cells, render_board
+from ifmesh.node.protocol.messages import Envelope
 
 
 class BoardScribe:
@@ -57,7 +58,9 @@ class BoardScribe:
             return None
         ledger = self._reader.ledger
         session = self._config.session
-        events = [e for e in self._reader.git_events.values() if e.source != session]
+        events: list[Fact | Envelope] = [
+            e for e in self._reader.git_events.values() if e.source != session
+        ]
         if pending:
             ledger = ledger.copy()
             ledger.apply(self._chain.pending_records())

@@ -4,7 +4,7 @@ Issue 22 asks for at most 120 MB RSS per node in a 32-node room on one host; the
 116-130 MB. A node's RSS is mostly what it imports (99 MB before it does anything, 42 MB of it
 pages of shared libraries), then about 0.4 MB per peer (150 KB of it the RTCPeerConnection
 with its DTLS and SCTP state, mostly OpenSSL's) and what the board holds, which grows with the
-room's events (docs/scaling.md, "Memory per node"). Two things here:
+room's events (docs/scaling.md, "Memory per node"). Three things here:
 
 * **No media** (:func:`leave_out_media`). aiortc's package imports PyAV, and with it ffmpeg's
   codecs, filters, x265, gnutls…, for audio and video tracks. The mesh opens one data channel
@@ -15,14 +15,22 @@ room's events (docs/scaling.md, "Memory per node"). Two things here:
   decode or encode media raises :class:`MediaUnavailable`. Only ``ifmesh node`` does this;
   ``ifmesh sdp replay`` negotiates audio and video and imports the real PyAV.
 * **A frozen heap** (:func:`freeze_heap`), for the collector's pauses rather than for size.
+* **Big buffers off the heap** (:func:`keep_big_buffers_off_heap`). The scribe re-renders the
+  board file (multi-MB texts and lists on the soak's 20,000-task board). glibc raises its
+  mmap threshold after each big free (up to 32 MB), so those buffers land in the heap between
+  long-lived events, and their holes are never given back: on a 3-node probe the scribe held
+  53-59 MB of free heap after 2,870 events and 215-218 MB RSS; with the threshold fixed at
+  128 KB, 1-2 MB and 178-181 MB (``benchmarks/_rss_probe.py``).
 
 glibc's per-thread malloc arenas were measured too (the git bridge works in threads): capping
 them (``MALLOC_ARENA_MAX=2``) changed nothing measurable, in a room idle or under claims, as a
-node's large allocations are few. ``docs/scaling.md`` has the figures.
+node's large allocations are few (``docs/scaling.md``); on the scribe of a 20,000-task board
+it took the free heap from 61 to 21 MB, where the fixed mmap threshold leaves 1.6 MB.
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import importlib.abc
 import importlib.machinery
@@ -31,6 +39,19 @@ import types
 from collections.abc import Sequence
 
 MEDIA_PACKAGE = "av"  # PyAV
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
+MMAP_THRESHOLD_BYTES = 128 * 1024  # glibc's default, kept fixed instead of rising
+
+
+def keep_big_buffers_off_heap() -> bool:
+    """Fixes glibc's mmap threshold at its default (as ``MALLOC_MMAP_THRESHOLD_=131072``
+    would), so allocations of 128 KB or more are mapped and unmapped whole instead of leaving
+    holes in the heap once freed. Returns whether it was applied (False off glibc)."""
+    try:
+        libc = ctypes.CDLL(None)  # the process's own symbols, libc's among them: no lookup
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
+    except (OSError, AttributeError):  # not glibc (musl, macOS): its allocator, as it is
+        return False
 
 
 def freeze_heap() -> None:

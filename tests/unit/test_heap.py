@@ -59,3 +59,34 @@ def test_pyav_already_imported_is_left_alone() -> None:
     """)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+BIG_BUFFER_PROBE = """
+    import ctypes
+    from ifmesh.node.runtime.heap import keep_big_buffers_off_heap
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+            "fordblks", "keepcost")]
+
+    libc = ctypes.CDLL(None)
+    libc.mallinfo2.restype = MallInfo2
+    if FIXED:
+        assert keep_big_buffers_off_heap()
+    freed = bytearray(20 << 20)  # a big buffer freed: glibc would raise its threshold to it
+    del freed
+    mapped = libc.mallinfo2().hblkhd
+    kept = bytearray(1 << 20)  # a board render's size
+    print(libc.mallinfo2().hblkhd - mapped >= 1 << 20)
+"""
+
+
+def test_after_a_big_free_a_megabyte_buffer_is_still_mapped_apart_from_the_heap() -> None:
+    """The scribe's renders: without the fixed threshold the next buffer lands in the heap
+    (and leaves a hole there when freed); with it, it is mapped, and unmapped when freed."""
+    fixed = _python("FIXED = True\n" + textwrap.dedent(BIG_BUFFER_PROBE))
+    assert fixed.returncode == 0, fixed.stderr
+    assert fixed.stdout.strip() == "True"
+    default = _python("FIXED = False\n" + textwrap.dedent(BIG_BUFFER_PROBE))
+    assert default.stdout.strip() == "False", "glibc no longer raises its threshold: recheck"

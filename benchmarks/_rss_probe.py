@@ -1,0 +1,293 @@
+"""Where a node's RSS goes under the soak's load, quickly (a probe, not a benchmark: no checks).
+
+A LocalRoom of 2-3 real nodes on the soak's 20,000-task board (benchmarks/_boards.py), a driver
+that claims, reports 50 % and completes through the control API at the soak's pace (4 tasks a
+second, 12 events), and every --every seconds each node's RSS (/proc/PID/status VmRSS) and its
+anonymous memory (smaps_rollup) against the events driven.
+
+Each node runs under this script (``--as-node``), which only adds a real-time signal handler to
+the ``ifmesh`` process: on SIGRTMIN+3 it writes what the process holds to the room's directory
+(glibc's mallinfo2: in use, free in the heap, mmapped; the Python objects by type; with
+``PROBE_TRACE=1`` in that node's environment, tracemalloc's top allocation sites, by line and by
+file); on SIGRTMIN+4 the same, then ``malloc_trim(0)`` and the RSS after it. Nothing of this is
+in the product.
+
+Per-node environments (``--env session-2-webrtc:MALLOC_ARENA_MAX=2``) put A/B variants in one
+room, so they share the load. ``PROBE_WITHOUT_MMAP_FIX=1`` in one: that node leaves glibc's
+mmap threshold dynamic, as before node/runtime/heap.py fixed it (the scribe is the first
+session). ``--poll`` adds the `status` and `board` queries a dashboard makes.
+
+Run: .venv/bin/python benchmarks/_rss_probe.py [--nodes 3] [--minutes 3] [--poll SECONDS]
+     [--env SESSION:NAME=VALUE ...] [--keep DIR]   (last line: JSON)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ctypes
+import json
+import os
+import random
+import signal
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DUMP, DUMP_AND_TRIM = signal.SIGRTMIN + 3, signal.SIGRTMIN + 4
+STEPS_PER_SECOND = 4.0
+
+
+# --- inside a node -------------------------------------------------------------------------
+
+
+def _status_kb(pid: int | str = "self") -> dict[str, int]:
+    found = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(("VmRSS:", "RssAnon:", "RssFile:")):
+            found[line.split(":")[0]] = int(line.split()[1])
+    return found
+
+
+def _anonymous_kb(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Anonymous:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+class _Mallinfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+                     "uordblks", "fordblks", "keepcost")
+    ]  # fmt: skip
+
+
+def _dump(trim: bool) -> None:
+    import gc
+    import tracemalloc
+
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallinfo2.restype = _Mallinfo2
+    info = libc.mallinfo2()
+    report: dict[str, Any] = {
+        "pid": os.getpid(),
+        "time": time.time(),
+        "status_kb": _status_kb(),
+        "threads": len(list(Path("/proc/self/task").iterdir())),
+        "mallinfo_kb": {
+            "heap_in_use": info.uordblks // 1024,  # main arena + others: allocated
+            "heap_free": info.fordblks // 1024,  # free chunks still held (fragmentation)
+            "heap_total": info.arena // 1024,
+            "mmapped": info.hblkhd // 1024,
+            "releasable_top": info.keepcost // 1024,
+        },
+    }
+    gc.collect()
+    counts = Counter(type(o).__name__ for o in gc.get_objects())
+    report["gc_objects"] = sum(counts.values())
+    report["gc_top_types"] = counts.most_common(25)
+    report["gc_frozen"] = gc.get_freeze_count()
+    report["duplicates"] = _duplicate_messages(gc)
+    if tracemalloc.is_tracing():
+        snapshot = tracemalloc.take_snapshot()
+        current, peak = tracemalloc.get_traced_memory()
+        report["traced_kb"] = {"current": current // 1024, "peak": peak // 1024}
+        report["top_traceback"] = [
+            [s.size // 1024, s.count, [str(f) for f in s.traceback]]
+            for s in snapshot.statistics("traceback")[:15]
+        ]
+        for key, limit in (("lineno", 30), ("filename", 25)):
+            stats = snapshot.statistics(key)[:limit]
+            report[f"top_{key}"] = [[str(s.traceback[0]), s.size // 1024, s.count] for s in stats]
+    if trim:
+        before = _status_kb()["VmRSS"]
+        libc.malloc_trim(0)
+        report["trim"] = {"rss_before_kb": before, "rss_after_kb": _status_kb()["VmRSS"]}
+    target = Path(os.environ["PROBE_DUMPS"]) / f"{os.environ['PROBE_SESSION']}.jsonl"
+    with target.open("a") as out:
+        out.write(json.dumps(report) + "\n")
+
+
+def _duplicate_messages(gc: Any) -> dict[str, Any]:
+    """Decoded messages held more than once (equal ids, distinct objects), and who holds one
+    such pair: the referrers' types, two levels up."""
+    by_id: dict[str, list[object]] = {}
+    for o in gc.get_objects():
+        if type(o).__name__.endswith("Message") and isinstance(getattr(o, "id", None), str):
+            by_id.setdefault(o.id, []).append(o)  # type: ignore[attr-defined]
+    twice = [objects for objects in by_id.values() if len(objects) > 1]
+    found: dict[str, Any] = {"ids": len(by_id), "held_more_than_once": len(twice)}
+    if twice:
+        owners = []
+        for o in twice[0]:
+            level = []
+            for r in gc.get_referrers(o):
+                if r is twice[0] or r is by_id:
+                    continue
+                up = [type(u).__name__ for u in gc.get_referrers(r)][:6]
+                level.append([type(r).__name__, len(r) if hasattr(r, "__len__") else None, up])
+            owners.append(level[:6])
+        found["owners_of_one"] = owners
+    return found
+
+
+def as_node(argv: list[str]) -> None:
+    """Runs ``ifmesh ARGV`` in this process with the dump handlers installed."""
+    import runpy
+
+    if os.environ.get("PROBE_TRACE"):
+        import tracemalloc
+
+        tracemalloc.start(int(os.environ["PROBE_TRACE"]))
+    if os.environ.get("PROBE_WITHOUT_MMAP_FIX"):  # the "before" of heap.keep_big_buffers_off_heap
+        from ifmesh.node.runtime import heap
+
+        heap.keep_big_buffers_off_heap = lambda: False
+    signal.signal(DUMP, lambda *_: _dump(trim=False))
+    signal.signal(DUMP_AND_TRIM, lambda *_: _dump(trim=True))
+    sys.argv = ["ifmesh", *argv]
+    runpy.run_module("ifmesh", run_name="__main__", alter_sys=True)
+
+
+# --- the room ------------------------------------------------------------------------------
+
+
+async def run(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
+    from benchmarks._boards import available_board
+    from benchmarks._figures import progress
+    from ifmesh.node.cli.room import LocalRoom, session_list
+    from ifmesh.node.errors import IfmeshError
+
+    dumps = directory / "dumps"
+    dumps.mkdir(parents=True, exist_ok=True)
+    extra: dict[str, dict[str, str]] = {}
+    for item in args.env:
+        session, _, assignment = item.partition(":")
+        name, _, value = assignment.partition("=")
+        extra.setdefault(session, {})[name] = value
+
+    class ProbedRoom(LocalRoom):
+        def node_prefix(self, session: str) -> list[str]:
+            variables = {"PROBE_DUMPS": str(dumps), "PROBE_SESSION": session}
+            return ["env", *(f"{k}={v}" for k, v in (variables | extra.get(session, {})).items())]
+
+        def _spawn(self, argv: list[str], log_name: str, prefix: Any = ()) -> Any:
+            if argv[0] != "node":
+                return super()._spawn(argv, log_name, prefix)
+            import subprocess
+
+            with (self.directory / log_name).open("ab") as log_file:
+                return subprocess.Popen(
+                    [*prefix, sys.executable, __file__, "--as-node", *argv], env=self.env,
+                    stdout=log_file, stderr=log_file, cwd=self.directory,
+                )  # fmt: skip
+
+    board = available_board(directory / "board.md", "Probe board", "K", args.tasks)
+    room = ProbedRoom(directory, sessions=args.nodes, fetch_interval_seconds=2, board=board,
+                      status_sessions=(), extra_args=("--budget", "1000000000"))  # fmt: skip
+    sessions = [s for s, _ in session_list(args.nodes)]
+    rng = random.Random(22)
+    timeline: list[dict[str, Any]] = []
+    state = {"tasks": 0, "won": 0, "errors": 0}
+
+    def sample(label: str) -> dict[str, Any]:
+        row: dict[str, Any] = {"t": label, "events_driven": state["won"] * 3}
+        for session in sessions:
+            member = room.members[session]
+            pid = member.process.pid if member.process else 0
+            kb = _status_kb(pid)
+            row[session] = {"rss_mb": round(kb["VmRSS"] / 1024, 1),
+                            "anon_mb": round((_anonymous_kb(pid) or 0) / 1024, 1)}  # fmt: skip
+        return row
+
+    async def drive(until: float) -> None:
+        while time.monotonic() < until:
+            began = time.monotonic()
+            state["tasks"] += 1
+            task = f"K.{state['tasks']}"
+            try:
+                async with room.client(rng.choice(sessions)) as node:
+                    await node.call("claim", {"task": task, "timeout": 30}, timeout=60)
+                    state["won"] += 1
+                    await node.call("progress", {"task": task, "percent": 50, "milestone": "h"})
+                    await node.call("complete", {"task": task, "tests_pass": True})
+            except (IfmeshError, OSError):
+                state["errors"] += 1
+            await asyncio.sleep(max(0.0, 1 / STEPS_PER_SECOND - (time.monotonic() - began)))
+
+    async def poll(until: float) -> None:
+        while args.poll and time.monotonic() < until:
+            for session in sessions:
+                try:
+                    async with room.client(session) as node:
+                        await node.query("status")
+                        await node.query("board")
+                except (IfmeshError, OSError):
+                    state["errors"] += 1
+            await asyncio.sleep(args.poll)
+
+    def signal_all(signum: int) -> None:
+        for session in sessions:
+            process = room.members[session].process
+            if process is not None:
+                process.send_signal(signum)
+
+    async with room:
+        await room.wait_mesh(timeout=300)
+        await asyncio.sleep(5)
+        timeline.append(sample("0"))
+        signal_all(DUMP)
+        began = time.monotonic()
+        until = began + args.minutes * 60
+        driving = asyncio.gather(drive(until), poll(until))
+        while time.monotonic() < until:
+            await asyncio.sleep(min(args.every, max(0.0, until - time.monotonic())))
+            timeline.append(sample(f"{time.monotonic() - began:.0f}"))
+            progress(json.dumps(timeline[-1]))
+        await driving
+        await asyncio.sleep(5)  # the git bridge's last batch
+        timeline.append(sample("end"))
+        signal_all(DUMP_AND_TRIM)
+        await asyncio.sleep(3)
+        timeline.append(sample("trimmed"))
+    dumped = {}
+    for session in sessions:
+        path = dumps / f"{session}.jsonl"
+        dumped[session] = [json.loads(line) for line in path.read_text().splitlines()]
+    return {"nodes": args.nodes, "minutes": args.minutes, "poll": args.poll, "env": extra,
+            "driven": state, "timeline": timeline, "dumps": dumped}  # fmt: skip
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--as-node":
+        as_node(sys.argv[2:])
+        return
+    parser = argparse.ArgumentParser(description="where a node's RSS goes under load")
+    parser.add_argument("--nodes", type=int, default=3)
+    parser.add_argument("--minutes", type=float, default=3.0)
+    parser.add_argument("--tasks", type=int, default=20000)
+    parser.add_argument("--every", type=float, default=15.0)
+    parser.add_argument("--poll", type=float, default=0.0, help="status+board every N s")
+    parser.add_argument("--env", action="append", default=[], help="SESSION:NAME=VALUE")
+    parser.add_argument("--keep", type=Path)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ifmesh-rss-") as scratch:
+        directory = args.keep or Path(scratch)
+        directory.mkdir(parents=True, exist_ok=True)
+        figures = asyncio.run(run(args, directory))
+    print(json.dumps({"benchmark": "rss_probe", "figures": figures}))
+
+
+if __name__ == "__main__":
+    main()
