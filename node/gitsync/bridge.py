@@ -48,7 +48,7 @@ from ifmesh.node.gitsync.opening import fetch_or_create, open_clone
 from ifmesh.node.gitsync.outputs import Landed, Outputs, SyncState, SyncTally
 from ifmesh.node.gitsync.push import Pusher
 from ifmesh.node.gitsync.reader import ReadResult
-from ifmesh.node.gitsync.schedule import Action, Backoff, SyncSchedule
+from ifmesh.node.gitsync.schedule import ANSWERED_DELAY, Action, Backoff, SyncSchedule
 from ifmesh.node.gitsync.scribe import STARTER_BOARD
 from ifmesh.node.gitsync.turns import Turns
 from ifmesh.node.identity.gate import Gate
@@ -57,8 +57,7 @@ from ifmesh.node.runtime.statedir import StateDirLock
 
 log = structlog.get_logger(__name__)
 
-# The bridge's own lock on the state directory: it also runs without a node (tests, benchmarks).
-LOCK_NAME = "gitsync.lock"
+LOCK_NAME = "gitsync.lock"  # the bridge's own: it also runs without a node (tests, benchmarks)
 
 
 class GitSync:
@@ -167,15 +166,17 @@ class GitSync:
             self._batch.add_event(event)
             self._sched.event_added(now)
 
-    def write_confirm_record(self, task: str, epoch: int, now: float) -> None:
-        """The mesh winner's confirm record; its verdict comes back in ``take_outputs``."""
+    def write_confirm_record(
+        self, task: str, epoch: int, now: float, *, answered: bool = False
+    ) -> None:
+        """A confirm record (``answered``: see ANSWERED_DELAY); its verdict: ``take_outputs``."""
         with self._lock:
             verdict = self._awaited.confirm(self.reader.ledger, task, epoch)
             if verdict is not None:  # git already named a winner: nothing to contest
                 self._outputs.verdicts.append(verdict)
                 return
             self._batch.add_confirm(task, epoch)
-            self._sched.event_added(now, urgent=True)
+            self._sched.event_added(now, urgent=True, after=ANSWERED_DELAY if answered else 0.0)
 
     def write_reservation_record(self, entries: Sequence[ReservedEntry], now: float) -> None:
         """Records of a path reservation won on the mesh or sent to git (STATUS ``reserved:``,
@@ -187,8 +188,7 @@ class GitSync:
 
     @property
     def git_lock(self) -> threading.Lock:
-        """Held by every git operation of the bridge: GitPython's repository is not safe to
-        use from two threads, so anyone else reading the clone takes it too."""
+        """Held by every git operation: GitPython's repository is not thread-safe (readers too)."""
         return self._io
 
     def has_batch(self) -> bool:

@@ -74,8 +74,8 @@ class AsyncGitSync:
         """The last seq of this session's log committed in the state directory."""
         return self.sync.chain.saved_seq
 
-    def write_confirm_record(self, task: str, epoch: int) -> None:
-        self.sync.write_confirm_record(task, epoch, self._clock())
+    def write_confirm_record(self, task: str, epoch: int, *, answered: bool = False) -> None:
+        self.sync.write_confirm_record(task, epoch, self._clock(), answered=answered)
         self._wake.set()
 
     def write_reservation_record(self, entries: Sequence[ReservedEntry]) -> None:

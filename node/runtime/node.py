@@ -302,10 +302,10 @@ class Node(Receiving, Publishing):
             self.feed.publish({"type": "operator.answer", **answer})
         return refused
 
-    def write_confirm_record(self, task_id: str, epoch: int) -> None:
+    def write_confirm_record(self, task_id: str, epoch: int, *, answered: bool = False) -> None:
         """A claim won on the mesh or sent to git (node.claims): git writes its record."""
         if self.git is not None:
-            self.git.write_confirm_record(task_id, epoch)
+            self.git.write_confirm_record(task_id, epoch, answered=answered)
 
     def _on_git(self, outputs: Any) -> None:  # node.gitsync's Outputs
         mesh = self.mesh

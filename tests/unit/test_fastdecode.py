@@ -10,6 +10,7 @@ but not valid messages of the shapes nodes send: those must take it.
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -61,19 +62,33 @@ def assert_same_as_pydantic(raw: bytes) -> messages.Envelope | None:
     return fast
 
 
+def comparable(value: Any) -> Any:
+    """``value`` with every NaN replaced by a marker: NaN != NaN, so two decodes of a message
+    holding one (a free payload may) would never compare equal."""
+    if isinstance(value, float) and math.isnan(value):
+        return "<NaN>"
+    if isinstance(value, dict):
+        return {key: comparable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [comparable(item) for item in value]
+    if isinstance(value, BaseModel):
+        return (type(value), comparable(value.__dict__), comparable(value.__pydantic_extra__))
+    return value
+
+
 def assert_identical(actual: BaseModel, expected: BaseModel) -> None:
     assert type(actual) is type(expected)
-    assert actual == expected
-    assert actual.__dict__ == expected.__dict__
+    assert comparable(actual) == comparable(expected)
     assert list(actual.__dict__) == list(expected.__dict__)
     assert actual.model_fields_set == expected.model_fields_set
-    assert actual.__pydantic_extra__ == expected.__pydantic_extra__
     assert actual.__pydantic_private__ == expected.__pydantic_private__
     for name, value in actual.__dict__.items():
         assert type(value) is type(expected.__dict__[name]), name
         if isinstance(value, BaseModel):
             assert_identical(value, expected.__dict__[name])
-    assert actual.model_dump(mode="json") == expected.model_dump(mode="json")
+    assert comparable(actual.model_dump(mode="json")) == comparable(
+        expected.model_dump(mode="json")
+    )
     if isinstance(actual, messages.Envelope) and isinstance(expected, messages.Envelope):
         assert encoded(actual) == encoded(expected)
 
@@ -160,6 +175,14 @@ def test_default_factories_are_called_per_message() -> None:
     assert first is not None and second is not None
     assert first.payload.metadata == {}  # type: ignore[attr-defined]
     assert first.payload.metadata is not second.payload.metadata  # type: ignore[attr-defined]
+
+
+def test_a_nan_in_a_free_payload_is_judged_alike_though_nan_equals_nothing() -> None:
+    raw = (
+        b'{"id": "m1", "timestamp": "2025-11-12T14:30:00Z", "level": "debug", "source": "s-2",'
+        b' "destination": "*", "payload": {"*": NaN, "y": 1}}'
+    )  # found by hypothesis, as a mutation
+    assert_same_as_pydantic(raw)
 
 
 def test_messages_of_one_shape_share_their_fields_set_and_a_copy_gets_its_own() -> None:

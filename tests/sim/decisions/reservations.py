@@ -105,7 +105,7 @@ class SimNode(SessionNode):
             gone = [e for e in self.listed if e.task == p.task_id and e.pattern in p.patterns]
             self._list([e for e in self.listed if e not in gone])
 
-    def write_confirm_record(self, task_id: str, epoch: int) -> None:
+    def write_confirm_record(self, task_id: str, epoch: int, *, answered: bool = False) -> None:
         raise AssertionError("no claims are made here")
 
     def write_reservation_record(self, written: Sequence[ReservedEntry]) -> None:

@@ -87,7 +87,7 @@ class SimNode(SessionNode):
         self.awaiting: set[TaskEpoch] = set()
         self.read = 0  # git events folded so far
 
-    def write_confirm_record(self, task_id: str, epoch: int) -> None:
+    def write_confirm_record(self, task_id: str, epoch: int, *, answered: bool = False) -> None:
         self.room.git.record(self.session, (task_id, epoch))
         self.awaiting.add((task_id, epoch))
 

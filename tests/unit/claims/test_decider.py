@@ -20,7 +20,7 @@ class Node(StandInNode):
         super().__init__()
         self.records: list[tuple[str, int]] = []
 
-    def write_confirm_record(self, task_id: str, epoch: int) -> None:
+    def write_confirm_record(self, task_id: str, epoch: int, *, answered: bool = False) -> None:
         self.records.append((task_id, epoch))
 
 

@@ -65,7 +65,7 @@ class StandInNode:
         self.sent.extend(events)
         self.changed.notify()
 
-    def write_confirm_record(self, task_id: str, epoch: int) -> None:
+    def write_confirm_record(self, task_id: str, epoch: int, *, answered: bool = False) -> None:
         pass
 
     def background(self, work: Coroutine[Any, Any, Any]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ifmesh.node.gitsync.schedule import Action, Backoff, SyncSchedule
+from ifmesh.node.gitsync.schedule import ANSWERED_DELAY, Action, Backoff, SyncSchedule
 
 
 def schedule(now: float = 1000.0, **overrides: float) -> SyncSchedule:
@@ -151,3 +151,13 @@ def test_what_was_submitted_while_a_commit_was_written_is_committed_next() -> No
     assert Action.COMMIT in s.due(1000.02)
     s.committed(1000.03)
     assert Action.COMMIT not in s.due(1000.5)
+
+
+def test_a_record_of_a_claim_already_answered_is_committed_a_moment_later() -> None:
+    """Its agent has the answer; the commit waits until that answer has been written."""
+    s = schedule()
+    s.fetched(1000.0)
+    s.event_added(1000.0, urgent=True, after=ANSWERED_DELAY)
+    assert s.due(1000.0) == []
+    assert s.get_timer() == 1000.0 + ANSWERED_DELAY
+    assert Action.COMMIT in s.due(1000.0 + ANSWERED_DELAY)
