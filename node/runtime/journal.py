@@ -52,6 +52,7 @@ class Journal:
         )
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._size = os.fstat(self._fd).st_size
+        self.failing = False  # the last append could not be written (logged once per outage)
 
     def unsaved(self, saved_seq: int) -> list[Envelope]:
         """The events an earlier process sent beyond ``saved_seq`` (the last in its chain)."""
@@ -61,10 +62,20 @@ class Journal:
         """Appends ``events`` (this session's, just published) in one write; ``saved_seq`` is
         the last seq git's chain holds, below which nothing needs keeping."""
         lines = [(event.seq, codec.encode(event) + b"\n") for event in events]
-        if self._size > COMPACT_BYTES:
-            self._compact(saved_seq)
         data = b"".join(line for _, line in lines)
-        os.write(self._fd, data)
+        try:
+            if self._size > COMPACT_BYTES:
+                self._compact(saved_seq)
+            os.write(self._fd, data)
+        except OSError as exc:
+            # A full or failing disk must not stop the event on its way to git and the mesh:
+            # what it costs is the protection against a kill inside the batch window, so say so.
+            if not self.failing:
+                note = "events still go to git; a kill -9 before their commit may lose one"
+                log.error("node.journal_unwritable", path=str(self.path), error=str(exc), note=note)
+            self.failing = True
+            return
+        self.failing = False
         self._size += len(data)
         self._unsaved.extend(lines)
 

@@ -3,6 +3,7 @@ commit comes back at its restart."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,4 +56,13 @@ def test_a_line_that_is_no_ifmessage_is_skipped_and_named(tmp_path: Path) -> Non
     sent = Journal(tmp_path)
     assert [e.seq for e in sent.unsaved(0)] == [5]
     assert [p.number for p in sent.problems] == [1]
+    sent.close()
+
+
+def test_a_journal_it_cannot_write_is_said_and_never_stops_an_event(tmp_path: Path) -> None:
+    sent = Journal(tmp_path)
+    os.close(sent._fd)  # what a failing disk looks like to write(2): an OSError
+    sent._fd = os.open("/dev/full", os.O_WRONLY)
+    sent.append([event(1)], saved_seq=0)  # no exception: the event goes on to git and the mesh
+    assert sent.failing
     sent.close()
