@@ -31,7 +31,6 @@ import os
 import random
 import signal
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -282,9 +281,9 @@ def main() -> None:
     parser.add_argument("--env", action="append", default=[], help="SESSION:NAME=VALUE")
     parser.add_argument("--keep", type=Path)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="ifmesh-rss-") as scratch:
-        directory = args.keep or Path(scratch)
-        directory.mkdir(parents=True, exist_ok=True)
+    from benchmarks._figures import work_directory
+
+    with work_directory(args.keep, "rss") as directory:
         figures = asyncio.run(run(args, directory))
     print(json.dumps({"benchmark": "rss_probe", "figures": figures}))
 

@@ -44,7 +44,6 @@ import contextlib
 import json
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 from playwright.async_api import Page, async_playwright, expect  # noqa: E402
 from playwright.async_api import TimeoutError as PageTimeout  # noqa: E402
 
-from benchmarks._figures import progress  # noqa: E402
+from benchmarks._figures import progress, work_directory  # noqa: E402
 from benchmarks.claims import BOARD_TASKS, Claims, claim_board, percentile, summary  # noqa: E402
 from ifmesh.node.errors import IfmeshError  # noqa: E402
 from ifmesh.node.sdp.capture.netns import network_namespace  # noqa: E402
@@ -309,9 +308,7 @@ async def main() -> None:
     arguments = parser.parse_args()
     if not 1 <= arguments.claims <= BOARD_TASKS:
         parser.error(f"--claims takes 1 to {BOARD_TASKS} (the board's fresh tasks)")
-    with tempfile.TemporaryDirectory(prefix="ifmesh-dashbench-") as scratch:
-        directory = arguments.keep or Path(scratch)
-        directory.mkdir(parents=True, exist_ok=True)
+    with work_directory(arguments.keep, "dashbench") as directory:
         result = await run(arguments.claims, directory)
     progress(json.dumps(result))
     print(json.dumps({"benchmark": "dashboard", "figures": result, "checks": checks(result)}))

@@ -45,7 +45,6 @@ import random
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -56,7 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._boards import available_board  # noqa: E402
-from benchmarks._figures import check, percentile, progress  # noqa: E402
+from benchmarks._figures import check, percentile, progress, work_directory  # noqa: E402
 from ifmesh.node.cli.room import LocalRoom, RoomError  # noqa: E402
 from ifmesh.node.errors import IfmeshError  # noqa: E402
 
@@ -335,9 +334,7 @@ async def main() -> None:
     parser.add_argument("--nodes", type=int, default=4)
     parser.add_argument("--keep", type=Path, help="keep the room's files and logs here")
     arguments = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="ifmesh-exit-") as scratch:
-        directory = arguments.keep or Path(scratch)
-        directory.mkdir(parents=True, exist_ok=True)
+    with work_directory(arguments.keep, "exit") as directory:
         figures = await run(arguments.rounds, arguments.nodes, directory)
     print(json.dumps({"benchmark": "exit_stress", "figures": figures, "checks": checks(figures)}))
 

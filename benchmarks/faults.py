@@ -36,7 +36,6 @@ import asyncio
 import json
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -48,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import longlog  # noqa: E402
 from benchmarks._boards import available_board  # noqa: E402
-from benchmarks._figures import percentile, progress  # noqa: E402
+from benchmarks._figures import percentile, progress, work_directory  # noqa: E402
 from ifmesh.node.cli.room import LocalRoom  # noqa: E402
 from tests.integration.faults.links import relayed_room  # noqa: E402
 from tests.integration.faults.observe import Streams  # noqa: E402
@@ -239,9 +238,7 @@ async def main() -> None:
     parser.add_argument("--long-logs-only", action="store_true", help="only the long logs")
     parser.add_argument("--no-long-logs", action="store_true", help="skip the long logs")
     arguments = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="ifmesh-faults-") as scratch:
-        directory = arguments.keep or Path(scratch)
-        directory.mkdir(parents=True, exist_ok=True)
+    with work_directory(arguments.keep, "faults") as directory:
         figures = await run(arguments, directory)
     print(json.dumps({"benchmark": "faults", "figures": figures, "checks": checks(figures)}))
 

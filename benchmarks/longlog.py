@@ -35,7 +35,6 @@ import random
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -48,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 import structlog  # noqa: E402
 
-from benchmarks._figures import check, percentile, progress  # noqa: E402
+from benchmarks._figures import check, percentile, progress, work_directory  # noqa: E402
 from ifmesh.node.gitsync import handoff, hints, segments  # noqa: E402
 from ifmesh.node.gitsync.bridge import GitSync  # noqa: E402
 from ifmesh.node.gitsync.config import BridgeConfig  # noqa: E402
@@ -409,8 +408,7 @@ def measure(
     started = time.perf_counter()
     days = {s: Author(s, keys[s]).day(events) for s in SESSIONS[:count]}
     progress(f"longlog: {count} x {events} signed events in {time.perf_counter() - started:.1f} s")
-    with tempfile.TemporaryDirectory(prefix="ifmesh-longlog-") as scratch:
-        root = keep or Path(scratch)
+    with work_directory(keep, "longlog") as root:
         figures = measure_landings(
             root / "landings", events=events, sessions=sessions, landings=landings,
             profile=profile, days=days, keys=keys, legacy=legacy,

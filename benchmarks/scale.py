@@ -35,7 +35,6 @@ import json
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -44,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._boards import available_board  # noqa: E402
-from benchmarks._figures import percentile, progress  # noqa: E402
+from benchmarks._figures import percentile, progress, work_directory  # noqa: E402
 from benchmarks._probe_room import ProbeRoom, bare_aiortc  # noqa: E402
 from benchmarks._redis_room import RedisRoom, cpu_seconds, rss_mb, start_redis  # noqa: E402
 from ifmesh.signaling.config import ServerConfig  # noqa: E402
@@ -241,9 +240,7 @@ async def main() -> None:
     parser.add_argument("--nodes", type=int, default=32)
     parser.add_argument("--keep", type=Path, help="keep the room's files and logs here")
     arguments = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="ifmesh-scale-") as scratch:
-        directory = arguments.keep or Path(scratch)
-        directory.mkdir(parents=True, exist_ok=True)
+    with work_directory(arguments.keep, "scale") as directory:
         figures = await run(arguments.nodes, directory)
     print(json.dumps({"benchmark": "scale", "figures": figures, "checks": checks(figures)}))
 

@@ -22,7 +22,6 @@ import json
 import random
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._boards import available_board  # noqa: E402
-from benchmarks._figures import progress  # noqa: E402
+from benchmarks._figures import progress, work_directory  # noqa: E402
 from benchmarks._redis_room import RedisRoom, open_fds, rss_mb, start_redis  # noqa: E402
 from ifmesh.node.errors import IfmeshError  # noqa: E402
 from tests.integration.faults.observe import folds, git_winners, missing, union  # noqa: E402
@@ -216,9 +215,7 @@ async def main() -> None:
     parser.add_argument("--minutes", type=float, default=15.0)
     parser.add_argument("--keep", type=Path, help="keep the room's files and logs here")
     arguments = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="ifmesh-soak-") as scratch:
-        directory = arguments.keep or Path(scratch)
-        directory.mkdir(parents=True, exist_ok=True)
+    with work_directory(arguments.keep, "soak") as directory:
         figures = await run(arguments.minutes, directory)
     summary = {k: v for k, v in figures.items() if not k.startswith("per_node")}
     progress(json.dumps(summary))
