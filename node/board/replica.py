@@ -37,7 +37,7 @@ from ifmesh.node.board.commands import Author
 from ifmesh.node.board.effects import Assigned, Confirmed, Effect, Fenced, Rejected
 from ifmesh.node.board.errors import ForkedLog
 from ifmesh.node.board.governance import PERMISSIVE, Admission, Governance
-from ifmesh.node.board.log import EventLog
+from ifmesh.node.board.log import DEFAULT_CHECKPOINT_EVERY, EventLog
 from ifmesh.node.board.state import SEED_INCARNATION_PREFIX, Board, BoardConfig, Task, lease_expired
 from ifmesh.node.board.takeover import TakenOver, Takeover
 from ifmesh.node.errors import CoordinationError
@@ -57,7 +57,7 @@ class Replica:
         config: BoardConfig | None = None,
         governance: Governance = PERMISSIVE,
         takeover: Takeover = "offer",
-        checkpoint_every: int = 64,
+        checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
     ) -> None:
         self.log = EventLog(initial, config, governance, checkpoint_every)
         self.config = self.log.config

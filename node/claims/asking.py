@@ -43,7 +43,9 @@ def route(node: AskingNode, event: Envelope) -> tuple[frozenset[str], str]:
     mesh, me = node.mesh, node.session
     excused = mesh.excused if mesh is not None else frozenset()
     asked = asked_at(node, event.timestamp)
-    board, lease = node.replica_or_fail().board, node.replica_or_fail().config.lease
+    # Views, not ``Replica.board``: that copies every task after each fold (~1 ms on a board
+    # of 20,000 tasks), and this runs on the claim's path before it is sent.
+    board, lease = node.replica_or_fail().log.view(), node.replica_or_fail().config.lease
     nodeless = without_node(board, event.timestamp, lease) - excused - {me}
     decidable = mesh.decidable if mesh is not None else frozenset()
     return asked, rules.git_before(event, asked, decidable, nodeless)
@@ -55,5 +57,5 @@ def asked_at(node: AskingNode, at: datetime) -> frozenset[str]:
     replica, mesh = node.replica_or_fail(), node.mesh
     roster = mesh.roster if mesh is not None else frozenset()
     excused = mesh.excused if mesh is not None else frozenset()
-    return rules.must_ask(members(replica.board, at, replica.config.lease), roster, node.session,
-                          excused)  # fmt: skip
+    here = members(replica.log.view(), at, replica.config.lease)
+    return rules.must_ask(here, roster, node.session, excused)

@@ -135,7 +135,7 @@ class ClaimDecider:
             if why_git:
                 self._record_if_holder(key)
         if not why_git:  # every session asked has acked: the fold's holder has won
-            owner, _ = rules.holder(self.node.replica_or_fail().board, key)
+            owner, _ = rules.holder(self.node.replica_or_fail().log.view(), key)
             if owner == self.node.session:
                 self._record(key, answered=True)
                 self.won_on_mesh.add(key)
@@ -206,7 +206,7 @@ class ClaimDecider:
     # --- records -------------------------------------------------------------------------
 
     def _record_if_holder(self, key: TaskEpoch) -> None:
-        owner, _ = rules.holder(self.node.replica_or_fail().board, key)
+        owner, _ = rules.holder(self.node.replica_or_fail().log.view(), key)
         if owner == self.node.session:
             self._record(key)
 

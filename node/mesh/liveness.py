@@ -5,6 +5,12 @@ about 30 s. Pings every ``ping_interval`` and the silence thresholds below are w
 detection to ``dead_after`` + one ping interval. Any frame from the peer counts as "heard";
 pongs also measure the round-trip time.
 
+In a large room the three durations stretch with it (:meth:`LivenessConfig.stretch_for`): a
+node pings every peer, so at 1 s a room of 32 sends and answers 62 frames a second per node,
+each one a DTLS record in Python, and 32 such nodes on 2 cores spent 130 % of a core on
+liveness alone (docs/scaling.md). Past ``pings_per_second`` peers a node's pings per second stay
+at that budget and detection slows in proportion; below it nothing changes.
+
 Time is a parameter (``now``, seconds on a monotonic clock), in the aioquic style: the owner
 calls :meth:`Liveness.get_timer` to learn when to wake, then :meth:`Liveness.handle_timer`
 with the current time, and sends the pings it is told to send. Presence is a local
@@ -34,6 +40,8 @@ class LivenessConfig:
     ping_interval: float = 1.0
     suspect_after: float = 3.0
     dead_after: float = 5.0
+    # Pings a node sends per second to the whole room, at most (see the module docstring).
+    pings_per_second: float = 10.0
 
     def __post_init__(self) -> None:
         if not 0 < self.ping_interval < self.suspect_after < self.dead_after:
@@ -41,6 +49,13 @@ class LivenessConfig:
                 "liveness needs 0 < ping_interval < suspect_after < dead_after, got "
                 f"{self.ping_interval}, {self.suspect_after}, {self.dead_after}"
             )
+        if not self.pings_per_second > 0:
+            raise ValueError(f"pings_per_second must be above 0, got {self.pings_per_second}")
+
+    def stretch_for(self, peers: int) -> float:
+        """By how much a room of ``peers`` stretches the interval and both thresholds: 1 until
+        pinging every peer each interval would pass ``pings_per_second``."""
+        return max(1.0, peers / (self.ping_interval * self.pings_per_second))
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +82,7 @@ class Liveness:
 
     def __init__(self, config: LivenessConfig, now: float) -> None:
         self.config = config
+        self.stretch = 1.0  # set by the mesh as the room grows (LivenessConfig.stretch_for)
         self.presence = Presence.UP
         self.rtt: float | None = None
         self.smoothed_rtt: float | None = None
@@ -100,7 +116,7 @@ class Liveness:
         """When :meth:`handle_timer` must next run; None once the peer is dead."""
         if self.presence is Presence.DEAD:
             return None
-        deadline = self.last_heard + (
+        deadline = self.last_heard + self.stretch * (
             self.config.dead_after
             if self.presence is Presence.SUSPECT
             else self.config.suspect_after
@@ -115,7 +131,7 @@ class Liveness:
         silence = now - self.last_heard
         # Compared as deadlines (the same sums get_timer returns), never as differences:
         # float rounding must not leave a timer that fires without changing anything.
-        if now >= self.last_heard + self.config.dead_after:
+        if now >= self.last_heard + self.stretch * self.config.dead_after:
             events.append(PresenceChanged(self.presence, Presence.DEAD, silence))
             self.presence = Presence.DEAD
             return events
@@ -127,10 +143,12 @@ class Liveness:
             events.append(PingDue(self._seq, now, self.smoothed_rtt))
             # Scheduled from the previous deadline, not from now, so a late timer does not
             # stretch the interval; but never in the past, so a stalled loop sends one ping.
-            self._next_ping += self.config.ping_interval
+            interval = self.stretch * self.config.ping_interval
+            self._next_ping += interval
             if self._next_ping <= now:
-                self._next_ping = now + self.config.ping_interval
-        if self.presence is Presence.UP and now >= self.last_heard + self.config.suspect_after:
+                self._next_ping = now + interval
+        suspect_at = self.last_heard + self.stretch * self.config.suspect_after
+        if self.presence is Presence.UP and now >= suspect_at:
             events.append(PresenceChanged(Presence.UP, Presence.SUSPECT, silence))
             self.presence = Presence.SUSPECT
         return events

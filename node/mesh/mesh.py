@@ -87,8 +87,7 @@ class Mesh(Messaging):
         self._fatal: SignalingDown | None = None
         self._dispatcher: asyncio.Task[None] | None = None
         self._timer: asyncio.Task[None] | None = None
-        self._ready = False
-        self._closed = False
+        self._ready = self._closed = False
         self._catch_up: CatchUpProvider | None = None
         self.signaling = SignalingClient(
             config.signaling_url, config.room, config.session, self._notices.put_nowait,
@@ -386,11 +385,12 @@ class Mesh(Messaging):
     async def _timer_loop(self) -> None:
         while True:
             self._timer_wake.clear()
-            timers = [
-                timer
-                for pair in self.pairs.values()
-                if pair.liveness is not None and (timer := pair.liveness.get_timer()) is not None
-            ]
+            stretch = self.config.liveness.stretch_for(len(self.pairs))
+            timers = []
+            for liveness in (p.liveness for p in self.pairs.values() if p.liveness is not None):
+                liveness.stretch = stretch  # the room's size sets the ping interval
+                if (timer := liveness.get_timer()) is not None:
+                    timers.append(timer)
             delay = max(0.0, min(timers) - self.now()) if timers else None
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):

@@ -200,11 +200,13 @@ def test_a_board_read_inside_a_batch_is_not_kept_past_its_late_fold() -> None:
 
 
 def test_checkpoints_space_out_on_a_big_board() -> None:
-    """Each checkpoint copies every task: a 4,096-task board checkpoints every 128 events."""
+    """Each checkpoint copies every task: a 4,096-task board checkpoints every 128 events, a
+    1,000-task board every 31, a small one every 8 (a late event re-folds from the last)."""
     from types import MappingProxyType
 
     from ifmesh.node.board.state import Board, Task
 
     tasks = {f"T{i}": Task(f"T{i}", title="t") for i in range(4096)}
     assert EventLog(Board(tasks=MappingProxyType(tasks)))._every == 128
-    assert EventLog(chain_board())._every == 64
+    assert EventLog(Board(tasks=MappingProxyType(dict(list(tasks.items())[:1000]))))._every == 31
+    assert EventLog(chain_board())._every == 8

@@ -85,3 +85,30 @@ def test_configurable_thresholds_are_checked() -> None:
         (0.3, Presence.SUSPECT),
         (0.5, Presence.DEAD),
     ]
+
+
+def test_a_large_room_stretches_the_interval_and_both_thresholds() -> None:
+    config = LivenessConfig()  # 10 pings a second to the whole room, at most
+    assert config.stretch_for(7) == 1.0
+    assert config.stretch_for(10) == 1.0
+    assert config.stretch_for(31) == pytest.approx(3.1)
+    liveness = Liveness(config, now=0.0)
+    liveness.stretch = config.stretch_for(20)
+    events = run_until(liveness, 20.0)
+    assert [t for t, e in events if isinstance(e, PingDue)] == [0.0, 2.0, 4.0, 6.0, 8.0]
+    changes = [(t, e.new) for t, e in events if isinstance(e, PresenceChanged)]
+    assert changes == [(6.0, Presence.SUSPECT), (10.0, Presence.DEAD)]
+
+
+def test_a_room_that_grows_moves_the_next_ping_not_the_one_already_due() -> None:
+    liveness = Liveness(LivenessConfig(), now=0.0)
+    run_until(liveness, 1.0)  # pings at 0 and 1, each a second apart
+    liveness.stretch = 3.0
+    liveness.heard(1.0)
+    events = run_until(liveness, 8.0)
+    assert [t for t, e in events if isinstance(e, PingDue)] == [2.0, 5.0, 8.0]
+
+
+def test_a_ping_budget_of_zero_is_refused() -> None:
+    with pytest.raises(ValueError, match="pings_per_second"):
+        LivenessConfig(pings_per_second=0)
