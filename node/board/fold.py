@@ -30,6 +30,7 @@ Indexes = tuple[
     Mapping[str, AbstractSet[str]],
     defaultdict[str, set[str]],
     Mapping[str, AbstractSet[tuple[str, str]]],
+    Mapping[str, AbstractSet[str]],
 ]
 Checkpoint = tuple[Board, Indexes]
 
@@ -44,6 +45,7 @@ class FoldState:
         "governor",
         "help_requests",
         "holdings",
+        "queued",
         "reservations",
         "sessions",
         "tasks",
@@ -61,11 +63,15 @@ class FoldState:
         self.holdings: defaultdict[str, set[str]] = defaultdict(set)
         self.dependents: defaultdict[str, set[str]] = defaultdict(set)
         self.waiters: defaultdict[str, set[tuple[str, str]]] = defaultdict(set)
+        # session → the tasks in whose claim queue it waits: asked on every board change
+        # (the node's timer), so no scan of every task (20,000 on a long day's board).
+        self.queued: defaultdict[str, set[str]] = defaultdict(set)
         self._own_dependents = True
         if indexes is not None:  # restoring a checkpoint: no scan of every task
-            holdings, dependents, waiters = indexes
+            holdings, dependents, waiters, queued = indexes
             self.holdings.update((k, set(v)) for k, v in holdings.items())
             self.waiters.update((k, set(v)) for k, v in waiters.items())
+            self.queued.update((k, set(v)) for k, v in queued.items())
             # Dependencies change only when a task is announced: share until then.
             self.dependents, self._own_dependents = dependents, False
         else:
@@ -87,6 +93,8 @@ class FoldState:
             self.holdings[task.owner].add(task.task_id)
         for dep in task.dependencies:
             self.dependents[dep].add(task.task_id)
+        for waiter in task.queue:
+            self.queued[waiter.session_id].add(task.task_id)
 
     def view(self) -> Board:
         """The state as it is now, read-only; valid until the next change."""
@@ -99,8 +107,9 @@ class FoldState:
         """A snapshot with the indexes, so restoring it needs no scan of every task."""
         holdings = {k: frozenset(v) for k, v in self.holdings.items() if v}
         waiters = {k: frozenset(v) for k, v in self.waiters.items() if v}
+        queued = {k: frozenset(v) for k, v in self.queued.items() if v}
         self._own_dependents = False  # the checkpoint shares it from now on
-        return self.snapshot(), (holdings, self.dependents, waiters)
+        return self.snapshot(), (holdings, self.dependents, waiters, queued)
 
     def snapshot(self) -> Board:
         """An independent frozen copy."""
@@ -128,6 +137,12 @@ class FoldState:
                 self.dependents[dep].add(task.task_id)
         if task.held and task.owner is not None:
             self.holdings[task.owner].add(task.task_id)
+        if old is not None and old.queue != task.queue:
+            for waiter in old.queue:
+                self.queued[waiter.session_id].discard(task.task_id)
+        if old is None or old.queue != task.queue:
+            for waiter in task.queue:
+                self.queued[waiter.session_id].add(task.task_id)
         self.tasks[task.task_id] = task
 
     def put_blocker(self, blocker: BlockerRecord) -> None:

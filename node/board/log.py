@@ -138,6 +138,11 @@ class EventLog:
         tasks = self._state.tasks
         return tuple(tasks[t] for t in sorted(self._state.holdings.get(session_id, ())))
 
+    def queued_for(self, session_id: str) -> tuple[Task, ...]:
+        """Tasks in whose claim queue ``session_id`` waits, in id order (the fold's index)."""
+        tasks = self._state.tasks
+        return tuple(tasks[t] for t in sorted(self._state.queued.get(session_id, ())))
+
     def recent_of(self, source: str, limit: int) -> list[Envelope]:
         """The last ``limit`` events of ``source`` in the total order, oldest first (from the
         end of the log: no scan of a long day's events)."""

@@ -244,3 +244,24 @@ def test_every_node_folds_the_same_queue_whatever_the_arrival_order() -> None:
         assert canonical_bytes(log.board) == expected
     final = room.task()
     assert (final.owner, [w.session_id for w in final.queue]) == ("s4", ["s3"])
+
+
+def test_the_queue_index_matches_a_scan_of_every_task_after_late_events() -> None:
+    """Who waits where is indexed by the fold (node timers ask on every change); refolds from
+    checkpoints restore it too."""
+    room = held_with_queue()
+    room.send(room["s4"].queues.join("A", at(21), urgency="critical"))
+    room.send(room["s1"].release("A", at(30)))
+    room.send(room["s2"].queues.leave("A", at(31)))
+    events = list(room["s4"].log)
+    for seed in range(5):
+        shuffled = events[:]
+        random.Random(seed).shuffle(shuffled)
+        log = EventLog(chain_board(), CONFIG, checkpoint_every=1)
+        for event in shuffled:
+            log.add(event)
+            for session in ("s1", "s2", "s3", "s4"):
+                scan = [t for t in sorted(log.board.tasks.values(), key=lambda t: t.task_id)
+                        if any(w.session_id == session for w in t.queue)]  # fmt: skip
+                assert list(log.queued_for(session)) == scan
+    assert [t.task_id for t in log.queued_for("s3")] == ["A"]
