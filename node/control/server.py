@@ -60,6 +60,15 @@ def _line(document: dict[str, Any]) -> bytes:
     return orjson.dumps(document, default=str, option=_NDJSON) + b"\n"
 
 
+Document = dict[str, Any]
+# What is published: a document, or what makes it once a stream takes it (views.event_for_stream).
+Published = Document | Callable[[], Document]
+
+
+def _made(published: Published) -> Document:
+    return published() if callable(published) else published
+
+
 def error_response(code: str, message: str, status: int) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
@@ -73,9 +82,9 @@ class EventFeed:
 
     def __init__(self, limit: int = 1000) -> None:
         self._limit = limit
-        self._subscribers: set[asyncio.Queue[dict[str, Any] | None]] = set()
+        self._subscribers: set[asyncio.Queue[Published | None]] = set()
 
-    def publish(self, event: dict[str, Any]) -> None:
+    def publish(self, event: Published) -> None:
         for queue in list(self._subscribers):
             if queue.qsize() >= self._limit - 1:
                 queue.put_nowait({"type": "overflow", "dropped_after": self._limit})
@@ -98,29 +107,27 @@ class EventFeed:
         publishes an event and its effects together), so a stream writes once for all."""
         return self._drain_batches(self._queue())
 
-    def _queue(self) -> asyncio.Queue[dict[str, Any] | None]:
-        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+    def _queue(self) -> asyncio.Queue[Published | None]:
+        queue: asyncio.Queue[Published | None] = asyncio.Queue()
         self._subscribers.add(queue)
         return queue
 
-    async def _drain(
-        self, queue: asyncio.Queue[dict[str, Any] | None]
-    ) -> AsyncIterator[dict[str, Any]]:
+    async def _drain(self, queue: asyncio.Queue[Published | None]) -> AsyncIterator[Document]:
         async for batch in self._drain_batches(queue):
             for event in batch:
                 yield event
 
     async def _drain_batches(
-        self, queue: asyncio.Queue[dict[str, Any] | None]
-    ) -> AsyncIterator[list[dict[str, Any]]]:
+        self, queue: asyncio.Queue[Published | None]
+    ) -> AsyncIterator[list[Document]]:
         try:
             while (event := await queue.get()) is not None:
-                batch = [event]
+                batch = [_made(event)]
                 while not queue.empty():
                     if (more := queue.get_nowait()) is None:
                         yield batch
                         return
-                    batch.append(more)
+                    batch.append(_made(more))
                 yield batch
         finally:
             self._subscribers.discard(queue)

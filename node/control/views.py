@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,13 +38,17 @@ def event_summary(event: Envelope) -> dict[str, Any]:
     }
 
 
-def event_document(event: Envelope, *, own: bool) -> dict[str, Any]:
-    """An event for the stream, stamped when this node's board took it (see control-api.md)."""
-    return {
+def event_for_stream(event: Envelope, *, own: bool) -> Callable[[], dict[str, Any]]:
+    """An event for the stream, stamped now, when this node's board took it (see
+    control-api.md), and made into its document only when a stream takes it: a peer's event is
+    folded and acked first (the document was ~15 % of a received event's work before its ack,
+    in a profile of 8 nodes), and nothing is made when nobody watches."""
+    folded = time.monotonic()
+    return lambda: {
         "type": "event",
         "event": event_summary(event),
         "own": own,
-        "folded_monotonic": time.monotonic(),
+        "folded_monotonic": folded,
     }
 
 

@@ -18,7 +18,7 @@ import structlog
 
 from ifmesh.node import errors
 from ifmesh.node.control.server import EventFeed
-from ifmesh.node.control.views import event_document
+from ifmesh.node.control.views import event_for_stream
 from ifmesh.node.gitsync.runner import AsyncGitSync
 from ifmesh.node.mesh.mesh import Mesh
 from ifmesh.node.mesh.messaging import AckedSend
@@ -88,7 +88,7 @@ class Publishing:
 
     def _announce(self, events: Sequence[Envelope]) -> None:
         for event in events:
-            self.feed.publish(event_document(event, own=True))
+            self.feed.publish(event_for_stream(event, own=True))
         self._after_change()
 
     def background(self, work: Coroutine[Any, Any, Any]) -> None:

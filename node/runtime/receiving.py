@@ -20,7 +20,7 @@ from ifmesh.node.board.errors import ForkedLog
 from ifmesh.node.board.replica import Replica
 from ifmesh.node.control.running import BoardChanged
 from ifmesh.node.control.server import EventFeed
-from ifmesh.node.control.views import effect_document, event_document
+from ifmesh.node.control.views import effect_document, event_for_stream
 from ifmesh.node.protocol.messages import Envelope
 
 log = structlog.get_logger(__name__)
@@ -48,7 +48,7 @@ class Receiving:
                 try:
                     if replica.receive(event):
                         new += 1
-                        self.feed.publish(event_document(event, own=False))
+                        self.feed.publish(event_for_stream(event, own=False))
                 except ForkedLog as exc:
                     if event.source == self.session:  # another process writes *our* log
                         self.stop(str(exc))
