@@ -2,7 +2,8 @@
 read a real-size coordination branch as a node does at start-up.
 
 Targets (issue 7): a full fold of 10,000 events under 200 ms; incremental apply p99 under
-1 ms. Also reported: a late (out-of-order) arrival's apply p99, and the canonical encoding.
+1 ms. Also reported: a late (out-of-order) arrival's apply p99, the canonical encoding, and
+what a node's timer costs on a 20,000-task board (a long day's; it asks on every board change).
 The events are real commands of 25 sessions (claims, progress, completions, releases,
 blockers, help requests, lease renewals) generated before timing.
 
@@ -33,6 +34,7 @@ from ifmesh.node.board.canonical import canonical_bytes
 from ifmesh.node.board.commands import Author
 from ifmesh.node.board.formats import load_status_files, parse_task_board
 from ifmesh.node.board.log import EventLog
+from ifmesh.node.board.replica import Replica
 from ifmesh.node.board.seed import seed_board
 from ifmesh.node.board.state import Board, Task, TaskStatus
 from ifmesh.node.errors import IfmeshError
@@ -186,6 +188,22 @@ def read_real_size() -> dict[str, float]:
     }
 
 
+def timer_check_us(tasks: int = 20_000, repeat: int = 300) -> float:
+    """``Replica.get_timer`` on a board of ``tasks`` tasks, µs per call, median of 5 runs: the
+    node's timer task asks it after every event it folds."""
+    initial = Board(
+        tasks=MappingProxyType({f"T{i}": Task(f"T{i}", title="t") for i in range(tasks)})
+    )
+    replica = Replica("session-1", "bench", initial=initial)
+    runs = []
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(repeat):
+            replica.get_timer()
+        runs.append((time.perf_counter() - start) / repeat * 1e6)
+    return statistics.median(runs)
+
+
 def p99(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=100)[98]
 
@@ -240,6 +258,7 @@ def main() -> None:
         "canonical_bytes_ms": round(canonical_ms, 2),
         "canonical_bytes_size": len(encoded),
         "read_real_size": reading,
+        "timer_check_us_20k_tasks": round(timer_check_us(), 2),
     }
     checks = [
         {
