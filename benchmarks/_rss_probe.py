@@ -258,7 +258,12 @@ async def run(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         await asyncio.sleep(5)  # the git bridge's last batch
         timeline.append(sample("end"))
         signal_all(DUMP_AND_TRIM)
-        await asyncio.sleep(3)
+        # A traced node's snapshot takes seconds: wait for every node's second dump.
+        for _ in range(120):
+            await asyncio.sleep(0.5)
+            written = [dumps / f"{session}.jsonl" for session in sessions]
+            if all(p.exists() and len(p.read_text().splitlines()) >= 2 for p in written):
+                break
         timeline.append(sample("trimmed"))
     dumped = {}
     for session in sessions:
