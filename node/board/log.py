@@ -15,6 +15,10 @@ Checkpoints are dense near the end of the log, where late events land, and thin 
 (:func:`_keeps`): a day of events keeps a few dozen board copies, not one per 64 events. A
 very late event re-folds a little more; memory grows with the log's logarithm, not its length.
 
+Events more than :data:`KEEP_DECODED` behind the newest are kept encoded (~0.8 KB each against
+~2.8 KB decoded): only a re-fold that reaches back that far, a catch-up or a full iteration
+reads them again, decoding each. A long day's room of 8 sessions holds 160,000 events.
+
 The log is pure bookkeeping: it never reads a clock, and persisting it is the caller's job.
 """
 
@@ -33,6 +37,7 @@ from ifmesh.node.board.errors import ForkedLog
 from ifmesh.node.board.fold import Checkpoint, FoldState
 from ifmesh.node.board.governance import PERMISSIVE, Governance
 from ifmesh.node.board.state import Board, BoardConfig, Task
+from ifmesh.node.protocol import codec
 from ifmesh.node.protocol.messages import Envelope
 
 OrderKey = tuple[int, str, int, str]
@@ -42,6 +47,8 @@ DEFAULT_CHECKPOINT_EVERY = 8
 # The last DENSE checkpoints are all kept; older ones are thinned, DENSE // 2 per doubling of age.
 DENSE = 16
 TASKS_PER_CHECKPOINT_EVENT = 32  # on boards of over 2,048 tasks, checkpoints space out with it
+KEEP_DECODED = 1024  # the newest events, where late events land, stay decoded
+ENCODE_BATCH = 256  # older ones are encoded this many at a time
 
 
 def _keeps(index: int, newest: int) -> bool:
@@ -53,6 +60,10 @@ def _keeps(index: int, newest: int) -> bool:
         return True
     stride = 1 << (age // DENSE).bit_length()
     return index % stride == 0
+
+
+def _decoded(event: Envelope | bytes) -> Envelope:
+    return codec.decode(event) if isinstance(event, bytes) else event
 
 
 def order_key(event: Envelope) -> OrderKey:
@@ -80,6 +91,7 @@ class EventLog:
         config: BoardConfig | None = None,
         governance: Governance = PERMISSIVE,
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+        keep_decoded: int = KEEP_DECODED,
     ) -> None:
         self.config = config or BoardConfig()
         self.governance = governance
@@ -92,7 +104,10 @@ class EventLog:
         # events cost 1 MB each and most of the fold's memory. Space them by the board's size
         # instead, so copying stays about 32 tasks per event; a late event re-folds more.
         self._every = max(1, checkpoint_every, len(base.tasks) // TASKS_PER_CHECKPOINT_EVENT)
-        self._events: list[Envelope] = []
+        self._events: list[Envelope | bytes] = []  # bytes: encoded (KEEP_DECODED)
+        self._encoded_to = 0  # events[:this] were encoded (a late event inserted since is not)
+        # Past two checkpoints' worth: a late event among the newest re-folds decoded events.
+        self._keep_decoded = max(keep_decoded, 2 * self._every)
         self._keys: list[OrderKey] = []
         self._held: dict[tuple[str, int], tuple[str, str]] = {}  # (source, seq) → (inc, id)
         self._last: dict[str, tuple[int, int]] = {}  # source → (highest seq, its lamport)
@@ -112,7 +127,7 @@ class EventLog:
         return len(self._events)
 
     def __iter__(self) -> Iterator[Envelope]:
-        return iter(self._events)
+        return map(_decoded, self._events)
 
     @property
     def board(self) -> Board:
@@ -147,11 +162,12 @@ class EventLog:
         """The last ``limit`` events of ``source`` in the total order, oldest first (from the
         end of the log: no scan of a long day's events)."""
         found: list[Envelope] = []
-        for event in reversed(self._events):
+        keys = self._keys
+        for position in range(len(keys) - 1, -1, -1):
             if len(found) == limit:
                 break
-            if event.source == source:
-                found.append(event)
+            if keys[position][1] == source:
+                found.append(_decoded(self._events[position]))
         return found[::-1]
 
     def contains(self, source: str, seq: int) -> bool:
@@ -172,7 +188,11 @@ class EventLog:
 
     def missing_for(self, frontier: dict[str, int]) -> list[Envelope]:
         """Events a peer with ``frontier`` may lack (beyond its gap-free prefix), in order."""
-        return [e for e in self._events if e.seq > frontier.get(e.source, 0)]
+        return [
+            _decoded(self._events[position])
+            for position, (_, source, seq, _) in enumerate(self._keys)
+            if seq > frontier.get(source, 0)
+        ]
 
     def _count(self, source: str, seq: int) -> None:
         prefix = self._prefix.get(source, 0)
@@ -211,6 +231,10 @@ class EventLog:
             position = bisect.bisect_right(keys, key)
             keys.insert(position, key)
             events.insert(position, event)
+        if len(events) - self._encoded_to > self._keep_decoded + ENCODE_BATCH:
+            self._encode_old()
+        elif not in_order and position < self._encoded_to:
+            self._encoded_to += 1  # its place shifted the encoded ones up by one
         self._held[slot] = (incarnation, event.id)
         last = self._last.get(source)
         if last is None or seq >= last[0]:
@@ -254,10 +278,18 @@ class EventLog:
                 effects.extend(self.add(event).effects)
         return effects + folded
 
+    def _encode_old(self) -> None:
+        events, end = self._events, len(self._events) - self._keep_decoded
+        for position in range(self._encoded_to, end):
+            event = events[position]
+            if not isinstance(event, bytes):
+                # A copy of exactly its length: orjson's own bytes keep its 4 KB buffer.
+                events[position] = bytes(memoryview(codec.encode(event)))
+        self._encoded_to = end
+
     def _fold(self, position: int) -> list[Effect]:
-        effects = reducer.apply(
-            self._state, self._events[position], self.config, self.governance, self._folds
-        )
+        event = _decoded(self._events[position])
+        effects = reducer.apply(self._state, event, self.config, self.governance, self._folds)
         done = position + 1
         if done % self._every == 0 and done // self._every > self._checkpoints[-1][0]:
             self._add_checkpoint(done // self._every)

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from ifmesh.node.board.canonical import canonical_bytes
 from ifmesh.node.board.errors import ForkedLog
-from ifmesh.node.board.log import EventLog
+from ifmesh.node.board.log import KEEP_DECODED, EventLog
 from ifmesh.node.protocol import messages as m
 from tests.unit.board.helpers import Stamper, at, chain_board, claim, complete, progress
 
@@ -37,8 +37,10 @@ def scenario(ev: Stamper | None = None) -> list[m.Envelope]:
     ]
 
 
-def folded(events: list[m.Envelope], checkpoint_every: int = 4) -> EventLog:
-    log = EventLog(chain_board(), checkpoint_every=checkpoint_every)
+def folded(
+    events: list[m.Envelope], checkpoint_every: int = 4, keep_decoded: int = KEEP_DECODED
+) -> EventLog:
+    log = EventLog(chain_board(), checkpoint_every=checkpoint_every, keep_decoded=keep_decoded)
     for event in events:
         log.add(event)
     return log
@@ -153,6 +155,25 @@ def test_checkpoints_thin_with_age_and_very_late_events_still_fold_right() -> No
         log = folded(events[:late] + events[late + 1 :], checkpoint_every=1)
         log.add(events[late])
         assert canonical_bytes(log.board) == reference
+
+
+def test_old_events_kept_encoded_fold_and_read_as_decoded_ones() -> None:
+    """Past the newest few, events are held encoded; re-folds that reach them (a very late
+    event, inserted among them), iteration, recent_of and catch-up decode them."""
+    events = long_scenario(400)
+    plain = folded(events, checkpoint_every=1)
+    reference = canonical_bytes(plain.board)
+    encoded = folded(events, checkpoint_every=1, keep_decoded=8)
+    assert sum(isinstance(e, bytes) for e in encoded._events) >= 256
+    assert canonical_bytes(encoded.board) == reference
+    assert list(encoded) == list(plain) == events
+    assert encoded.recent_of("s1", 100) == plain.recent_of("s1", 100)
+    assert encoded.missing_for({"s1": 2, "s3": 30}) == plain.missing_for({"s1": 2, "s3": 30})
+    for late in (0, 5, 200, 390):  # re-inserted among the encoded ones and after them
+        log = folded(events[:late] + events[late + 1 :], checkpoint_every=1, keep_decoded=8)
+        log.add(events[late])
+        assert canonical_bytes(log.board) == reference
+        assert list(log) == events
 
 
 def test_a_thinned_checkpoint_is_never_needed_again() -> None:
