@@ -3,7 +3,8 @@ read a real-size coordination branch as a node does at start-up.
 
 Targets (issue 7): a full fold of 10,000 events under 200 ms; incremental apply p99 under
 1 ms. Also reported: a late (out-of-order) arrival's apply p99, the canonical encoding, and
-what a node's timer costs on a 20,000-task board (a long day's; it asks on every board change).
+what a node's timer costs on a 20,000-task board (a long day's; it asks on every board change),
+and the memory a log holds per signed event (tracemalloc), all decoded against old ones encoded.
 The events are real commands of 25 sessions (claims, progress, completions, releases,
 blockers, help requests, lease renewals) generated before timing.
 
@@ -20,6 +21,7 @@ import random
 import statistics
 import sys
 import time
+import tracemalloc
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,11 +35,14 @@ from ifmesh.node.board import commands
 from ifmesh.node.board.canonical import canonical_bytes
 from ifmesh.node.board.commands import Author
 from ifmesh.node.board.formats import load_status_files, parse_task_board
-from ifmesh.node.board.log import EventLog
+from ifmesh.node.board.log import KEEP_DECODED, EventLog
 from ifmesh.node.board.replica import Replica
 from ifmesh.node.board.seed import seed_board
 from ifmesh.node.board.state import Board, Task, TaskStatus
 from ifmesh.node.errors import IfmeshError
+from ifmesh.node.identity import seal
+from ifmesh.node.identity.keys import SessionKey
+from ifmesh.node.protocol import codec
 from ifmesh.node.protocol import messages as m
 
 TASKS = 1_000
@@ -204,6 +209,34 @@ def timer_check_us(tasks: int = 20_000, repeat: int = 300) -> float:
     return statistics.median(runs)
 
 
+def held_kb_per_event(keep_decoded: int, count: int = 6000) -> float:
+    """KB a log (and its fold) holds per signed event received from the wire (decoded from
+    its bytes, as a peer's): claim, progress and completion of count / 3 tasks."""
+    key, start = SessionKey.generate(), datetime(2026, 12, 6, tzinfo=UTC)
+    wire = []
+    for i in range(count // 3):
+        when, task = start + timedelta(seconds=i), f"T{i}"
+        payloads = (
+            m.TaskClaim(task_id=task, epoch=0, swarm_id="s1", timestamp=when),
+            m.TaskProgress(task_id=task, epoch=0, percent=50),
+            m.TaskComplete(task_id=task, epoch=0, tests_pass=True),
+        )
+        for n, payload in enumerate(payloads, start=3 * i + 1):
+            event = m.make_message(payload, source="s1", timestamp=when, lamport=n, seq=n)
+            wire.append(codec.encode(seal.sign(event, key)))
+    tasks = {f"T{i}": Task(f"T{i}", title="t") for i in range(count // 3)}
+    log = EventLog(Board(tasks=MappingProxyType(tasks)), keep_decoded=keep_decoded)
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for data in wire:
+        log.add(codec.decode(data))
+    gc.collect()
+    held = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    return held / len(log) / 1024
+
+
 def p99(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=100)[98]
 
@@ -259,6 +292,8 @@ def main() -> None:
         "canonical_bytes_size": len(encoded),
         "read_real_size": reading,
         "timer_check_us_20k_tasks": round(timer_check_us(), 2),
+        "held_kb_per_signed_event_all_decoded": round(held_kb_per_event(10**9), 2),
+        "held_kb_per_signed_event": round(held_kb_per_event(KEEP_DECODED), 2),
     }
     checks = [
         {
