@@ -231,10 +231,10 @@ class EventLog:
             position = bisect.bisect_right(keys, key)
             keys.insert(position, key)
             events.insert(position, event)
-        if len(events) - self._encoded_to > self._keep_decoded + ENCODE_BATCH:
-            self._encode_old()
-        elif not in_order and position < self._encoded_to:
+        if not in_order and position < self._encoded_to:
             self._encoded_to += 1  # its place shifted the encoded ones up by one
+        if not self._batches:  # a batch's re-fold may reach far back: encode after it
+            self._encode_old()
         self._held[slot] = (incarnation, event.id)
         last = self._last.get(source)
         if last is None or seq >= last[0]:
@@ -269,6 +269,8 @@ class EventLog:
             if not self._batches and self._unfolded is not None:
                 position, self._unfolded = self._unfolded, None
                 folded.extend(self._refold(position).effects)
+            if not self._batches:
+                self._encode_old()
 
     def extend(self, events: Iterable[Envelope]) -> list[Effect]:
         """Adds many events (duplicates skipped); returns every effect produced."""
@@ -280,6 +282,8 @@ class EventLog:
 
     def _encode_old(self) -> None:
         events, end = self._events, len(self._events) - self._keep_decoded
+        if end - self._encoded_to <= ENCODE_BATCH:
+            return
         for position in range(self._encoded_to, end):
             event = events[position]
             if not isinstance(event, bytes):

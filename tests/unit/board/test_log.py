@@ -176,6 +176,20 @@ def test_old_events_kept_encoded_fold_and_read_as_decoded_ones() -> None:
         assert list(log) == events
 
 
+def test_a_batch_keeps_its_events_decoded_until_it_is_folded() -> None:
+    """A batch (a start-up's read of every log) re-folds once at its end, maybe from far
+    back: encoding its events before that would only mean decoding them again."""
+    events = long_scenario(400)
+    log = EventLog(chain_board(), checkpoint_every=1, keep_decoded=8)
+    with log.batch():
+        for event in reversed(events):  # every one late but the first
+            log.add(event)
+        assert not any(isinstance(e, bytes) for e in log._events)
+    assert sum(isinstance(e, bytes) for e in log._events) >= 256
+    assert canonical_bytes(log.board) == canonical_bytes(folded(events).board)
+    assert list(log) == events
+
+
 def test_a_thinned_checkpoint_is_never_needed_again() -> None:
     """The kept set only shrinks as the log grows: a checkpoint dropped once would otherwise
     be missing when a later one expects it."""
