@@ -122,8 +122,9 @@ EXIT_SECONDS = 4.5
 
 
 async def _stall_watchdog() -> None:
-    """If the event loop stops turning for STALL_SECONDS (something blocking it), a C-level
-    watchdog prints every thread's stack to stderr: the node's log then says where.
+    """If the event loop stops turning (something blocking it), a C-level watchdog prints
+    every thread's stack to stderr once it has not turned for 5 to 10 s (STALL_SECONDS, armed
+    every half of it): the node's log then says where.
 
     Re-armed every half of it, not every second: each re-arm joins faulthandler's thread and
     starts a new one, and the join waits, with the loop blocked, until that thread gets a core;
