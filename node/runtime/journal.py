@@ -9,9 +9,15 @@ a session's own events only. So every event is appended here first, in one ``wri
 kernel finishes it even under ``kill -9``), and a restart hands the events beyond its chain to
 the bridge and the fold again (:meth:`Node._start_git`).
 
-The file only ever needs the events git's chain does not hold yet: once it passes
-:data:`COMPACT_BYTES` it is rewritten with those alone. Like the seq reservation it does not
-survive a power loss before writeback; git's log is the record for that.
+It also keeps this session's confirm records (``{"confirm_record": [task, epoch]}`` lines),
+written before a claim won on the mesh is answered: the record's commit follows a moment later
+(gitsync/schedule.py: ANSWERED_DELAY), and a node killed in between must not withdraw at its
+restart a claim its agent was told it won (ClaimDecider.settle_inherited). A soak found one.
+
+The file only ever needs the events git's chain does not hold yet, and the newest records:
+once it passes :data:`COMPACT_BYTES` it is rewritten with those alone. Like the seq
+reservation it does not survive a power loss before writeback; git's log is the record for
+that.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
 import structlog
 
 from ifmesh.node import errors
@@ -32,6 +39,8 @@ log = structlog.get_logger(__name__)
 
 JOURNAL_FILE = "journal.jsonl"
 COMPACT_BYTES = 1 << 20  # rewritten past this size: a few thousand events, a few ms
+RECORDS_KEPT = 64  # a record is committed within a batch window: the newest few are enough
+RECORD_KEY = "confirm_record"
 
 
 @dataclass(frozen=True)
@@ -46,9 +55,12 @@ class Journal:
     def __init__(self, directory: Path) -> None:
         self.path = directory / JOURNAL_FILE
         # What an earlier process left, in the order it sent them, and what could not be read.
-        self.at_open, self.problems = read_journal(self.path)
+        self.at_open, self.records_at_open, self.problems = read_journal(self.path)
         self._unsaved: deque[tuple[int, bytes]] = deque(
             (event.seq, codec.encode(event) + b"\n") for event in self.at_open
+        )
+        self._records: deque[bytes] = deque(
+            (_record_line(*key) for key in self.records_at_open), maxlen=RECORDS_KEPT
         )
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._size = os.fstat(self._fd).st_size
@@ -79,12 +91,28 @@ class Journal:
         self._size += len(data)
         self._unsaved.extend(lines)
 
+    def record(self, task: str, epoch: int) -> None:
+        """A confirm record of this session for (``task``, ``epoch``), in one write, before the
+        claim's answer (see the module docstring); a failing disk is logged, as for events."""
+        line = _record_line(task, epoch)
+        try:
+            os.write(self._fd, line)
+        except OSError as exc:
+            if not self.failing:
+                note = "a kill -9 before the record's commit may withdraw a claim told won"
+                log.error("node.journal_unwritable", path=str(self.path), error=str(exc), note=note)
+            self.failing = True
+            return
+        self.failing = False
+        self._size += len(line)
+        self._records.append(line)
+
     def _compact(self, saved_seq: int) -> None:
         """Rewrites the file with the events git's chain does not hold yet (write, rename)."""
         unsaved = self._unsaved
         while unsaved and unsaved[0][0] <= saved_seq:
             unsaved.popleft()
-        data = b"".join(line for _, line in unsaved)
+        data = b"".join(line for _, line in unsaved) + b"".join(self._records)
         temporary = self.path.with_suffix(".tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
@@ -100,16 +128,39 @@ class Journal:
         os.close(self._fd)
 
 
-def read_journal(path: Path) -> tuple[list[Envelope], list[JournalLine]]:
-    """The journal's events in order, and its lines that are no IFMessage."""
+def _record_line(task: str, epoch: int) -> bytes:
+    return orjson.dumps({RECORD_KEY: [task, epoch]}) + b"\n"
+
+
+def _record_of(line: bytes) -> tuple[str, int] | None:
+    """The (task, epoch) of a confirm record line; None for any other line."""
+    if not line.startswith(b'{"' + RECORD_KEY.encode()):
+        return None
+    try:
+        task, epoch = orjson.loads(line)[RECORD_KEY]
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+    if not isinstance(task, str) or type(epoch) is not int:
+        return None
+    return task, epoch
+
+
+def read_journal(
+    path: Path,
+) -> tuple[list[Envelope], list[tuple[str, int]], list[JournalLine]]:
+    """The journal's events in order, its confirm records, and its lines that are neither."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return [], []
+        return [], [], []
     events: list[Envelope] = []
+    records: list[tuple[str, int]] = []
     problems: list[JournalLine] = []
     for number, line in enumerate(data.splitlines(), start=1):
         if not line.strip():
+            continue
+        if (record := _record_of(line)) is not None:
+            records.append(record)
             continue
         try:
             events.append(codec.decode(line))
@@ -119,4 +170,4 @@ def read_journal(path: Path) -> tuple[list[Envelope], list[JournalLine]]:
         log.warning(
             "node.journal_line_skipped", path=str(path), line=problem.number, reason=problem.reason
         )
-    return events, problems
+    return events, records, problems

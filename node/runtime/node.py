@@ -162,7 +162,13 @@ class Node(Receiving, Publishing):
         # event, whose seq must come after everything this session sent before.
         for outputs in pending:
             self._on_git(outputs)
-        await self.claims.settle_inherited(self.git.holds_record)
+        journaled = set(self._journal.records_at_open)
+        git = self.git
+
+        async def holds_record(task: str, epoch: int) -> bool:
+            return (task, epoch) in journaled or await git.holds_record(task, epoch)
+
+        await self.claims.settle_inherited(holds_record)
         self.claims.reservations.settle_inherited(self.git.reserved_records(), utcnow())
         self._register()
 
@@ -303,7 +309,10 @@ class Node(Receiving, Publishing):
         return refused
 
     def write_confirm_record(self, task_id: str, epoch: int, *, answered: bool = False) -> None:
-        """A claim won on the mesh or sent to git (node.claims): git writes its record."""
+        """A claim won on the mesh or sent to git (node.claims): git writes its record, and
+        the journal keeps it first, so that a kill before the commit keeps it too."""
+        if self._journal is not None:
+            self._journal.record(task_id, epoch)
         if self.git is not None:
             self.git.write_confirm_record(task_id, epoch, answered=answered)
 

@@ -66,3 +66,25 @@ def test_a_journal_it_cannot_write_is_said_and_never_stops_an_event(tmp_path: Pa
     sent.append([event(1)], saved_seq=0)  # no exception: the event goes on to git and the mesh
     assert sent.failing
     sent.close()
+
+
+def test_confirm_records_come_back_after_a_kill_and_survive_compaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim told won on the mesh has its record journaled before the answer: a restart
+    before the commit finds it (and does not withdraw the claim)."""
+    sent = Journal(tmp_path)
+    sent.append([event(1)], saved_seq=0)
+    sent.record("P0.1.1", 0)
+    sent.close()
+    again = Journal(tmp_path)
+    assert again.records_at_open == [("P0.1.1", 0)]
+    assert [e.seq for e in again.unsaved(0)] == [1] and again.problems == []
+    monkeypatch.setattr(journal, "COMPACT_BYTES", 1)
+    again.record("P0.1.2", 3)
+    again.append([event(2)], saved_seq=1)  # compacts: event 1 is in the chain, records stay
+    again.close()
+    last = Journal(tmp_path)
+    assert last.records_at_open == [("P0.1.1", 0), ("P0.1.2", 3)]
+    assert [e.seq for e in last.unsaved(0)] == [2]
+    last.close()
