@@ -74,38 +74,40 @@ class Journal:
         """Appends ``events`` (this session's, just published) in one write; ``saved_seq`` is
         the last seq git's chain holds, below which nothing needs keeping."""
         lines = [(event.seq, codec.encode(event) + b"\n") for event in events]
-        data = b"".join(line for _, line in lines)
+        note = "events still go to git; a kill -9 before their commit may lose one"
         try:
             if self._size > COMPACT_BYTES:
                 self._compact(saved_seq)
-            os.write(self._fd, data)
         except OSError as exc:
-            # A full or failing disk must not stop the event on its way to git and the mesh:
-            # what it costs is the protection against a kill inside the batch window, so say so.
-            if not self.failing:
-                note = "events still go to git; a kill -9 before their commit may lose one"
-                log.error("node.journal_unwritable", path=str(self.path), error=str(exc), note=note)
-            self.failing = True
+            self._failed(exc, note)
             return
-        self.failing = False
-        self._size += len(data)
-        self._unsaved.extend(lines)
+        if self._write(b"".join(line for _, line in lines), note):
+            self._unsaved.extend(lines)
 
     def record(self, task: str, epoch: int) -> None:
         """A confirm record of this session for (``task``, ``epoch``), in one write, before the
-        claim's answer (see the module docstring); a failing disk is logged, as for events."""
+        claim's answer (see the module docstring)."""
         line = _record_line(task, epoch)
+        if self._write(line, "a kill -9 before the record's commit may withdraw a claim told won"):
+            self._records.append(line)
+
+    def _write(self, data: bytes, note: str) -> bool:
+        """One write; False if the disk refused it. A full or failing disk must not stop an
+        event or a record on its way to git and the mesh: what it costs (``note``) is the
+        protection against a kill before the commit, so that is said, once per outage."""
         try:
-            os.write(self._fd, line)
+            os.write(self._fd, data)
         except OSError as exc:
-            if not self.failing:
-                note = "a kill -9 before the record's commit may withdraw a claim told won"
-                log.error("node.journal_unwritable", path=str(self.path), error=str(exc), note=note)
-            self.failing = True
-            return
+            self._failed(exc, note)
+            return False
         self.failing = False
-        self._size += len(line)
-        self._records.append(line)
+        self._size += len(data)
+        return True
+
+    def _failed(self, exc: OSError, note: str) -> None:
+        if not self.failing:
+            log.error("node.journal_unwritable", path=str(self.path), error=str(exc), note=note)
+        self.failing = True
 
     def _compact(self, saved_seq: int) -> None:
         """Rewrites the file with the events git's chain does not hold yet (write, rename)."""
