@@ -64,7 +64,7 @@ class Journal:
         )
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._size = os.fstat(self._fd).st_size
-        self.failing = False  # the last append could not be written (logged once per outage)
+        self.failing = False  # the last write (events or a record) failed (logged once per outage)
 
     def unsaved(self, saved_seq: int) -> list[Envelope]:
         """The events an earlier process sent beyond ``saved_seq`` (the last in its chain)."""
