@@ -118,6 +118,27 @@ def _dump(trim: bool) -> None:
         out.write(json.dumps(report) + "\n")
 
 
+def _holders(gc: Any, messages: list[object], by_id: object) -> list[Any]:
+    """Who holds the decoded messages: each referrer as its type and length, with the types
+    of what holds it in turn, counted over every message."""
+    counts: Counter[str] = Counter()
+    described: dict[int, str] = {}
+    for message in messages:
+        for r in gc.get_referrers(message):
+            if r is messages or (isinstance(r, list) and r in by_id.values()):  # type: ignore[attr-defined]
+                continue
+            key = described.get(id(r))
+            if key is None:
+                up = sorted({type(u).__name__ for u in gc.get_referrers(r)} - {"list", "frame"})
+                size = len(r) if hasattr(r, "__len__") else None
+                key = f"{type(r).__name__}[{size}] in {','.join(up[:4])}"
+                if size is None or size < 8:  # a small holder: describe by kind, not instance
+                    key = f"{type(r).__name__} in {','.join(up[:4])}"
+                described[id(r)] = key
+            counts[key] += 1
+    return counts.most_common(12)
+
+
 def _duplicate_messages(gc: Any) -> dict[str, Any]:
     """Decoded messages held more than once (equal ids, distinct objects), and who holds one
     such pair: the referrers' types, two levels up."""
@@ -127,6 +148,7 @@ def _duplicate_messages(gc: Any) -> dict[str, Any]:
             by_id.setdefault(o.id, []).append(o)  # type: ignore[attr-defined]
     twice = [objects for objects in by_id.values() if len(objects) > 1]
     found: dict[str, Any] = {"ids": len(by_id), "held_more_than_once": len(twice)}
+    found["holders"] = _holders(gc, [objects[0] for objects in by_id.values()], by_id)
     if twice:
         owners = []
         for o in twice[0]:

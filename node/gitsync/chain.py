@@ -38,6 +38,7 @@ from ifmesh.node.gitsync.eventlog import (
     resume_point,
 )
 from ifmesh.node.gitsync.paths import BOARD_PATH, session_of_status, status_path
+from ifmesh.node.gitsync.scribe import Fact, fact_of
 from ifmesh.node.gitsync.segments import OwnLog, files_in_order, log_files_of
 from ifmesh.node.gitsync.statusfiles import read_status
 from ifmesh.node.identity.keys import PublicKey
@@ -58,7 +59,11 @@ class OwnChain:
         self._status_path = status_path(session)
         self.log = OwnLog(clone.objects, session)
         self.status: StatusFile = ownstatus.initial_status(session, branch)
-        self.events: list[Envelope] = []  # every event of our log, in order
+        # Every event of our log, in order, as the scribe reads it (a Fact: the whole event,
+        # signature included, is some 20 times this, and a long day's log holds thousands).
+        self.facts: list[Fact] = []
+        # What load() read, for the node to fold once (take_loaded); not kept after that.
+        self._loaded: list[Envelope] = []
         # The last seq committed in the state directory (read from the event loop: an int,
         # set only once its commit is written; node.runtime.journal keeps what lies beyond).
         self.saved_seq = 0
@@ -132,15 +137,23 @@ class OwnChain:
         self.status = status or ownstatus.stamped(
             ownstatus.initial_status(self.session, self._branch), now
         )
-        self.events = [
+        events = [
             message
             for path, data in contents
             for message in parse_log(data.decode("utf-8", "replace"), path, self.session).messages
         ]
+        self._loaded = events
+        self.facts = [fact_of(event) for event in events]
         self._pending = self._count_pending()
         self._queued = _Queued() if self._pending == 0 else None
-        self.saved_seq = self.events[-1].seq if self.events else 0
-        return resume_point(self.events)
+        self.saved_seq = events[-1].seq if events else 0
+        return resume_point(events)
+
+    def take_loaded(self) -> list[Envelope]:
+        """The events load() read from our log, once: the caller folds them, and the chain
+        keeps only their facts."""
+        events, self._loaded = self._loaded, []
+        return events
 
     # --- writing -----------------------------------------------------------------------------
 
@@ -154,7 +167,7 @@ class OwnChain:
         if plan.reserved:  # path reservations' records (node.gitsync.reservation_ledger)
             status = ownstatus.with_reservation_records(status, plan.reserved)
         self.log.append(lines)
-        self.events.extend(plan.events)
+        self.facts.extend(fact_of(event) for event in plan.events)
         self.status = ownstatus.stamped(status, now)
         record = (plan.confirm.task, plan.confirm.epoch) if plan.confirm is not None else None
         sha = self._commit_own(plan.message(self.session), record)

@@ -64,7 +64,7 @@ class BoardScribe:
         if pending:
             ledger = ledger.copy()
             ledger.apply(self._chain.pending_records())
-            events += self._chain.events
+            events += self._chain.facts
         else:
             events += [e for e in self._reader.git_events.values() if e.source == session]
         cells = confirmed_cells(events, ledger, wall, timedelta(seconds=self._config.lease))

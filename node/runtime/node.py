@@ -148,7 +148,7 @@ class Node(Receiving, Publishing):
         self.git.on_outputs = self._on_git  # from now on outputs go straight to the board
         # This session's own earlier events (state directory, else git) go back into the fold
         # first: a restarted node must see its own claims, not only other sessions'.
-        self.receive(bridge.chain.events, "own log")
+        self.receive(bridge.chain.take_loaded(), "own log")
         # What a killed predecessor sent and did not commit: some peers hold it, so git must.
         self._journal = Journal(self.state_dir)
         unsaved = self._journal.unsaved(bridge.chain.saved_seq)

@@ -70,7 +70,7 @@ class Session:
 
     def start(self) -> None:
         resume = self.sync.start(time.time())
-        for event in self.sync.chain.events:
+        for event in self.sync.chain.take_loaded():
             self.replica.receive(event)
         self._absorb()
         self.replica.resume()
