@@ -20,6 +20,7 @@ import json
 import random
 import statistics
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections import Counter
@@ -44,6 +45,7 @@ from ifmesh.node.identity import seal
 from ifmesh.node.identity.keys import SessionKey
 from ifmesh.node.protocol import codec
 from ifmesh.node.protocol import messages as m
+from ifmesh.node.runtime.spill import SpillFile
 
 TASKS = 1_000
 EVENTS = 10_000
@@ -209,9 +211,10 @@ def timer_check_us(tasks: int = 20_000, repeat: int = 300) -> float:
     return statistics.median(runs)
 
 
-def held_kb_per_event(keep_decoded: int, count: int = 6000) -> float:
+def held_kb_per_event(keep_decoded: int, count: int = 6000, spill: bool = False) -> float:
     """KB a log (and its fold) holds per signed event received from the wire (decoded from
-    its bytes, as a peer's): claim, progress and completion of count / 3 tasks."""
+    its bytes, as a peer's): claim, progress and completion of count / 3 tasks. ``spill``:
+    old events go to a file, as a node's do (node/runtime/spill.py)."""
     key, start = SessionKey.generate(), datetime(2026, 12, 6, tzinfo=UTC)
     wire = []
     for i in range(count // 3):
@@ -225,7 +228,13 @@ def held_kb_per_event(keep_decoded: int, count: int = 6000) -> float:
             event = m.make_message(payload, source="s1", timestamp=when, lamport=n, seq=n)
             wire.append(codec.encode(seal.sign(event, key)))
     tasks = {f"T{i}": Task(f"T{i}", title="t") for i in range(count // 3)}
-    log = EventLog(Board(tasks=MappingProxyType(tasks)), keep_decoded=keep_decoded)
+    with tempfile.TemporaryDirectory() as directory:
+        cold = SpillFile(Path(directory)) if spill else None
+        log = EventLog(Board(tasks=MappingProxyType(tasks)), keep_decoded=keep_decoded, cold=cold)
+        return _held_kb(log, wire)
+
+
+def _held_kb(log: EventLog, wire: list[bytes]) -> float:
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
@@ -294,6 +303,7 @@ def main() -> None:
         "timer_check_us_20k_tasks": round(timer_check_us(), 2),
         "held_kb_per_signed_event_all_decoded": round(held_kb_per_event(10**9), 2),
         "held_kb_per_signed_event": round(held_kb_per_event(KEEP_DECODED), 2),
+        "held_kb_per_signed_event_spilled": round(held_kb_per_event(KEEP_DECODED, spill=True), 2),
     }
     checks = [
         {

@@ -15,9 +15,10 @@ Checkpoints are dense near the end of the log, where late events land, and thin 
 (:func:`_keeps`): a day of events keeps a few dozen board copies, not one per 64 events. A
 very late event re-folds a little more; memory grows with the log's logarithm, not its length.
 
-Events more than :data:`KEEP_DECODED` behind the newest are kept encoded (~0.8 KB each against
-~2.8 KB decoded): only a re-fold that reaches back that far, a catch-up or a full iteration
-reads them again, decoding each. A long day's room of 8 sessions holds 160,000 events.
+Events more than :data:`KEEP_DECODED` behind the newest go to a cold store, encoded
+(:mod:`ifmesh.node.board.cold`: a node's is a file), and the log keeps an int handle in their
+place: only a re-fold that reaches back that far, a catch-up or a full iteration reads them
+again, decoding each. A long day's room of 8 sessions holds 160,000 events.
 
 The log is pure bookkeeping: it never reads a clock, and persisting it is the caller's job.
 """
@@ -32,6 +33,7 @@ from dataclasses import dataclass, replace
 
 from ifmesh.node.board import reducer
 from ifmesh.node.board.canonical import canonical_bytes
+from ifmesh.node.board.cold import ColdInMemory, ColdStore
 from ifmesh.node.board.effects import Effect
 from ifmesh.node.board.errors import ForkedLog
 from ifmesh.node.board.fold import Checkpoint, FoldState
@@ -62,10 +64,6 @@ def _keeps(index: int, newest: int) -> bool:
     return index % stride == 0
 
 
-def _decoded(event: Envelope | bytes) -> Envelope:
-    return codec.decode(event) if isinstance(event, bytes) else event
-
-
 def order_key(event: Envelope) -> OrderKey:
     return (event.lamport, event.source, event.seq, event.incarnation)
 
@@ -92,6 +90,7 @@ class EventLog:
         governance: Governance = PERMISSIVE,
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
         keep_decoded: int = KEEP_DECODED,
+        cold: ColdStore | None = None,
     ) -> None:
         self.config = config or BoardConfig()
         self.governance = governance
@@ -104,7 +103,8 @@ class EventLog:
         # events cost 1 MB each and most of the fold's memory. Space them by the board's size
         # instead, so copying stays about 32 tasks per event; a late event re-folds more.
         self._every = max(1, checkpoint_every, len(base.tasks) // TASKS_PER_CHECKPOINT_EVENT)
-        self._events: list[Envelope | bytes] = []  # bytes: encoded (KEEP_DECODED)
+        self._events: list[Envelope | int] = []  # int: a handle in the cold store
+        self._cold: ColdStore = cold if cold is not None else ColdInMemory()
         self._encoded_to = 0  # events[:this] were encoded (a late event inserted since is not)
         # Past two checkpoints' worth: a late event among the newest re-folds decoded events.
         self._keep_decoded = max(keep_decoded, 2 * self._every)
@@ -127,7 +127,7 @@ class EventLog:
         return len(self._events)
 
     def __iter__(self) -> Iterator[Envelope]:
-        return map(_decoded, self._events)
+        return map(self._decoded, self._events)
 
     @property
     def board(self) -> Board:
@@ -167,7 +167,7 @@ class EventLog:
             if len(found) == limit:
                 break
             if keys[position][1] == source:
-                found.append(_decoded(self._events[position]))
+                found.append(self._decoded(self._events[position]))
         return found[::-1]
 
     def contains(self, source: str, seq: int) -> bool:
@@ -189,10 +189,13 @@ class EventLog:
     def missing_for(self, frontier: dict[str, int]) -> list[Envelope]:
         """Events a peer with ``frontier`` may lack (beyond its gap-free prefix), in order."""
         return [
-            _decoded(self._events[position])
+            self._decoded(self._events[position])
             for position, (_, source, seq, _) in enumerate(self._keys)
             if seq > frontier.get(source, 0)
         ]
+
+    def _decoded(self, event: Envelope | int) -> Envelope:
+        return codec.decode(self._cold.get(event)) if isinstance(event, int) else event
 
     def _count(self, source: str, seq: int) -> None:
         prefix = self._prefix.get(source, 0)
@@ -284,15 +287,15 @@ class EventLog:
         events, end = self._events, len(self._events) - self._keep_decoded
         if end - self._encoded_to <= ENCODE_BATCH:
             return
+        put = self._cold.put
         for position in range(self._encoded_to, end):
             event = events[position]
-            if not isinstance(event, bytes):
-                # A copy of exactly its length: orjson's own bytes keep its 4 KB buffer.
-                events[position] = bytes(memoryview(codec.encode(event)))
+            if not isinstance(event, int):
+                events[position] = put(codec.encode(event))
         self._encoded_to = end
 
     def _fold(self, position: int) -> list[Effect]:
-        event = _decoded(self._events[position])
+        event = self._decoded(self._events[position])
         effects = reducer.apply(self._state, event, self.config, self.governance, self._folds)
         done = position + 1
         if done % self._every == 0 and done // self._every > self._checkpoints[-1][0]:

@@ -33,6 +33,7 @@ import structlog
 
 from ifmesh.node.board import commands, queues
 from ifmesh.node.board.claimqueue import ClaimQueues
+from ifmesh.node.board.cold import ColdStore
 from ifmesh.node.board.commands import Author
 from ifmesh.node.board.effects import Assigned, Confirmed, Effect, Fenced, Rejected
 from ifmesh.node.board.errors import ForkedLog
@@ -58,8 +59,9 @@ class Replica:
         governance: Governance = PERMISSIVE,
         takeover: Takeover = "offer",
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+        cold: ColdStore | None = None,
     ) -> None:
-        self.log = EventLog(initial, config, governance, checkpoint_every)
+        self.log = EventLog(initial, config, governance, checkpoint_every, cold=cold)
         self.config = self.log.config
         self.governance = governance
         self.author = Author(session_id, incarnation)

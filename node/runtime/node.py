@@ -58,6 +58,7 @@ from ifmesh.node.runtime.identity import NodeIdentity, PairGuard
 from ifmesh.node.runtime.journal import Journal
 from ifmesh.node.runtime.publishing import Publishing
 from ifmesh.node.runtime.receiving import Receiving
+from ifmesh.node.runtime.spill import SpillFile
 from ifmesh.node.runtime.statedir import SeqReservation, StateDirLock
 from ifmesh.node.runtime.timers import run_timers
 
@@ -142,9 +143,10 @@ class Node(Receiving, Publishing):
         for problem in room.problems:
             log.warning("node.read_problem", where=problem.where(), reason=problem.reason)
         self.policy, self.policy_source = parts.policy_for(self.config, room.policy_text)
-        self.replica = parts.board_replica(
-            self.config, self.incarnation, room.board, self.policy, self.identity
-        )
+        self.replica = parts.board_replica(  # old events go to a file (board/cold.py)
+            self.config, self.incarnation, room.board, self.policy, self.identity,
+            SpillFile(self.state_dir),
+        )  # fmt: skip
         self.git.on_outputs = self._on_git  # from now on outputs go straight to the board
         # This session's own earlier events (state directory, else git) go back into the fold
         # first: a restarted node must see its own claims, not only other sessions'.

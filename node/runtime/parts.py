@@ -5,10 +5,12 @@ and runs them."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 
 from ifmesh.node import errors
+from ifmesh.node.board.cold import ColdStore
 from ifmesh.node.board.replica import Replica
 from ifmesh.node.board.state import Board, BoardConfig
 from ifmesh.node.gitsync.bridge import GitSync
@@ -87,29 +89,22 @@ def board_replica(
     board: Board,
     policy: Policy,
     identity: NodeIdentity | None = None,
+    cold: ColdStore | None = None,
 ) -> Replica:
     """The node's board under ``policy``: its admissions, and what the node does with a stale
     task of an absent session (``takeover``). Every node of a room reads the room's policy
     (:func:`policy_for`), so every node of it takes over alike. With an ``identity`` every
-    event it emits is signed."""
+    event it emits is signed; with a ``cold`` store, old events are kept there."""
+    common: dict[str, Any] = {
+        "initial": board,
+        "config": _board_config(config),
+        "governance": BoardGovernance(policy),
+        "takeover": policy.takeover,
+        "cold": cold,
+    }
     if identity is not None:
-        return SigningReplica(
-            config.session,
-            incarnation,
-            initial=board,
-            config=_board_config(config),
-            governance=BoardGovernance(policy),
-            takeover=policy.takeover,
-            seal=identity.sign,
-        )
-    return Replica(
-        config.session,
-        incarnation,
-        initial=board,
-        config=_board_config(config),
-        governance=BoardGovernance(policy),
-        takeover=policy.takeover,
-    )
+        return SigningReplica(config.session, incarnation, seal=identity.sign, **common)
+    return Replica(config.session, incarnation, **common)
 
 
 def _board_config(config: NodeConfig) -> BoardConfig:
