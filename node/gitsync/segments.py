@@ -46,7 +46,7 @@ SEALED = "sealed"
 _FILE = re.compile(r"^(\d{6,9})\.jsonl$")
 _GROUP = re.compile(r"^\d{4,9}$")
 _NUMBERED: dict[bytes, tuple[tuple[int, bytes], ...]] = {}  # tree sha → its numbered files
-_NUMBERED_KEPT = 4096
+_NUMBERED_KEPT = 512  # the tips' open and group trees of every session, many times over
 _SEALED_PATH = re.compile(rf"^{re.escape(LOG_DIR)}/([^/]+)/{SEALED}/\d{{4,9}}/\d{{6,9}}\.jsonl$")
 
 
