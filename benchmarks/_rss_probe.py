@@ -276,6 +276,8 @@ async def run(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
             await asyncio.sleep(min(args.every, max(0.0, until - time.monotonic())))
             timeline.append(sample(f"{time.monotonic() - began:.0f}"))
             progress(json.dumps(timeline[-1]))
+            if args.dump_every_sample:
+                signal_all(DUMP)
         await driving
         await asyncio.sleep(5)  # the git bridge's last batch
         timeline.append(sample("end"))
@@ -284,7 +286,8 @@ async def run(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         for _ in range(120):
             await asyncio.sleep(0.5)
             written = [dumps / f"{session}.jsonl" for session in sessions]
-            if all(p.exists() and len(p.read_text().splitlines()) >= 2 for p in written):
+            dumps_made = 2 + (len(timeline) - 2 if args.dump_every_sample else 0)
+            if all(p.exists() and len(p.read_text().splitlines()) >= dumps_made for p in written):
                 break
         timeline.append(sample("trimmed"))
     dumped = {}
@@ -307,6 +310,7 @@ def main() -> None:
     parser.add_argument("--poll", type=float, default=0.0, help="status+board every N s")
     parser.add_argument("--env", action="append", default=[], help="SESSION:NAME=VALUE")
     parser.add_argument("--keep", type=Path)
+    parser.add_argument("--dump-every-sample", action="store_true", help="not only at the ends")
     args = parser.parse_args()
     from benchmarks._figures import work_directory
 

@@ -7,8 +7,9 @@ every 30 s one random node or signaling instance is stopped — kill -9 or SIGTE
 Reported at the end, once every node is up and the room is quiet: events lost (every node's
 events against the union, and against what each session emitted), double owners ("won"
 answers git contradicts, or two for one (task, epoch)), RSS and open fds per node at the start
-and the end (and a third of the way in, once the bounded caches are full), the git bridge's pending commits (the backlog must drain), and how long each node
-took to exit after SIGTERM (at most 5 s each). Not done here: the start from logs pre-grown to
+and the end (and a third of the way in, once the bounded caches are full), the git bridge's
+pending commits (the backlog must drain), and how long each node took to exit after SIGTERM
+(at most 5 s each). Not done here: the start from logs pre-grown to
 20,000 events per session.
 
 Run: .venv/bin/python benchmarks/soak.py [--minutes 15] [--keep DIR]  (last line: JSON)
