@@ -59,11 +59,8 @@ class OwnChain:
         self._status_path = status_path(session)
         self.log = OwnLog(clone.objects, session)
         self.status: StatusFile = ownstatus.initial_status(session, branch)
-        # Every event of our log, in order, as the scribe reads it (a Fact: the whole event,
-        # signature included, is some 20 times this, and a long day's log holds thousands).
-        self.facts: list[Fact] = []
-        # What load() read, for the node to fold once (take_loaded); not kept after that.
-        self._loaded: list[Envelope] = []
+        self.facts: list[Fact] = []  # every event of our log, in order, as the scribe reads it
+        self._loaded: list[Envelope] = []  # what load() read, for the fold (take_loaded)
         # The last seq committed in the state directory (read from the event loop: an int,
         # set only once its commit is written; node.runtime.journal keeps what lies beyond).
         self.saved_seq = 0
@@ -137,12 +134,11 @@ class OwnChain:
         self.status = status or ownstatus.stamped(
             ownstatus.initial_status(self.session, self._branch), now
         )
-        events = [
+        self._loaded = events = [
             message
             for path, data in contents
             for message in parse_log(data.decode("utf-8", "replace"), path, self.session).messages
         ]
-        self._loaded = events
         self.facts = [fact_of(event) for event in events]
         self._pending = self._count_pending()
         self._queued = _Queued() if self._pending == 0 else None
@@ -150,8 +146,7 @@ class OwnChain:
         return resume_point(events)
 
     def take_loaded(self) -> list[Envelope]:
-        """The events load() read from our log, once: the caller folds them, and the chain
-        keeps only their facts."""
+        """The events load() read, once: the chain keeps only their facts (1/20 the size)."""
         events, self._loaded = self._loaded, []
         return events
 
