@@ -38,7 +38,7 @@ from ifmesh.node.gitsync.eventlog import (
     resume_point,
 )
 from ifmesh.node.gitsync.paths import BOARD_PATH, session_of_status, status_path
-from ifmesh.node.gitsync.scribe import Fact, fact_of
+from ifmesh.node.gitsync.scribe import ScribeFacts
 from ifmesh.node.gitsync.segments import OwnLog, files_in_order, log_files_of
 from ifmesh.node.gitsync.statusfiles import read_status
 from ifmesh.node.identity.keys import PublicKey
@@ -59,7 +59,7 @@ class OwnChain:
         self._status_path = status_path(session)
         self.log = OwnLog(clone.objects, session)
         self.status: StatusFile = ownstatus.initial_status(session, branch)
-        self.facts: list[Fact] = []  # every event of our log, in order, as the scribe reads it
+        self.facts = ScribeFacts()  # what the scribe reads of every event of our log
         self._loaded: list[Envelope] = []  # what load() read, for the fold (take_loaded)
         # The last seq committed in the state directory (read from the event loop: an int,
         # set only once its commit is written; node.runtime.journal keeps what lies beyond).
@@ -139,7 +139,7 @@ class OwnChain:
             for path, data in contents
             for message in parse_log(data.decode("utf-8", "replace"), path, self.session).messages
         ]
-        self.facts = [fact_of(event) for event in events]
+        self.facts = ScribeFacts(events)
         self._pending = self._count_pending()
         self._queued = _Queued() if self._pending == 0 else None
         self.saved_seq = events[-1].seq if events else 0
@@ -162,7 +162,7 @@ class OwnChain:
         if plan.reserved:  # path reservations' records (node.gitsync.reservation_ledger)
             status = ownstatus.with_reservation_records(status, plan.reserved)
         self.log.append(lines)
-        self.facts.extend(fact_of(event) for event in plan.events)
+        self.facts.extend(plan.events)
         self.status = ownstatus.stamped(status, now)
         record = (plan.confirm.task, plan.confirm.epoch) if plan.confirm is not None else None
         sha = self._commit_own(plan.message(self.session), record)

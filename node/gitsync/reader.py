@@ -34,7 +34,7 @@ from ifmesh.node.gitsync.eventlog import parse_log
 from ifmesh.node.gitsync.logcursor import LogCursor
 from ifmesh.node.gitsync.paths import STATUS_GLOB, session_of_status
 from ifmesh.node.gitsync.reservation_ledger import ReservationLedger
-from ifmesh.node.gitsync.scribe import Fact, fact_of
+from ifmesh.node.gitsync.scribe import ScribeFacts
 from ifmesh.node.gitsync.seedstatus import StatusChange, derive_events
 from ifmesh.node.gitsync.segments import log_files, log_files_of
 from ifmesh.node.gitsync.statusfiles import read_status
@@ -85,9 +85,9 @@ class BranchReader:
         self._logs: dict[str, LogCursor] = {}  # by session
         # Latest readable STATUS of each session on the coordination branch (for the scribe).
         self.statuses: dict[str, StatusFile] = {}
-        # What the scribe reads of every event found in git, own log included, by the event's
-        # board identity (the events themselves go to the board and are not kept here).
-        self.git_events: dict[tuple[str, str, int], Fact] = {}
+        # What the scribe reads of every event found in git, own log included (the events
+        # themselves go to the board and are not kept here).
+        self.facts = ScribeFacts()
         self.log_sessions: set[str] = set()
 
     def read(self, tip: str | None) -> ReadResult:
@@ -171,7 +171,7 @@ class BranchReader:
                 result.events.append(message)
 
     def _keep(self, event: Envelope) -> None:
-        self.git_events[(event.source, event.incarnation, event.seq)] = fact_of(event)
+        self.facts.extend((event,))
 
     # --- seed sessions' own branches ---------------------------------------------------------
 

@@ -91,6 +91,33 @@ def fact_of(event: Envelope) -> Fact:
     )  # fmt: skip
 
 
+class ScribeFacts:
+    """What the scribe keeps of a log as it is read: each fact that changes a cell, and per
+    session only the newest timestamp of the others (a progress report, a renewal: they only
+    say that their author was alive then). A long day's log is mostly those, and every node
+    keeps this, since any may become the scribe."""
+
+    def __init__(self, events: Iterable[Envelope] = ()) -> None:
+        self.changing: dict[tuple[str, str, int], Fact] = {}  # by (source, incarnation, seq)
+        self.alive: dict[str, datetime] = {}
+        self.extend(events)
+
+    def extend(self, events: Iterable[Envelope]) -> None:
+        for event in events:
+            fact = fact_of(event)
+            if fact.effect is not None:
+                self.changing[(event.source, event.incarnation, event.seq)] = fact
+            else:
+                alive(self.alive, fact.source, fact.timestamp)
+
+
+def alive(into: dict[str, datetime], source: str, at: datetime) -> None:
+    """Records that ``source`` was alive ``at``, keeping the newest time."""
+    seen = into.get(source)
+    if seen is None or at > seen:
+        into[source] = at
+
+
 @dataclass
 class _Cell:
     status: TaskStatus = TaskStatus.AVAILABLE
@@ -99,15 +126,20 @@ class _Cell:
 
 
 def confirmed_cells(
-    events: Iterable[Envelope | Fact], ledger: ConfirmLedger, now: datetime, lease: timedelta
+    events: Iterable[Envelope | Fact],
+    ledger: ConfirmLedger,
+    now: datetime,
+    lease: timedelta,
+    alive_at: Mapping[str, datetime] | None = None,
 ) -> dict[str, CellUpdate]:
+    """The Status and Owner cells git confirms; ``alive_at``: sessions' newest timestamps
+    of events not among ``events`` (:class:`ScribeFacts`)."""
     facts = [e if isinstance(e, Fact) else fact_of(e) for e in events]
     cells: dict[str, _Cell] = {}
-    last_event: dict[str, datetime] = {}
+    last_event: dict[str, datetime] = dict(alive_at or {})
     for fact in sorted(facts, key=lambda f: (f.lamport, f.source, f.seq)):
         source = fact.source
-        if source not in last_event or fact.timestamp > last_event[source]:
-            last_event[source] = fact.timestamp
+        alive(last_event, source, fact.timestamp)
         if fact.task_id is None:
             continue
         if fact.effect == "claim":

@@ -17,8 +17,7 @@ from ifmesh.node.gitsync.config import BridgeConfig
 from ifmesh.node.gitsync.errors import BoardUnparseable, GitSyncError
 from ifmesh.node.gitsync.paths import BOARD_PATH
 from ifmesh.node.gitsync.reader import BranchReader
-from ifmesh.node.gitsync.scribe import Fact, choose_scribe, confirmed_cells, render_board
-from ifmesh.node.protocol.messages import Envelope
+from ifmesh.node.gitsync.scribe import choose_scribe, confirmed_cells, render_board
 
 
 class BoardScribe:
@@ -58,16 +57,18 @@ class BoardScribe:
             return None
         ledger = self._reader.ledger
         session = self._config.session
-        events: list[Fact | Envelope] = [
-            e for e in self._reader.git_events.values() if e.source != session
-        ]
+        read = self._reader.facts
+        own = self._chain.facts if pending else read  # pending: our commits about to land
+        facts = [f for f in read.changing.values() if f.source != session]
+        facts += [f for f in own.changing.values() if f.source == session]
+        alive_at = {s: at for s, at in read.alive.items() if s != session}
+        if session in own.alive:
+            alive_at[session] = own.alive[session]
         if pending:
             ledger = ledger.copy()
             ledger.apply(self._chain.pending_records())
-            events += self._chain.facts
-        else:
-            events += [e for e in self._reader.git_events.values() if e.source == session]
-        cells = confirmed_cells(events, ledger, wall, timedelta(seconds=self._config.lease))
+        lease = timedelta(seconds=self._config.lease)
+        cells = confirmed_cells(facts, ledger, wall, lease, alive_at)
         text = data.decode("utf-8", "replace")
         try:
             rendered = render_board(text, cells)

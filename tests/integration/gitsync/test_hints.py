@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 def claim(bridge: GitSync, task: str, now: float) -> None:
     stamp = Stamper(bridge.config.session)
-    stamp.seq = stamp.lamport = bridge.chain.pending() + len(bridge.chain.facts)
+    stamp.seq = stamp.lamport = bridge.chain.pending() + bridge.chain.saved_seq
     event = stamp(TaskClaim(task_id=task, epoch=0, swarm_id=stamp.session, timestamp=_at(now)))
     bridge.submit(event, now)
     bridge.write_confirm_record(task, 0, now)

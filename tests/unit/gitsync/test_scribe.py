@@ -10,12 +10,20 @@ from ifmesh.node.board.formats.status import StatusFile
 from ifmesh.node.board.state import TaskStatus
 from ifmesh.node.gitsync.confirm import ConfirmLedger, ConfirmRecord
 from ifmesh.node.gitsync.errors import BoardUnparseable
-from ifmesh.node.gitsync.scribe import STARTER_BOARD, choose_scribe, confirmed_cells, render_board
+from ifmesh.node.gitsync.scribe import (
+    STARTER_BOARD,
+    ScribeFacts,
+    choose_scribe,
+    confirmed_cells,
+    render_board,
+)
 from ifmesh.node.protocol.messages import (
     Envelope,
+    LeaseRenew,
     Payload,
     TaskClaim,
     TaskComplete,
+    TaskProgress,
     TaskRelease,
     make_message,
 )
@@ -92,6 +100,28 @@ def test_released_task_is_free_and_silent_owner_is_stale() -> None:
     released = [*held, event("session-a", TaskRelease(task_id="T1", epoch=0), 2)]
     cell = confirmed_cells(released, ledger, T0, LEASE)["T1"]
     assert (cell.status, cell.owner) == (TaskStatus.AVAILABLE, None)
+
+
+def test_kept_facts_render_as_every_event_did() -> None:
+    """A progress report or a renewal only says its author was alive: kept as the newest
+    time per session, it must keep an owner fresh exactly as the whole event did."""
+    ledger = ConfirmLedger()
+    ledger.apply([ConfirmRecord("T1", 0, "session-a", "c1"), ConfirmRecord("T2", 0, "b", "c2")])
+    events = [
+        claim("session-a", "T1", 1),
+        claim("b", "T2", 2),
+        event("session-a", TaskProgress(task_id="T1", epoch=0, percent=50), 600),  # 10 min on
+        event("b", LeaseRenew(task_ids=["T2"]), 3),
+    ]
+    kept = ScribeFacts(events)
+    assert len(kept.changing) == 2 and set(kept.alive) == {"session-a", "b"}
+    for minutes in (5, 14, 16, 26):
+        now = T0 + timedelta(minutes=minutes)
+        every = confirmed_cells(events, ledger, now, LEASE)
+        assert confirmed_cells(kept.changing.values(), ledger, now, LEASE, kept.alive) == every
+    late = confirmed_cells(kept.changing.values(), ledger, T0 + timedelta(minutes=16), LEASE,
+                           kept.alive)  # fmt: skip
+    assert not late["T1"].stale and late["T2"].stale  # session-a reported at 10 minutes
 
 
 def test_rendering_changes_only_status_and_owner_cells() -> None:
