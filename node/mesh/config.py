@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from aiortc import RTCIceServer
 
 from ifmesh.node.mesh import ice
+from ifmesh.node.mesh.dedupe import DEFAULT_CAPACITY
 from ifmesh.node.mesh.framing import Limits
 from ifmesh.node.mesh.liveness import LivenessConfig
 from ifmesh.node.mesh.peer import DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER
@@ -43,7 +44,7 @@ class MeshConfig:
     join_timeout: float | None = 10.0
     # close(): time for queued data and the bye to leave, and for peers to acknowledge it.
     drain_timeout: float = 5.0
-    dedupe_capacity: int = 65_536
+    dedupe_capacity: int = DEFAULT_CAPACITY
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "host_addresses", ice.check_host_addresses(self.host_addresses))

@@ -3,14 +3,17 @@
 Keyed by ``(source, id)`` rather than ``id`` alone: a peer that reuses another session's message
 id must not be able to suppress that session's message. The cache forgets the oldest ids first;
 the bound is large enough that a duplicate arriving after eviction would have to be older than
-any relay or retry path the mesh has.
+any relay or retry path the mesh has (16,384 messages: minutes of a busy room, where a pair's
+retransmits and a reconnect's catch-up take seconds). An event past it is still folded once:
+the board's log drops a (source, seq) it holds. Each id held costs about 0.2 KB; at 65,536 the
+set was the largest thing a day-old node kept for history's sake (docs/scaling.md).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 
-DEFAULT_CAPACITY = 65_536
+DEFAULT_CAPACITY = 16_384
 
 
 class SeenIds:
