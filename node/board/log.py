@@ -48,19 +48,22 @@ OrderKey = tuple[int, str, int, str]
 DEFAULT_CHECKPOINT_EVERY = 8
 # The last DENSE checkpoints are all kept; older ones are thinned, DENSE // 2 per doubling of age.
 DENSE = 16
+# On a big board a checkpoint costs memory (406 KB at 20,000 tasks), so fewer are kept densely:
+# at most about this many task copies, and never fewer than 4 checkpoints.
+DENSE_TASK_COPIES = 32_768
 TASKS_PER_CHECKPOINT_EVENT = 32  # on boards of over 2,048 tasks, checkpoints space out with it
 KEEP_DECODED = 1024  # the newest events, where late events land, stay decoded
 ENCODE_BATCH = 256  # older ones are encoded this many at a time
 
 
-def _keeps(index: int, newest: int) -> bool:
+def _keeps(index: int, newest: int, dense: int = DENSE) -> bool:
     """Whether checkpoint ``index`` (after ``index × every`` events) is kept once checkpoint
     ``newest`` exists. The stride is a power of two that grows with the age, so a checkpoint
     dropped once would never be kept again (the kept set only shrinks)."""
     age = newest - index
-    if index == 0 or age < DENSE:
+    if index == 0 or age < dense:
         return True
-    stride = 1 << (age // DENSE).bit_length()
+    stride = 1 << (age // dense).bit_length()
     return index % stride == 0
 
 
@@ -103,6 +106,7 @@ class EventLog:
         # events cost 1 MB each and most of the fold's memory. Space them by the board's size
         # instead, so copying stays about 32 tasks per event; a late event re-folds more.
         self._every = max(1, checkpoint_every, len(base.tasks) // TASKS_PER_CHECKPOINT_EVENT)
+        self._dense = max(4, min(DENSE, DENSE_TASK_COPIES // max(1, len(base.tasks))))
         self._events: list[Envelope | int] = []  # int: a handle in the cold store
         self._cold: ColdStore = cold if cold is not None else ColdInMemory()
         self._encoded_to = 0  # events[:this] were encoded (a late event inserted since is not)
@@ -303,7 +307,8 @@ class EventLog:
         return effects
 
     def _add_checkpoint(self, index: int) -> None:
-        self._checkpoints = [c for c in self._checkpoints if _keeps(c[0], index)]
+        dense = self._dense
+        self._checkpoints = [c for c in self._checkpoints if _keeps(c[0], index, dense)]
         self._checkpoints.append((index, self._state.checkpoint()))
 
     def _refold(self, position: int) -> Added:

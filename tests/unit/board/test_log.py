@@ -190,7 +190,8 @@ def test_a_batch_keeps_its_events_decoded_until_it_is_folded() -> None:
     assert list(log) == events
 
 
-def test_a_thinned_checkpoint_is_never_needed_again() -> None:
+@pytest.mark.parametrize("dense", [4, 9, 16])
+def test_a_thinned_checkpoint_is_never_needed_again(dense: int) -> None:
     """The kept set only shrinks as the log grows: a checkpoint dropped once would otherwise
     be missing when a later one expects it."""
     from ifmesh.node.board.log import _keeps
@@ -198,7 +199,7 @@ def test_a_thinned_checkpoint_is_never_needed_again() -> None:
     for index in range(1, 600):
         dropped = False
         for newest in range(index, 2000):
-            keeps = _keeps(index, newest)
+            keeps = _keeps(index, newest, dense)
             assert not (dropped and keeps)
             dropped = dropped or not keeps
 
@@ -242,6 +243,7 @@ def test_checkpoints_space_out_on_a_big_board() -> None:
     from ifmesh.node.board.state import Board, Task
 
     tasks = {f"T{i}": Task(f"T{i}", title="t") for i in range(4096)}
-    assert EventLog(Board(tasks=MappingProxyType(tasks)))._every == 128
+    big = EventLog(Board(tasks=MappingProxyType(tasks)))
+    assert big._every == 128 and big._dense == 8  # fewer kept densely: each copies 4,096 tasks
     assert EventLog(Board(tasks=MappingProxyType(dict(list(tasks.items())[:1000]))))._every == 31
-    assert EventLog(chain_board())._every == 8
+    assert EventLog(chain_board())._every == 8 and EventLog(chain_board())._dense == 16
