@@ -25,12 +25,17 @@ _LENGTH_BITS = 32  # an event is far below 4 GB; the offset takes the bits above
 
 class SpillFile:
     def __init__(self, directory: Path) -> None:
-        self._fd = _unnamed_file(directory)
-        # Closed with this object: the log may be read until the node itself is dropped.
-        self._closing = weakref.finalize(self, os.close, self._fd)
         self._end = 0
         self._in_memory: list[bytes] = []  # what the disk refused; handles below zero
         self.failing = False
+        try:
+            self._fd = _unnamed_file(directory)
+        except OSError as exc:  # no file at all: every write below goes to memory
+            self._fd, self.failing = -1, True
+            note = "old events stay in memory (the node runs as before this file existed)"
+            log.error("node.spill_unavailable", directory=str(directory), error=str(exc), note=note)
+        else:  # closed with this object: the log may be read until the node itself is dropped
+            weakref.finalize(self, os.close, self._fd)
 
     def put(self, data: bytes) -> int:
         try:
@@ -61,9 +66,6 @@ class SpillFile:
     @property
     def size(self) -> int:
         return self._end
-
-    def close(self) -> None:
-        self._closing()
 
 
 def _unnamed_file(directory: Path) -> int:

@@ -50,3 +50,10 @@ def test_a_write_the_disk_refuses_keeps_the_event_in_memory(
     third = cold.put(b"three")
     assert not cold.failing
     assert [cold.get(h) for h in (first, refused, third)] == [b"one", b"two", b"three"]
+
+
+def test_a_state_directory_that_takes_no_file_keeps_old_events_in_memory(tmp_path: Path) -> None:
+    cold = SpillFile(tmp_path / "gone")  # no such directory: no file can be made there
+    assert cold.failing
+    handles = [cold.put(b"one"), cold.put(b"two")]
+    assert [cold.get(h) for h in handles] == [b"one", b"two"] and cold.size == 0
