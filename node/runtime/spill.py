@@ -18,6 +18,8 @@ from pathlib import Path
 
 import structlog
 
+from ifmesh.node.board.cold import ColdInMemory
+
 log = structlog.get_logger(__name__)
 
 _LENGTH_BITS = 32  # an event is far below 4 GB; the offset takes the bits above
@@ -26,7 +28,7 @@ _LENGTH_BITS = 32  # an event is far below 4 GB; the offset takes the bits above
 class SpillFile:
     def __init__(self, directory: Path) -> None:
         self._end = 0
-        self._in_memory: list[bytes] = []  # what the disk refused; handles below zero
+        self._refused = ColdInMemory()  # what the disk refused: handles below zero
         self.failing = False
         try:
             self._fd = _unnamed_file(directory)
@@ -38,25 +40,26 @@ class SpillFile:
             weakref.finalize(self, os.close, self._fd)
 
     def put(self, data: bytes) -> int:
-        try:
-            written = os.pwrite(self._fd, data, self._end)
-            if written != len(data):
-                raise OSError(f"short write: {written} of {len(data)} bytes")
-        except OSError as exc:
-            if not self.failing:
-                note = "old events stay in memory until the disk takes writes again"
-                log.error("node.spill_unwritable", error=str(exc), note=note)
-            self.failing = True
-            self._in_memory.append(bytes(memoryview(data)))
-            return -len(self._in_memory)
-        self.failing = False
-        handle = self._end << _LENGTH_BITS | len(data)
-        self._end += len(data)
-        return handle
+        if self._fd >= 0:
+            try:
+                written = os.pwrite(self._fd, data, self._end)
+                if written != len(data):
+                    raise OSError(f"short write: {written} of {len(data)} bytes")
+            except OSError as exc:
+                if not self.failing:
+                    note = "old events stay in memory until the disk takes writes again"
+                    log.error("node.spill_unwritable", error=str(exc), note=note)
+                self.failing = True
+            else:
+                self.failing = False
+                handle = self._end << _LENGTH_BITS | len(data)
+                self._end += len(data)
+                return handle
+        return -1 - self._refused.put(data)
 
     def get(self, handle: int) -> bytes:
         if handle < 0:
-            return self._in_memory[-handle - 1]
+            return self._refused.get(-1 - handle)
         length = handle & ((1 << _LENGTH_BITS) - 1)
         data = os.pread(self._fd, length, handle >> _LENGTH_BITS)
         if len(data) != length:  # the file is ours alone: only a failing disk gets here
