@@ -20,7 +20,12 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from ifmesh.node.board.formats.status import StatusFile
-from ifmesh.node.board.formats.taskboard import CellUpdate, parse_task_board, render_task_board
+from ifmesh.node.board.formats.taskboard import (
+    CellUpdate,
+    TaskBoardDocument,
+    parse_task_board,
+    render_task_board,
+)
 from ifmesh.node.board.state import TaskStatus
 from ifmesh.node.gitsync.confirm import ConfirmLedger
 from ifmesh.node.gitsync.errors import BoardUnparseable
@@ -180,7 +185,13 @@ def confirmed_cells(
 def render_board(text: str, updates: Mapping[str, CellUpdate]) -> str:
     """The board with only those cells rewritten. Rows the reader could not read stay as they
     are; BoardUnparseable when the file no longer holds any task table to render into."""
-    document = parse_task_board(text, BOARD_PATH)
+    return render_parsed(parse_task_board(text, BOARD_PATH), updates)
+
+
+def render_parsed(document: TaskBoardDocument, updates: Mapping[str, CellUpdate]) -> str:
+    """:func:`render_board` on a board already read (the scribe keeps the last one read:
+    reading is the costly part, about 44 µs a row, and the file changes far less often than
+    the scribe renders)."""
     if updates and not document.all_rows():
         raise BoardUnparseable(
             f"{BOARD_PATH} has no task table any more; the scribe leaves the board as it is until"

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from ifmesh.node.board.formats.taskboard import TaskBoardDocument, parse_task_board
 from ifmesh.node.gitsync.chain import OwnChain
 from ifmesh.node.gitsync.config import BridgeConfig
 from ifmesh.node.gitsync.errors import BoardUnparseable, GitSyncError
 from ifmesh.node.gitsync.paths import BOARD_PATH
 from ifmesh.node.gitsync.reader import BranchReader
-from ifmesh.node.gitsync.scribe import choose_scribe, confirmed_cells, render_board
+from ifmesh.node.gitsync.scribe import choose_scribe, confirmed_cells, render_parsed
 
 
 class BoardScribe:
@@ -26,6 +27,7 @@ class BoardScribe:
         self._reader = reader
         self._chain = chain
         self._reported: set[str] = set()
+        self._document: tuple[str, TaskBoardDocument] | None = None  # (blob sha, as read)
         self.errors: list[GitSyncError] = []
 
     def current(self, now: datetime) -> str | None:
@@ -52,9 +54,10 @@ class BoardScribe:
         if self.current(wall) != self._config.session:
             return None
         clone = self._chain.clone
-        data = clone.read(commit, BOARD_PATH)
-        if data is None:
+        blob = clone.blob_sha(commit, BOARD_PATH)
+        if blob is None:
             return None
+        document = self._read(blob, commit)
         ledger = self._reader.ledger
         session = self._config.session
         read = self._reader.facts
@@ -69,13 +72,21 @@ class BoardScribe:
             ledger.apply(self._chain.pending_records())
         lease = timedelta(seconds=self._config.lease)
         cells = confirmed_cells(facts, ledger, wall, lease, alive_at)
-        text = data.decode("utf-8", "replace")
         try:
-            rendered = render_board(text, cells)
+            rendered = render_parsed(document, cells)
         except BoardUnparseable as exc:
-            blob = clone.blob_sha(commit, BOARD_PATH) or ""
             if blob not in self._reported:
                 self._reported.add(blob)
                 self.errors.append(exc)
             return None
-        return rendered.encode() if rendered != text else None
+        return rendered.encode() if rendered != document.text else None
+
+    def _read(self, blob: str, commit: str) -> TaskBoardDocument:
+        """The board file ``blob`` as read, kept until the file changes: the scribe renders
+        on every fetch and push, and reading the file was most of a render (a 600-task board:
+        25 ms; the soak's 20,000 tasks: 0.9 s)."""
+        if self._document is None or self._document[0] != blob:
+            data = self._chain.clone.read(commit, BOARD_PATH) or b""
+            text = data.decode("utf-8", "replace")
+            self._document = (blob, parse_task_board(text, BOARD_PATH))
+        return self._document[1]

@@ -205,6 +205,26 @@ def test_unparseable_board_is_reported_and_left_alone(tmp_path: Path, remote: Pa
     assert bridge.chain.pending() == 0
 
 
+def test_the_scribe_renders_into_the_board_as_edited_by_hand(tmp_path: Path, remote: Path) -> None:
+    """The scribe keeps the board file as it last read it, until the file changes: a hand
+    edit pushed meanwhile is read again, kept, and rendered into."""
+    board = "PHASE-0-TASK-BOARD.md"
+    bridge = started(tmp_path, "session-a", remote)
+    stamp = Stamper("session-a")
+
+    def row(task: str) -> str:
+        return next(line for line in show(remote, board).splitlines() if f"| {task} |" in line)
+
+    claim(bridge, stamp, "P0.1.4")
+    pump([bridge], lambda: "| session-a |" in row("P0.1.4"))
+    edited = show(remote, board).replace("Circuit breakers", "Circuit breakers, by hand")
+    push_file(tmp_path, remote, board, edited, "a hand edit")
+    claim(bridge, stamp, "P0.2.4")
+    pump([bridge], lambda: "| session-a |" in row("P0.2.4"))
+    assert "Circuit breakers, by hand" in row("P0.2.4")
+    assert "| session-a |" in row("P0.1.4")
+
+
 def test_rejected_push_is_reported_and_retried(tmp_path: Path, remote: Path) -> None:
     hook = remote / "hooks" / "pre-receive"
     hook.write_text("#!/bin/sh\necho 'protected branch' >&2\nexit 1\n")
