@@ -8,6 +8,7 @@ as ``@session-2``, bold or links; estimates as ``1h``, ``1.5 hours``, ``90 min``
 
 from __future__ import annotations
 
+import functools
 import re
 
 from ifmesh.node.board.formats.markdown import plain
@@ -60,6 +61,9 @@ _ESTIMATE_PART = re.compile(
 )
 _BARE_HOURS = re.compile(r"^~?\s*(\d+(?:\.\d+)?)$")
 _UNIT_HOURS = {"d": 8.0, "h": 1.0, "m": 1 / 60}
+# Status, owner and estimate cells repeat down a board ("🔵 AVAILABLE", "-", "1h"): their
+# readings are kept (the values are immutable), so a board of thousands of rows reads fast.
+_KEPT_READINGS = 1024
 
 
 def task_id(cell: str) -> str | None:
@@ -70,6 +74,7 @@ def task_id(cell: str) -> str | None:
     return text if TASK_ID.match(text) and any(ch.isdigit() for ch in text) else None
 
 
+@functools.lru_cache(maxsize=_KEPT_READINGS)
 def status(cell: str) -> tuple[TaskStatus, bool, str | None]:
     """(status, shown stale, problem). Unknown words read as AVAILABLE, with the reason."""
     text = plain(cell)
@@ -89,6 +94,7 @@ def status(cell: str) -> tuple[TaskStatus, bool, str | None]:
     )
 
 
+@functools.lru_cache(maxsize=_KEPT_READINGS)
 def owner(cell: str) -> tuple[str | None, str | None]:
     """(session id or None, problem): ``@Session-2-WebRTC`` → ``session-2-webrtc``."""
     text = plain(cell).lstrip("@").strip()
@@ -101,6 +107,7 @@ def owner(cell: str) -> tuple[str | None, str | None]:
     return None, f"owner {text!r} is not a session id like 'session-2-webrtc'; read as no owner"
 
 
+@functools.lru_cache(maxsize=_KEPT_READINGS)
 def estimate(cell: str) -> tuple[float | None, str | None]:
     """(hours, problem): ``1h``, ``1.5 hours``, ``30m``, ``1h30m``, ``2-3h`` (the upper end)."""
     text = plain(cell).lower().replace(",", ".")

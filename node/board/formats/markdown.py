@@ -14,6 +14,8 @@ _DRESS = re.compile(r"(\*\*|__|~~|`+)")
 _TAG = re.compile(r"<[^>]{1,40}>")
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
 _SEPARATOR_CELL = re.compile(r"^:?-{1,}:?$")
+_DRESSED = re.compile(r"[\[<*_~`\\]")  # what _LINK, _TAG, _DRESS and an escaped pipe start with
+_PIPE = re.compile(r"(?<!\\)\|")  # a cell border: a pipe not escaped
 SPACE = " \t\ufeff\r\n"  # what surrounds a line's content, a byte-order mark included
 
 
@@ -33,7 +35,7 @@ def split_cells(line: str) -> list[tuple[int, int]]:
 
     A row without its closing pipe (``| a | b``) still has its last cell."""
     end = len(line.rstrip(SPACE))
-    pipes = [i for i, ch in enumerate(line[:end]) if ch == "|" and line[i - 1 : i] != "\\"]
+    pipes = [match.start() for match in _PIPE.finditer(line, 0, end)]
     if pipes and pipes[-1] < end - 1:
         pipes.append(end)
     return [(a + 1, b) for a, b in itertools.pairwise(pipes)]
@@ -53,6 +55,8 @@ def is_separator(cells: list[str]) -> bool:
 
 def plain(text: str) -> str:
     """A cell's words without their dress: ``**[P0.1.1](#p011)**`` → ``P0.1.1``."""
+    if _DRESSED.search(text) is None:  # most cells: none of the patterns below can match
+        return " ".join(text.split())
     text = _LINK.sub(r"\1", text)
     text = _TAG.sub(" ", text)
     text = _DRESS.sub("", text)

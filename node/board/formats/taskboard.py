@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 
 from ifmesh.node.board.formats import cells, dependencies
 from ifmesh.node.board.formats.markdown import (
+    SPACE,
     cell_texts,
     heading,
     is_separator,
@@ -288,7 +289,8 @@ class _Reader:
 
     def row(self, table: _Table, raw: str, index: int) -> None:
         number, verbatim = index + 1, raw.rstrip("\r\n")
-        texts = cell_texts(raw)
+        spans = split_cells(raw)
+        texts = [raw[a:b].strip(SPACE) for a, b in spans]  # cell_texts(raw)
         read = _row(table, texts, number)
         if isinstance(read, str):
             self.problems.append(ReadProblem(self.path, number, read, verbatim, partial=False))
@@ -304,7 +306,6 @@ class _Reader:
             )
             return
         self.seen[row.task_id] = number
-        spans = split_cells(raw)
 
         def span(column: str) -> tuple[int, int] | None:
             at = table.columns.get(column)
@@ -331,6 +332,10 @@ def _resolve(
     ]
     primary_of = {id(t): i for i, t in enumerate(t for t in tables if t.kind is TaskKind.PRIMARY)}
     known = {row.task_id: n for n, table in enumerate(tables) for row, _ in table.rows}
+    partly: dict[str, list[str]] = {}  # task → why its row was read only partly
+    for problem in problems:
+        if problem.partial and problem.task is not None:
+            partly.setdefault(problem.task, []).append(problem.reason)
     rows: list[TaskRow] = []
     fillers: list[TaskRow] = []
     for table in tables:
@@ -345,7 +350,8 @@ def _resolve(
                 )
                 verbatim = lines[row.line - 1].rstrip("\r\n")
                 problems.append(ReadProblem(path, row.line, reason, verbatim, row.task_id))
-            reasons = tuple(p.reason for p in problems if p.task == row.task_id and p.partial)
+                partly.setdefault(row.task_id, []).append(reason)
+            reasons = tuple(partly.get(row.task_id, ()))
             done = replace(row, dependencies=deps, manual_dependency=manual, problems=reasons)
             (rows if table.kind is TaskKind.PRIMARY else fillers).append(done)
     return rows, fillers
