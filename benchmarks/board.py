@@ -4,6 +4,7 @@ read a real-size coordination branch as a node does at start-up.
 Targets (issue 7): a full fold of 10,000 events under 200 ms; incremental apply p99 under
 1 ms. Also reported: a late (out-of-order) arrival's apply p99, the canonical encoding, and
 what a node's timer costs on a 20,000-task board (a long day's; it asks on every board change),
+what the scribe's render of that board costs with the file read each time and kept as read,
 and the memory a log holds per signed event (tracemalloc), all decoded against old ones encoded.
 The events are real commands of 25 sessions (claims, progress, completions, releases,
 blockers, help requests, lease renewals) generated before timing.
@@ -30,17 +31,20 @@ from types import MappingProxyType
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _real_board import status_files, task_board  # this directory, as the script's own
+from _boards import available_board  # this directory, as the script's own
+from _real_board import status_files, task_board
 
 from ifmesh.node.board import commands
 from ifmesh.node.board.canonical import canonical_bytes
 from ifmesh.node.board.commands import Author
 from ifmesh.node.board.formats import load_status_files, parse_task_board
+from ifmesh.node.board.formats.taskboard import CellUpdate
 from ifmesh.node.board.log import KEEP_DECODED, EventLog
 from ifmesh.node.board.replica import Replica
 from ifmesh.node.board.seed import seed_board
 from ifmesh.node.board.state import Board, Task, TaskStatus
 from ifmesh.node.errors import IfmeshError
+from ifmesh.node.gitsync.scribe import render_board, render_parsed
 from ifmesh.node.identity import seal
 from ifmesh.node.identity.keys import SessionKey
 from ifmesh.node.protocol import codec
@@ -211,6 +215,26 @@ def timer_check_us(tasks: int = 20_000, repeat: int = 300) -> float:
     return statistics.median(runs)
 
 
+def scribe_render_ms(tasks: int = 20_000, repeat: int = 5) -> dict[str, float]:
+    """The scribe's render of a board of ``tasks`` rows with 100 cells changed, ms, median of
+    ``repeat``: reading the file each time (as it did on every fetch and push) against the file
+    kept as read (node/gitsync/scribing.py: it changes far less often than the scribe renders)."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = available_board(Path(directory) / "board.md", "Scribe board", "K", tasks)
+        text = path.read_text(encoding="utf-8")
+    cells = {f"K.{n}": CellUpdate(TaskStatus.CLAIMED, "session-2-webrtc") for n in range(1, 101)}
+    document = parse_task_board(text)
+    timed: dict[str, list[float]] = {"read_each_time": [], "kept": []}
+    for _ in range(repeat):
+        for name, render in (("read_each_time", lambda: render_board(text, cells)),
+                             ("kept", lambda: render_parsed(document, cells))):  # fmt: skip
+            start = time.perf_counter()
+            rendered = render()
+            timed[name].append((time.perf_counter() - start) * 1000)
+            assert rendered.count("session-2-webrtc") == 100
+    return {name: round(statistics.median(runs), 2) for name, runs in timed.items()}
+
+
 def held_kb_per_event(keep_decoded: int, count: int = 6000, spill: bool = False) -> float:
     """KB a log (and its fold) holds per signed event received from the wire (decoded from
     its bytes, as a peer's): claim, progress and completion of count / 3 tasks. ``spill``:
@@ -301,6 +325,7 @@ def main() -> None:
         "canonical_bytes_size": len(encoded),
         "read_real_size": reading,
         "timer_check_us_20k_tasks": round(timer_check_us(), 2),
+        "scribe_render_ms_20k_tasks": scribe_render_ms(),
         "held_kb_per_signed_event_all_decoded": round(held_kb_per_event(10**9), 2),
         "held_kb_per_signed_event": round(held_kb_per_event(KEEP_DECODED), 2),
         "held_kb_per_signed_event_spilled": round(held_kb_per_event(KEEP_DECODED, spill=True), 2),
