@@ -173,6 +173,10 @@ async def run(minutes: float, directory: Path) -> dict[str, Any]:
                 ),
                 "union_events": sum(everything.values()),
                 "double_owners": len(double),
+                "double_owner_details": [
+                    {"task": k[0], "epoch": k[1], "told_won": sorted(told[k]), "git": git.get(k)}
+                    for k in double
+                ],
                 "quiet_and_identical_at_end": quiet,
                 "git_pending_commits_end": {f.session: f.pending_commits for f in snapshot},
                 "sigterm_exit_s": exits,

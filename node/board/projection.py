@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ifmesh.node.board.formats.taskboard import CellUpdate, TaskBoardDocument, render_task_board
+from ifmesh.node.board.formats.cellrender import render_task_board
+from ifmesh.node.board.formats.taskboard import CellUpdate, TaskBoardDocument
 from ifmesh.node.board.lifecycle import settle
 from ifmesh.node.board.state import DEFAULT_LEASE, Board, TaskStatus, lease_expired
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ifmesh.node.board.formats.taskboard import TaskBoardDocument, parse_task_board
+from ifmesh.node.board.formats.cellrender import CellTargets, targets
+from ifmesh.node.board.formats.taskboard import parse_task_board
 from ifmesh.node.gitsync.chain import OwnChain
 from ifmesh.node.gitsync.config import BridgeConfig
 from ifmesh.node.gitsync.errors import BoardUnparseable, GitSyncError
 from ifmesh.node.gitsync.paths import BOARD_PATH
 from ifmesh.node.gitsync.reader import BranchReader
-from ifmesh.node.gitsync.scribe import choose_scribe, confirmed_cells, render_parsed
+from ifmesh.node.gitsync.scribe import choose_scribe, confirmed_cells, render_targets
 
 
 class BoardScribe:
@@ -27,7 +28,7 @@ class BoardScribe:
         self._reader = reader
         self._chain = chain
         self._reported: set[str] = set()
-        self._document: tuple[str, TaskBoardDocument] | None = None  # (blob sha, as read)
+        self._board: tuple[str, CellTargets] | None = None  # (blob sha, what renders need)
         self.errors: list[GitSyncError] = []
 
     def current(self, now: datetime) -> str | None:
@@ -57,7 +58,7 @@ class BoardScribe:
         blob = clone.blob_sha(commit, BOARD_PATH)
         if blob is None:
             return None
-        document = self._read(blob, commit)
+        board = self._read(blob, commit)
         ledger = self._reader.ledger
         session = self._config.session
         read = self._reader.facts
@@ -73,20 +74,23 @@ class BoardScribe:
         lease = timedelta(seconds=self._config.lease)
         cells = confirmed_cells(facts, ledger, wall, lease, alive_at)
         try:
-            rendered = render_parsed(document, cells)
+            rendered = render_targets(board, cells)
         except BoardUnparseable as exc:
             if blob not in self._reported:
                 self._reported.add(blob)
                 self.errors.append(exc)
             return None
-        return rendered.encode() if rendered != document.text else None
+        encoded = rendered.encode()
+        return encoded if encoded != board.data else None
 
-    def _read(self, blob: str, commit: str) -> TaskBoardDocument:
-        """The board file ``blob`` as read, kept until the file changes: the scribe renders
-        on every fetch and push, and reading the file was most of a render (a 600-task board:
-        25 ms; the soak's 20,000 tasks: 0.9 s)."""
-        if self._document is None or self._document[0] != blob:
+    def _read(self, blob: str, commit: str) -> CellTargets:
+        """What a render needs of the board file ``blob``, kept until the file changes: the
+        scribe renders on every fetch and push, and reading the file was most of a render
+        (a 600-task board: 25 ms; the soak's 20,000 tasks: 0.9 s)."""
+        if self._board is None or self._board[0] != blob:
             data = self._chain.clone.read(commit, BOARD_PATH) or b""
             text = data.decode("utf-8", "replace")
-            self._document = (blob, parse_task_board(text, BOARD_PATH))
-        return self._document[1]
+            document = parse_task_board(text, BOARD_PATH)
+            # The file's own bytes when they decode as they are (shared with git's blob cache).
+            self._board = (blob, targets(document, data if text.encode() == data else None))
+        return self._board[1]

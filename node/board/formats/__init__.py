@@ -2,6 +2,7 @@
 optional ``.ifmesh/tasks.yaml`` overlay. Pure text in, typed values out (and back): no git,
 no file system access beyond what a caller hands in as text."""
 
+from ifmesh.node.board.formats.cellrender import render_task_board
 from ifmesh.node.board.formats.overlay import TaskOverlay, parse_overlay
 from ifmesh.node.board.formats.status import (
     StatusFile,
@@ -15,7 +16,6 @@ from ifmesh.node.board.formats.taskboard import (
     TaskRow,
     TaskSection,
     parse_task_board,
-    render_task_board,
 )
 from ifmesh.node.board.formats.translate import status_payloads
 

@@ -11,10 +11,8 @@ without a Status column, or under a heading that says "filler", holds filler tas
 What cannot be read fully is reported as a :class:`ReadProblem` with file and line: a cell read
 partly leaves its row on the board with a warning mark; a row without a task id, a second row
 for one id, or a row naming a task outside any table (a blank line ends a table) is left out.
-The file itself is never changed by reading.
-
-Rendering is surgical: only the Status and Owner cells of the rows that changed are rewritten,
-keeping every other byte (padding too, when the new text fits).
+The file itself is never changed by reading. Rendering Status and Owner cells back into it is
+:mod:`ifmesh.node.board.formats.cellrender`.
 """
 
 from __future__ import annotations
@@ -43,10 +41,10 @@ __all__ = [
     "Milestone",
     "ReadProblem",
     "TaskBoardDocument",
+    "TaskCells",
     "TaskRow",
     "TaskSection",
     "parse_task_board",
-    "render_task_board",
 ]
 
 STATUS_BADGES = {
@@ -109,10 +107,21 @@ class CellUpdate:
 
 
 @dataclass(frozen=True, slots=True)
-class _Cells:
-    line_index: int  # 0-based index into the document's lines
-    status: tuple[int, int] | None  # [start, end) of the text between the pipes
-    owner: tuple[int, int] | None
+class TaskCells:
+    """A task row's Status and Owner cells: where they are (the text between the pipes,
+    [start, end) of line ``line_index``, 0-based; -1 for a column the table lacks) and what
+    they say, as much as rendering needs (kept for every row, so a few ints and flags)."""
+
+    line_index: int
+    status_start: int
+    status_end: int
+    owner_start: int
+    owner_end: int
+    status: TaskStatus
+    shown_stale: bool
+    owner: str | None
+    status_unread: bool  # read only partly: rewritten even when it seems to say the same
+    owner_unread: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +131,7 @@ class TaskBoardDocument:
     rows: tuple[TaskRow, ...]
     fillers: tuple[TaskRow, ...]
     sections: Mapping[str, TaskSection]
-    _cells: Mapping[str, _Cells]
+    cells: Mapping[str, TaskCells]
     problems: tuple[ReadProblem, ...] = ()
 
     def all_rows(self) -> tuple[TaskRow, ...]:
@@ -258,7 +267,7 @@ def parse_task_board(text: str, path: str = "PHASE-0-TASK-BOARD.md") -> TaskBoar
         rows=tuple(rows),
         fillers=tuple(fillers),
         sections=parse_sections(lines),
-        _cells=reader.spans,
+        cells=reader.cells,
         problems=tuple(sorted(reader.problems, key=lambda p: (p.line or 0, p.reason))),
     )
 
@@ -270,7 +279,7 @@ class _Reader:
         self.path = path
         self.problems: list[ReadProblem] = []
         self.tables: list[_Table] = []
-        self.spans: dict[str, _Cells] = {}
+        self.cells: dict[str, TaskCells] = {}
         self.seen: dict[str, int] = {}
 
     def outside(self, raw: str, index: int) -> None:
@@ -307,11 +316,15 @@ class _Reader:
             return
         self.seen[row.task_id] = number
 
-        def span(column: str) -> tuple[int, int] | None:
+        def span(column: str) -> tuple[int, int]:
             at = table.columns.get(column)
-            return spans[at] if at is not None and at < len(spans) else None
+            return spans[at] if at is not None and at < len(spans) else (-1, -1)
 
-        self.spans[row.task_id] = _Cells(index, span("status"), span("owner"))
+        unread = {reason.split(" ", 1)[0] for reason in row_problems}  # "status", "owner", …
+        self.cells[row.task_id] = TaskCells(
+            index, *span("status"), *span("owner"), row.status, row.shown_stale, row.owner,
+            "status" in unread, "owner" in unread,
+        )  # fmt: skip
         deps_at = table.columns.get("dependencies")
         table.rows.append(
             (row, texts[deps_at] if deps_at is not None and deps_at < len(texts) else "")
@@ -355,45 +368,3 @@ def _resolve(
             done = replace(row, dependencies=deps, manual_dependency=manual, problems=reasons)
             (rows if table.kind is TaskKind.PRIMARY else fillers).append(done)
     return rows, fillers
-
-
-def render_task_board(document: TaskBoardDocument, updates: Mapping[str, CellUpdate]) -> str:
-    """The document's text with the Status and Owner cells of ``updates`` rewritten.
-
-    A cell that already says what the update says, however it is written (``✅ Done`` for
-    COMPLETED, ``@session-1-ndi``), keeps its bytes; a changed cell keeps its width when the new
-    text fits, so the table stays aligned. Unknown task ids and tables without those columns
-    are left alone (the board may know tasks the file does not list).
-    """
-    lines = text_lines(document.text)
-    rows = {row.task_id: row for row in document.all_rows()}
-    for task_id, update in updates.items():
-        where = document._cells.get(task_id)
-        if where is None:
-            continue
-        row = rows[task_id]
-        unread = {reason.split(" ", 1)[0] for reason in row.problems}  # "status", "owner", …
-        cells: list[tuple[tuple[int, int] | None, str]] = []
-        if row.owner != update.owner or "owner" in unread:
-            cells.append((where.owner, update.owner or NO_OWNER))
-        if (row.status, row.shown_stale) != (update.status, update.stale) or "status" in unread:
-            cells.append((where.status, update.badge()))
-        line = lines[where.line_index]
-        # Replace the later cell first so the earlier span stays valid.
-        for span, content in sorted(cells, key=lambda c: -(c[0][0] if c[0] is not None else -1)):
-            if span is not None:
-                line = _replace_cell(line, span, content)
-        lines[where.line_index] = line
-    return "".join(lines)
-
-
-def _replace_cell(line: str, span: tuple[int, int], content: str) -> str:
-    start, end = span
-    old = line[start:end]
-    if old.strip() == content:
-        return line
-    width = end - start
-    cell = f" {content} "
-    if len(cell) < width:
-        cell = cell + " " * (width - len(cell))
-    return line[:start] + cell + line[end:]

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from ifmesh.node.board.formats.cellrender import render_task_board
 from ifmesh.node.board.formats.dependencies import read
-from ifmesh.node.board.formats.taskboard import CellUpdate, parse_task_board, render_task_board
+from ifmesh.node.board.formats.taskboard import CellUpdate, parse_task_board
 from ifmesh.node.board.seed import seed_board
 from ifmesh.node.board.state import TaskKind, TaskStatus
 

@@ -20,11 +20,12 @@ from hypothesis import strategies as st
 
 from ifmesh.node.board.canonical import canonical_bytes
 from ifmesh.node.board.errors import StatusFileError
+from ifmesh.node.board.formats.cellrender import render_task_board
 from ifmesh.node.board.formats.markdown import cell_texts, split_cells
 from ifmesh.node.board.formats.problems import ReadProblem
 from ifmesh.node.board.formats.status import KEY_ORDER, load_status_files, parse_status
 from ifmesh.node.board.formats.statusyaml import COMPLETED_KEYS
-from ifmesh.node.board.formats.taskboard import CellUpdate, parse_task_board, render_task_board
+from ifmesh.node.board.formats.taskboard import CellUpdate, parse_task_board
 from ifmesh.node.board.seed import seed_board
 from ifmesh.node.board.state import TaskKind, TaskStatus
 
@@ -143,15 +144,16 @@ def test_a_claim_rewrites_exactly_its_row(text: str, data: st.DataObject) -> Non
     ]
     # In the row itself only the Status and Owner cells changed.
     old, new = before[row.line - 1], after[row.line - 1]
-    where = document._cells[row.task_id]
-    rewritten = {split_cells(old).index(s) for s in (where.status, where.owner) if s is not None}
+    where = document.cells[row.task_id]
+    spans = ((where.status_start, where.status_end), (where.owner_start, where.owner_end))
+    rewritten = {split_cells(old).index(s) for s in spans if s[0] >= 0}
     changed = {
         i for i, (a, b) in enumerate(zip(cell_texts(old), cell_texts(new), strict=True)) if a != b
     }
     assert changed <= rewritten
     reread = {r.task_id: r for r in parse_task_board(out).rows}[row.task_id]
     assert reread.status is TaskStatus.CLAIMED and reread.line == row.line
-    assert reread.owner == (CLAIMER if where.owner is not None else row.owner)
+    assert reread.owner == (CLAIMER if where.owner_start >= 0 else row.owner)
 
 
 # The keys of the Phase-0 format, keys sessions add, and every name completed tasks go under.

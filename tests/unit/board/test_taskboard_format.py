@@ -8,11 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ifmesh.node.board.formats.taskboard import (
-    CellUpdate,
-    parse_task_board,
-    render_task_board,
-)
+from ifmesh.node.board.formats.cellrender import render_task_board
+from ifmesh.node.board.formats.taskboard import CellUpdate, parse_task_board
 from ifmesh.node.board.state import TaskKind, TaskStatus
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "phase0" / "PHASE-0-TASK-BOARD.md"
