@@ -13,7 +13,7 @@ claim on every channel, and with a ``nack`` once our record is queued
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -242,3 +242,17 @@ class ClaimDecider:
             else:
                 log.info("claim.inherited_withdrawn", task=task.task_id, epoch=task.epoch)
                 self.node.publish(replica.release(task.task_id, datetime.now(UTC)))
+
+    async def rewrite_journaled(
+        self, journaled: Iterable[TaskEpoch], in_git: Callable[[str, int], Awaitable[bool]]
+    ) -> None:
+        """At start, after :meth:`settle_inherited`: confirm records an earlier run of this
+        session journaled (its claims won on the mesh or sent to git) that git does not hold
+        (``in_git``: decided there, or in a local commit) are written again. A kill between a
+        claim's answer and its record's commit leaves one; settle_inherited writes those of
+        tasks still held, this the rest (a task completed or released since), or git would
+        never name the winner its agent was told (a soak found one)."""
+        for key in journaled:
+            if key not in self.recorded and not await in_git(*key):
+                log.info("claim.record_rewritten", task=key[0], epoch=key[1])
+                self._record(key)

@@ -50,6 +50,27 @@ async def test_an_inherited_claim_goes_to_git_only_if_its_record_was_written() -
     assert node.records == [("A", 0)]
 
 
+async def test_a_journaled_record_git_lacks_is_written_again_once_its_task_is_done() -> None:
+    """Killed between a claim's answer and its record's commit, after the agent completed the
+    task: the restarted node writes the record again, so git names the winner it was told."""
+    node = Node()
+    node.replica.claim("A", at(0))  # won on the mesh by "the earlier run", then completed
+    node.replica.complete("A", at(1))
+    node.replica.claim("F", at(2))  # held still: settle_inherited writes its record
+    in_git = {("B", 0)}  # B's record landed; A's and F's never were committed
+
+    async def holds_record(task: str, epoch: int) -> bool:
+        return True  # both journaled
+
+    async def git_holds(task: str, epoch: int) -> bool:
+        return (task, epoch) in in_git
+
+    await node.claims.settle_inherited(holds_record)
+    assert node.records == [("F", 0)]
+    await node.claims.rewrite_journaled([("A", 0), ("B", 0), ("F", 0)], git_holds)
+    assert node.records == [("F", 0), ("A", 0)]
+
+
 async def test_a_claim_git_never_decides_is_withdrawn_and_answered_undecided() -> None:
     node = Node()  # git never answers here
     other = Replica("s2", "inc-2", initial=chain_board(), config=BoardConfig(lease=LEASE))
