@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ifmesh.node.board.formats.markdown import text_lines
 from ifmesh.node.board.formats.taskboard import (
     NO_OWNER,
     CellUpdate,
@@ -57,35 +56,30 @@ def render_cells(board: CellTargets, updates: Mapping[str, CellUpdate]) -> str:
     A cell that already says what the update says, however it is written (``✅ Done`` for
     COMPLETED, ``@session-1-ndi``), keeps its bytes; a changed cell keeps its width when the new
     text fits, so the table stays aligned. Unknown task ids and tables without those columns
-    are left alone (the board may know tasks the file does not list).
+    are left alone (the board may know tasks the file does not list). The text is cut only
+    where a cell changes: a board of thousands of rows is not split into lines to change a few.
     """
-    lines = text_lines(board.text)
+    text = board.text
+    edits: list[tuple[int, int, str]] = []  # [start, end) of a cell in the text, its content
     for task_id, update in updates.items():
         where = board.cells.get(task_id)
         if where is None:
             continue
-        cells: list[tuple[int, int, str]] = []
-        if where.owner != update.owner or where.owner_unread:
-            cells.append((where.owner_start, where.owner_end, update.owner or NO_OWNER))
-        if (where.status, where.shown_stale) != (update.status, update.stale) or (
-            where.status_unread
-        ):
-            cells.append((where.status_start, where.status_end, update.badge()))
-        line = lines[where.line_index]
-        # Replace the later cell first so the earlier span stays valid.
-        for start, end, content in sorted(cells, key=lambda c: -c[0]):
-            if start >= 0:  # -1: the table has no such column
-                line = _replace_cell(line, start, end, content)
-        lines[where.line_index] = line
-    return "".join(lines)
-
-
-def _replace_cell(line: str, start: int, end: int, content: str) -> str:
-    old = line[start:end]
-    if old.strip() == content:
-        return line
-    width = end - start
-    cell = f" {content} "
-    if len(cell) < width:
-        cell = cell + " " * (width - len(cell))
-    return line[:start] + cell + line[end:]
+        line = where.line_start
+        if (where.owner != update.owner or where.owner_unread) and where.owner_start >= 0:
+            owner = update.owner or NO_OWNER
+            edits.append((line + where.owner_start, line + where.owner_end, owner))
+        status_changed = (where.status, where.shown_stale) != (update.status, update.stale)
+        if (status_changed or where.status_unread) and where.status_start >= 0:
+            edits.append((line + where.status_start, line + where.status_end, update.badge()))
+    pieces, done = [], 0
+    for start, end, content in sorted(edits):
+        if text[start:end].strip() == content:
+            continue  # says it already, however it is padded
+        cell = f" {content} "
+        pieces += [text[done:start], cell.ljust(end - start)]
+        done = end
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)

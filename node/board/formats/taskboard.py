@@ -17,6 +17,7 @@ The file itself is never changed by reading. Rendering Status and Owner cells ba
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -109,10 +110,11 @@ class CellUpdate:
 @dataclass(frozen=True, slots=True)
 class TaskCells:
     """A task row's Status and Owner cells: where they are (the text between the pipes,
-    [start, end) of line ``line_index``, 0-based; -1 for a column the table lacks) and what
-    they say, as much as rendering needs (kept for every row, so a few ints and flags)."""
+    [start, end) of the row's line, which starts at ``line_start`` in the board's text; -1 for
+    a column the table lacks) and what they say, as much as rendering needs (kept for every
+    row, so a few ints and flags)."""
 
-    line_index: int
+    line_start: int
     status_start: int
     status_end: int
     owner_start: int
@@ -218,6 +220,7 @@ def _row(table: _Table, texts: list[str], number: int) -> tuple[TaskRow, list[st
 def parse_task_board(text: str, path: str = "PHASE-0-TASK-BOARD.md") -> TaskBoardDocument:
     """Reads the board; what it cannot read is in ``problems``, never raised."""
     lines = text_lines(text)
+    starts = list(itertools.accumulate(map(len, lines), initial=0))  # where each line begins
     reader = _Reader(path)
     current: _Table | None = None
     in_table = False  # in a table, a task table (``current``) or another
@@ -236,7 +239,7 @@ def parse_task_board(text: str, path: str = "PHASE-0-TASK-BOARD.md") -> TaskBoar
             continue
         if in_table:
             if current is not None:
-                reader.row(current, raw, index)
+                reader.row(current, raw, index, starts[index])
             index += 1
             continue
         # A header row is followed by its separator row; the first body row helps decide.
@@ -296,7 +299,7 @@ class _Reader:
                 ReadProblem(self.path, index + 1, reason, verbatim, named[0], partial=False)
             )
 
-    def row(self, table: _Table, raw: str, index: int) -> None:
+    def row(self, table: _Table, raw: str, index: int, start: int) -> None:
         number, verbatim = index + 1, raw.rstrip("\r\n")
         spans = split_cells(raw)
         texts = [raw[a:b].strip(SPACE) for a, b in spans]  # cell_texts(raw)
@@ -322,7 +325,7 @@ class _Reader:
 
         unread = {reason.split(" ", 1)[0] for reason in row_problems}  # "status", "owner", …
         self.cells[row.task_id] = TaskCells(
-            index, *span("status"), *span("owner"), row.status, row.shown_stale, row.owner,
+            start, *span("status"), *span("owner"), row.status, row.shown_stale, row.owner,
             "status" in unread, "owner" in unread,
         )  # fmt: skip
         deps_at = table.columns.get("dependencies")
