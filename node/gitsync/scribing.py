@@ -53,6 +53,7 @@ class BoardScribe:
     def _render(self, commit: str, now: float, *, pending: bool) -> bytes | None:
         wall = datetime.fromtimestamp(now, UTC)
         if self.current(wall) != self._config.session:
+            self._board = None  # kept only while this node is the scribe (every node may be)
             return None
         clone = self._chain.clone
         blob = clone.blob_sha(commit, BOARD_PATH)

@@ -225,6 +225,20 @@ def test_the_scribe_renders_into_the_board_as_edited_by_hand(tmp_path: Path, rem
     assert "| session-a |" in row("P0.1.4")
 
 
+def test_a_node_keeps_the_read_board_only_while_it_is_the_scribe(
+    tmp_path: Path, remote: Path
+) -> None:
+    """What a render needs of the board file (megabytes on a big board) is dropped once a
+    session with a lower id takes the scribe's place."""
+    later = started(tmp_path, "session-b", remote)
+    claim(later, Stamper("session-b"), "P0.1.4")
+    pump([later], lambda: "| session-b |" in show(remote, "PHASE-0-TASK-BOARD.md"))
+    assert later.scribe._board is not None  # it is the scribe, alone in the room
+    first = started(tmp_path, "session-a", remote)
+    claim(first, Stamper("session-a"), "P0.2.4")
+    pump([later, first], lambda: later.scribe._board is None)
+
+
 def test_rejected_push_is_reported_and_retried(tmp_path: Path, remote: Path) -> None:
     hook = remote / "hooks" / "pre-receive"
     hook.write_text("#!/bin/sh\necho 'protected branch' >&2\nexit 1\n")
