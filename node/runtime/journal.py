@@ -12,7 +12,8 @@ the bridge and the fold again (:meth:`Node._start_git`).
 It also keeps this session's confirm records (``{"confirm_record": [task, epoch]}`` lines),
 written before a claim won on the mesh is answered: the record's commit follows a moment later
 (gitsync/schedule.py: ANSWERED_DELAY), and a node killed in between must not withdraw at its
-restart a claim its agent was told it won (ClaimDecider.settle_inherited). A soak found one.
+restart a claim its agent was told it won (ClaimDecider.settle_inherited), nor leave the record
+unwritten once the task is done (ClaimDecider.rewrite_journaled). Soaks found one of each.
 
 The file only ever needs the events git's chain does not hold yet, and the newest records:
 once it passes :data:`COMPACT_BYTES` it is rewritten with those alone. Like the seq
