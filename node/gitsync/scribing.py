@@ -90,8 +90,9 @@ class BoardScribe:
         (a 600-task board: 25 ms; the soak's 20,000 tasks: 0.9 s)."""
         if self._board is None or self._board[0] != blob:
             data = self._chain.clone.read(commit, BOARD_PATH) or b""
-            text = data.decode("utf-8", "replace")
-            document = parse_task_board(text, BOARD_PATH)
-            # The file's own bytes when they decode as they are (shared with git's blob cache).
-            self._board = (blob, targets(document, data if text.encode() == data else None))
+            try:  # kept as the file's own bytes (shared with git's blob cache) when they decode
+                text, kept = data.decode("utf-8"), data
+            except UnicodeDecodeError:
+                text, kept = data.decode("utf-8", "replace"), None
+            self._board = (blob, targets(parse_task_board(text, BOARD_PATH), kept))
         return self._board[1]

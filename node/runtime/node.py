@@ -171,7 +171,7 @@ class Node(Receiving, Publishing):
             return (task, epoch) in journaled or await git.holds_record(task, epoch)
 
         await self.claims.settle_inherited(holds_record)
-        await self.claims.rewrite_journaled(self._journal.records_at_open, git.holds_record)
+        await self.claims.rewrite_journaled(sorted(journaled), git.holds_record)
         self.claims.reservations.settle_inherited(self.git.reserved_records(), utcnow())
         self._register()
 
