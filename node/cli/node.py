@@ -121,17 +121,29 @@ STALL_SECONDS = 10.0
 EXIT_SECONDS = 4.5
 
 
-async def _stall_watchdog() -> None:
-    """If the event loop stops turning (something blocking it), a C-level watchdog prints
-    every thread's stack to stderr once it has not turned for 5 to 10 s (STALL_SECONDS, armed
-    every half of it): the node's log then says where.
+def _stall_told(seconds: float, stacks: str) -> None:
+    print(f"ifmesh node: the event loop has not turned for {seconds:.1f} s; where every thread"
+          f" is:\n{stacks}", file=sys.stderr, flush=True)  # fmt: skip
 
-    Re-armed every half of it, not every second: each re-arm joins faulthandler's thread and
-    starts a new one, and the join waits, with the loop blocked, until that thread gets a core;
-    on a loaded machine (32 nodes on 2 cores) that was ~2 % of a node's samples."""
-    while True:
-        faulthandler.dump_traceback_later(STALL_SECONDS, repeat=False, file=sys.stderr)
-        await asyncio.sleep(STALL_SECONDS / 2)
+
+def _stall_ended(seconds: float) -> None:
+    print(f"ifmesh node: the event loop turned again after {seconds:.1f} s", file=sys.stderr,
+          flush=True)  # fmt: skip
+
+
+async def _stall_watch() -> None:
+    """While the node runs, a stall of the event loop longer than STALL_SECONDS puts every
+    thread's stack in the node's log (node.runtime.stallwatch)."""
+    from ifmesh.node.runtime.stallwatch import StallWatch
+
+    watch = StallWatch(STALL_SECONDS, _stall_told, _stall_ended)
+    watch.start()
+    try:
+        while True:
+            watch.turned()
+            await asyncio.sleep(STALL_SECONDS / 4)
+    finally:
+        watch.stop()
 
 
 async def _exit_deadline(stop: asyncio.Event, watchdog: asyncio.Task[None]) -> None:
@@ -141,7 +153,10 @@ async def _exit_deadline(stop: asyncio.Event, watchdog: asyncio.Task[None]) -> N
     once with status 1, as a kill -9 would. That loses nothing a kill -9 keeps: commits not
     pushed stay in the state directory for the next start."""
     await stop.wait()
-    watchdog.cancel()  # faulthandler has one timer: the watchdog's would replace this one
+    watchdog.cancel()
+    # faulthandler, not a Python thread: it still runs once the interpreter is finalizing. Its
+    # walk of running frames may crash (node.runtime.stallwatch), but only in a process that
+    # is ending at once anyway.
     faulthandler.dump_traceback_later(EXIT_SECONDS, repeat=False, file=sys.stderr, exit=True)
 
 
@@ -161,7 +176,7 @@ async def _serve(config: NodeConfig) -> int:
         loop.add_signal_handler(signum, stop.set)
     # `kill -USR1 PID` prints every task's stack: where a stuck node waits, for operators.
     loop.add_signal_handler(signal.SIGUSR1, _dump_tasks)
-    watchdog = asyncio.create_task(_stall_watchdog())
+    watchdog = asyncio.create_task(_stall_watch())
     # Armed until the process ends: asyncio.run's own end (cancelled tasks, worker threads
     # joined) and the interpreter's come after this function returns.
     deadline = asyncio.create_task(_exit_deadline(stop, watchdog))
