@@ -109,7 +109,8 @@ class EventLog:
         self._dense = max(4, min(DENSE, DENSE_TASK_COPIES // max(1, len(base.tasks))))
         self._events: list[Envelope | int] = []  # int: a handle in the cold store
         self._cold: ColdStore = cold if cold is not None else ColdInMemory()
-        self._encoded_to = 0  # events[:this] were encoded (a late event inserted since is not)
+        self._encoded_to = 0  # events[:this] were encoded, but for late events inserted since:
+        self._late_below: int | None = None  # the lowest position of one, if any
         # Past two checkpoints' worth: a late event among the newest re-folds decoded events.
         self._keep_decoded = max(keep_decoded, 2 * self._every)
         self._keys: list[OrderKey] = []
@@ -240,6 +241,10 @@ class EventLog:
             events.insert(position, event)
         if not in_order and position < self._encoded_to:
             self._encoded_to += 1  # its place shifted the encoded ones up by one
+            # ... and it is decoded among them: the next encoding pass goes back for it (a
+            # start-up inserts the other sessions' logs among its own, nearly all late).
+            lowest = self._late_below
+            self._late_below = position if lowest is None or position <= lowest else lowest
         if not self._batches:  # a batch's re-fold may reach far back: encode after it
             self._encode_old()
         self._held[slot] = (incarnation, event.id)
@@ -289,14 +294,15 @@ class EventLog:
 
     def _encode_old(self) -> None:
         events, end = self._events, len(self._events) - self._keep_decoded
-        if end - self._encoded_to <= ENCODE_BATCH:
+        start = self._encoded_to if self._late_below is None else self._late_below
+        if start == self._encoded_to and end - start <= ENCODE_BATCH:
             return
         put = self._cold.put
-        for position in range(self._encoded_to, end):
+        for position in range(start, end):  # a late one's re-fold cost far more than this
             event = events[position]
             if not isinstance(event, int):
                 events[position] = put(codec.encode(event))
-        self._encoded_to = end
+        self._encoded_to, self._late_below = end, None
 
     def _fold(self, position: int) -> list[Effect]:
         event = self._decoded(self._events[position])

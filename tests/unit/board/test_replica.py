@@ -6,13 +6,14 @@ from datetime import timedelta
 
 import pytest
 
+from ifmesh.node.board import replica as replica_module
 from ifmesh.node.board.canonical import canonical_bytes
-from ifmesh.node.board.effects import Fenced, Lost, Unblocked
+from ifmesh.node.board.effects import Fenced, Lost, Rejected, Unblocked
 from ifmesh.node.board.errors import ForkedLog
 from ifmesh.node.board.replica import Replica
 from ifmesh.node.board.state import BoardConfig
 from ifmesh.node.protocol import messages as m
-from tests.unit.board.helpers import at, chain_board
+from tests.unit.board.helpers import Stamper, at, chain_board, claim
 
 CONFIG = BoardConfig(lease=timedelta(minutes=15), contest_window=timedelta(milliseconds=50))
 
@@ -129,3 +130,24 @@ def test_resume_continues_seq_and_lamport_and_a_second_writer_is_refused() -> No
         )
     restarted.resume(seq=10, lamport=20)  # e.g. its log in git was longer than what it replayed
     assert (restarted.author.seq, restarted.author.lamport) == (10, 20)
+
+
+def test_the_memory_of_effects_told_is_bounded_and_still_spares_a_refold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A start-up's fold of a long day produced 137,000 effects, each remembered so that a
+    re-fold would not tell it twice: only the newest DELIVERED_KEPT are, enough for the
+    re-folds a late event causes."""
+    monkeypatch.setattr(replica_module, "DELIVERED_KEPT", 8)
+    _, two = pair()
+    ev = Stamper()
+    for n in range(40):  # claims of tasks the board lacks: one Rejected effect each
+        two.receive(ev("s1", claim(f"Z.{n}", "s1"), lamport=n + 1, when=at(n)))
+    assert len([e for e in two.effects() if isinstance(e, Rejected)]) == 40
+    assert len(two._delivered) == 8
+    # A straggler re-folds from the start: the newest effects are not told again.
+    two.receive(
+        m.make_message(m.LeaseRenew(task_ids=[]), source="s0", timestamp=at(0), seq=1, lamport=0)
+    )
+    again = [e for e in two.effects() if isinstance(e, Rejected)]
+    assert len(again) <= 40 - 8 and all(e.task_id != "Z.39" for e in again)
