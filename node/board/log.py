@@ -115,6 +115,9 @@ class EventLog:
         self._keep_decoded = max(keep_decoded, 2 * self._every)
         self._keys: list[OrderKey] = []
         self._held: dict[tuple[str, int], tuple[str, str]] = {}  # (source, seq) → (inc, id)
+        # One str per session and per incarnation for the indexes above, not one per event:
+        # they outlive the events they came from (encoded, then spilled), 140 bytes each.
+        self._names: dict[str, str] = {}
         self._last: dict[str, tuple[int, int]] = {}  # source → (highest seq, its lamport)
         self._prefix: dict[str, int] = {}  # source → n: every seq 1..n is held
         self._above: dict[str, set[int]] = {}  # source → seqs held beyond a gap
@@ -217,7 +220,9 @@ class EventLog:
     # --- writing -------------------------------------------------------------------------
 
     def add(self, event: Envelope) -> Added:
-        source, seq, incarnation = event.source, event.seq, event.incarnation
+        names, seq = self._names, event.seq
+        source = names.setdefault(event.source, event.source)
+        incarnation = names.setdefault(event.incarnation, event.incarnation)
         slot = (source, seq)
         held = self._held.get(slot)
         if held is not None:
