@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ifmesh.node.board.governance import Admission, Governance
-from ifmesh.node.board.state import Board
+from ifmesh.node.board.state import Board, TaskStatus
 from ifmesh.node.governor.governor import Governor
 from ifmesh.node.governor.policy import DEFAULT_POLICY, Policy
 from ifmesh.node.governor.reducer import demand_for
@@ -37,6 +37,7 @@ def task_demand(board: Board, event: Envelope) -> TaskDemand | None:
         task_type=task.task_type,
         required_capabilities=frozenset(task.required_capabilities),
         estimate_hours=estimate,
+        completed=task.status is TaskStatus.COMPLETED,
     )
 
 

@@ -157,9 +157,13 @@ def _reserve_for_git_winner(
 ) -> GovernorState:
     """Git overrules the mesh: a winner whose claim lost on the mesh (so it reserved nothing)
     holds the task now, and its reservation is made here, without admission — the verdict is
-    final, and the mesh winner's reservation it replaces was released just before."""
+    final, and the mesh winner's reservation it replaces was released just before.
+
+    Nothing on a task the board has COMPLETED: the verdict lands seconds after the claim, and
+    an agent may well have completed by then, settling its reservation; made again here, it
+    would never end, and count against the winner's budget for good."""
     epoch = str(confirmed.epoch)
-    if any(
+    if demand.completed or any(
         r.kind == ClaimKind and r.ref == epoch and r.session == confirmed.winner
         for r in state.ledger.on_task(confirmed.task_id)
     ):

@@ -28,6 +28,7 @@ class TaskDemand:
     task_type: str = "general"
     required_capabilities: frozenset[str] = frozenset()
     estimate_hours: float | None = None  # None: the policy's default_estimate_hours
+    completed: bool = False  # the board has it COMPLETED: nobody works on it any more
 
 
 @dataclass(frozen=True)

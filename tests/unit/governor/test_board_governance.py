@@ -111,3 +111,22 @@ def _all_events(replicas: dict[str, Replica]) -> list[m.Envelope]:
         for event in replica.log:
             seen[event.id] = event
     return list(seen.values())
+
+
+def test_a_verdict_after_the_completion_reserves_nothing_again() -> None:
+    """git's verdict lands seconds after the claim; an agent that completes before it must not
+    get its reservation back from the verdict, held for good against its budget (a soak's
+    driver, completing at once, ran out of budget that way)."""
+    replicas = room()
+    webrtc = replicas["session-2-webrtc"]
+    broadcast(replicas, webrtc.claim("P0.5.2", at(1)))
+    broadcast(replicas, webrtc.complete("P0.5.2", at(2)))
+    verdict = m.TaskConfirmed(task_id="P0.5.2", epoch=0, winner="session-2-webrtc")
+    broadcast(replicas, webrtc.publish(verdict, at(3)))
+    for replica in replicas.values():
+        governor = replica.board.governor
+        assert isinstance(governor, GovernorState)
+        assert dict(governor.ledger.reservations) == {}
+        assert dict(governor.ledger.reserved_by_swarm) == {}
+        assert governor.ledger.settled_by_swarm["session-2-webrtc"] > 0
+        assert replica.board.tasks["P0.5.2"].confirmed
