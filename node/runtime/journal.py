@@ -68,8 +68,11 @@ class Journal:
         self.failing = False  # the last write (events or a record) failed (logged once per outage)
 
     def unsaved(self, saved_seq: int) -> list[Envelope]:
-        """The events an earlier process sent beyond ``saved_seq`` (the last in its chain)."""
-        return [event for event in self.at_open if event.seq > saved_seq]
+        """The events an earlier process sent beyond ``saved_seq`` (the last in its chain).
+        Those at or below it are forgotten: up to a megabyte of journal, decoded, would
+        otherwise stay in memory for the life of the process."""
+        self.at_open = [event for event in self.at_open if event.seq > saved_seq]
+        return list(self.at_open)
 
     def append(self, events: Iterable[Envelope], saved_seq: int) -> None:
         """Appends ``events`` (this session's, just published) in one write; ``saved_seq`` is

@@ -34,6 +34,7 @@ def test_a_restart_gets_back_every_event_beyond_the_chain_in_order(tmp_path: Pat
     again = Journal(tmp_path)
     assert again.unsaved(saved_seq=1) == events[1:]
     assert again.unsaved(saved_seq=3) == []
+    assert again.at_open == []  # what git's chain holds is not kept in memory
     again.close()
 
 
