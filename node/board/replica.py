@@ -23,7 +23,7 @@ agent without telling it (DESIGN.md, "Queues and asks"); claim queues: :attr:`Re
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict, deque
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -41,17 +41,12 @@ from ifmesh.node.board.governance import PERMISSIVE, Admission, Governance
 from ifmesh.node.board.log import DEFAULT_CHECKPOINT_EVERY, EventLog
 from ifmesh.node.board.state import SEED_INCARNATION_PREFIX, Board, BoardConfig, Task, lease_expired
 from ifmesh.node.board.takeover import TakenOver, Takeover
+from ifmesh.node.board.told import Told
 from ifmesh.node.errors import CoordinationError
 from ifmesh.node.protocol import messages as m
 
 log = structlog.get_logger(__name__)
 REFUSALS_KEPT = 50
-# A re-fold (a late event) produces again the effects of the events after its checkpoint; those
-# already told are not told twice. The newest this many are remembered: a re-fold reaches back
-# a few hundred events, a start-up's fold of a long day's logs produced 137,000 effects, and
-# remembering every one of them was a node's largest memory after its events. A re-fold that
-# reaches further back than this may tell an old effect again.
-DELIVERED_KEPT = 16_384
 
 
 class Replica:
@@ -73,7 +68,7 @@ class Replica:
         self.author = Author(session_id, incarnation)
         self.takeover: Takeover = takeover
         self._queue: deque[Effect] = deque()
-        self._delivered: OrderedDict[Effect, None] = OrderedDict()  # oldest first
+        self._told = Told()  # so that a re-fold does not tell an effect twice (board.told)
         self._alive: frozenset[str] | None = None  # None: no presence view, never steal
         self._handed: set[tuple[str, int]] = set()
         # (task, epoch) this session stole → the holder it took the task from. Filled when it
@@ -193,22 +188,15 @@ class Replica:
             yield self._queue.popleft()
 
     def _deliver(self, effects: Sequence[Effect]) -> None:
-        told = self._delivered
-        # All of a fold's effects are looked up before any is remembered: remembering one
-        # may forget the oldest, which a long re-fold would otherwise meet further on.
-        for effect in [e for e in effects if e not in told]:
-            if effect not in told:  # the same effect twice in one fold
-                told[effect] = None
-                if len(told) > DELIVERED_KEPT:
-                    told.popitem(last=False)
-                self._queue.append(effect)
-                if isinstance(effect, Rejected):
-                    self.refusals.append(effect)
-                    self.refusal_counts[effect.code] += 1
-                elif isinstance(effect, Fenced) and effect.by == self.session_id:
-                    self._taken[(effect.task_id, effect.epoch)] = effect.session or "?"
-                elif isinstance(effect, Confirmed) and effect.session == self.session_id:
-                    self._tell_assigned(effect)
+        for effect in self._told.fresh(effects):
+            self._queue.append(effect)
+            if isinstance(effect, Rejected):
+                self.refusals.append(effect)
+                self.refusal_counts[effect.code] += 1
+            elif isinstance(effect, Fenced) and effect.by == self.session_id:
+                self._taken[(effect.task_id, effect.epoch)] = effect.session or "?"
+            elif isinstance(effect, Confirmed) and effect.session == self.session_id:
+                self._tell_assigned(effect)
 
     def _tell_assigned(self, confirmed: Confirmed) -> None:
         """Git confirmed a steal by this session: the agent hears it owns the task now."""

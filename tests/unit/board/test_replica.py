@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-from ifmesh.node.board import replica as replica_module
 from ifmesh.node.board.canonical import canonical_bytes
 from ifmesh.node.board.effects import Fenced, Lost, Rejected, Unblocked
 from ifmesh.node.board.errors import ForkedLog
@@ -132,19 +131,17 @@ def test_resume_continues_seq_and_lamport_and_a_second_writer_is_refused() -> No
     assert (restarted.author.seq, restarted.author.lamport) == (10, 20)
 
 
-def test_the_memory_of_effects_told_is_bounded_and_still_spares_a_refold(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_the_memory_of_effects_told_is_bounded_and_still_spares_a_refold() -> None:
     """A start-up's fold of a long day produced 137,000 effects, each remembered so that a
-    re-fold would not tell it twice: only the newest DELIVERED_KEPT are, enough for the
+    re-fold would not tell it twice: only the newest TOLD_KEPT are (board.told), enough for the
     re-folds a late event causes."""
-    monkeypatch.setattr(replica_module, "DELIVERED_KEPT", 8)
     _, two = pair()
+    two._told.kept = 8
     ev = Stamper()
     for n in range(40):  # claims of tasks the board lacks: one Rejected effect each
         two.receive(ev("s1", claim(f"Z.{n}", "s1"), lamport=n + 1, when=at(n)))
     assert len([e for e in two.effects() if isinstance(e, Rejected)]) == 40
-    assert len(two._delivered) == 8
+    assert len(two._told) == 8
     # A straggler re-folds from the start: the newest effects are not told again.
     two.receive(
         m.make_message(m.LeaseRenew(task_ids=[]), source="s0", timestamp=at(0), seq=1, lamport=0)
