@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import signal
 import sys
+import warnings
 from asyncio.subprocess import PIPE, STDOUT, Process
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -37,8 +39,11 @@ _OPERATOR_URL = re.compile(r"or as an operator, .*: (\S+)")
 async def demo(directory: Path, namespace: Namespace) -> AsyncIterator[Process]:
     command = [sys.executable, "-m", "ifmesh", "up", "--dashboard", "--sessions", "2",
                "--no-live", "--dir", str(directory / "up")]  # fmt: skip
+    # Its own process group, with the room's processes: if `ifmesh up` does not stop them in
+    # time, they are killed with it rather than left running through the rest of the suite
+    # (once, a CI run went on with two orphaned nodes and its signaling server).
     process = await asyncio.create_subprocess_exec(
-        *namespace.exec_prefix, *command, stdout=PIPE, stderr=STDOUT
+        *namespace.exec_prefix, *command, stdout=PIPE, stderr=STDOUT, start_new_session=True
     )
     yield process
     with contextlib.suppress(ProcessLookupError):
@@ -46,8 +51,11 @@ async def demo(directory: Path, namespace: Namespace) -> AsyncIterator[Process]:
     try:
         await asyncio.wait_for(process.wait(), 60)
     except TimeoutError:
-        process.kill()
-        await process.wait()
+        warnings.warn("`ifmesh up` did not stop within 60 s of Ctrl-C", stacklevel=1)
+    with contextlib.suppress(ProcessLookupError):  # none left: the group is gone
+        os.killpg(process.pid, signal.SIGKILL)
+        warnings.warn("`ifmesh up` left processes of its room running", stacklevel=1)
+    await process.wait()
 
 
 async def _printed_url(process: Process) -> str:
