@@ -8,10 +8,18 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 
 import pytest
 
 IN_CI = os.environ.get("CI") == "true"
+
+# Tests press Ctrl-C on the processes they start (`ifmesh up`, `ifmesh watch`): SIGINT must
+# reach them. A suite started in the background by a shell without job control (`make test &`,
+# `(… &)`) inherits SIGINT ignored, and so would every process it starts; Python then keeps it
+# ignored, and those processes never stop. Restored here, the children get the default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def require_tool(name: str) -> str:
