@@ -30,12 +30,10 @@ class Told:
         """``effects`` (one fold's) not told before, in order; from now on they are told."""
         told = self._told
         # All are looked up before any is remembered: remembering one may forget the oldest,
-        # which a long re-fold would otherwise meet further on.
-        fresh = []
-        for effect in [e for e in effects if e not in told]:
-            if effect not in told:  # the same effect twice in one fold
-                told[effect] = None
-                if len(told) > self.kept:
-                    told.popitem(last=False)
-                fresh.append(effect)
+        # which a long re-fold would otherwise meet further on. A fold may repeat one.
+        fresh = list(dict.fromkeys(e for e in effects if e not in told))
+        for effect in fresh:
+            told[effect] = None
+        while len(told) > self.kept:
+            told.popitem(last=False)
         return fresh
