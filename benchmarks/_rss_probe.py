@@ -9,8 +9,9 @@ Each node runs under this script (``--as-node``), which only adds a real-time si
 the ``ifmesh`` process: on SIGRTMIN+3 it writes what the process holds to the room's directory
 (glibc's mallinfo2: in use, free in the heap, mmapped; the Python objects by type; with
 ``PROBE_TRACE=1`` in that node's environment, tracemalloc's top allocation sites, by line and by
-file); on SIGRTMIN+4 the same, then ``malloc_trim(0)`` and the RSS after it. Nothing of this is
-in the product.
+file, and the whole snapshot in a ``.snap`` file beside, to diff two dumps with ``compare_to``);
+on SIGRTMIN+4 the same, then ``malloc_trim(0)`` and the RSS after it. Nothing of this is in the
+product.
 
 Per-node environments (``--env session-2-webrtc:MALLOC_ARENA_MAX=2``) put A/B variants in one
 room, so they share the load. ``PROBE_WITHOUT_MMAP_FIX=1`` in one: that node leaves glibc's
@@ -100,6 +101,9 @@ def _dump(trim: bool) -> None:
     report["duplicates"] = _duplicate_messages(gc)
     if tracemalloc.is_tracing():
         snapshot = tracemalloc.take_snapshot()
+        # Whole, for compare_to between two dumps offline: where the growth was allocated.
+        dumps, session = Path(os.environ["PROBE_DUMPS"]), os.environ["PROBE_SESSION"]
+        snapshot.dump(str(dumps / f"{session}.{time.time():.0f}.snap"))
         current, peak = tracemalloc.get_traced_memory()
         report["traced_kb"] = {"current": current // 1024, "peak": peak // 1024}
         report["top_traceback"] = [

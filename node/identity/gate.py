@@ -61,13 +61,13 @@ class VerifiedSignatures:
     Both threads of a node use it; a dict's single operations are atomic under the GIL."""
 
     def __init__(self, capacity: int = VERIFIED_KEPT) -> None:
-        self._kept: dict[tuple[str, bytes], None] = {}
+        self._kept: dict[bytes, None] = {}  # sha-256 of the signature, the key and the bytes
         self._capacity = capacity
 
     def __contains__(self, item: object) -> bool:
         return item in self._kept
 
-    def add(self, item: tuple[str, bytes]) -> None:
+    def add(self, item: bytes) -> None:
         self._kept[item] = None
         if len(self._kept) > self._capacity:
             # The other thread may have evicted it first: then there is nothing left to do.

@@ -86,7 +86,12 @@ class Journal:
             self._failed(exc, note)
             return
         if self._write(b"".join(line for _, line in lines), note):
-            self._unsaved.extend(lines)
+            unsaved = self._unsaved
+            unsaved.extend(lines)
+            # Only what git's chain lacks is ever rewritten: the rest need not wait in memory
+            # for the next compaction (a megabyte of lines, most of them saved long ago).
+            while unsaved and unsaved[0][0] <= saved_seq:
+                unsaved.popleft()
 
     def record(self, task: str, epoch: int) -> None:
         """A confirm record of this session for (``task``, ``epoch``), in one write, before the

@@ -51,6 +51,20 @@ def test_past_its_size_it_keeps_only_what_the_chain_lacks(
     assert (tmp_path / JOURNAL_FILE).stat().st_mode & 0o777 == 0o600
 
 
+def test_lines_the_chain_holds_do_not_wait_in_memory_for_the_next_compaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = Journal(tmp_path)
+    sent.append([event(1), event(2), event(3)], saved_seq=0)
+    sent.append([event(4)], saved_seq=2)  # far below the compaction size
+    assert [seq for seq, _ in sent._unsaved] == [3, 4]
+    monkeypatch.setattr(journal, "COMPACT_BYTES", 1)
+    sent.append([event(5)], saved_seq=3)
+    sent.close()
+    kept = [codec.decode(line).seq for line in (tmp_path / JOURNAL_FILE).read_bytes().splitlines()]
+    assert kept == [4, 5]
+
+
 def test_a_line_that_is_no_ifmessage_is_skipped_and_named(tmp_path: Path) -> None:
     good = codec.encode(event(5)) + b"\n"
     (tmp_path / JOURNAL_FILE).write_bytes(b'{"torn": ' + b"\n" + good)

@@ -33,3 +33,18 @@ def test_written_objects_read_back_through_git_and_parsed_caches_stay_bounded(
     ]
     # A tree dropped from the cache is read again from the object files.
     assert store.tree(trees[0])[0][2] == "000000.jsonl"
+
+
+def test_a_tree_read_again_stays_while_the_oldest_are_forgotten(tmp_path: Path) -> None:
+    store = ObjectStore(git.Repo.init(tmp_path / "clone", bare=True))
+    kept = objects._PARSED_KEPT
+    blob = store.store(b"blob", b"tip\n")
+    tip = store.write_tree([(blob, BLOB_MODE, "tip.jsonl")])
+    first = None
+    for n in range(kept + 10):
+        made = store.write_tree([(blob, BLOB_MODE, f"{n:06d}.jsonl")])
+        first = first or made
+        store.tree(tip)  # the tips' trees are read on every fetch
+    assert tip in store._trees
+    assert first not in store._trees
+    assert len(store._trees) == kept
