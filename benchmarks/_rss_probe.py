@@ -105,7 +105,8 @@ def _dump(trim: bool) -> None:
         dumps, session = Path(os.environ["PROBE_DUMPS"]), os.environ["PROBE_SESSION"]
         snapshot.dump(str(dumps / f"{session}.{time.time():.0f}.snap"))
         current, peak = tracemalloc.get_traced_memory()
-        report["traced_kb"] = {"current": current // 1024, "peak": peak // 1024}
+        report["traced_kb"] = {"current": current // 1024, "peak_since_last_dump": peak // 1024}
+        tracemalloc.reset_peak()
         report["top_traceback"] = [
             [s.size // 1024, s.count, [str(f) for f in s.traceback]]
             for s in snapshot.statistics("traceback")[:15]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from ifmesh.node.board.formats.cellrender import CellTargets, render_cells, targets
+from ifmesh.node.board.formats.cellrender import CellTargets, Rendered, render, targets
 from ifmesh.node.board.formats.status import StatusFile
 from ifmesh.node.board.formats.taskboard import CellUpdate, parse_task_board
 from ifmesh.node.board.state import TaskStatus
@@ -181,19 +181,19 @@ def confirmed_cells(
 def render_board(text: str, updates: Mapping[str, CellUpdate]) -> str:
     """The board with only those cells rewritten. Rows the reader could not read stay as they
     are; BoardUnparseable when the file no longer holds any task table to render into."""
-    return render_targets(targets(parse_task_board(text, BOARD_PATH)), updates)
+    return render_targets(targets(parse_task_board(text, BOARD_PATH)), updates).text
 
 
-def render_targets(board: CellTargets, updates: Mapping[str, CellUpdate]) -> str:
+def render_targets(board: CellTargets, updates: Mapping[str, CellUpdate]) -> Rendered:
     """:func:`render_board` on a board already read (the scribe keeps what a render needs of
-    the last one read: reading is the costly part, and the file changes far less often than
-    the scribe renders)."""
+    the last one read: reading is the costly part), able to tell what a render needs of the
+    board it returns without reading it (so the scribe's own commit is not read again)."""
     if updates and not board.has_rows:
         raise BoardUnparseable(
             f"{BOARD_PATH} has no task table any more; the scribe leaves the board as it is until"
             " someone restores it (only Status and Owner cells are ever rewritten)"
         )
-    return render_cells(board, updates)
+    return render(board, updates)
 
 
 STARTER_BOARD = """\

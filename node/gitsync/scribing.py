@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ifmesh.node.board.formats.cellrender import CellTargets, targets
+from ifmesh.node.board.formats.cellrender import CellTargets, Rendered, targets
 from ifmesh.node.board.formats.taskboard import parse_task_board
 from ifmesh.node.gitsync.chain import OwnChain
 from ifmesh.node.gitsync.config import BridgeConfig
 from ifmesh.node.gitsync.errors import BoardUnparseable, GitSyncError
+from ifmesh.node.gitsync.objects import blob_sha
 from ifmesh.node.gitsync.paths import BOARD_PATH
 from ifmesh.node.gitsync.reader import BranchReader
 from ifmesh.node.gitsync.scribe import choose_scribe, confirmed_cells, render_targets
@@ -29,6 +30,7 @@ class BoardScribe:
         self._chain = chain
         self._reported: set[str] = set()
         self._board: tuple[str, CellTargets] | None = None  # (blob sha, what renders need)
+        self._written: tuple[str, Rendered, bytes] | None = None  # (blob sha, the last render)
         self.errors: list[GitSyncError] = []
 
     def current(self, now: datetime) -> str | None:
@@ -53,7 +55,7 @@ class BoardScribe:
     def _render(self, commit: str, now: float, *, pending: bool) -> bytes | None:
         wall = datetime.fromtimestamp(now, UTC)
         if self.current(wall) != self._config.session:
-            self._board = None  # kept only while this node is the scribe (every node may be)
+            self._board = self._written = None  # kept only while this node is the scribe
             return None
         clone = self._chain.clone
         blob = clone.blob_sha(commit, BOARD_PATH)
@@ -81,14 +83,23 @@ class BoardScribe:
                 self._reported.add(blob)
                 self.errors.append(exc)
             return None
-        encoded = rendered.encode()
-        return encoded if encoded != board.data else None
+        if not rendered.rewritten:
+            return None
+        data = rendered.text.encode()
+        # The board this render writes, as the next fetch may find it on the branch.
+        self._written = (blob_sha(data), rendered, data)
+        return data
 
     def _read(self, blob: str, commit: str) -> CellTargets:
         """What a render needs of the board file ``blob``, kept until the file changes: the
         scribe renders on every fetch and push, and reading the file was most of a render
         (a 600-task board: 25 ms; the soak's 20,000 tasks: 0.9 s)."""
-        if self._board is None or self._board[0] != blob:
+        if self._board is not None and self._board[0] == blob:
+            return self._board[1]
+        if self._written is not None and self._written[0] == blob:
+            _, rendered, data = self._written  # our own render landed: nothing to read
+            self._board = (blob, rendered.targets(data))
+        else:
             data = self._chain.clone.read(commit, BOARD_PATH) or b""
             try:  # kept as the file's own bytes (shared with git's blob cache) when they decode
                 text, kept = data.decode("utf-8"), data

@@ -20,7 +20,12 @@ from hypothesis import strategies as st
 
 from ifmesh.node.board.canonical import canonical_bytes
 from ifmesh.node.board.errors import StatusFileError
-from ifmesh.node.board.formats.cellrender import render_task_board
+from ifmesh.node.board.formats.cellrender import (
+    render,
+    render_cells,
+    render_task_board,
+    targets,
+)
 from ifmesh.node.board.formats.markdown import cell_texts, split_cells
 from ifmesh.node.board.formats.problems import ReadProblem
 from ifmesh.node.board.formats.status import KEY_ORDER, load_status_files, parse_status
@@ -246,3 +251,28 @@ def test_every_yaml_value_reads_as_a_timestamp_or_a_problem(value: Any) -> None:
     assert (status.timestamp is None) == (bool(status.problems) or value in (None, ""))
     if isinstance(value, datetime) and value.tzinfo is None:
         assert status.timestamp == value.replace(tzinfo=UTC)
+
+
+OWNERS = st.sampled_from([None, CLAIMER, "session-1-ndi", "session-12-a-very-long-session-name"])
+
+
+@given(messy_boards() | st.just(BOARD), st.data())
+def test_what_a_render_says_of_its_text_is_what_reading_the_text_gives(
+    text: str, data: st.DataObject
+) -> None:
+    board = targets(parse_task_board(text))
+    assume(board.cells)
+    chosen = data.draw(st.lists(st.sampled_from(sorted(board.cells)), max_size=8, unique=True))
+    updates = {
+        task: CellUpdate(
+            data.draw(st.sampled_from(TaskStatus)), data.draw(OWNERS), data.draw(st.booleans())
+        )
+        for task in chosen
+    }
+    rendered = render(board, updates)
+    assert rendered.text == render_cells(board, updates)
+    derived = rendered.targets()
+    read = targets(parse_task_board(rendered.text))
+    assert derived.data == read.data
+    assert derived.has_rows == read.has_rows
+    assert dict(derived.cells) == dict(read.cells)
