@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import statistics
 import subprocess
 import sys
@@ -81,15 +82,41 @@ def run_up(args: argparse.Namespace) -> int:
             return 1
     try:
         if args.dir is not None:
-            return asyncio.run(Demo(args.dir, args.sessions, live, addresses).run())
+            return asyncio.run(stopped_by_signals(Demo(args.dir, args.sessions, live, addresses)))
         with tempfile.TemporaryDirectory(prefix="ifmesh-up-") as directory:
-            return asyncio.run(Demo(Path(directory), args.sessions, live, addresses).run())
+            demo = Demo(Path(directory), args.sessions, live, addresses)
+            return asyncio.run(stopped_by_signals(demo))
     except KeyboardInterrupt:
         print("\nstopped", file=sys.stderr)
         return 130
     except IfmeshError as exc:
         print(f"ifmesh up: {exc.code}: {exc}", file=sys.stderr)
         return 1
+
+
+async def stopped_by_signals(demo: Demo) -> int:
+    """``demo.run()``, stopped by SIGTERM or SIGHUP as by Ctrl-C: the room's nodes and
+    signaling server are stopped before ``up`` exits (128 + the signal). Killed by a signal it
+    did not handle, ``up`` left them running, orphans (a supervisor's stop, a closed terminal,
+    a test's clean-up)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    received: list[int] = []
+
+    def stop(signum: int) -> None:
+        received.append(signum)
+        task.cancel()
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(signum, stop, signum)
+    try:
+        return await demo.run()
+    except asyncio.CancelledError:
+        if not received:
+            raise
+        print(f"\nstopped ({signal.Signals(received[0]).name})", file=sys.stderr)
+        return 128 + received[0]
 
 
 NO_ADDRESS = (
