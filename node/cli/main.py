@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -197,6 +198,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_hook()
     parser = build_parser(arguments)
     args = parser.parse_args(arguments)
+    if "IFMESH_STOP_WITH_PARENT" in os.environ:  # started by a local room: end with it
+        from ifmesh.node.cli.signals import stop_with_parent
+
+        stop_with_parent()
     handler: Handler = args.handler
     try:
         return handler(args)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ifmesh.node.runtime.config import NodeConfig
 
 from ifmesh.node import errors
+from ifmesh.node.cli.signals import stop_signals
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -172,7 +173,7 @@ async def _serve(config: NodeConfig) -> int:
     node = Node(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in stop_signals(signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     # `kill -USR1 PID` prints every task's stack: where a stuck node waits, for operators.
     loop.add_signal_handler(signal.SIGUSR1, _dump_tasks)

@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import ClassVar
 
 from ifmesh import shipped_path
+from ifmesh.node.cli.signals import STOP_WITH_PARENT
 from ifmesh.node.control.client import ControlClient
 from ifmesh.node.control.endpoint import ControlEndpoint, find_node
 from ifmesh.node.errors import ControlError, IfmeshError
@@ -129,7 +130,12 @@ class LocalRoom:
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "XDG_STATE_HOME": str(self.directory / "state")}
+        # Its processes end with this one, however it ends (node/cli/signals.py).
+        return {
+            **os.environ,
+            "XDG_STATE_HOME": str(self.directory / "state"),
+            STOP_WITH_PARENT: str(os.getpid()),
+        }
 
     @property
     def signaling_url(self) -> str:

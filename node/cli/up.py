@@ -95,10 +95,10 @@ def run_up(args: argparse.Namespace) -> int:
 
 
 async def stopped_by_signals(demo: Demo) -> int:
-    """``demo.run()``, stopped by SIGTERM or SIGHUP as by Ctrl-C: the room's nodes and
-    signaling server are stopped before ``up`` exits (128 + the signal). Killed by a signal it
-    did not handle, ``up`` left them running, orphans (a supervisor's stop, a closed terminal,
-    a test's clean-up)."""
+    """``demo.run()``, stopped by SIGTERM or SIGHUP (cli/signals.py) as by Ctrl-C: the room's
+    nodes and signaling server are stopped before ``up`` exits (128 + the signal). Killed by a
+    signal it did not handle, ``up`` left them running, orphans (a supervisor's stop, a closed
+    terminal, a test's clean-up)."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None

@@ -142,6 +142,20 @@ async def test_a_state_dir_names_the_session_its_node_left(
     assert "--session lab-state" not in stopped.err
 
 
+async def test_a_closed_terminal_stops_a_node_as_sigterm_does(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    remote = bare_remote(tmp_path / "remote.git")
+    node = await Node.start(
+        env, "--session", "session-7-lab", "--state-dir", str(tmp_path / "state"),
+        "--remote", str(remote), "--create-branch",
+    )  # fmt: skip
+    await node.started()
+    node.process.send_signal(signal.SIGHUP)  # without a handler: the process ends at once
+    assert await node.exited() == 0, "".join(node.lines)
+    assert any("node.stopped" in line for line in node.lines), "".join(node.lines)
+
+
 async def test_a_state_dir_without_a_session_of_its_own_is_not_given_one(
     tmp_path: Path, env: dict[str, str]
 ) -> None:

@@ -40,47 +40,90 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in text.split()]
 
 
-@pytest.mark.integration
-@pytest.mark.timeout(240)
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
-def test_a_signal_to_up_stops_its_whole_room(tmp_path: Path, signum: signal.Signals) -> None:
-    require_tool("git")
-    room = tmp_path / "room"
-    errors = (tmp_path / "up.err").open("w")
-    up = subprocess.Popen(
-        [sys.executable, "-m", "ifmesh", "up", "--sessions", "2", "--no-live", "--dir", str(room)],
-        stdout=subprocess.PIPE, stderr=errors, text=True, stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )  # fmt: skip
-    room_processes: set[int] = set()
-    try:
-        assert up.stdout is not None
-        for line in up.stdout:  # the room is up once the mesh is full
+class _Up:
+    """`ifmesh up` in a session of its own, once its mesh is full, with the room's processes."""
+
+    def __init__(self, directory: Path, nohup: bool = False) -> None:
+        self.room = directory / "room"
+        self.errors = (directory / "up.err").open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ifmesh", "up", "--sessions", "2", "--no-live", "--dir",
+             str(self.room)],
+            stdout=subprocess.PIPE, stderr=self.errors, text=True, stdin=subprocess.DEVNULL,
+            start_new_session=True, preexec_fn=_ignore_hangup if nohup else None,
+        )  # fmt: skip
+        self.children: set[int] = set()
+
+    def __enter__(self) -> _Up:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:  # the room is up once the mesh is full
             if "full mesh" in line:
                 break
         else:
-            up.wait(timeout=60)
-            raise AssertionError(f"`ifmesh up` ended before its mesh formed: {_said(tmp_path)}")
-        room_processes |= (set(_children(up.pid)) | set(_running_under(room))) - {up.pid}
-        assert len(room_processes) >= 3, "two nodes and a signaling server"
-        up.send_signal(signum)
-        assert up.wait(timeout=60) == 128 + signum, _said(tmp_path)
+            self.process.wait(timeout=60)
+            raise AssertionError(f"`ifmesh up` ended before its mesh formed: {self.said()}")
+        pid = self.process.pid
+        self.children = (set(_children(pid)) | set(_running_under(self.room))) - {pid}
+        assert len(self.children) >= 3, "two nodes and a signaling server"
+        return self
+
+    def said(self) -> str:
+        return Path(self.errors.name).read_text()[-2000:]
+
+    def wait_room_gone(self) -> None:
         deadline = time.monotonic() + 30
-        while (left := [p for p in room_processes if Path(f"/proc/{p}").exists()]) and (
+        while (left := [p for p in self.children if Path(f"/proc/{p}").exists()]) and (
             time.monotonic() < deadline
         ):
-            time.sleep(0.1)  # a child may be reaped by init a moment after `up` exits
-        assert not left, f"`ifmesh up` exited and left its room running: pids {left}"
-    finally:
-        if up.poll() is None:
-            os.killpg(up.pid, signal.SIGKILL)
-            up.wait(timeout=30)
-        for pid in room_processes | set(_running_under(room)):
+            time.sleep(0.1)  # polled: these are not our children, nothing to wait on
+        assert not left, f"`ifmesh up` ended and left its room running: pids {left}"
+
+    def __exit__(self, *_: object) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+        for pid in self.children | set(_running_under(self.room)):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        up.stdout.close()  # type: ignore[union-attr]
-        errors.close()
+        self.process.stdout.close()  # type: ignore[union-attr]
+        self.errors.close()
 
 
-def _said(directory: Path) -> str:
-    return (directory / "up.err").read_text()[-2000:]
+@pytest.mark.integration
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize(
+    ("signals", "nohup"),
+    [
+        ((signal.SIGTERM,), False),
+        ((signal.SIGHUP,), False),
+        ((signal.SIGHUP, signal.SIGTERM), True),
+    ],
+    ids=["sigterm", "sighup", "nohup-then-sigterm"],
+)
+def test_a_signal_to_up_stops_its_whole_room(
+    tmp_path: Path, signals: tuple[signal.Signals, ...], nohup: bool
+) -> None:
+    """Under ``nohup`` (SIGHUP ignored from the start) a hangup is not acted on: the SIGTERM
+    after it is what stops the room."""
+    require_tool("git")
+    with _Up(tmp_path, nohup) as up:
+        for signum in signals:
+            up.process.send_signal(signum)
+        assert up.process.wait(timeout=60) == 128 + signals[-1], up.said()
+        up.wait_room_gone()
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(240)
+def test_up_killed_outright_takes_its_room_with_it(tmp_path: Path) -> None:
+    """SIGKILL runs no handler: the room's processes asked the kernel to be stopped when
+    their parent ends (node/cli/signals.py: stop_with_parent)."""
+    require_tool("git")
+    with _Up(tmp_path) as up:
+        up.process.kill()
+        assert up.process.wait(timeout=30) == -signal.SIGKILL
+        up.wait_room_gone()
+
+
+def _ignore_hangup() -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
