@@ -130,12 +130,7 @@ class LocalRoom:
 
     @property
     def env(self) -> dict[str, str]:
-        # Its processes end with this one, however it ends (node/cli/signals.py).
-        return {
-            **os.environ,
-            "XDG_STATE_HOME": str(self.directory / "state"),
-            STOP_WITH_PARENT: str(os.getpid()),
-        }
+        return {**os.environ, "XDG_STATE_HOME": str(self.directory / "state")}
 
     @property
     def signaling_url(self) -> str:
@@ -168,9 +163,11 @@ class LocalRoom:
     def _spawn(
         self, args: list[str], log_name: str, prefix: Sequence[str] = ()
     ) -> subprocess.Popen[bytes]:
+        # What the room starts ends with this process, however it ends (node/cli/signals.py).
+        env = self.env | {STOP_WITH_PARENT: str(os.getpid())}
         with (self.directory / log_name).open("ab") as log_file:  # the child keeps its own fd
             return subprocess.Popen(
-                [*prefix, *ifmesh_command(), *args], env=self.env, stdout=log_file,
+                [*prefix, *ifmesh_command(), *args], env=env, stdout=log_file,
                 stderr=log_file, cwd=self.directory,
             )  # fmt: skip
 

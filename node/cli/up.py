@@ -33,6 +33,7 @@ from ifmesh.node.cli import dashboard
 from ifmesh.node.cli.boardtext import render_board
 from ifmesh.node.cli.dashboard import dashboard_url
 from ifmesh.node.cli.room import BRANCH, LocalRoom
+from ifmesh.node.cli.signals import stop_signals
 from ifmesh.node.errors import IfmeshError
 
 FILLER_MILESTONES = (
@@ -108,7 +109,7 @@ async def stopped_by_signals(demo: Demo) -> int:
         received.append(signum)
         task.cancel()
 
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    for signum in stop_signals(signal.SIGTERM):
         loop.add_signal_handler(signum, stop, signum)
     try:
         return await demo.run()

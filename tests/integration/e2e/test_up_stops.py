@@ -107,6 +107,8 @@ def test_a_signal_to_up_stops_its_whole_room(
     after it is what stops the room."""
     require_tool("git")
     with _Up(tmp_path, nohup) as up:
+        # Its handlers are in place once the mesh is full: the kernel drops a hangup for it.
+        assert _ignores(up.process.pid, signal.SIGHUP) == nohup
         for signum in signals:
             up.process.send_signal(signum)
         assert up.process.wait(timeout=60) == 128 + signals[-1], up.said()
@@ -123,6 +125,14 @@ def test_up_killed_outright_takes_its_room_with_it(tmp_path: Path) -> None:
         up.process.kill()
         assert up.process.wait(timeout=30) == -signal.SIGKILL
         up.wait_room_gone()
+
+
+def _ignores(pid: int, signum: signal.Signals) -> bool:
+    """Whether the kernel drops ``signum`` for ``pid`` (its SigIgn mask in /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    raise AssertionError(f"no SigIgn line for pid {pid}")
 
 
 def _ignore_hangup() -> None:
