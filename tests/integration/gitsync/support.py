@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ifmesh.node.board.replica import Replica
 from ifmesh.node.gitsync.bridge import GitSync
 from ifmesh.node.gitsync.config import BridgeConfig
 from ifmesh.node.protocol.messages import Envelope, Payload, make_message
@@ -151,3 +152,28 @@ def started(root: Path, session: str, remote: Path, **overrides: object) -> GitS
     bridge = opened(GitSync(config(root, session, remote, **overrides)))
     bridge.start(datetime.now(UTC).timestamp())
     return bridge
+
+
+def deliver(bridge: GitSync, replica: Replica) -> None:
+    """What the runtime does with the bridge's outputs and the replica's confirmations."""
+    outputs = bridge.take_outputs()
+    for event in outputs.events:
+        replica.receive(event)
+    now = datetime.now(UTC)
+    for verdict in outputs.verdicts:
+        for event in replica.git_verdict(verdict.task, verdict.epoch, verdict.winner, now):
+            bridge.submit(event, now.timestamp())
+    for task, epoch in replica.take_confirmations(now):
+        bridge.write_confirm_record(task, epoch, now.timestamp())
+
+
+def pump_delivering(
+    bridge: GitSync, replica: Replica, until: Callable[[], bool], timeout: float = 30.0
+) -> None:
+    """:func:`pump` one bridge, its outputs delivered to ``replica`` (:func:`deliver`)."""
+
+    def check() -> bool:
+        deliver(bridge, replica)
+        return until()
+
+    pump([bridge], check, timeout=timeout)

@@ -4,8 +4,8 @@ of 20,000 rows is not parsed again after every commit (0.55 s and 50 MB at the p
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,14 @@ from ifmesh.node.board.seed import seed_board
 from ifmesh.node.gitsync import scribing
 from ifmesh.node.gitsync.bridge import GitSync
 from tests.conftest import require_tool
-from tests.integration.gitsync.support import BRANCH, EXAMPLE_BOARD, config, git, make_remote, pump
+from tests.integration.gitsync.support import (
+    BRANCH,
+    EXAMPLE_BOARD,
+    config,
+    git,
+    make_remote,
+    pump_delivering,
+)
 
 NODE = "session-2-webrtc"
 TASKS = ("P0.1.4", "P0.5.3", "P0.4.4")
@@ -42,20 +49,7 @@ def test_the_scribe_reads_the_board_once_and_renders_every_claim_after(
     )
     bridge.start(datetime.now(UTC).timestamp())
 
-    def until(condition: Callable[[], bool]) -> None:
-        def check() -> bool:
-            outputs = bridge.take_outputs()
-            for event in outputs.events:
-                replica.receive(event)
-            now = datetime.now(UTC)
-            for verdict in outputs.verdicts:
-                for event in replica.git_verdict(verdict.task, verdict.epoch, verdict.winner, now):
-                    bridge.submit(event, now.timestamp())
-            for task, epoch in replica.take_confirmations(now):
-                bridge.write_confirm_record(task, epoch, now.timestamp())
-            return condition()
-
-        pump([bridge], check, timeout=30)
+    until = partial(pump_delivering, bridge, replica)
 
     def branch_row(task: str) -> str:
         board = git("--git-dir", str(remote), "show", f"{BRANCH}:PHASE-0-TASK-BOARD.md")

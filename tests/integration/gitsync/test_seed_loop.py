@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ from tests.integration.gitsync.support import (
     config,
     git,
     make_remote,
-    pump,
+    pump_delivering,
 )
 
 pytestmark = pytest.mark.integration
@@ -145,24 +146,7 @@ def test_seed_polling_loop_and_a_node_see_each_other(
     replica = Replica(NODE, bridge.config.incarnation, initial=initial)
     bridge.start(datetime.now(UTC).timestamp())
 
-    def sync() -> None:
-        """What the runtime does with the bridge's outputs and the replica's confirmations."""
-        outputs = bridge.take_outputs()
-        for event in outputs.events:
-            replica.receive(event)
-        now = datetime.now(UTC)
-        for verdict in outputs.verdicts:
-            for event in replica.git_verdict(verdict.task, verdict.epoch, verdict.winner, now):
-                bridge.submit(event, now.timestamp())
-        for task, epoch in replica.take_confirmations(now):
-            bridge.write_confirm_record(task, epoch, now.timestamp())
-
-    def until(condition: Callable[[], bool]) -> None:
-        def check() -> bool:
-            sync()
-            return condition()
-
-        pump([bridge], check, timeout=30)
+    until = partial(pump_delivering, bridge, replica)
 
     def owner(task_id: str) -> tuple[str | None, TaskStatus | None, bool]:
         task = replica.board.task(task_id)
