@@ -120,6 +120,13 @@ async def stopped_by_signals(demo: Demo) -> int:
         return 128 + received[0]
 
 
+def _seen(task: asyncio.Task[Any]) -> None:
+    """Marks a side task's error as seen: stopped mid-scenario (Ctrl-C, SIGTERM), the room
+    closes under it and its error is that, not news; asyncio would print it at exit."""
+    if not task.cancelled():
+        task.exception()
+
+
 NO_ADDRESS = (
     "ifmesh up --dashboard: this machine has no address but loopback, and a browser gathers no"
     " loopback candidates, so it could not reach the nodes. Bring up an interface (README,"
@@ -202,6 +209,8 @@ class Demo:
 
         flags = [asyncio.Event() for _ in others]
         watchers = [asyncio.create_task(watch(s, f)) for s, f in zip(others, flags, strict=True)]
+        for watcher in watchers:
+            watcher.add_done_callback(_seen)
         await asyncio.gather(*(f.wait() for f in flags))
         start = time.perf_counter()
         result = await action()
@@ -293,6 +302,7 @@ class Demo:
         waiter = asyncio.create_task(
             self.call(webrtc, "wait", {"task": "P0.5.2", "until": "unblocked"})
         )
+        waiter.add_done_callback(_seen)
 
         filler = await self.take_filler(webrtc)
         for percent, milestone in FILLER_MILESTONES:

@@ -43,7 +43,8 @@ def _children(pid: int) -> list[int]:
 class _Up:
     """`ifmesh up` in a session of its own, once its mesh is full, with the room's processes."""
 
-    def __init__(self, directory: Path, nohup: bool = False) -> None:
+    def __init__(self, directory: Path, nohup: bool = False, after: str = "full mesh") -> None:
+        self.after = after  # the line of its output after which it is stopped
         self.room = directory / "room"
         self.errors = (directory / "up.err").open("w")
         self.process = subprocess.Popen(
@@ -57,7 +58,7 @@ class _Up:
     def __enter__(self) -> _Up:
         assert self.process.stdout is not None
         for line in self.process.stdout:  # the room is up once the mesh is full
-            if "full mesh" in line:
+            if self.after in line:
                 break
         else:
             self.process.wait(timeout=60)
@@ -137,3 +138,16 @@ def _ignores(pid: int, signum: signal.Signals) -> bool:
 
 def _ignore_hangup() -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(240)
+def test_up_stopped_mid_scenario_says_only_that_it_stopped(tmp_path: Path) -> None:
+    """A task of the scenario waits on a node when the room closes under it: its error is the
+    closing, and `up` prints no traceback for it."""
+    require_tool("git")
+    with _Up(tmp_path, after="waits (no polling)") as up:
+        up.process.send_signal(signal.SIGTERM)
+        assert up.process.wait(timeout=60) == 128 + signal.SIGTERM
+        up.wait_room_gone()
+        assert up.said().strip() == "stopped (SIGTERM)"
