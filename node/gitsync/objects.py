@@ -12,6 +12,7 @@ in bulk) go through GitPython's helper.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -20,7 +21,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import git
 from git.objects.fun import tree_entries_from_data, tree_to_stream
@@ -83,7 +84,7 @@ class ObjectStore:
             head = _parse_commit(self.raw(binsha))
             self._remember_commit(binsha, head)
         else:
-            self._commits.move_to_end(binsha)
+            _touch(self._commits, binsha)
         return head
 
     def tree(self, binsha: bytes) -> tuple[Entry, ...]:
@@ -92,7 +93,7 @@ class ObjectStore:
             entries = tuple(tree_entries_from_data(self.raw(binsha)))
             self._remember_tree(binsha, entries)
         else:
-            self._trees.move_to_end(binsha)
+            _touch(self._trees, binsha)
         return entries
 
     def blob(self, binsha: bytes) -> bytes:
@@ -101,7 +102,7 @@ class ObjectStore:
             data = self.raw(binsha)
             self._remember_blob(binsha, data)
         else:
-            self._blobs.move_to_end(binsha)
+            _touch(self._blobs, binsha)
         return data
 
     def lookup(self, tree: bytes, path: str) -> Entry | None:
@@ -207,6 +208,13 @@ class ObjectStore:
         while self._blob_bytes > _BLOB_CACHE_BYTES and self._blobs:
             _, dropped = self._blobs.popitem(last=False)
             self._blob_bytes -= len(dropped)
+
+
+def _touch(cache: OrderedDict[bytes, Any], binsha: bytes) -> None:
+    """Marks ``binsha`` as just used; a read racing another thread's eviction of it is fine
+    (it was read already), never a KeyError in the git thread."""
+    with contextlib.suppress(KeyError):
+        cache.move_to_end(binsha)
 
 
 def is_sha(text: str) -> bool:

@@ -99,6 +99,7 @@ class BoardScribe:
         if self._written is not None and self._written[0] == blob:
             _, rendered, data = self._written  # our own render landed: nothing to read
             self._board = (blob, rendered.targets(data))
+            self._written = None  # it holds the board before it: let that go
         else:
             data = self._chain.clone.read(commit, BOARD_PATH) or b""
             try:  # kept as the file's own bytes (shared with git's blob cache) when they decode
