@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
+
+from ifmesh.node.cli.signals import stop_with_parent
 
 # Not `from typing import …`: typing costs ~3 ms at start, paid by `ifmesh agent-hook
 # PreToolUse` before every edit an agent makes (benchmarks/agents.py).
@@ -198,10 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_hook()
     parser = build_parser(arguments)
     args = parser.parse_args(arguments)
-    if "IFMESH_STOP_WITH_PARENT" in os.environ:  # started by a local room: end with it
-        from ifmesh.node.cli.signals import stop_with_parent
-
-        stop_with_parent()
+    stop_with_parent()  # when a local room started it: it ends with the room
     handler: Handler = args.handler
     try:
         return handler(args)

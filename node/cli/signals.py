@@ -8,7 +8,6 @@ node &` asked to outlive its terminal, and a handler would undo that.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import sys
@@ -33,6 +32,8 @@ def stop_with_parent() -> None:
     wanted = os.environ.pop(STOP_WITH_PARENT, None)  # not for what this process starts
     if wanted is None or not sys.platform.startswith("linux"):
         return
+    import ctypes  # only here: every ifmesh command calls this at its start
+
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     if str(os.getppid()) != wanted:  # it ended before the line above took effect

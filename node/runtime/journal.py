@@ -79,19 +79,19 @@ class Journal:
         the last seq git's chain holds, below which nothing needs keeping."""
         lines = [(event.seq, codec.encode(event) + b"\n") for event in events]
         note = "events still go to git; a kill -9 before their commit may lose one"
+        # Only what git's chain lacks is ever rewritten: the rest need not wait in memory for
+        # the next compaction (a megabyte of lines, most of them saved long ago).
+        unsaved = self._unsaved
+        while unsaved and unsaved[0][0] <= saved_seq:
+            unsaved.popleft()
         try:
             if self._size > COMPACT_BYTES:
-                self._compact(saved_seq)
+                self._compact()
         except OSError as exc:
             self._failed(exc, note)
             return
         if self._write(b"".join(line for _, line in lines), note):
-            unsaved = self._unsaved
             unsaved.extend(lines)
-            # Only what git's chain lacks is ever rewritten: the rest need not wait in memory
-            # for the next compaction (a megabyte of lines, most of them saved long ago).
-            while unsaved and unsaved[0][0] <= saved_seq:
-                unsaved.popleft()
 
     def record(self, task: str, epoch: int) -> None:
         """A confirm record of this session for (``task``, ``epoch``), in one write, before the
@@ -118,12 +118,9 @@ class Journal:
             log.error("node.journal_unwritable", path=str(self.path), error=str(exc), note=note)
         self.failing = True
 
-    def _compact(self, saved_seq: int) -> None:
+    def _compact(self) -> None:
         """Rewrites the file with the events git's chain does not hold yet (write, rename)."""
-        unsaved = self._unsaved
-        while unsaved and unsaved[0][0] <= saved_seq:
-            unsaved.popleft()
-        data = b"".join(line for _, line in unsaved) + b"".join(self._records)
+        data = b"".join(line for _, line in self._unsaved) + b"".join(self._records)
         temporary = self.path.with_suffix(".tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
