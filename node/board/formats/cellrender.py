@@ -23,6 +23,7 @@ from ifmesh.node.board.formats.taskboard import (
     CellUpdate,
     TaskBoardDocument,
     TaskCells,
+    parse_task_board,
 )
 
 
@@ -66,7 +67,8 @@ def render_cells(board: CellTargets, updates: Mapping[str, CellUpdate]) -> str:
     return render(board, updates).text
 
 
-_Rewrite = tuple[str, str, str]  # (task id, "status" or "owner", the cell's new content)
+# (task id, "status" or "owner", the cell's new content, its end in the old text, its growth)
+_Rewrite = tuple[str, str, str, int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,14 +81,19 @@ class Rendered:
     text: str
     board: CellTargets  # what was rendered into
     rewritten: tuple[_Rewrite, ...]
+    # Every rewritten cell ended at a pipe. A row's last cell without one ends where its text
+    # does, trailing blanks left out, so its padding changes where it ends: read the text then.
+    closed: bool = True
 
     def targets(self, data: bytes | None = None) -> CellTargets:
         """``targets(parse_task_board(self.text))``; ``data``: the text as UTF-8, if held."""
         board = self.board
         if not self.rewritten:
             return board
+        if not self.closed:
+            return targets(parse_task_board(self.text), data)
         cells = dict(board.cells)
-        for task_id, column, content in self.rewritten:
+        for task_id, column, content, _, _ in self.rewritten:
             where = cells[task_id]
             if column == "status":
                 status, stale, problem = read_cell.status(content)
@@ -97,7 +104,7 @@ class Rendered:
                 unread = problem is not None and problem.startswith("owner ")
                 where = replace(where, owner=owner, owner_unread=unread)
             cells[task_id] = where
-        grown = [(end, by) for end, by in _growth(board, self.rewritten) if by]
+        grown = [(end, by) for *_, end, by in self.rewritten if by]  # in order: cells don't overlap
         if grown:
             ends = [end for end, _ in grown]
             shifts = list(itertools.accumulate(by for _, by in grown))
@@ -132,32 +139,19 @@ def _edits(
 def render(board: CellTargets, updates: Mapping[str, CellUpdate]) -> Rendered:
     """:func:`render_cells`, keeping what :meth:`Rendered.targets` needs."""
     text = board.text
-    pieces, done, rewritten = [], 0, []
+    pieces, done, rewritten, closed = [], 0, [], True
     for start, end, content, task_id, column in _edits(board, updates):
         if text[start:end].strip() == content:
             continue  # says it already, however it is padded
-        cell = f" {content} "
-        pieces += [text[done:start], cell.ljust(end - start)]
+        cell = f" {content} ".ljust(end - start)
+        pieces += [text[done:start], cell]
         done = end
-        rewritten.append((task_id, column, content))
+        rewritten.append((task_id, column, content, end, len(cell) - (end - start)))
+        closed = closed and text[end : end + 1] == "|"
     if not pieces:
         return Rendered(text, board, ())
     pieces.append(text[done:])
-    return Rendered("".join(pieces), board, tuple(rewritten))
-
-
-def _growth(board: CellTargets, rewritten: tuple[_Rewrite, ...]) -> list[tuple[int, int]]:
-    """(end of a rewritten cell in the old text, how many characters it grew by), in order."""
-    found = []
-    for task_id, column, content in rewritten:
-        where = board.cells[task_id]
-        start, end = (
-            (where.status_start, where.status_end)
-            if column == "status"
-            else (where.owner_start, where.owner_end)
-        )
-        found.append((where.line_start + end, max(0, len(content) + 2 - (end - start))))
-    return sorted(found)
+    return Rendered("".join(pieces), board, tuple(rewritten), closed)
 
 
 def _moved(where: TaskCells, ends: list[int], shifts: list[int]) -> TaskCells:
@@ -167,21 +161,24 @@ def _moved(where: TaskCells, ends: list[int], shifts: list[int]) -> TaskCells:
     if ends[0] > line + max(0, where.status_end, where.owner_end):
         return where  # nothing before it, nor in its row, grew
 
-    def at(position: int) -> int:  # a position of the old text in the new
-        before = bisect.bisect_right(ends, position)
+    def at(position: int, *, is_end: bool = False) -> int:  # an old text's position, in the new
+        # A cell grows at its end: its end moves, and all after it; an empty cell's start, at
+        # the same place, does not (nor does the next cell's start, past a pipe anyway).
+        find = bisect.bisect_right if is_end else bisect.bisect_left
+        before = find(ends, position)
         return position + (shifts[before - 1] if before else 0)
 
     new_line = at(line)
 
-    def relative(offset: int) -> int:
-        return -1 if offset < 0 else at(line + offset) - new_line
+    def relative(offset: int, *, is_end: bool = False) -> int:
+        return -1 if offset < 0 else at(line + offset, is_end=is_end) - new_line
 
     return TaskCells(
         new_line,
         relative(where.status_start),
-        relative(where.status_end),
+        relative(where.status_end, is_end=True),
         relative(where.owner_start),
-        relative(where.owner_end),
+        relative(where.owner_end, is_end=True),
         where.status,
         where.shown_stale,
         where.owner,
