@@ -1,14 +1,14 @@
 """The git-sync bridge of one node: its own commits out, every other session's events in.
 
 :class:`GitSync` is driven like a sans-IO connection, though it does the git work itself:
-``start(now)`` once, then ``submit(event, now)`` and ``write_confirm_record(task, epoch, now)``
-as the node acts, ``handle_timer(now)`` whenever ``get_timer()`` says so, and
-``take_outputs()`` for what git brought in (other sessions' events, verdicts on this node's
-claims, typed errors) and the hints for its peers (the pushes it landed, the races it lost).
-The peers' hints come in through ``landed_elsewhere`` and ``waiting_elsewhere``
-(:mod:`ifmesh.node.gitsync.hints`). Blocking calls: the async runtime runs them in a worker thread
-(:mod:`ifmesh.node.gitsync.runner`). What to do when is decided by
-:mod:`ifmesh.node.gitsync.schedule`.
+``start(now)`` once (or ``open``, then ``read_first``, which can stream what it reads), then
+``submit(event, now)`` and ``write_confirm_record(task, epoch, now)`` as the node acts,
+``handle_timer(now)`` whenever ``get_timer()`` says so, and ``take_outputs()`` for what git
+brought in (other sessions' events, verdicts on this node's claims, typed errors) and the hints
+for its peers (the pushes it landed, the races it lost). The peers' hints come in through
+``landed_elsewhere`` and ``waiting_elsewhere`` (:mod:`ifmesh.node.gitsync.hints`). Blocking
+calls: the async runtime runs them in a worker thread (:mod:`ifmesh.node.gitsync.runner`). What
+to do when is decided by :mod:`ifmesh.node.gitsync.schedule`.
 
 This module owns the bridge's life (start, flush, close), its intake (the batch the node's
 events wait in, under one lock with the schedule and the outputs), the timer's dispatch, the
@@ -47,7 +47,7 @@ from ifmesh.node.gitsync.eventlog import ResumePoint
 from ifmesh.node.gitsync.opening import fetch_or_create, open_clone
 from ifmesh.node.gitsync.outputs import Landed, Outputs, SyncState, SyncTally
 from ifmesh.node.gitsync.push import Pusher
-from ifmesh.node.gitsync.reader import ReadResult
+from ifmesh.node.gitsync.reader import ReadResult, Sink
 from ifmesh.node.gitsync.schedule import ANSWERED_DELAY, Action, Backoff, SyncSchedule
 from ifmesh.node.gitsync.scribe import STARTER_BOARD
 from ifmesh.node.gitsync.turns import Turns
@@ -84,11 +84,8 @@ class GitSync:
         self._lockfile: StateDirLock | None = None
         self._tally = SyncTally()
         self._stopped: IncarnationConflict | None = None
-        self._turns = Turns(
-            config.session,
-            unit=config.push_turn_unit,
-            window=config.push_ring_window,
-        )
+        self._turns = Turns(config.session, unit=config.push_turn_unit,
+                            window=config.push_ring_window)  # fmt: skip
         self._flushing = False
         self._schedule: SyncSchedule | None = None
         self._pusher: Pusher | None = None
@@ -96,9 +93,16 @@ class GitSync:
     # --- start and stop ----------------------------------------------------------------------
 
     def start(self, now: float) -> ResumePoint:
+        """:meth:`open`, then :meth:`read_first` with the events kept for ``take_outputs``."""
+        resume = self.open(now)
+        self.read_first(now)
+        return resume
+
+    def open(self, now: float) -> ResumePoint:
         """Opens the clone, fetches, and resumes ``seq``/``lamport`` from this session's log
-        (the local chain, else the branch in git). Raises BranchMissing, RemoteUnreachable
-        (with an empty state directory), StateDirLocked or IncarnationConflict."""
+        (the local chain, else the branch in git); :meth:`read_first` follows. Raises
+        BranchMissing, RemoteUnreachable (with an empty state directory), StateDirLocked or
+        IncarnationConflict."""
         config = self.config
         self._lockfile = StateDirLock(config.state_dir, name=LOCK_NAME, error=StateDirLocked)
         self._lockfile.acquire()
@@ -129,23 +133,22 @@ class GitSync:
         remote_tip = self.clone.ref(self.clone.remote_ref)
         resume = self.chain.load(remote_tip, _wall(now))
         self._report(self.chain.check_branch(remote_tip))
-        first = self.reader.read(remote_tip)
+        log.info("gitsync.started", session=config.session, branch=config.branch,
+                 seq=resume.seq, lamport=resume.lamport, pending=self.chain.pending())  # fmt: skip
+        return resume
+
+    def read_first(self, now: float, sink: Sink | None = None) -> None:
+        """The first read, after :meth:`open`: other sessions' events to ``sink`` in chunks, in
+        the board's order, as read (never a day's logs decoded at once), else to outputs."""
+        remote_tip = self.clone.ref(self.clone.remote_ref)
+        first = self.reader.read(remote_tip, sink)
         # The whole history says who ever wrote, not who writes now: turns start from the tip.
         first.writers = first.writers[-1:]
         self._absorb(first, now)
-        self._schedule.fetched(now)
+        self._sched.fetched(now)
         self._tally.last_fetch_at = now
         if self.chain.needs_push(remote_tip):
-            self._schedule.push_wanted(now)
-        log.info(
-            "gitsync.started",
-            session=config.session,
-            branch=config.branch,
-            seq=resume.seq,
-            lamport=resume.lamport,
-            pending=self.chain.pending(),
-        )
-        return resume
+            self._sched.push_wanted(now)
 
     def close(self) -> None:
         """Releases the state directory; commits not pushed stay there for the next start."""
@@ -339,10 +342,9 @@ class GitSync:
     def landed_elsewhere(
         self, session: str, tip: str, now: float, objects: bytes | None = None
     ) -> None:
-        """A peer's hint (over the mesh): its push of ``tip`` has just landed, with the
-        objects it added when they fit (:mod:`ifmesh.node.gitsync.handoff`). If this writer is next,
-        its push is tried at once instead of at its next look, and builds on ``tip`` without
-        a fetch when the objects complete it here."""
+        """A peer's hint (over the mesh): its push of ``tip`` has just landed, with the objects
+        it added when they fit (:mod:`ifmesh.node.gitsync.handoff`). If this writer is next, its
+        push is tried at once, and builds on ``tip`` without a fetch if the objects complete it."""
         if session == self.config.session or self._pusher is None:
             return
         with self._io:
@@ -389,9 +391,7 @@ class GitSync:
             lost_races=self._tally.lost_races,
             scribe=self.scribe.current(wall),
             stopped=self._stopped is not None,
-            read_problems=tuple(
-                p for _, found in sorted(self.reader.problems.items()) for p in found
-            ),
+            read_problems=tuple(p for _, f in sorted(self.reader.problems.items()) for p in f),
         )
 
 

@@ -14,6 +14,7 @@ costs nothing.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -70,13 +71,21 @@ class LogCursor:
     def advance(
         self, objects: ObjectStore, files: LogFiles, errors: list[GitSyncError]
     ) -> list[Piece]:
-        pieces: list[Piece] = []
+        return list(self.pieces(objects, files, errors))
+
+    def pieces(
+        self, objects: ObjectStore, files: LogFiles, errors: list[GitSyncError]
+    ) -> Iterator[Piece]:
+        """:meth:`advance`, a piece at a time: a reader that parses each piece before asking
+        for the next holds one segment's text, not a day's log (the cursor has moved past
+        everything taken once the iterator is exhausted)."""
         if files.legacy is not None and files.legacy != self._seen.legacy:
+            pieces: list[Piece] = []
             self._advance_legacy(objects.blob(files.legacy), files.legacy, pieces, errors)
+            yield from pieces
         if files.tree is not None and files.tree != self._seen.tree:
-            self._advance_segments(objects, segments_of(objects, files.tree), pieces, errors)
+            yield from self._advance_segments(objects, segments_of(objects, files.tree), errors)
         self._seen = files
-        return pieces
 
     def _advance_legacy(
         self, data: bytes, blob: bytes, pieces: list[Piece], errors: list[GitSyncError]
@@ -93,12 +102,9 @@ class LogCursor:
         self._legacy = read
 
     def _advance_segments(
-        self,
-        objects: ObjectStore,
-        segments: Segments,
-        pieces: list[Piece],
-        errors: list[GitSyncError],
-    ) -> None:
+        self, objects: ObjectStore, segments: Segments, errors: list[GitSyncError]
+    ) -> Iterator[Piece]:
+        pieces: list[Piece] = []
         for number, blob in segments.sealed:
             if self._sealed.get(number) == blob:
                 continue
@@ -107,6 +113,8 @@ class LogCursor:
             start, lines = (read.consumed, read.lines) if read.continues(data) else (0, 0)
             _decoded(sealed_path(self.session, number), lines, data[start:], pieces, errors)
             self._sealed[number] = blob
+            yield from pieces
+            pieces.clear()
         number = segments.open_number
         read = self._open
         chunks = tuple(blob for _, blob in segments.open)
@@ -117,6 +125,7 @@ class LogCursor:
             _decoded(open_path(self.session, chunk), 0, data, pieces, errors)
             read.took(blob, data)
         self._open_number, self._open = number, read
+        yield from pieces
 
 
 def _decoded(

@@ -23,15 +23,18 @@ root: the ledger is rebuilt and events are delivered again (the board drops dupl
 from __future__ import annotations
 
 import hashlib
+import heapq
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from ifmesh.node.board.formats.problems import ReadProblem
 from ifmesh.node.board.formats.status import StatusFile
+from ifmesh.node.board.log import order_key
 from ifmesh.node.gitsync.clone import Clone, CommitInfo
 from ifmesh.node.gitsync.confirm import ConfirmLedger, ConfirmRecord, records_in
 from ifmesh.node.gitsync.errors import CorruptStatus, GitSyncError, HistoryRewritten
 from ifmesh.node.gitsync.eventlog import parse_log
-from ifmesh.node.gitsync.logcursor import LogCursor
+from ifmesh.node.gitsync.logcursor import LogCursor, Piece
 from ifmesh.node.gitsync.paths import STATUS_GLOB, session_of_status
 from ifmesh.node.gitsync.reservation_ledger import ReservationLedger
 from ifmesh.node.gitsync.scribe import ScribeFacts
@@ -40,6 +43,9 @@ from ifmesh.node.gitsync.segments import log_files, log_files_of
 from ifmesh.node.gitsync.statusfiles import read_status
 from ifmesh.node.gitsync.verifying import LogVerifier
 from ifmesh.node.protocol.messages import Envelope
+
+Sink = Callable[[list[Envelope]], None]
+SINK_CHUNK = 2048  # events per chunk handed to a sink: a start-up read's unit of work
 
 
 @dataclass
@@ -90,7 +96,9 @@ class BranchReader:
         self.facts = ScribeFacts()
         self.log_sessions: set[str] = set()
 
-    def read(self, tip: str | None) -> ReadResult:
+    def read(self, tip: str | None, sink: Sink | None = None) -> ReadResult:
+        """What is new up to ``tip``; other sessions' log events in ``result.events``, or,
+        with a ``sink``, handed to it in chunks as they are read (a node's start-up read)."""
         result = ReadResult()
         if tip is not None and tip != self.tip:
             history = self._clone.first_parent_history(
@@ -110,7 +118,7 @@ class BranchReader:
                 history = self._clone.first_parent_history(tip, pattern=STATUS_GLOB) or []
             if self.verifier is not None:
                 result.errors.extend(self.verifier.read_keys(tip))
-            self._read_logs(tip, result)
+            self._read_logs(tip, result, sink)
             self._read_coordination(history, result)
             self.tip = tip
             self._depth = history[-1].depth if history else self._depth
@@ -148,27 +156,52 @@ class BranchReader:
             result.won.extend(won)
             self.reservations.apply(commit.sha, commit.committed_at, parsed, won)
 
-    def _read_logs(self, tip: str, result: ReadResult) -> None:
+    def _read_logs(self, tip: str, result: ReadResult, sink: Sink | None) -> None:
+        """The new lines of every session's log, merged into the board's order (each log is
+        in its own: a session's lamport rises with its seq), so the board appends them rather
+        than inserting each among the others. With a ``sink``, other sessions' events go to it
+        ``SINK_CHUNK`` at a time as they are parsed instead of into ``result``: a start on a
+        day's logs holds a chunk and a segment per session decoded, not the whole day."""
         objects = self._clone.objects
+        streams = []
         for session, files in sorted(log_files(objects, self._clone.root_tree(tip)).items()):
             self.log_sessions.add(session)
             cursor = self._logs.get(session)
             if cursor is None:
                 cursor = self._logs[session] = LogCursor(session)
             verifier = self.verifier if session != self._session else None
-            for piece in cursor.advance(objects, files, result.errors):
-                read = parse_log(piece.text, piece.path, session, line_offset=piece.line_offset)
-                result.errors.extend(read.errors)
-                for message in read.messages:
-                    if verifier is not None and not verifier.admit(message):
-                        continue  # refused (counted), or held until its key is pinned
-                    self._keep(message)
-                    if session != self._session:
-                        result.events.append(message)
+            streams.append(self._admitted(cursor.pieces(objects, files, result.errors),
+                                          session, verifier, result.errors))  # fmt: skip
+        out = result.events if sink is None else []
+        own = self._session
+        for message in heapq.merge(*streams, key=order_key):
+            self._keep(message)
+            if message.source != own:
+                out.append(message)
+                if sink is not None and len(out) >= SINK_CHUNK:
+                    sink(out)
+                    out = []
         if self.verifier is not None:
             for message in self.verifier.released():
                 self._keep(message)
-                result.events.append(message)
+                out.append(message)
+        if sink is not None and out:
+            sink(out)
+
+    @staticmethod
+    def _admitted(
+        pieces: Iterator[Piece],
+        session: str,
+        verifier: LogVerifier | None,
+        errors: list[GitSyncError],
+    ) -> Iterator[Envelope]:
+        """One session's messages, piece by piece, those its key verifies (``verifier``)."""
+        for piece in pieces:
+            read = parse_log(piece.text, piece.path, session, line_offset=piece.line_offset)
+            errors.extend(read.errors)
+            for message in read.messages:
+                if verifier is None or verifier.admit(message):
+                    yield message  # else refused (counted), or held until its key is pinned
 
     def _keep(self, event: Envelope) -> None:
         self.facts.extend((event,))

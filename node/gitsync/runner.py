@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -27,6 +28,12 @@ from ifmesh.node.protocol.messages import Envelope
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], float]
+
+
+class ReadAbandoned(Exception):
+    """Raised in the worker thread to end a start-up read nobody waits for any more."""
+
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -59,11 +66,40 @@ class AsyncGitSync:
         self._on_outputs = handler
 
     async def start(self) -> ResumePoint:
-        resume = await asyncio.to_thread(self.sync.start, self._clock())
+        """:meth:`open`, then :meth:`read_first` with every event in the first outputs."""
+        resume = await self.open()
+        await self.read_first()
+        return resume
+
+    async def open(self) -> ResumePoint:
+        """Opens the clone and this session's log (GitSync.open); :meth:`read_first` next."""
+        return await asyncio.to_thread(self.sync.open, self._clock())
+
+    async def read_first(self, fold: Callable[[list[Envelope]], None] | None = None) -> None:
+        """Reads the branch in the worker thread, then runs the bridge. With ``fold``, other
+        sessions' events are folded on the loop a chunk at a time while the thread reads on
+        (it waits for each chunk's fold, so no more than a chunk waits decoded); without,
+        they come in the first outputs."""
+        loop = asyncio.get_running_loop()
+        abandoned = threading.Event()
+
+        async def folded(chunk: list[Envelope]) -> None:
+            assert fold is not None
+            fold(chunk)
+
+        def sink(chunk: list[Envelope]) -> None:
+            if abandoned.is_set():  # the node stopped while starting: read no further
+                raise ReadAbandoned("the node stopped during its start-up read")
+            asyncio.run_coroutine_threadsafe(folded(chunk), loop).result()
+
+        now = self._clock()
+        try:
+            await asyncio.to_thread(self.sync.read_first, now, sink if fold else None)
+        finally:
+            abandoned.set()
         self._snapshot = await asyncio.to_thread(self.sync.state)
         self._deliver()
         self._task = asyncio.create_task(self._run(), name=f"gitsync-{self.sync.config.session}")
-        return resume
 
     def submit(self, event: Envelope) -> None:
         self.sync.submit(event, self._clock())

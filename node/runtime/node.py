@@ -57,7 +57,7 @@ from ifmesh.node.runtime.heap import freeze_heap
 from ifmesh.node.runtime.identity import NodeIdentity, PairGuard
 from ifmesh.node.runtime.journal import Journal
 from ifmesh.node.runtime.publishing import Publishing
-from ifmesh.node.runtime.receiving import Receiving
+from ifmesh.node.runtime.receiving import Receiving, StartupFold
 from ifmesh.node.runtime.spill import SpillFile
 from ifmesh.node.runtime.statedir import SeqReservation, StateDirLock
 from ifmesh.node.runtime.timers import run_timers
@@ -135,7 +135,7 @@ class Node(Receiving, Publishing):
         bridge = parts.git_bridge(self.config, self.incarnation, self.identity)
         pending: list[Any] = []
         self.git = AsyncGitSync(bridge, on_outputs=pending.append)
-        resume = await self.git.start()  # raises with an actionable message when it cannot
+        resume = await self.git.open()  # raises with an actionable message when it cannot
         if self.identity is not None:
             self.identity.request_fetch = self.git.request_fetch
         room = await asyncio.to_thread(parts.read_room_locked, bridge)
@@ -147,14 +147,15 @@ class Node(Receiving, Publishing):
             self.config, self.incarnation, room.board, self.policy, self.identity,
             SpillFile(self.state_dir),
         )  # fmt: skip
-        self.git.on_outputs = self._on_git  # from now on outputs go straight to the board
-        # This session's own earlier events (state directory, else git) go back into the fold
-        # first: a restarted node must see its own claims, not only other sessions'.
-        self.receive(bridge.chain.take_loaded(), "own log")
-        # What a killed predecessor sent and did not commit: some peers hold it, so git must.
+        # This session's own earlier events (state directory, else git), and what a killed
+        # predecessor sent and did not commit (some peers hold it, so git must): a restarted
+        # node must see its own claims, not only other sessions'. They are folded in order
+        # among the other sessions' events as the start-up read streams them (StartupFold).
         self._journal = Journal(self.state_dir)
         unsaved = self._journal.unsaved(bridge.chain.saved_seq)
-        self.receive(unsaved, "journal")
+        startup = StartupFold(self.receive, [*bridge.chain.take_loaded(), *unsaved])
+        await self.git.read_first(startup.chunk)
+        startup.finish()
         for event in unsaved:
             self.git.submit(event)
         self._sent = SeqReservation(self.state_dir)
@@ -162,6 +163,7 @@ class Node(Receiving, Publishing):
         self.replica.resume(max(resume.seq, reserved_seq), max(resume.lamport, reserved_lamport))
         # Only now what git reported while starting: a verdict there makes this node emit an
         # event, whose seq must come after everything this session sent before.
+        self.git.on_outputs = self._on_git  # from now on outputs go straight to the board
         for outputs in pending:
             self._on_git(outputs)
         journaled = set(self._journal.records_at_open)
