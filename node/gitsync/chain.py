@@ -19,6 +19,7 @@ the remote tip it was built on; ``base..tip`` are the pending commits.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
@@ -60,7 +61,7 @@ class OwnChain:
         self.log = OwnLog(clone.objects, session)
         self.status: StatusFile = ownstatus.initial_status(session, branch)
         self.facts = ScribeFacts()  # what the scribe reads of every event of our log
-        self._loaded: list[Envelope] = []  # what load() read, for the fold (take_loaded)
+        self._loaded: list[tuple[str, bytes]] = []  # what load() read (take_loaded decodes it)
         # The last seq committed in the state directory (read from the event loop: an int,
         # set only once its commit is written; node.runtime.journal keeps what lies beyond).
         self.saved_seq = 0
@@ -134,23 +135,22 @@ class OwnChain:
         self.status = status or ownstatus.stamped(
             ownstatus.initial_status(self.session, self._branch), now
         )
-        self._loaded = events = [
-            message
-            for path, data in contents
-            for message in parse_log(data.decode("utf-8", "replace"), path, self.session).messages
-        ]
-        self.facts = ScribeFacts(events)
+        self.facts = ScribeFacts()
+        resume = resume_point(self.facts.noting(self._messages(contents)))
+        self._loaded = contents  # decoded again by take_loaded: a day's log decoded is 3x this
         self._pending = self._count_pending()
         self._queued = _Queued() if self._pending == 0 else None
-        self.saved_seq = events[-1].seq if events else 0
-        return resume_point(events)
+        self.saved_seq = resume.seq
+        return resume
 
-    def take_loaded(self) -> list[Envelope]:
-        """The events load() read, once: the chain keeps only their facts (1/20 the size)."""
-        events, self._loaded = self._loaded, []
-        return events
+    def take_loaded(self) -> Iterator[Envelope]:
+        """The events load() read, once, decoded as taken; the chain keeps their facts (1/20)."""
+        contents, self._loaded = self._loaded, []
+        return self._messages(contents)
 
-    # --- writing -----------------------------------------------------------------------------
+    def _messages(self, contents: list[tuple[str, bytes]]) -> Iterator[Envelope]:
+        for path, data in contents:
+            yield from parse_log(data.decode("utf-8", "replace"), path, self.session).messages
 
     def commit(self, plan: CommitPlan, now: datetime) -> str:
         lines = b"".join(codec.encode(event) + b"\n" for event in plan.events)

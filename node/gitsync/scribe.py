@@ -14,7 +14,7 @@ at ``now`` shows as ``🟠 STALE``. Tasks git says nothing about keep their cell
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -110,6 +110,12 @@ class ScribeFacts:
                 self.changing[(event.source, event.incarnation, event.seq)] = fact
             else:
                 alive(self.alive, fact.source, fact.timestamp)
+
+    def noting(self, events: Iterable[Envelope]) -> Iterator[Envelope]:
+        """``events``, each kept as it passes (one pass reads a log and keeps its facts)."""
+        for event in events:
+            self.extend((event,))
+            yield event
 
 
 def alive(into: dict[str, datetime], source: str, at: datetime) -> None:

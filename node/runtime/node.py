@@ -21,6 +21,7 @@ the mesh in the background when it comes back. The parts are built in
 from __future__ import annotations
 
 import asyncio
+import heapq
 import os
 import secrets
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ import structlog
 
 from ifmesh.node import errors
 from ifmesh.node.board.formats.problems import ReadProblem
+from ifmesh.node.board.log import order_key
 from ifmesh.node.board.replica import Replica
 from ifmesh.node.board.state import Board
 from ifmesh.node.claims.decider import ClaimDecider
@@ -153,7 +155,8 @@ class Node(Receiving, Publishing):
         # among the other sessions' events as the start-up read streams them (StartupFold).
         self._journal = Journal(self.state_dir)
         unsaved = self._journal.unsaved(bridge.chain.saved_seq)
-        startup = StartupFold(self.receive, [*bridge.chain.take_loaded(), *unsaved])
+        own = heapq.merge(bridge.chain.take_loaded(), sorted(unsaved, key=order_key), key=order_key)
+        startup = StartupFold(self.receive, own)
         await self.git.read_first(startup.chunk)
         startup.finish()
         for event in unsaved:

@@ -10,8 +10,8 @@ waiters, the event stream) runs only once the message's ack is queued (:meth:`_t
 from __future__ import annotations
 
 import asyncio
-import bisect
 import heapq
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
@@ -92,28 +92,31 @@ class Receiving:
 class StartupFold:
     """Folds a start-up read as it streams in. The other sessions' events come from git in
     the board's order, a chunk at a time (``GitSync.read_first``); this session's own earlier
-    events (its log and its journal, read before) are merged in among them in the same order.
-    So the board appends nearly every event and folds it once, and no more than a chunk is
-    ever decoded beside the board: read session by session, most events would land among the
-    ones before, each inserted, the whole day decoded and folded again at its end."""
+    events (its log and its journal, in the same order: a session's lamport rises with its
+    seq) are merged in among them as they are reached. So the board appends nearly every event
+    and folds it once, and no more than a chunk is ever decoded beside the board: read session
+    by session, most events would land among the ones before, each inserted, the whole day
+    decoded and folded again at its end."""
 
-    def __init__(self, receive: Callable[[Iterable[Envelope], str], None], own: Iterable[Envelope]):
+    def __init__(
+        self, receive: Callable[[Iterable[Envelope], str], None], own: Iterable[Envelope]
+    ) -> None:
         self._receive = receive
-        self._own = sorted(own, key=order_key)
-        self._keys = [order_key(event) for event in self._own]
-        self._folded = 0  # own[:folded] are in the board
+        self._own = iter(own)
+        self._next = next(self._own, None)  # the first own event not folded yet
 
     def chunk(self, events: list[Envelope]) -> None:
         """Folds ``events`` (in the board's order) with the own events ordered before their
         last."""
         if not events:
             return
-        start = self._folded
-        end = bisect.bisect_right(self._keys, order_key(events[-1]), lo=start)
-        self._folded = end
-        self._receive(heapq.merge(self._own[start:end], events, key=order_key), "git")
+        last, before = order_key(events[-1]), []
+        while self._next is not None and order_key(self._next) <= last:
+            before.append(self._next)
+            self._next = next(self._own, None)
+        self._receive(heapq.merge(before, events, key=order_key), "git")
 
     def finish(self) -> None:
         """Folds the own events after the last chunk (all of them when nothing came)."""
-        rest, self._own, self._keys = self._own[self._folded :], [], []
-        self._receive(rest, "own log")
+        first, self._next = self._next, None
+        self._receive(itertools.chain([first] if first is not None else [], self._own), "own log")

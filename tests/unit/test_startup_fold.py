@@ -35,7 +35,7 @@ def test_own_events_are_folded_in_order_among_the_chunks() -> None:
 def test_with_nothing_from_git_the_own_events_are_folded_at_the_end() -> None:
     own = events_of("me", [1, 2, 3], Stamper())
     received: list[list[m.Envelope]] = []
-    fold = StartupFold(lambda events, origin: received.append(list(events)), reversed(own))
+    fold = StartupFold(lambda events, origin: received.append(list(events)), iter(own))
     fold.finish()
     assert received == [own]
 
