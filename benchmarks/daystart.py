@@ -35,8 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import longlog  # noqa: E402
 from benchmarks._figures import progress, work_directory  # noqa: E402
+from benchmarks._pregrown import day_files, place_key  # noqa: E402
 from ifmesh.node.cli.room import LocalRoom  # noqa: E402
-from ifmesh.node.identity.keys import SessionKey, key_path, write_key_file  # noqa: E402
+from ifmesh.node.identity.keys import SessionKey  # noqa: E402
 
 NODE = "session-2-webrtc"  # the session of LocalRoom's one node
 SETTLE = 5.0  # seconds after the last event is folded before RSS is read
@@ -50,19 +51,8 @@ class DayRoom(LocalRoom):
 
     def start_node(self, session: str) -> None:
         if self.own_key is not None:
-            state = self.state_root / session
-            state.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if not key_path(state).exists():
-                write_key_file(key_path(state), self.own_key)
+            place_key(self.state_root, session, self.own_key)
         super().start_node(session)
-
-
-def day_files(events: int, sessions: list[str]) -> tuple[dict[str, bytes], dict[str, SessionKey]]:
-    authors = [longlog.Author(s, SessionKey.generate()) for s in sessions]
-    files = longlog.key_files(authors)
-    for author in authors:
-        files |= longlog.pregrown_files(author.session, author.day(events))
-    return files, {a.session: a.key for a in authors}
 
 
 def memory(pid: int) -> dict[str, float]:

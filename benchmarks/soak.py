@@ -9,10 +9,14 @@ events against the union, and against what each session emitted), double owners 
 answers git contradicts, or two for one (task, epoch)), RSS and open fds per node at the start
 and the end (and a third of the way in, once the bounded caches are full), the git bridge's
 pending commits (the backlog must drain), and how long each node took to exit after SIGTERM
-(at most 5 s each). Not done here: the start from logs pre-grown to
-20,000 events per session.
+(at most 5 s each).
 
-Run: .venv/bin/python benchmarks/soak.py [--minutes 15] [--keep DIR]  (last line: JSON)
+``--pregrown N``: the room starts from logs pre-grown to N events per session (issue 22, long
+sessions: 20,000 is a Phase-0 day), each session's node resuming its own log with its own key
+(benchmarks/_pregrown.py). Every start and restart then reads and verifies the day first.
+
+Run: .venv/bin/python benchmarks/soak.py [--minutes 15] [--pregrown 20000] [--keep DIR]
+(last line: JSON)
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import random
 import signal
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +37,11 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._boards import available_board  # noqa: E402
 from benchmarks._figures import progress, work_directory  # noqa: E402
+from benchmarks._pregrown import day_files, place_key  # noqa: E402
 from benchmarks._redis_room import RedisRoom, open_fds, rss_mb, start_redis  # noqa: E402
+from ifmesh.node.cli.room import session_list  # noqa: E402
 from ifmesh.node.errors import IfmeshError  # noqa: E402
+from ifmesh.node.identity.keys import SessionKey  # noqa: E402
 from tests.integration.faults.observe import folds, git_winners, missing, union  # noqa: E402
 
 NODES, INSTANCES = 8, 2
@@ -82,6 +90,18 @@ class Driver:
             self.errors[code] = self.errors.get(code, 0) + 1
 
 
+@dataclass
+class SoakRoom(RedisRoom):
+    """With ``keys``: each session's node starts with that key (its pre-grown log's)."""
+
+    keys: dict[str, SessionKey] = field(default_factory=dict)
+
+    def start_node(self, session: str) -> None:
+        if session in self.keys:
+            place_key(self.state_root, session, self.keys[session])
+        super().start_node(session)
+
+
 def per_node(room: RedisRoom) -> dict[str, dict[str, float | None]]:
     result = {}
     for session, member in room.members.items():
@@ -90,21 +110,32 @@ def per_node(room: RedisRoom) -> dict[str, dict[str, float | None]]:
     return result
 
 
-async def run(minutes: float, directory: Path) -> dict[str, Any]:
-    redis, port = start_redis(directory)
+async def run(minutes: float, directory: Path, pregrown: int = 0) -> dict[str, Any]:
     rng = random.Random(SEED)
-    figures: dict[str, Any] = {"minutes": minutes, "nodes": NODES, "instances": INSTANCES}
+    figures: dict[str, Any] = {"minutes": minutes, "nodes": NODES, "instances": INSTANCES,
+                               "pregrown_events_per_session": pregrown}  # fmt: skip
+    files: dict[str, bytes] = {}
+    keys: dict[str, SessionKey] = {}
+    if pregrown:
+        began = time.perf_counter()
+        files, keys = day_files(pregrown, [s for s, _ in session_list(NODES)])
+        progress(f"soak: {NODES} logs of {pregrown} signed events in "
+                 f"{time.perf_counter() - began:.0f} s")  # fmt: skip
+    # A node resuming a day's log reads and verifies it all first: minutes on 2 cores.
+    start_timeout = 120.0 if not pregrown else 900.0
+    redis, port = start_redis(directory)
     faults: list[str] = []
     exits: list[float] = []
     try:
         # A budget no soak spends: with the default (100), the governor refused 2,564 of 2,972
         # claims as budget_exhausted, and the soak drove refusals instead of claims.
-        room = RedisRoom(directory, sessions=NODES, instances=INSTANCES, fetch_interval_seconds=2,
-                         board=board(directory, 20000), status_sessions=(),
-                         redis_url=f"redis://127.0.0.1:{port}/0",
-                         extra_args=("--budget", "1000000000"))  # fmt: skip
+        room = SoakRoom(directory, sessions=NODES, instances=INSTANCES, fetch_interval_seconds=2,
+                        board=board(directory, 20000), status_sessions=(),
+                        redis_url=f"redis://127.0.0.1:{port}/0", files=files, keys=keys,
+                        start_timeout=start_timeout,
+                        extra_args=("--budget", "1000000000"))  # fmt: skip
         async with room:
-            await room.wait_mesh(timeout=300)
+            await room.wait_mesh(timeout=max(300, start_timeout))
             driver = Driver(room)
             await asyncio.sleep(5)
             start = per_node(room)
@@ -137,11 +168,11 @@ async def run(minutes: float, directory: Path) -> dict[str, Any]:
                     if how is signal.SIGTERM:
                         exits.append(round(time.monotonic() - stopped, 2))
                     room.start_node(session)
-                    await room.wait_control(session, 120)
+                    await room.wait_control(session, start_timeout)
                     faults.append(f"{session} {how.name}")
                 progress(f"  {faults[-1]} at {time.monotonic() - began:.0f} s, "
                          f"{driver.task} tasks so far")  # fmt: skip
-            await room.wait_mesh(timeout=300)
+            await room.wait_mesh(timeout=max(300, start_timeout))
             sessions = list(room.members)
             quiet = False
             for _ in range(240):
@@ -225,10 +256,12 @@ def checks(figures: dict[str, Any]) -> list[dict[str, Any]]:
 async def main() -> None:
     parser = argparse.ArgumentParser(description="a bounded soak (issue 22 §4)")
     parser.add_argument("--minutes", type=float, default=15.0)
+    parser.add_argument("--pregrown", type=int, default=0, metavar="EVENTS",
+                        help="logs pre-grown to EVENTS per session (a day: 20000)")  # fmt: skip
     parser.add_argument("--keep", type=Path, help="keep the room's files and logs here")
     arguments = parser.parse_args()
     with work_directory(arguments.keep, "soak") as directory:
-        figures = await run(arguments.minutes, directory)
+        figures = await run(arguments.minutes, directory, arguments.pregrown)
     summary = {k: v for k, v in figures.items() if not k.startswith("per_node")}
     progress(json.dumps(summary))
     print(json.dumps({"benchmark": "soak", "figures": figures, "checks": checks(figures)}))
