@@ -118,4 +118,17 @@ def open_fds(pid: int) -> int | None:
         return None
 
 
+def fd_kinds(pid: int) -> dict[str, int]:
+    """What ``pid``'s open descriptors are, counted by kind (socket, pipe, anon_inode:…, or
+    the file's directory): where a growth of open fds went."""
+    kinds: dict[str, int] = {}
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = str(fd.readlink())
+                kind = target.split(":")[0] if ":" in target else str(Path(target).parent)
+                kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
+
+
 _CLOCK_TICKS = float(__import__("os").sysconf("SC_CLK_TCK"))

@@ -7,7 +7,7 @@ every 30 s one random node or signaling instance is stopped — kill -9 or SIGTE
 Reported at the end, once every node is up and the room is quiet: events lost (every node's
 events against the union, and against what each session emitted), double owners ("won"
 answers git contradicts, or two for one (task, epoch)), RSS and open fds per node at the start
-and the end (and a third of the way in, once the bounded caches are full), the git bridge's
+and the end (by kind too at the end: sockets, pipes, files) (and a third of the way in, once the bounded caches are full), the git bridge's
 pending commits (the backlog must drain), and how long each node took to exit after SIGTERM
 (at most 5 s each).
 
@@ -38,7 +38,13 @@ sys.path.insert(0, str(ROOT))
 from benchmarks._boards import available_board  # noqa: E402
 from benchmarks._figures import progress, work_directory  # noqa: E402
 from benchmarks._pregrown import day_files, place_key  # noqa: E402
-from benchmarks._redis_room import RedisRoom, open_fds, rss_mb, start_redis  # noqa: E402
+from benchmarks._redis_room import (  # noqa: E402
+    RedisRoom,
+    fd_kinds,
+    open_fds,
+    rss_mb,
+    start_redis,
+)
 from ifmesh.node.cli.room import session_list  # noqa: E402
 from ifmesh.node.errors import IfmeshError  # noqa: E402
 from ifmesh.node.identity.keys import SessionKey  # noqa: E402
@@ -102,11 +108,14 @@ class SoakRoom(RedisRoom):
         super().start_node(session)
 
 
-def per_node(room: RedisRoom) -> dict[str, dict[str, float | None]]:
-    result = {}
+def per_node(room: RedisRoom, kinds: bool = False) -> dict[str, dict[str, Any]]:
+    """RSS and open fds of every node; ``kinds``: the fds by kind too (at the end)."""
+    result: dict[str, dict[str, Any]] = {}
     for session, member in room.members.items():
         pid = member.process.pid if member.process else 0
         result[session] = {"rss_mb": rss_mb(pid), "fds": open_fds(pid)}
+        if kinds:
+            result[session]["fd_kinds"] = fd_kinds(pid)
     return result
 
 
@@ -186,7 +195,7 @@ async def run(minutes: float, directory: Path, pregrown: int = 0) -> dict[str, A
                 await asyncio.sleep(0.5)
             snapshot = await folds(room, sessions)
             everything = union(f.frontier for f in snapshot)
-            end = per_node(room)
+            end = per_node(room, kinds=True)
             assert room.remote is not None
             git = git_winners(room.remote)
             told: dict[tuple[str, int], set[str]] = {}
