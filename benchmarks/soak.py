@@ -7,9 +7,9 @@ every 30 s one random node or signaling instance is stopped — kill -9 or SIGTE
 Reported at the end, once every node is up and the room is quiet: events lost (every node's
 events against the union, and against what each session emitted), double owners ("won"
 answers git contradicts, or two for one (task, epoch)), RSS and open fds per node at the start
-and the end (by kind too at the end: sockets, pipes, files) (and a third of the way in, once the bounded caches are full), the git bridge's
-pending commits (the backlog must drain), and how long each node took to exit after SIGTERM
-(at most 5 s each).
+and the end (and a third of the way in, once the bounded caches are full; the fds by kind at
+the end: sockets, pipes, files), the git bridge's pending commits (the backlog must drain),
+and how long each node took to exit after SIGTERM (at most 5 s each).
 
 ``--pregrown N``: the room starts from logs pre-grown to N events per session (issue 22, long
 sessions: 20,000 is a Phase-0 day), each session's node resuming its own log with its own key
