@@ -116,7 +116,7 @@ class EventLog:
         self._keys: list[OrderKey] = []
         # source → seq → hash of (incarnation, id): whether an event under a held (source,
         # seq) is that one again or a fork. An int per event, not two strings in a tuple under
-        # a tuple (a day's 160,000 events: 26 MB less); a fork's message finds the held one.
+        # a tuple (on a day's logs, 23-25 MB less); a fork's message finds the held one.
         self._held: dict[str, dict[int, int]] = {}
         # One str per session and per incarnation for the indexes above, not one per event:
         # they outlive the events they came from (encoded, then spilled), 140 bytes each.
