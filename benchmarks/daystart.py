@@ -7,7 +7,8 @@ signed events each (benchmarks/longlog.py's ``Author`` and ``pregrown_files``: a
 mix of claims, confirmations, progress, renewals and completions, laid out in segments as the
 bridge writes them). Two starts, one after the other:
 
-* a new session: every event on the branch is another session's, read, verified and folded;
+* a new session: the branch holds the other sessions' logs only (one fewer than ``--sessions``),
+  every event read, verified and folded;
 * a restarted session: the node's own session is one of the day's, with its key in its state
   directory and a fresh clone, so its own log is read from git too.
 
