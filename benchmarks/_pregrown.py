@@ -1,8 +1,8 @@
 """Logs pre-grown to a Phase-0 day (issue 22, long sessions) for rooms of real nodes
 (benchmarks/daystart.py, benchmarks/soak.py --pregrown): each session's log on the coordination
 branch, signed with its key, as benchmarks/longlog.py lays it out, and the key put in the
-session's state directory before its node starts, so the node resumes that session (a node
-with another key would be refused: the branch pins the first)."""
+session's state directory before its node starts (it stays there across restarts), so the node
+resumes that session (a node with another key would be refused: the branch pins the first)."""
 
 from __future__ import annotations
 

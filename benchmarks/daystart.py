@@ -45,17 +45,6 @@ SETTLE = 5.0  # seconds after the last event is folded before RSS is read
 START_TIMEOUT = 600.0
 
 
-class DayRoom(LocalRoom):
-    """A one-node room whose node may be one of the day's sessions (its key put in place)."""
-
-    own_key: SessionKey | None = None
-
-    def start_node(self, session: str) -> None:
-        if self.own_key is not None:
-            place_key(self.state_root, session, self.own_key)
-        super().start_node(session)
-
-
 def memory(pid: int) -> dict[str, float]:
     fields = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -68,8 +57,9 @@ def memory(pid: int) -> dict[str, float]:
 async def start(
     root: Path, files: dict[str, bytes], total: int, key: SessionKey | None
 ) -> dict[str, Any]:
-    room = DayRoom(root, sessions=1, files=files, start_timeout=START_TIMEOUT)
-    room.own_key = key
+    room = LocalRoom(root, sessions=1, files=files, start_timeout=START_TIMEOUT)
+    if key is not None:  # the node resumes that session: its key, before it starts
+        place_key(room.state_root, NODE, key)
     began = time.monotonic()
     async with room:
         answered = time.monotonic() - began

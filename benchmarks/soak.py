@@ -28,7 +28,6 @@ import random
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -96,18 +95,6 @@ class Driver:
             self.errors[code] = self.errors.get(code, 0) + 1
 
 
-@dataclass
-class SoakRoom(RedisRoom):
-    """With ``keys``: each session's node starts with that key (its pre-grown log's)."""
-
-    keys: dict[str, SessionKey] = field(default_factory=dict)
-
-    def start_node(self, session: str) -> None:
-        if session in self.keys:
-            place_key(self.state_root, session, self.keys[session])
-        super().start_node(session)
-
-
 def per_node(room: RedisRoom, kinds: bool = False) -> dict[str, dict[str, Any]]:
     """RSS and open fds of every node; ``kinds``: the fds by kind too (at the end)."""
     result: dict[str, dict[str, Any]] = {}
@@ -138,11 +125,13 @@ async def run(minutes: float, directory: Path, pregrown: int = 0) -> dict[str, A
     try:
         # A budget no soak spends: with the default (100), the governor refused 2,564 of 2,972
         # claims as budget_exhausted, and the soak drove refusals instead of claims.
-        room = SoakRoom(directory, sessions=NODES, instances=INSTANCES, fetch_interval_seconds=2,
-                        board=board(directory, 20000), status_sessions=(),
-                        redis_url=f"redis://127.0.0.1:{port}/0", files=files, keys=keys,
-                        start_timeout=start_timeout,
-                        extra_args=("--budget", "1000000000"))  # fmt: skip
+        room = RedisRoom(directory, sessions=NODES, instances=INSTANCES, fetch_interval_seconds=2,
+                         board=board(directory, 20000), status_sessions=(),
+                         redis_url=f"redis://127.0.0.1:{port}/0", files=files,
+                         start_timeout=start_timeout,
+                         extra_args=("--budget", "1000000000"))  # fmt: skip
+        for session, key in keys.items():  # each node resumes its log: its key, kept on restarts
+            place_key(room.state_root, session, key)
         async with room:
             await room.wait_mesh(timeout=max(300, start_timeout))
             driver = Driver(room)
