@@ -93,6 +93,7 @@ def _dump(trim: bool) -> None:
             "releasable_top": info.keepcost // 1024,
         },
     }
+    report["pymalloc_kb"] = _pymalloc_kb()
     gc.collect()
     counts = Counter(type(o).__name__ for o in gc.get_objects())
     report["gc_objects"] = sum(counts.values())
@@ -121,6 +122,33 @@ def _dump(trim: bool) -> None:
     target = Path(os.environ["PROBE_DUMPS"]) / f"{os.environ['PROBE_SESSION']}.jsonl"
     with target.open("a") as out:
         out.write(json.dumps(report) + "\n")
+
+
+def _pymalloc_kb() -> dict[str, int]:
+    """Python's small-object allocator: its arenas (1 MB each, given back only when empty)
+    against the bytes in blocks in use; the difference is what partly filled arenas hold."""
+    import re
+    import tempfile
+
+    with tempfile.TemporaryFile() as out:
+        saved = os.dup(2)  # _debugmallocstats writes to C's stderr
+        os.dup2(out.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+    found: dict[str, int] = {}
+    for line in text.splitlines():
+        match = re.match(r"^(#?\s*[a-z][^=]*?)\s+=\s+([\d,]+)$", line)
+        if match:
+            found[match.group(1).strip("# ").strip()] = int(match.group(2).replace(",", ""))
+    arenas = found.get("arenas allocated current", 0)
+    in_use = found.get("bytes in allocated blocks", 0)
+    return {"arenas": arenas * 1024, "in_blocks": in_use // 1024,
+            "free_in_arenas": arenas * 1024 - in_use // 1024}  # fmt: skip
 
 
 def _holders(gc: Any, messages: list[object], by_id: object) -> list[Any]:

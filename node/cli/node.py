@@ -118,7 +118,7 @@ def run_node(args: argparse.Namespace) -> int:
 
 STALL_SECONDS = 10.0
 # SIGTERM to exit: within 5 s, every time (issue 22). The node's own stop fits in 3.5 s
-# (node.runtime.node.STOP_SECONDS); this is the backstop, measured by benchmarks/exit_stress.py.
+# (node.runtime.stopping.STOP_SECONDS); this is the backstop, measured by benchmarks/exit_stress.py.
 EXIT_SECONDS = 4.5
 
 

@@ -12,8 +12,9 @@ import contextlib
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import structlog
 
@@ -28,10 +29,26 @@ from ifmesh.node.protocol.messages import Envelope
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], float]
+T = TypeVar("T")
 
 
 class ReadAbandoned(Exception):
     """Raised in the worker thread to end a start-up read nobody waits for any more."""
+
+
+async def to_the_end(work: Awaitable[T], on_cancel: Callable[[], None] = lambda: None) -> T:
+    """Awaits ``work`` (a thread's); if the caller is cancelled (a SIGTERM while starting),
+    calls ``on_cancel``, waits for the thread to end anyway, then is cancelled: a thread
+    still inside the clone when the stop flushes it would race GitPython, which is not
+    thread-safe, and could hang both."""
+    running = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        on_cancel()
+        with contextlib.suppress(Exception):  # ReadAbandoned, or whatever ended it meanwhile
+            await running
+        raise
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -52,6 +69,7 @@ class AsyncGitSync:
         self._task: asyncio.Task[None] | None = None
         self.stopped: IncarnationConflict | None = None
         self._snapshot: SyncState | None = None
+        self._read = False  # the first read is done: the bridge runs
         # (peer, landed tip and its objects, or None: the peer waits)
         # Appended on the loop, taken in the worker thread: a deque's ends are thread-safe.
         self._hints: deque[tuple[str, tuple[str, bytes | None] | None]] = deque()
@@ -73,7 +91,7 @@ class AsyncGitSync:
 
     async def open(self) -> ResumePoint:
         """Opens the clone and this session's log (GitSync.open); :meth:`read_first` next."""
-        return await asyncio.to_thread(self.sync.open, self._clock())
+        return await to_the_end(asyncio.to_thread(self.sync.open, self._clock()))
 
     async def read_first(self, fold: Callable[[list[Envelope]], None] | None = None) -> None:
         """Reads the branch in the worker thread, then runs the bridge. With ``fold``, other
@@ -93,10 +111,12 @@ class AsyncGitSync:
             asyncio.run_coroutine_threadsafe(folded(chunk), loop).result()
 
         now = self._clock()
+        reading = asyncio.to_thread(self.sync.read_first, now, sink if fold else None)
         try:
-            await asyncio.to_thread(self.sync.read_first, now, sink if fold else None)
+            await to_the_end(reading, on_cancel=abandoned.set)
         finally:
             abandoned.set()
+        self._read = True
         self._snapshot = await asyncio.to_thread(self.sync.state)
         self._deliver()
         self._task = asyncio.create_task(self._run(), name=f"gitsync-{self.sync.config.session}")
@@ -221,7 +241,13 @@ class AsyncGitSync:
 
     async def close(self, timeout: float = 10.0) -> int:
         """Stops the timer loop, then tries for ``timeout`` seconds to push what is pending;
-        returns the commits still pending (kept in the state directory for the next start)."""
+        returns the commits still pending (kept in the state directory for the next start).
+        Stopped before its first read ended, it pushes nothing: a push reads the branch first,
+        which on a day's history is the very read the stop cut short."""
+        if not self._read:
+            chain = getattr(self.sync, "chain", None)  # None: the clone never opened
+            self.sync.close()
+            return chain.pending() if chain is not None else 0
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -62,14 +62,10 @@ from ifmesh.node.runtime.publishing import Publishing
 from ifmesh.node.runtime.receiving import Receiving, StartupFold
 from ifmesh.node.runtime.spill import SpillFile
 from ifmesh.node.runtime.statedir import SeqReservation, StateDirLock
+from ifmesh.node.runtime.stopping import MESH_STOP_SECONDS, STOP_SECONDS, unless_stopped
 from ifmesh.node.runtime.timers import run_timers
 
 log = structlog.get_logger(__name__)
-
-
-# SIGTERM to exit within 5 s (issue 22): the mesh's bye and drain get MESH_STOP_SECONDS (a peer
-# dead unnoticed never acks), the final push the rest; the interpreter's exit the last second.
-STOP_SECONDS, MESH_STOP_SECONDS = 3.5, 2.0
 
 
 def utcnow() -> datetime:
@@ -104,6 +100,8 @@ class Node(Receiving, Publishing):
         self._sent: SeqReservation | None = None
         self._journal: Journal | None = None
         self._untold = False  # events folded from the mesh whose change is not told yet
+        self._resumed = False  # the replica knows this session's last seq: it may emit
+        self._control: ControlServer | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -114,22 +112,26 @@ class Node(Receiving, Publishing):
         lock.acquire()
         # A control.json left by a killed predecessor names a dead endpoint: drop it at once.
         (self.state_dir / CONTROL_FILE).unlink(missing_ok=True)
-        control: ControlServer | None = None
         try:
-            await self._start_git()
-            control = await self._start_control()
-            await self._start_mesh()
-            self._start_timers()
-            freeze_heap()
-            log.info("node.started", session=self.session, incarnation=self.incarnation)
-            self.feed.publish({"type": "node.started", "session": self.session})
-            await stop.wait()
+            if await unless_stopped(self._start(), stop):
+                await stop.wait()
+            else:  # a start on a day's history reads for many seconds: SIGTERM ends it
+                log.info("node.stopped_while_starting", session=self.session)
         finally:
-            await self._shutdown(control)
+            await self._shutdown(self._control)
             for record in (self._sent, self._journal):
                 if record is not None:
                     record.close()
             lock.release()
+
+    async def _start(self) -> None:
+        await self._start_git()
+        self._control = await self._start_control()
+        await self._start_mesh()
+        self._start_timers()
+        freeze_heap()
+        log.info("node.started", session=self.session, incarnation=self.incarnation)
+        self.feed.publish({"type": "node.started", "session": self.session})
 
     async def _start_git(self) -> None:
         if self.config.signing:  # the key is made here, under the state directory's lock
@@ -164,6 +166,7 @@ class Node(Receiving, Publishing):
         self._sent = SeqReservation(self.state_dir)
         reserved_seq, reserved_lamport = self._sent.at_open
         self.replica.resume(max(resume.seq, reserved_seq), max(resume.lamport, reserved_lamport))
+        self._resumed = True
         # Only now what git reported while starting: a verdict there makes this node emit an
         # event, whose seq must come after everything this session sent before.
         self.git.on_outputs = self._on_git  # from now on outputs go straight to the board
@@ -263,8 +266,10 @@ class Node(Receiving, Publishing):
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if self.replica is not None and self.fatal is None:  # no longer a member: claims in
-            # the room stop waiting for this session's ack (docs/claims.md, "Who must answer")
+        # No longer a member: claims in the room stop waiting for this session's ack
+        # (docs/claims.md, "Who must answer"). Not before the replica resumed this session's
+        # seq (a stop during the start-up read): the leave would reuse a seq already sent.
+        if self.replica is not None and self._resumed and self.fatal is None:
             leave = SwarmLeave(swarm_id=self.session, reason="node stopped")
             await self.publish_now(self.replica.publish(leave, utcnow()))
         if self.mesh is not None:

@@ -114,7 +114,7 @@ def _board_config(config: NodeConfig) -> BoardConfig:
     )
 
 
-# A stopping node's bye and drain (it has 3.5 s in all to exit, node.runtime.node.STOP_SECONDS):
+# A stopping node's bye and drain (it has 3.5 s in all to exit, node.runtime.stopping.STOP_SECONDS):
 # on a healthy pair the bye is acked in milliseconds; a peer that died unnoticed never acks.
 MESH_DRAIN_SECONDS = 1.0
 

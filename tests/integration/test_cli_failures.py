@@ -86,11 +86,15 @@ class Node:
             self._seen.notify_all()
 
     async def started(self) -> None:
+        await self.seen("node.started")
+
+    async def seen(self, text: str) -> None:
+        """Waits until a line of the node's output holds ``text`` (fails if it exits first)."""
         async with asyncio.timeout(TIMEOUT), self._seen:
             await self._seen.wait_for(
-                lambda: any("node.started" in line for line in self.lines) or self._reader.done()
+                lambda: any(text in line for line in self.lines) or self._reader.done()
             )
-        assert any("node.started" in line for line in self.lines), "".join(self.lines)
+        assert any(text in line for line in self.lines), "".join(self.lines)
 
     async def exited(self) -> int:
         code = await asyncio.wait_for(self.process.wait(), TIMEOUT)
