@@ -15,9 +15,9 @@ Checkpoints are dense near the end of the log, where late events land, and thin 
 (:func:`_keeps`): a day of events keeps a few dozen board copies, not one per 64 events. A
 very late event re-folds a little more; memory grows with the log's logarithm, not its length.
 
-Events more than :data:`KEEP_DECODED` behind the newest go to a cold store, encoded
-(:mod:`ifmesh.node.board.cold`: a node's is a file), and the log keeps an int handle in their
-place: only a re-fold that reaches back that far, a catch-up or a full iteration reads them
+Events more than a checkpoint's worth and :data:`KEEP_DECODED` behind the newest go to a cold
+store, encoded (:mod:`ifmesh.node.board.cold`: a node's is a file), and the log keeps an int
+handle in their place: only a re-fold that reaches back that far, a catch-up or a full iteration reads them
 again, decoding each. A long day's room of 8 sessions holds 160,000 events.
 
 The log is pure bookkeeping: it never reads a clock, and persisting it is the caller's job.
@@ -52,7 +52,12 @@ DENSE = 16
 # at most about this many task copies, and never fewer than 4 checkpoints.
 DENSE_TASK_COPIES = 32_768
 TASKS_PER_CHECKPOINT_EVENT = 32  # on boards of over 2,048 tasks, checkpoints space out with it
-KEEP_DECODED = 1024  # the newest events, where late events land, stay decoded
+# The newest events stay decoded, where late events land: those since the last checkpoint
+# (a late event re-folds from the one before it) and this many more. A late event reaching
+# further back decodes what it re-folds from the cold store, a small part of the re-fold's
+# cost. Each decoded event holds about 3 KB: at 1,024 plus two checkpoints' worth, the window
+# was the largest thing a node's memory grew by in a soak's first minutes (docs/scaling.md).
+KEEP_DECODED = 256
 ENCODE_BATCH = 256  # older ones are encoded this many at a time
 
 
@@ -111,8 +116,7 @@ class EventLog:
         self._cold: ColdStore = cold if cold is not None else ColdInMemory()
         self._encoded_to = 0  # events[:this] were encoded, but for late events inserted since:
         self._late_below: int | None = None  # the lowest position of one, if any
-        # Past two checkpoints' worth: a late event among the newest re-folds decoded events.
-        self._keep_decoded = max(keep_decoded, 2 * self._every)
+        self._keep_decoded = keep_decoded + self._every
         self._keys: list[OrderKey] = []
         # source → seq → hash of (incarnation, id): whether an event under a held (source,
         # seq) is that one again or a fork. An int per event, not two strings in a tuple under

@@ -264,7 +264,8 @@ def test_late_events_inserted_among_encoded_ones_are_encoded_too() -> None:
         for event in others:
             log.add(event)
     decoded = [i for i, e in enumerate(log._events) if not isinstance(e, int)]
-    assert decoded == list(range(len(events) - 8, len(events)))
+    window = 8 + log._every  # keep_decoded and a checkpoint's worth
+    assert decoded == list(range(len(events) - window, len(events)))
     assert list(log) == events
     assert canonical_bytes(log.board) == canonical_bytes(folded(events).board)
     for event in reversed(others[:20]):  # late one by one, outside a batch: each encoded too
