@@ -40,6 +40,7 @@ class FoldState:
         "_own_dependents",
         "_proxies",
         "blockers",
+        "changed",
         "dependents",
         "folded",
         "governor",
@@ -52,8 +53,24 @@ class FoldState:
         "waiters",
     )
 
-    def __init__(self, board: Board, indexes: Indexes | None = None) -> None:
-        self.tasks: dict[str, Task] = dict(board.tasks)
+    def __init__(
+        self,
+        board: Board,
+        indexes: Indexes | None = None,
+        base: Mapping[str, Task] | None = None,
+    ) -> None:
+        # The tasks put since the board the log began from, in the order first put (a new
+        # task's place among the others): what a checkpoint against that board copies. None
+        # once a quarter of the board has changed: checkpoints copy it whole from then on.
+        self.changed: dict[str, None] | None = {}
+        # ``base``: a checkpoint made against these tasks may hold only those put since.
+        self.tasks: dict[str, Task]
+        if base is None:
+            self.tasks = dict(board.tasks)
+        elif len(board.tasks) >= len(base):  # a whole copy
+            self.tasks, self.changed = dict(board.tasks), None
+        else:
+            self.tasks, self.changed = {**base, **board.tasks}, dict.fromkeys(board.tasks)
         self.sessions: dict[str, Session] = dict(board.sessions)
         self.blockers: dict[tuple[str, str], BlockerRecord] = dict(board.blockers)
         self.help_requests: dict[str, HelpRecord] = dict(board.help_requests)
@@ -103,18 +120,31 @@ class FoldState:
             tasks, sessions, blockers, help_requests, self.governor, self.folded, reservations
         )
 
-    def checkpoint(self) -> Checkpoint:
-        """A snapshot with the indexes, so restoring it needs no scan of every task."""
+    def checkpoint(self, base: Mapping[str, Task] | None = None) -> Checkpoint:
+        """A snapshot with the indexes, so restoring it needs no scan of every task. With
+        ``base`` (the tasks of the board this state began from, as the log's first state
+        did), its board holds only the tasks put since, while they are under a quarter of
+        the board, to be restored with the same ``base``: tasks are never removed, and a full
+        copy of a 20,000-task board is 0.4 MB, of which a soak's node kept 8 or more with a
+        few thousand tasks changed."""
         holdings = {k: frozenset(v) for k, v in self.holdings.items() if v}
         waiters = {k: frozenset(v) for k, v in self.waiters.items() if v}
         queued = {k: frozenset(v) for k, v in self.queued.items() if v}
         self._own_dependents = False  # the checkpoint shares it from now on
-        return self.snapshot(), (holdings, self.dependents, waiters, queued)
+        return self.snapshot(base), (holdings, self.dependents, waiters, queued)
 
-    def snapshot(self) -> Board:
-        """An independent frozen copy."""
+    def snapshot(self, base: Mapping[str, Task] | None = None) -> Board:
+        """An independent frozen copy (with ``base``: of its tasks maybe only those put since)."""
+        tasks = self.tasks
+        # Only while a few have changed: copying a whole dict is far cheaper per task than
+        # picking tasks out of it, and small boards checkpoint every 8 events.
+        changed = self.changed
+        if changed is not None and len(changed) * 4 >= len(tasks):
+            changed = self.changed = None
+        if base is not None and changed is not None:
+            tasks = {key: tasks[key] for key in changed}
         return Board(
-            MappingProxyType(dict(self.tasks)),
+            MappingProxyType(dict(tasks)),
             MappingProxyType(dict(self.sessions)),
             MappingProxyType(dict(self.blockers)),
             MappingProxyType(dict(self.help_requests)),
@@ -144,6 +174,8 @@ class FoldState:
             for waiter in task.queue:
                 self.queued[waiter.session_id].add(task.task_id)
         self.tasks[task.task_id] = task
+        if self.changed is not None:
+            self.changed[task.task_id] = None
 
     def put_blocker(self, blocker: BlockerRecord) -> None:
         key = (blocker.session_id, blocker.task_id)

@@ -17,8 +17,8 @@ very late event re-folds a little more; memory grows with the log's logarithm, n
 
 Events more than a checkpoint's worth and :data:`KEEP_DECODED` behind the newest go to a cold
 store, encoded (:mod:`ifmesh.node.board.cold`: a node's is a file), and the log keeps an int
-handle in their place: only a re-fold that reaches back that far, a catch-up or a full iteration reads them
-again, decoding each. A long day's room of 8 sessions holds 160,000 events.
+handle in their place: only a re-fold that reaches back that far, a catch-up or a full
+iteration reads them again, decoding each. A long day's room of 8 sessions holds 160,000 events.
 
 The log is pure bookkeeping: it never reads a clock, and persisting it is the caller's job.
 """
@@ -130,7 +130,8 @@ class EventLog:
         self._above: dict[str, set[int]] = {}  # source → seqs held beyond a gap
         self._state = FoldState(base)
         # (i, the fold after events[: i * every] with its indexes), i ascending, thinned
-        self._checkpoints: list[tuple[int, Checkpoint]] = [(0, self._state.checkpoint())]
+        # Each holds only the tasks that are not the base board's (FoldState.checkpoint).
+        self._checkpoints: list[tuple[int, Checkpoint]] = [(0, self._state.checkpoint(base.tasks))]
         self._board: Board | None = base
         self._digest: tuple[Board, str] | None = None
         self._batches = 0  # open batch() scopes
@@ -339,7 +340,7 @@ class EventLog:
     def _add_checkpoint(self, index: int) -> None:
         dense = self._dense
         self._checkpoints = [c for c in self._checkpoints if _keeps(c[0], index, dense)]
-        self._checkpoints.append((index, self._state.checkpoint()))
+        self._checkpoints.append((index, self._state.checkpoint(self._initial.tasks)))
 
     def _refold(self, position: int) -> Added:
         # The newest checkpoint at or before the insertion point: the events it folded are
@@ -349,7 +350,7 @@ class EventLog:
         del self._checkpoints[keep:]
         index, checkpoint = self._checkpoints[-1]
         start = index * self._every
-        self._state = FoldState(*checkpoint)
+        self._state = FoldState(*checkpoint, base=self._initial.tasks)
         self._board = None  # a board read inside a batch, before this fold, is stale now
         effects: list[Effect] = []
         for index in range(start, len(self._events)):
