@@ -130,7 +130,7 @@ class EventLog:
         self._above: dict[str, set[int]] = {}  # source → seqs held beyond a gap
         self._state = FoldState(base)
         # (i, the fold after events[: i * every] with its indexes), i ascending, thinned
-        # Each holds only the tasks that are not the base board's (FoldState.checkpoint).
+        # On a big board each holds only the tasks changed since base (FoldState.checkpoint).
         self._checkpoints: list[tuple[int, Checkpoint]] = [(0, self._state.checkpoint(base.tasks))]
         self._board: Board | None = base
         self._digest: tuple[Board, str] | None = None
