@@ -59,9 +59,10 @@ class FoldState:
         indexes: Indexes | None = None,
         base: Mapping[str, Task] | None = None,
     ) -> None:
-        # The tasks put since the board the log began from, in the order first put (a new
-        # task's place among the others): what a checkpoint against that board copies. None
-        # once a quarter of the board has changed: checkpoints copy it whole from then on.
+        # The tasks put since the board this state began from (restored from a checkpoint:
+        # since the board that checkpoint was made against), in the order first put (a new
+        # task's place among the others): what a checkpoint copies. None once a quarter of
+        # the board has changed: checkpoints copy it whole from then on.
         self.changed: dict[str, None] | None = {}
         # ``base``: a checkpoint made against these tasks may hold only those put since.
         self.tasks: dict[str, Task]
@@ -120,29 +121,29 @@ class FoldState:
             tasks, sessions, blockers, help_requests, self.governor, self.folded, reservations
         )
 
-    def checkpoint(self, base: Mapping[str, Task] | None = None) -> Checkpoint:
-        """A snapshot with the indexes, so restoring it needs no scan of every task. With
-        ``base`` (the tasks of the board this state began from, as the log's first state
-        did), its board holds only the tasks put since, while they are under a quarter of
-        the board, to be restored with the same ``base``: tasks are never removed, and a full
-        copy of a 20,000-task board is 0.4 MB, of which a soak's node kept 8 or more with a
-        few thousand tasks changed."""
+    def checkpoint(self) -> Checkpoint:
+        """A snapshot with the indexes, so restoring it needs no scan of every task. Its board
+        holds only the tasks put since the board this state began from (:attr:`changed`)
+        while they are under a quarter of the board, to be restored over that board's tasks
+        (``base``): tasks are never removed, and a full copy of a 20,000-task board is 0.4
+        MB, of which a soak's node kept 8 or more with a few thousand tasks changed."""
         holdings = {k: frozenset(v) for k, v in self.holdings.items() if v}
         waiters = {k: frozenset(v) for k, v in self.waiters.items() if v}
         queued = {k: frozenset(v) for k, v in self.queued.items() if v}
         self._own_dependents = False  # the checkpoint shares it from now on
-        return self.snapshot(base), (holdings, self.dependents, waiters, queued)
-
-    def snapshot(self, base: Mapping[str, Task] | None = None) -> Board:
-        """An independent frozen copy (with ``base``: of its tasks maybe only those put since)."""
-        tasks = self.tasks
+        changed = self.changed
         # Only while a few have changed: copying a whole dict is far cheaper per task than
         # picking tasks out of it, and small boards checkpoint every 8 events.
-        changed = self.changed
-        if changed is not None and len(changed) * 4 >= len(tasks):
+        if changed is not None and len(changed) * 4 >= len(self.tasks):
             changed = self.changed = None
-        if base is not None and changed is not None:
-            tasks = {key: tasks[key] for key in changed}
+        tasks = self.tasks if changed is None else {key: self.tasks[key] for key in changed}
+        return self._frozen(tasks), (holdings, self.dependents, waiters, queued)
+
+    def snapshot(self) -> Board:
+        """An independent frozen copy."""
+        return self._frozen(self.tasks)
+
+    def _frozen(self, tasks: Mapping[str, Task]) -> Board:
         return Board(
             MappingProxyType(dict(tasks)),
             MappingProxyType(dict(self.sessions)),

@@ -131,7 +131,7 @@ class EventLog:
         self._state = FoldState(base)
         # (i, the fold after events[: i * every] with its indexes), i ascending, thinned
         # On a big board each holds only the tasks changed since base (FoldState.checkpoint).
-        self._checkpoints: list[tuple[int, Checkpoint]] = [(0, self._state.checkpoint(base.tasks))]
+        self._checkpoints: list[tuple[int, Checkpoint]] = [(0, self._state.checkpoint())]
         self._board: Board | None = base
         self._digest: tuple[Board, str] | None = None
         self._batches = 0  # open batch() scopes
@@ -340,7 +340,7 @@ class EventLog:
     def _add_checkpoint(self, index: int) -> None:
         dense = self._dense
         self._checkpoints = [c for c in self._checkpoints if _keeps(c[0], index, dense)]
-        self._checkpoints.append((index, self._state.checkpoint(self._initial.tasks)))
+        self._checkpoints.append((index, self._state.checkpoint()))
 
     def _refold(self, position: int) -> Added:
         # The newest checkpoint at or before the insertion point: the events it folded are

@@ -69,7 +69,6 @@ class AsyncGitSync:
         self._task: asyncio.Task[None] | None = None
         self.stopped: IncarnationConflict | None = None
         self._snapshot: SyncState | None = None
-        self._read = False  # the first read is done: the bridge runs
         # (peer, landed tip and its objects, or None: the peer waits)
         # Appended on the loop, taken in the worker thread: a deque's ends are thread-safe.
         self._hints: deque[tuple[str, tuple[str, bytes | None] | None]] = deque()
@@ -116,7 +115,6 @@ class AsyncGitSync:
             await to_the_end(reading, on_cancel=abandoned.set)
         finally:
             abandoned.set()
-        self._read = True
         self._snapshot = await asyncio.to_thread(self.sync.state)
         self._deliver()
         self._task = asyncio.create_task(self._run(), name=f"gitsync-{self.sync.config.session}")
@@ -244,14 +242,13 @@ class AsyncGitSync:
         returns the commits still pending (kept in the state directory for the next start).
         Stopped before its first read ended, it pushes nothing: a push reads the branch first,
         which on a day's history is the very read the stop cut short."""
-        if not self._read:
+        if self._task is None:  # the first read never ended: the bridge never ran
             chain = getattr(self.sync, "chain", None)  # None: the clone never opened
             self.sync.close()
             return chain.pending() if chain is not None else 0
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
         deadline = self._clock() + timeout
         pending = await asyncio.to_thread(self.sync.flush, self._clock())
         while pending and self._clock() < deadline and self.stopped is None:
