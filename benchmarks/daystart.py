@@ -10,7 +10,10 @@ bridge writes them). Two starts, one after the other:
 * a new session: the branch holds the other sessions' logs only (one fewer than ``--sessions``),
   every event read, verified and folded;
 * a restarted session: the node's own session is one of the day's, with its key in its state
-  directory and a fresh clone, so its own log is read from git too.
+  directory and a fresh clone, so its own log is read from git too;
+* that session stopped and started again (``started_again``), its state directory kept: its
+  clone, and the sealed segments it verified on the first start, which it does not check again
+  (node/gitsync/verified_segments.py).
 
 Figures per start: seconds until the control API answers, seconds until the board holds every
 event (``ifmesh status``'s fold count), and the node's RSS and peak RSS (VmHWM) a few seconds
@@ -55,28 +58,42 @@ def memory(pid: int) -> dict[str, float]:
 
 
 async def start(
-    root: Path, files: dict[str, bytes], total: int, key: SessionKey | None
+    root: Path, files: dict[str, bytes], total: int, key: SessionKey | None, *, again: bool = False
 ) -> dict[str, Any]:
+    """A node's first start on ``files``; with ``again``, also its second: stopped, then
+    started in the same state directory (a session's restart during the day)."""
     room = LocalRoom(root, sessions=1, files=files, start_timeout=START_TIMEOUT)
     if key is not None:  # the node resumes that session: its key, before it starts
         place_key(room.state_root, NODE, key)
     began = time.monotonic()
     async with room:
-        answered = time.monotonic() - began
-        process = room.members[NODE].process
-        assert process is not None
-        async with room.client(NODE) as client:
-            # The board is whole when the control API answers (the start-up read comes first);
-            # this only confirms it.
-            deadline = time.monotonic() + START_TIMEOUT
-            while (await client.query("status"))["fold"]["events"] < total:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"the node did not fold {total} events in time")
-                await asyncio.sleep(0.2)
-            folded = time.monotonic() - began
-            await asyncio.sleep(SETTLE)
-            return {"control_api_s": round(answered, 1), "all_folded_s": round(folded, 1),
-                    **memory(process.pid)}  # fmt: skip
+        first = await started(room, total, began)
+        if not again:
+            return first
+        await room.stop_node(NODE)
+        progress("daystart: the same session stopped and started again, its state kept")
+        began = time.monotonic()
+        room.start_node(NODE)
+        await room.wait_control(NODE, timeout=START_TIMEOUT)
+        return {**first, "started_again": await started(room, total, began)}
+
+
+async def started(room: LocalRoom, total: int, began: float) -> dict[str, Any]:
+    answered = time.monotonic() - began
+    process = room.members[NODE].process
+    assert process is not None
+    async with room.client(NODE) as client:
+        # The board is whole when the control API answers (the start-up read comes first);
+        # this only confirms it.
+        deadline = time.monotonic() + START_TIMEOUT
+        while (await client.query("status"))["fold"]["events"] < total:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the node did not fold {total} events in time")
+            await asyncio.sleep(0.2)
+        folded = time.monotonic() - began
+        await asyncio.sleep(SETTLE)
+        return {"control_api_s": round(answered, 1), "all_folded_s": round(folded, 1),
+                **memory(process.pid)}  # fmt: skip
 
 
 async def measure(events: int, sessions: int, keep: Path | None) -> dict[str, Any]:
@@ -95,8 +112,8 @@ async def measure(events: int, sessions: int, keep: Path | None) -> dict[str, An
         progress(f"daystart: a new session on {newcomer_total} events")
         figures["new_session"] = await start(root / "new", newcomer, newcomer_total, None)
         progress(f"daystart: a restarted session on {events * sessions} events")
-        figures["restarted_session"] = await start(root / "restarted", files,
-                                                   events * sessions, keys[NODE])  # fmt: skip
+        figures["restarted_session"] = await start(root / "restarted", files, events * sessions,
+                                                   keys[NODE], again=True)  # fmt: skip
     return figures
 
 

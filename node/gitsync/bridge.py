@@ -108,7 +108,7 @@ class GitSync:
         self._lockfile.acquire()
         self.clone, self.chain, self.reader, self.scribe = open_clone(config)
         self._keys = keypublish.attach(
-            self._gate, self._own_key, self.clone, self.reader, self.chain,
+            self._gate, self._own_key, self.clone, self.reader, self.chain, config.state_dir,
             seed_glob=config.seed_branch_glob, rng=self._rng, record=self._record,
         )  # fmt: skip
         self._schedule = SyncSchedule(

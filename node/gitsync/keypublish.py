@@ -23,6 +23,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import structlog
 
@@ -31,6 +32,7 @@ from ifmesh.node.gitsync.chain import OwnChain
 from ifmesh.node.gitsync.clone import Clone, PushOutcome
 from ifmesh.node.gitsync.keyfiles import key_file_path, rotation_path
 from ifmesh.node.gitsync.reader import BranchReader
+from ifmesh.node.gitsync.verified_segments import VerifiedSegments
 from ifmesh.node.gitsync.verifying import LogVerifier
 from ifmesh.node.identity.gate import Gate
 from ifmesh.node.identity.keys import PublicKey
@@ -174,16 +176,18 @@ def attach(
     clone: Clone,
     reader: BranchReader,
     chain: OwnChain,
+    state_dir: Path,
     *,
     seed_glob: str | None,
     rng: random.Random,
     record: Callable[[GitSyncError], None],
 ) -> KeyPublisher | None:
-    """Signed events on a bridge: the reader verifies others' events, the chain knows which key
-    speaks for our log, and the publisher that puts our key on the branch (None without one)."""
+    """Signed events on a bridge: the reader verifies others' events (sealed segments verified
+    before, as ``state_dir`` records, are taken as they are), the chain knows which key speaks
+    for our log, and the publisher that puts our key on the branch (None without one)."""
     if gate is None:
         return None
-    reader.verifier = verifier = LogVerifier(clone, gate)
+    reader.verifier = verifier = LogVerifier(clone, gate, VerifiedSegments(state_dir))
     if own is None:
         return None
     chain.own_key = own.key

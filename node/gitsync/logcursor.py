@@ -34,6 +34,7 @@ class Piece(NamedTuple):
     path: str
     line_offset: int  # lines of the file before this text
     text: str
+    sealed: bytes | None = None  # the blob, when this is a whole sealed segment
 
 
 @dataclass
@@ -111,7 +112,8 @@ class LogCursor:
             data = objects.blob(blob)
             read = self._open if number == self._open_number else _Read()
             start, lines = (read.consumed, read.lines) if read.continues(data) else (0, 0)
-            _decoded(sealed_path(self.session, number), lines, data[start:], pieces, errors)
+            whole = blob if start == 0 else None
+            _decoded(sealed_path(self.session, number), lines, data[start:], pieces, errors, whole)
             self._sealed[number] = blob
             yield from pieces
             pieces.clear()
@@ -129,7 +131,12 @@ class LogCursor:
 
 
 def _decoded(
-    path: str, line_offset: int, data: bytes, pieces: list[Piece], errors: list[GitSyncError]
+    path: str,
+    line_offset: int,
+    data: bytes,
+    pieces: list[Piece],
+    errors: list[GitSyncError],
+    sealed: bytes | None = None,
 ) -> None:
     if not data:
         return
@@ -146,4 +153,4 @@ def _decoded(
         return
     if not text.endswith("\n"):
         text += "\n"  # segment files are never appended to: their last line is whole
-    pieces.append(Piece(path, line_offset, text))
+    pieces.append(Piece(path, line_offset, text, sealed))

@@ -199,9 +199,10 @@ class BranchReader:
         for piece in pieces:
             read = parse_log(piece.text, piece.path, session, line_offset=piece.line_offset)
             errors.extend(read.errors)
-            for message in read.messages:
-                if verifier is None or verifier.admit(message):
-                    yield message  # else refused (counted), or held until its key is pinned
+            if verifier is None:
+                yield from read.messages
+            else:  # the others are refused (counted), or held until their key is pinned
+                yield from verifier.admitted(session, read.messages, piece.sealed)
 
     def _keep(self, event: Envelope) -> None:
         self.facts.extend((event,))

@@ -16,10 +16,12 @@ commit: such a session speaks through its signed log.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator, Sequence
 
 from ifmesh.node.errors import GitSyncError
 from ifmesh.node.gitsync.clone import Clone
 from ifmesh.node.gitsync.keyfiles import KeyFileReader
+from ifmesh.node.gitsync.verified_segments import VerifiedSegments
 from ifmesh.node.identity.errors import KeyNotPinned, Unsigned
 from ifmesh.node.identity.gate import Gate, Verdict
 from ifmesh.node.identity.pins import PinConflict
@@ -36,8 +38,10 @@ class KeyRefused(GitSyncError):
 
 
 class LogVerifier:
-    def __init__(self, clone: Clone, gate: Gate) -> None:
+    def __init__(self, clone: Clone, gate: Gate, verified: VerifiedSegments | None = None) -> None:
         self.gate = gate
+        self.verified = verified
+        self.taken_verified = 0  # events of sealed segments verified before (a restart's)
         self._keys = KeyFileReader(clone)
         self._held: deque[Envelope] = deque()
         self._pins_seen = -1
@@ -56,6 +60,33 @@ class LogVerifier:
             if isinstance(outcome, PinConflict):
                 problems.append(KeyRefused(str(outcome.error())))
         return problems
+
+    def admitted(
+        self, session: str, messages: Sequence[Envelope], sealed: bytes | None
+    ) -> Iterator[Envelope]:
+        """Those of ``messages`` (a piece of ``session``'s log) that may be read now. A whole
+        sealed segment (its blob: ``sealed``) that this node verified before under the key
+        pinned now is taken as it is (:mod:`~ifmesh.node.gitsync.verified_segments`); one whose
+        every event is accepted is noted as verified."""
+        verified = self.verified if sealed is not None else None
+        pin = self.gate.pins.get(session) if verified is not None else None
+        if verified is None or pin is None:
+            yield from (message for message in messages if self.admit(message))
+            return
+        assert sealed is not None
+        if verified.key_for(session, sealed) == pin.key.text:
+            self.taken_verified += len(messages)
+            yield from messages
+            return
+        every = True
+        for message in messages:
+            if self.admit(message):
+                yield message
+            else:
+                every = False
+        after = self.gate.pins.get(session)  # a key pinned meanwhile: not noted
+        if every and after is not None and after.key.text == pin.key.text:
+            verified.add(session, sealed, pin.key.text)
 
     def admit(self, message: Envelope) -> bool:
         """Whether a log's event may be read into the board now (False: refused or held)."""
