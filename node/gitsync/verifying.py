@@ -41,7 +41,6 @@ class LogVerifier:
     def __init__(self, clone: Clone, gate: Gate, verified: VerifiedSegments | None = None) -> None:
         self.gate = gate
         self.verified = verified
-        self.taken_verified = 0  # events of sealed segments verified before (a restart's)
         self._keys = KeyFileReader(clone)
         self._held: deque[Envelope] = deque()
         self._pins_seen = -1
@@ -75,7 +74,7 @@ class LogVerifier:
             return
         assert sealed is not None
         if verified.key_for(session, sealed) == pin.key.text:
-            self.taken_verified += len(messages)
+            self.gate.taken_verified += len(messages)
             yield from messages
             return
         every = True

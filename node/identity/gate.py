@@ -109,6 +109,9 @@ class Gate:
         self._logged: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         self.verified = VerifiedSignatures()
+        # Events of sealed log segments verified on an earlier start, taken without their
+        # checks (node.gitsync.verified_segments).
+        self.taken_verified = 0
 
     def judge(self, message: Envelope) -> Judgement:
         if message.type not in EVENT_TYPES:

@@ -219,6 +219,7 @@ class NodeIdentity:
             ],
             "unsigned_sessions": sorted(gate.unsigned_sessions),
             "vouched_by_pair": self.vouched,
+            "taken_from_verified_segments": gate.taken_verified,
             "held": len(self.held),
             "refused": {
                 "by_code": dict(sorted(gate.counts.items())),

@@ -50,12 +50,12 @@ def test_a_restart_takes_verified_sealed_segments_and_checks_a_rewritten_one(
     events = written(tmp_path, remote)
     first, checked = reader_start(tmp_path, remote)
     assert [e.id for e in first.take_outputs().events] == [e.id for e in events]
-    assert checked.taken_verified == 0 and len(checked.verified or ()) == 2  # two sealed
+    assert checked.gate.taken_verified == 0 and len(checked.verified or ()) == 2  # two sealed
     first.close()
 
     again, taken = reader_start(tmp_path, remote)
     assert [e.id for e in again.take_outputs().events] == [e.id for e in events]
-    assert taken.taken_verified == 6, "the two sealed segments' events, without checks"
+    assert taken.gate.taken_verified == 6, "the two sealed segments' events, without checks"
     again.close()
 
     # Someone who can push rewrites the first sealed segment: another percent, same signature.
@@ -70,5 +70,5 @@ def test_a_restart_takes_verified_sealed_segments_and_checks_a_rewritten_one(
     read = [e.id for e in third.take_outputs().events]
     assert events[0].id not in read, "the forged event is refused"
     assert read == [e.id for e in events[1:]]
-    assert verifier.taken_verified == 3, "only the untouched sealed segment is taken as it is"
+    assert verifier.gate.taken_verified == 3, "only the untouched sealed segment is taken as it is"
     assert verifier.gate.counts["bad_signature"] == 1

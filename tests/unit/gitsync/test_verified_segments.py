@@ -34,10 +34,10 @@ def test_a_sealed_segment_verified_whole_is_taken_as_it_is_after_a_restart(tmp_p
     events = segment()
     first = verifier(tmp_path)
     assert list(first.admitted("session-a", events, BLOB)) == events
-    assert first.taken_verified == 0, "checked event by event the first time"
+    assert first.gate.taken_verified == 0, "checked event by event the first time"
     again = verifier(tmp_path)
     assert list(again.admitted("session-a", events, BLOB)) == events
-    assert again.taken_verified == 3
+    assert again.gate.taken_verified == 3
 
 
 def test_a_segment_with_a_refused_event_is_not_noted(tmp_path: Path) -> None:
@@ -47,7 +47,7 @@ def test_a_segment_with_a_refused_event_is_not_noted(tmp_path: Path) -> None:
         checking = verifier(tmp_path)
         admitted = list(checking.admitted("session-a", events, BLOB))
         assert [e.id for e in admitted] == [events[0].id, events[2].id]
-        assert checking.taken_verified == 0
+        assert checking.gate.taken_verified == 0
         assert sum(checking.gate.counts.values()) == 1
 
 
@@ -57,7 +57,7 @@ def test_a_key_pinned_since_checks_every_event_again(tmp_path: Path) -> None:
     rotated = PinBook([Pin("session-a", key("session-a-next").public, "c9", FIRST_USE, 9)])
     checking = verifier(tmp_path, rotated)
     assert list(checking.admitted("session-a", events, BLOB)) == []  # held: signed by another key
-    assert checking.taken_verified == 0
+    assert checking.gate.taken_verified == 0
 
 
 def test_a_part_of_a_segment_is_checked_every_time(tmp_path: Path) -> None:
@@ -65,7 +65,7 @@ def test_a_part_of_a_segment_is_checked_every_time(tmp_path: Path) -> None:
     list(verifier(tmp_path).admitted("session-a", events, None))
     checking = verifier(tmp_path)
     assert list(checking.admitted("session-a", events, None)) == events
-    assert checking.taken_verified == 0
+    assert checking.gate.taken_verified == 0
     assert not (tmp_path / FILE).exists()
 
 
