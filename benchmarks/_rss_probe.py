@@ -18,8 +18,11 @@ room, so they share the load. ``PROBE_WITHOUT_MMAP_FIX=1`` in one: that node lea
 mmap threshold dynamic, as before node/runtime/heap.py fixed it (the scribe is the first
 session). ``--poll`` adds the `status` and `board` queries a dashboard makes.
 
+``--pregrown N`` starts the nodes on logs of N signed events per session, each resuming its own
+(as ``benchmarks/soak.py --pregrown``).
+
 Run: .venv/bin/python benchmarks/_rss_probe.py [--nodes 3] [--minutes 3] [--poll SECONDS]
-     [--env SESSION:NAME=VALUE ...] [--keep DIR]   (last line: JSON)
+     [--env SESSION:NAME=VALUE ...] [--pregrown N] [--keep DIR]   (last line: JSON)
 """
 
 from __future__ import annotations
@@ -100,6 +103,10 @@ def _dump(trim: bool) -> None:
     report["gc_top_types"] = counts.most_common(25)
     report["gc_frozen"] = gc.get_freeze_count()
     report["duplicates"] = _duplicate_messages(gc)
+    if os.environ.get("PROBE_CENSUS"):  # a script whose census() sizes the node's parts
+        import runpy
+
+        report["census_kb"] = runpy.run_path(os.environ["PROBE_CENSUS"])["census"]()
     if tracemalloc.is_tracing():
         snapshot = tracemalloc.take_snapshot()
         # Whole, for compare_to between two dumps offline: where the growth was allocated.
@@ -220,6 +227,7 @@ def as_node(argv: list[str]) -> None:
 async def run(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     from benchmarks._boards import available_board
     from benchmarks._figures import progress
+    from benchmarks._pregrown import day_files, place_key
     from ifmesh.node.cli.room import LocalRoom, session_list
     from ifmesh.node.errors import IfmeshError
 
@@ -248,9 +256,14 @@ async def run(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
                 )  # fmt: skip
 
     board = available_board(directory / "board.md", "Probe board", "K", args.tasks)
-    room = ProbedRoom(directory, sessions=args.nodes, fetch_interval_seconds=2, board=board,
-                      status_sessions=(), extra_args=("--budget", "1000000000"))  # fmt: skip
     sessions = [s for s, _ in session_list(args.nodes)]
+    day = [s for s, _ in session_list(8)]  # the soak's eight sessions' logs, as in a room of 8
+    files, keys = day_files(args.pregrown, day) if args.pregrown else ({}, {})
+    room = ProbedRoom(directory, sessions=args.nodes, fetch_interval_seconds=2, board=board,
+                      status_sessions=(), extra_args=("--budget", "1000000000"), files=files,
+                      start_timeout=900.0)  # fmt: skip
+    for session in sessions if keys else ():  # as the soak's --pregrown: each resumes its log
+        place_key(room.state_root, session, keys[session])
     rng = random.Random(22)
     timeline: list[dict[str, Any]] = []
     state = {"tasks": 0, "won": 0, "errors": 0}
@@ -298,7 +311,7 @@ async def run(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
                 process.send_signal(signum)
 
     async with room:
-        await room.wait_mesh(timeout=300)
+        await room.wait_mesh(timeout=900)
         await asyncio.sleep(5)
         timeline.append(sample("0"))
         signal_all(DUMP)
@@ -343,6 +356,7 @@ def main() -> None:
     parser.add_argument("--poll", type=float, default=0.0, help="status+board every N s")
     parser.add_argument("--env", action="append", default=[], help="SESSION:NAME=VALUE")
     parser.add_argument("--keep", type=Path)
+    parser.add_argument("--pregrown", type=int, default=0, help="logs of N events (soak.py's)")
     parser.add_argument("--dump-every-sample", action="store_true", help="not only at the ends")
     args = parser.parse_args()
     from benchmarks._figures import work_directory

@@ -38,6 +38,7 @@ from ifmesh.node.board.effects import Effect
 from ifmesh.node.board.errors import ForkedLog
 from ifmesh.node.board.fold import Checkpoint, FoldState
 from ifmesh.node.board.governance import PERMISSIVE, Governance
+from ifmesh.node.board.stamps import SeqStamps
 from ifmesh.node.board.state import Board, BoardConfig, Task
 from ifmesh.node.protocol import codec
 from ifmesh.node.protocol.messages import Envelope
@@ -119,9 +120,9 @@ class EventLog:
         self._keep_decoded = keep_decoded + self._every
         self._keys: list[OrderKey] = []
         # source → seq → hash of (incarnation, id): whether an event under a held (source,
-        # seq) is that one again or a fork. An int per event, not two strings in a tuple under
-        # a tuple (on a day's logs, 23-25 MB less); a fork's message finds the held one.
-        self._held: dict[str, dict[int, int]] = {}
+        # seq) is that one again or a fork (node.board.stamps: 8 bytes an event); a fork's
+        # message finds the held one.
+        self._held: dict[str, SeqStamps] = {}
         # One str per session and per incarnation for the indexes above, not one per event:
         # they outlive the events they came from (encoded, then spilled), 140 bytes each.
         self._names: dict[str, str] = {}
@@ -234,7 +235,7 @@ class EventLog:
         incarnation = names.setdefault(event.incarnation, event.incarnation)
         seqs = self._held.get(source)
         if seqs is None:
-            seqs = self._held[source] = {}
+            seqs = self._held[source] = SeqStamps()
         stamp = hash((incarnation, event.id))
         held = seqs.get(seq)
         if held is not None:
@@ -259,7 +260,7 @@ class EventLog:
             self._late_below = position if lowest is None or position <= lowest else lowest
         if not self._batches:  # a batch's re-fold may reach far back: encode after it
             self._encode_old()
-        seqs[seq] = stamp
+        seqs.put(seq, stamp)
         last = self._last.get(source)
         if last is None or seq >= last[0]:
             self._last[source] = (seq, event.lamport)
