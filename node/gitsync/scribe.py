@@ -80,15 +80,21 @@ class Fact:
     epoch: int | None
 
 
-def fact_of(event: Envelope) -> Fact:
+def fact_of(event: Envelope, names: dict[str, str] | None = None) -> Fact:
+    """What the scribe reads of ``event``; with ``names``, its strings are the ones held there
+    (a day's facts held a copy of the session's name and the task's id each)."""
     payload = event.payload
     effect = next((e for kind, e in _EFFECTS if isinstance(payload, kind)), None)
     task_id = getattr(payload, "task_id", None) if effect is not None else None
     epoch = getattr(payload, "epoch", None) if effect is not None else None
+    source, task_id = event.source, task_id if isinstance(task_id, str) else None
+    if names is not None:
+        source = names.setdefault(source, source)
+        task_id = names.setdefault(task_id, task_id) if task_id is not None else None
     return Fact(
-        event.lamport, event.source, event.seq, event.timestamp,
+        event.lamport, source, event.seq, event.timestamp,
         event.incarnation.startswith(INCARNATION_PREFIX), effect,
-        task_id if isinstance(task_id, str) else None, epoch if isinstance(epoch, int) else None,
+        task_id, epoch if isinstance(epoch, int) else None,
     )  # fmt: skip
 
 
@@ -101,13 +107,18 @@ class ScribeFacts:
     def __init__(self, events: Iterable[Envelope] = ()) -> None:
         self.changing: dict[tuple[str, str, int], Fact] = {}  # by (source, incarnation, seq)
         self.alive: dict[str, datetime] = {}
+        # One str per session, incarnation and task, not one per fact (a Phase-0 day's facts
+        # held some 150 bytes each of copies).
+        self._names: dict[str, str] = {}
         self.extend(events)
 
     def extend(self, events: Iterable[Envelope]) -> None:
+        names = self._names
         for event in events:
-            fact = fact_of(event)
+            fact = fact_of(event, names)
             if fact.effect is not None:
-                self.changing[(event.source, event.incarnation, event.seq)] = fact
+                incarnation = names.setdefault(event.incarnation, event.incarnation)
+                self.changing[(fact.source, incarnation, event.seq)] = fact
             else:
                 alive(self.alive, fact.source, fact.timestamp)
 

@@ -124,6 +124,17 @@ def test_kept_facts_render_as_every_event_did() -> None:
     assert not late["T1"].stale and late["T2"].stale  # session-a reported at 10 minutes
 
 
+def test_kept_facts_share_one_string_per_session_and_task() -> None:
+    """Each decoded event brings its own copies of its session's name and its task's id; a
+    day's facts keep one of each."""
+    events = [claim("".join(["session", "-a"]), "".join(["T", "1"]), n) for n in range(1, 4)]
+    assert events[0].source is not events[1].source  # as decoded: a copy each
+    facts = list(ScribeFacts(events).changing.items())
+    assert len({id(key[0]) for key, _ in facts} | {id(f.source) for _, f in facts}) == 1
+    assert len({id(f.task_id) for _, f in facts}) == 1
+    assert len({id(key[1]) for key, _ in facts}) == 1  # the incarnation
+
+
 def test_rendering_changes_only_status_and_owner_cells() -> None:
     ledger = ConfirmLedger()
     ledger.apply([ConfirmRecord("P0.0.1", 0, "session-a", "c1")])
