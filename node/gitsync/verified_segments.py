@@ -46,7 +46,7 @@ class VerifiedSegments:
         self._keys[(session, blob)] = key
         try:
             with self._path.open("a", encoding="utf-8") as file:
-                file.write(f"{session} {blob.hex()} {key}\n")
+                file.write(_line(session, blob, key))
         except OSError as exc:  # kept in memory: only a restart checks it again
             log.warning("gitsync.verified_segments_unwritable", path=self._where, error=str(exc))
 
@@ -76,9 +76,14 @@ class VerifiedSegments:
 
     def _rewrite(self) -> None:
         temporary = self._path.with_suffix(".tmp")
-        text = "".join(f"{s} {b.hex()} {k}\n" for (s, b), k in self._keys.items())
+        text = "".join(_line(s, b, k) for (s, b), k in self._keys.items())
         try:
             temporary.write_text(text, encoding="utf-8")
             temporary.replace(self._path)
         except OSError as exc:
             log.warning("gitsync.verified_segments_unwritable", path=self._where, error=str(exc))
+
+
+def _line(session: str, blob: bytes, key: str) -> str:
+    """One segment's line, as :data:`_LINE` reads it."""
+    return f"{session} {blob.hex()} {key}\n"
