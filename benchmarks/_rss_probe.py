@@ -22,7 +22,8 @@ session). ``--poll`` adds the `status` and `board` queries a dashboard makes.
 (as ``benchmarks/soak.py --pregrown``).
 
 Run: .venv/bin/python benchmarks/_rss_probe.py [--nodes 3] [--minutes 3] [--poll SECONDS]
-     [--env SESSION:NAME=VALUE ...] [--pregrown N] [--keep DIR]   (last line: JSON)
+     [--env SESSION:NAME=VALUE ...] [--pregrown N] [--restart-every S] [--keep DIR]
+     (last line: JSON)
 """
 
 from __future__ import annotations
@@ -310,6 +311,21 @@ async def run(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
             if process is not None:
                 process.send_signal(signum)
 
+    async def restart(until: float) -> None:
+        """--restart-every: the last node stopped and started again, kill -9 and SIGTERM in
+        turn (the soak's faults), so the others' growth across peers' restarts shows."""
+        victim, count = sessions[-1], 0
+        while args.restart_every and time.monotonic() + args.restart_every < until:
+            await asyncio.sleep(args.restart_every)
+            count += 1
+            if count % 2:
+                room.kill_node(victim)
+            else:
+                await room.stop_node(victim)
+            room.start_node(victim)
+            await room.wait_control(victim, timeout=600)
+            state["restarts"] = count
+
     async with room:
         await room.wait_mesh(timeout=900)
         await asyncio.sleep(5)
@@ -317,7 +333,7 @@ async def run(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         signal_all(DUMP)
         began = time.monotonic()
         until = began + args.minutes * 60
-        driving = asyncio.gather(drive(until), poll(until))
+        driving = asyncio.gather(drive(until), poll(until), restart(until))
         while time.monotonic() < until:
             await asyncio.sleep(min(args.every, max(0.0, until - time.monotonic())))
             timeline.append(sample(f"{time.monotonic() - began:.0f}"))
@@ -357,6 +373,8 @@ def main() -> None:
     parser.add_argument("--env", action="append", default=[], help="SESSION:NAME=VALUE")
     parser.add_argument("--keep", type=Path)
     parser.add_argument("--pregrown", type=int, default=0, help="logs of N events (soak.py's)")
+    parser.add_argument("--restart-every", type=float, default=0.0,
+                        help="stop (kill -9, SIGTERM in turn) and restart the last node every N s")
     parser.add_argument("--dump-every-sample", action="store_true", help="not only at the ends")
     args = parser.parse_args()
     from benchmarks._figures import work_directory
