@@ -373,8 +373,12 @@ def main() -> None:
     parser.add_argument("--env", action="append", default=[], help="SESSION:NAME=VALUE")
     parser.add_argument("--keep", type=Path)
     parser.add_argument("--pregrown", type=int, default=0, help="logs of N events (soak.py's)")
-    parser.add_argument("--restart-every", type=float, default=0.0,
-                        help="stop (kill -9, SIGTERM in turn) and restart the last node every N s")
+    parser.add_argument(
+        "--restart-every",
+        type=float,
+        default=0.0,
+        help="stop (kill -9, SIGTERM in turn) and restart the last node every N s",
+    )
     parser.add_argument("--dump-every-sample", action="store_true", help="not only at the ends")
     args = parser.parse_args()
     from benchmarks._figures import work_directory

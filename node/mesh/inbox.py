@@ -222,7 +222,8 @@ class Inbox:
         # Acked after delivery, not before: aiortc transmits only once this callback returns,
         # so the ack leaves no later, and the message is not kept waiting behind it. A
         # duplicate is acked too (our earlier ack may be what got lost). The decline policy
-        # sees the board with the message already folded in.
+        # is asked after the handler took the message (a node folds it later:
+        # node.runtime.arrivals).
         if delivery is _ACKED:
             decline = self.decline
             if decline is not None and _declines(decline, message):

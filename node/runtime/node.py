@@ -54,6 +54,7 @@ from ifmesh.node.mesh.events import (
 from ifmesh.node.mesh.mesh import Mesh
 from ifmesh.node.protocol.messages import Envelope, SwarmLeave, SwarmRegister
 from ifmesh.node.runtime import operator_answers, parts
+from ifmesh.node.runtime.arrivals import Arrivals
 from ifmesh.node.runtime.config import NodeConfig
 from ifmesh.node.runtime.heap import freeze_heap
 from ifmesh.node.runtime.identity import NodeIdentity, PairGuard
@@ -87,6 +88,7 @@ class Node(Receiving, Publishing):
         self.mesh: Mesh | None = None
         self.identity: NodeIdentity | None = None  # signs and verifies (docs/security.md)
         self.claims = ClaimDecider(self)
+        self.arrivals = Arrivals(self.fold_arrived)  # peers' events acked, not yet folded
         self.presence: dict[str, str] = {}  # peer → up | suspect | down (local, never folded)
         self.signaling_joined = False
         self._mesh_was_ready = False
@@ -220,7 +222,7 @@ class Node(Receiving, Publishing):
 
     def _start_timers(self) -> None:
         timers = run_timers(
-            self.replica_or_fail(),
+            self.replica_or_fail,
             self._wake,
             clock=utcnow,
             publish=self.publish,
@@ -231,13 +233,9 @@ class Node(Receiving, Publishing):
 
     async def _start_mesh(self) -> None:
         mesh = parts.mesh(self.config)
-        # Peers' events are folded inside the mesh's delivery callback: no hop through the
-        # loop between a message arriving and the board holding it.
-        # What a fold wakes (timers, waiters) runs once the ack is queued: the ack leaves first.
-        mesh.on_message(
-            lambda event: self.receive([event.message], f"mesh:{event.peer}", tell=False),
-            after=self._tell,
-        )
+        # Peers' events are acked first and folded once the loop is idle, or before anything
+        # reads the board, whichever comes first (node.runtime.arrivals).
+        mesh.on_message(self.arrivals.arrived, after=self.arrivals.acked)
         mesh.on_burst(self._burst)  # a batch frame's events (a catch-up): one re-fold
         # Each new channel carries this session's recent live events first, ahead of every ack.
         mesh.on_catch_up(lambda peer: parts.catch_up_events(self.replica_or_fail(), utcnow()))
@@ -271,7 +269,7 @@ class Node(Receiving, Publishing):
         # seq (a stop during the start-up read): the leave would reuse a seq already sent.
         if self.replica is not None and self._resumed and self.fatal is None:
             leave = SwarmLeave(swarm_id=self.session, reason="node stopped")
-            await self.publish_now(self.replica.publish(leave, utcnow()))
+            await self.publish_now(self.replica_or_fail().publish(leave, utcnow()))
         if self.mesh is not None:
             try:
                 # Bounded: a drained mesh says bye within the drain timeout; never hang a stop.
@@ -295,8 +293,11 @@ class Node(Receiving, Publishing):
     # --- the board --------------------------------------------------------------------------
 
     def replica_or_fail(self) -> Replica:
+        """The board, holding every message this node has acked: the one way to it."""
         if self.replica is None:
             raise errors.ControlError("the node is still starting; try again in a moment")
+        if self.arrivals:
+            self.arrivals.fold_now()
         return self.replica
 
     def now(self) -> datetime:

@@ -3,8 +3,8 @@ session's from git, this session's own from its log and journal at a restart.
 
 A mixin of :class:`~ifmesh.node.runtime.node.Node`, the counterpart of
 :mod:`ifmesh.node.runtime.publishing`; kept apart because receiving has its own ordering rule:
-a mesh message is folded inside the mesh's delivery callback, and what the fold wakes (timers,
-waiters, the event stream) runs only once the message's ack is queued (:meth:`_tell`).
+a mesh message is acked first and folded next, before anything reads the board
+(:mod:`ifmesh.node.runtime.arrivals`, :meth:`Receiving.fold_arrived`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 import structlog
@@ -24,6 +24,7 @@ from ifmesh.node.board.replica import Replica
 from ifmesh.node.control.running import BoardChanged
 from ifmesh.node.control.server import EventFeed
 from ifmesh.node.control.views import effect_document, event_for_stream
+from ifmesh.node.mesh.events import MessageReceived
 from ifmesh.node.protocol.messages import Envelope
 
 log = structlog.get_logger(__name__)
@@ -43,7 +44,8 @@ class Receiving:
         raise NotImplementedError
 
     def receive(self, events: Iterable[Envelope], origin: str, *, tell: bool = True) -> None:
-        """Folds ``events``; ``tell=False`` leaves waking the rest of the node to :meth:`_tell`."""
+        """Folds ``events``; ``tell=False`` leaves waking the rest of the node to the caller
+        (:meth:`fold_arrived`, once for a batch)."""
         replica = self.replica_or_fail()
         new = 0
         with replica.batch():  # many late events from git: one re-fold, not one each
@@ -67,7 +69,14 @@ class Receiving:
         elif new:
             self._untold = True
 
-    def _tell(self) -> None:  # after a mesh message's ack (see _start_mesh)
+    def fold_arrived(self, arrived: Sequence[MessageReceived]) -> None:
+        """Peers' messages, acked already (node.runtime.arrivals): folded in the order they
+        arrived, and what they change told once."""
+        for received in arrived:
+            try:
+                self.receive([received.message], f"mesh:{received.peer}", tell=False)
+            except Exception:  # a bug in a fold must not lose the messages after it
+                log.exception("node.fold_failed", peer=received.peer, id=received.message.id)
         if self._untold:
             self._untold = False
             self._after_change()

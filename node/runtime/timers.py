@@ -20,7 +20,7 @@ IDLE_RECHECK = timedelta(seconds=1)
 
 
 async def run_timers(
-    replica: Replica,
+    board: Callable[[], Replica],
     wake: asyncio.Event,
     *,
     clock: Callable[[], datetime],
@@ -30,10 +30,12 @@ async def run_timers(
 ) -> None:
     """Runs until cancelled. ``wake`` is set on every board change; ``publish`` takes the
     events the replica emitted, ``confirm(task, epoch)`` a claim that is ready for git, and
-    ``take_turns(now)`` claims the tasks whose queue turn is this session's."""
+    ``take_turns(now)`` claims the tasks whose queue turn is this session's. ``board()`` is
+    asked for the replica at every wake: it folds what the mesh acked first
+    (node.runtime.arrivals), so no deadline is judged on a board without it."""
     loop = asyncio.get_running_loop()
     idle_deadline: datetime | None = None
-    due = replica.get_timer()
+    due = board().get_timer()
     while True:
         wake.clear()
         if due is not None and due == idle_deadline:
@@ -51,6 +53,7 @@ async def run_timers(
                 if alarm is not None:
                     alarm.cancel()
         now = clock()
+        replica = board()
         due = replica.get_timer()
         if due is None or due > now:
             continue  # woken by a board change, with nothing due yet: just re-arm

@@ -21,6 +21,7 @@ from ifmesh.node.errors import IfmeshError
 from ifmesh.node.mesh.framing import Delivery
 from ifmesh.node.mesh.messaging import AckedSend
 from ifmesh.node.protocol.messages import Envelope, SwarmRegister
+from ifmesh.node.runtime.arrivals import Arrivals
 from tests.sim.decisions.wire import SimMesh
 
 LEASE = timedelta(hours=1)  # members stay members for the whole run (a killed one too)
@@ -51,12 +52,17 @@ class SessionNode:
     def __init__(self, room: NodeRoom, session: str) -> None:
         self.room = room
         self.session = session
-        self.replica = Replica(session, f"{session}-1", initial=room.board,
-                               config=BoardConfig(lease=LEASE))  # fmt: skip
+        self._replica = Replica(session, f"{session}-1", initial=room.board,
+                                config=BoardConfig(lease=LEASE))  # fmt: skip
         self.changed = BoardChanged()
         self.mesh = SimMesh(session, room.roster, self.catch_up)
         self.claims = ClaimDecider(self)
-        self.mesh.inbox.message_handler = lambda received: self.fold([received.message])
+        # As the node: acked first, folded after a delay (drawn per node: up to 5 ms, in which
+        # its decisions, commands and git reads run) or before any read of the board.
+        self.arrivals = Arrivals(lambda arrived: self.fold([r.message for r in arrived]),
+                                 delay=room.rng.uniform(0.0, 0.005))  # fmt: skip
+        self.mesh.inbox.message_handler = self.arrivals.arrived
+        self.mesh.inbox.after_delivery = self.arrivals.acked
         self.mesh.inbox.decline = self.claims.decline
         self.alive = True
         self.work: set[asyncio.Task[Any]] = set()
@@ -64,7 +70,13 @@ class SessionNode:
     # --- what the decider uses -------------------------------------------------------------
 
     def replica_or_fail(self) -> Replica:
-        return self.replica
+        if self.arrivals:
+            self.arrivals.fold_now()
+        return self._replica
+
+    @property
+    def replica(self) -> Replica:  # every read of the board folds what was acked first
+        return self.replica_or_fail()
 
     def publish_claim(self, events: Sequence[Envelope]) -> AckedSend | None:
         self.room.git.submit(events)
@@ -115,9 +127,10 @@ class SessionNode:
         return [e for e in self.replica.log if e.source == self.session][-256:]
 
     def fold(self, events: Sequence[Envelope]) -> None:
+        replica = self.replica_or_fail()
         for event in events:
             with contextlib.suppress(IfmeshError):  # a refusal is the fold's, not ours
-                self.replica.receive(event)
+                replica.receive(event)
         self.changed.notify()
 
     def fetch(self) -> None:
