@@ -22,7 +22,8 @@ session). ``--poll`` adds the `status` and `board` queries a dashboard makes.
 (as ``benchmarks/soak.py --pregrown``).
 
 Run: .venv/bin/python benchmarks/_rss_probe.py [--nodes 3] [--minutes 3] [--poll SECONDS]
-     [--env SESSION:NAME=VALUE ...] [--pregrown N] [--restart-every S] [--keep DIR]
+     [--env SESSION:NAME=VALUE ...] [--pregrown N] [--restart-every S [--restart-signaling]]
+     [--keep DIR]
      (last line: JSON)
 """
 
@@ -318,13 +319,17 @@ async def run(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         while args.restart_every and time.monotonic() + args.restart_every < until:
             await asyncio.sleep(args.restart_every)
             count += 1
+            state["restarts"] = count
+            if args.restart_signaling:  # the signaling server instead (SIGTERM)
+                await room.stop_signaling()
+                await room.start_signaling()
+                continue
             if count % 2:
                 room.kill_node(victim)
             else:
                 await room.stop_node(victim)
             room.start_node(victim)
             await room.wait_control(victim, timeout=600)
-            state["restarts"] = count
 
     async with room:
         await room.wait_mesh(timeout=900)
@@ -373,6 +378,11 @@ def main() -> None:
     parser.add_argument("--env", action="append", default=[], help="SESSION:NAME=VALUE")
     parser.add_argument("--keep", type=Path)
     parser.add_argument("--pregrown", type=int, default=0, help="logs of N events (soak.py's)")
+    parser.add_argument(
+        "--restart-signaling",
+        action="store_true",
+        help="--restart-every restarts the signaling server, not a node",
+    )
     parser.add_argument(
         "--restart-every",
         type=float,
