@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -60,7 +59,6 @@ MessageHandler = Callable[[MessageReceived], None]
 DeclinePolicy = Callable[[Envelope], bool]  # True: answer this acked message with a nack
 HintHandler = Callable[[str, dict[str, object]], None]  # (peer, data)
 MessageGate = Callable[[str, int, Envelope], bool]  # (peer, pair epoch, message) → deliver now
-BurstScope = Callable[[], AbstractContextManager[object]]  # around one batch frame's messages
 
 # Module constants: an Enum member lookup costs a metaclass descriptor call per message.
 _ACKED, _REPLY, _REQUEST = Delivery.ACKED, Delivery.REPLY, Delivery.REQUEST
@@ -80,18 +78,9 @@ class Inbox:
         self.hint_handlers: dict[str, HintHandler] = {}  # topic → handler
         self.roles: RoleGate | None = None  # who may send what (node.mesh.roles)
         self.gate: MessageGate | None = None
-        self.burst_scope: BurstScope | None = None
         # Called after a delivered message's ack is queued: what the consumer wakes for its
         # message then runs behind the ack's transmission, not ahead of it.
         self.after_delivery: Callable[[], None] | None = None
-
-    def burst(self) -> AbstractContextManager[object]:
-        """The scope the messages of one batch frame are handled in: the runtime's, if it set
-        one (it folds them as one, so a catch-up of k late events costs one re-fold). The
-        frame is handled synchronously inside it, so nothing else observes the board between
-        a message's ack and its fold."""
-        scope = self.burst_scope
-        return scope() if scope is not None else contextlib.nullcontext()
 
     # --- subscriptions ---------------------------------------------------------------------
 

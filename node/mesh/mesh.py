@@ -49,7 +49,7 @@ from ifmesh.node.mesh.events import (
 )
 from ifmesh.node.mesh.frame_writer import FrameWriter
 from ifmesh.node.mesh.framing import FrameEvent
-from ifmesh.node.mesh.inbox import BurstScope, DeclinePolicy, HintHandler, Inbox, MessageHandler
+from ifmesh.node.mesh.inbox import DeclinePolicy, HintHandler, Inbox, MessageHandler
 from ifmesh.node.mesh.messaging import Messaging
 from ifmesh.node.mesh.pair import Pair
 from ifmesh.node.mesh.peer import PeerLink
@@ -285,9 +285,6 @@ class Mesh(Messaging):
         """Hands each message to ``handler`` in the delivery callback, in order per sender (no
         hop through the loop; it must not block); ``after``, once its ack is queued."""
         self.inbox.message_handler, self.inbox.after_delivery = handler, after
-
-    def on_burst(self, scope: BurstScope) -> None:  # node.mesh.inbox.Inbox.burst
-        self.inbox.burst_scope = scope
 
     def _emit(self, event: MeshEvent) -> None:
         self.inbox.emit(event)

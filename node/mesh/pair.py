@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from typing import Protocol
 
 import structlog
@@ -40,7 +39,6 @@ from ifmesh.node.mesh.events import DownReason, PeerMetrics, PeerState
 from ifmesh.node.mesh.frame_reader import FrameReader
 from ifmesh.node.mesh.frame_writer import FrameWriter
 from ifmesh.node.mesh.framing import (
-    KIND_BATCH,
     CaughtUpArrived,
     FrameEvent,
     MessageArrived,
@@ -53,7 +51,6 @@ from ifmesh.node.mesh.reconnect import Backoff, PairEpochs
 from ifmesh.signaling.protocol import Answer, Candidate, Offer
 
 log = structlog.get_logger(__name__)
-_BATCH = bytes([KIND_BATCH])
 
 
 class MessageInbox(Protocol):
@@ -61,8 +58,6 @@ class MessageInbox(Protocol):
     path every message takes."""
 
     def on_message(self, pair: Pair, link: PeerLink, event: MessageArrived) -> None: ...
-
-    def burst(self) -> AbstractContextManager[object]: ...  # around a batch frame's messages
 
 
 class LocalPeer(Protocol):
@@ -343,11 +338,7 @@ class Pair:
             change = liveness.heard(now)
             if change is not None:
                 self._presence(change)
-        if data[:1] == _BATCH:  # many messages at once (a catch-up): folded as one burst
-            with self.host.inbox.burst():
-                self._read(link, data, now, liveness)
-        else:
-            self._read(link, data, now, liveness)
+        self._read(link, data, now, liveness)
 
     def _read(
         self, link: PeerLink, data: bytes | str, now: float, liveness: Liveness | None

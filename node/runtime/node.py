@@ -236,7 +236,6 @@ class Node(Receiving, Publishing):
         # Peers' events are acked first and folded once the loop is idle, or before anything
         # reads the board, whichever comes first (node.runtime.arrivals).
         mesh.on_message(self.arrivals.arrived, after=self.arrivals.acked)
-        mesh.on_burst(self._burst)  # a batch frame's events (a catch-up): one re-fold
         # Each new channel carries this session's recent live events first, ahead of every ack.
         mesh.on_catch_up(lambda peer: parts.catch_up_events(self.replica_or_fail(), utcnow()))
         # A competing claim for a (task, epoch) we hold a confirm record for gets a nack.

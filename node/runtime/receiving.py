@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 
 import structlog
 
@@ -71,24 +70,17 @@ class Receiving:
 
     def fold_arrived(self, arrived: Sequence[MessageReceived]) -> None:
         """Peers' messages, acked already (node.runtime.arrivals): folded in the order they
-        arrived, and what they change told once."""
-        for received in arrived:
-            try:
-                self.receive([received.message], f"mesh:{received.peer}", tell=False)
-            except Exception:  # a bug in a fold must not lose the messages after it
-                log.exception("node.fold_failed", peer=received.peer, id=received.message.id)
+        arrived as one batch (a catch-up of k late events costs one re-fold), and what they
+        change told once."""
+        with self.replica_or_fail().batch():
+            for received in arrived:
+                try:
+                    self.receive([received.message], f"mesh:{received.peer}", tell=False)
+                except Exception:  # a bug in a fold must not lose the messages after it
+                    log.exception("node.fold_failed", peer=received.peer, id=received.message.id)
         if self._untold:
             self._untold = False
             self._after_change()
-
-    @contextmanager
-    def _burst(self) -> Iterator[None]:
-        """Events received inside are folded as one (Replica.batch); their effects are told
-        once, at the end."""
-        with self.replica_or_fail().batch():
-            yield
-        self._untold = False
-        self._after_change()
 
     def _after_change(self) -> None:
         replica = self.replica_or_fail()
