@@ -101,7 +101,6 @@ class Node(Receiving, Publishing):
         self._stop: asyncio.Event | None = None
         self._sent: SeqReservation | None = None
         self._journal: Journal | None = None
-        self._untold = False  # events folded from the mesh whose change is not told yet
         self._resumed = False  # the replica knows this session's last seq: it may emit
         self._control: ControlServer | None = None
 

@@ -34,7 +34,6 @@ class Receiving:
     feed: EventFeed
     changed: BoardChanged
     _wake: asyncio.Event
-    _untold: bool  # events folded from the mesh whose change is not told yet
 
     def replica_or_fail(self) -> Replica:
         raise NotImplementedError
@@ -65,21 +64,20 @@ class Receiving:
                     log.warning("node.event_refused", origin=origin, event=event.id, error=str(exc))
         if new and tell:
             self._after_change()
-        elif new:
-            self._untold = True
 
     def fold_arrived(self, arrived: Sequence[MessageReceived]) -> None:
         """Peers' messages, acked already (node.runtime.arrivals): folded in the order they
         arrived as one batch (a catch-up of k late events costs one re-fold), and what they
         change told once."""
-        with self.replica_or_fail().batch():
+        replica = self.replica_or_fail()
+        held = len(replica.log)
+        with replica.batch():
             for received in arrived:
                 try:
                     self.receive([received.message], f"mesh:{received.peer}", tell=False)
                 except Exception:  # a bug in a fold must not lose the messages after it
                     log.exception("node.fold_failed", peer=received.peer, id=received.message.id)
-        if self._untold:
-            self._untold = False
+        if len(replica.log) > held:  # any new (a duplicate adds nothing)
             self._after_change()
 
     def _after_change(self) -> None:
