@@ -5,7 +5,9 @@ Targets (issue 7): a full fold of 10,000 events under 200 ms; incremental apply 
 1 ms. Also reported: a late (out-of-order) arrival's apply p99, the canonical encoding, and
 what a node's timer costs on a 20,000-task board (a long day's; it asks on every board change),
 what the scribe's render of that board costs with the file read each time and kept as read,
-and the memory a log holds per signed event (tracemalloc), all decoded against old ones encoded.
+the memory a log holds per signed event (tracemalloc), all decoded against old ones encoded,
+and the board's digest (``ifmesh status``) on that board after each of 40 changes: hashed a part
+at a time against the whole canonical bytes, each in a fresh process, ms and RSS growth.
 The events are real commands of 25 sessions (claims, progress, completions, releases,
 blockers, help requests, lease renewals) generated before timing.
 
@@ -20,6 +22,7 @@ import gc
 import json
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -281,6 +284,64 @@ def _held_kb(log: EventLog, wire: list[bytes]) -> float:
     return held / len(log) / 1024
 
 
+def digest_run(variant: str, tasks: int = 20_000, changes: int = 40) -> dict[str, float]:
+    """In this process: a board of ``tasks`` tasks, 3,000 of them claimed, then ``changes``
+    times one event folded and the digest taken, as ``ifmesh status`` does after a change:
+    ``streamed`` (``EventLog.digest``) or ``whole`` (SHA-256 of ``canonical_bytes``, the way
+    it was). Milliseconds per digest (median) and the RSS growth over the changes, MB."""
+    import hashlib
+
+    from ifmesh.node.runtime.heap import keep_big_buffers_off_heap
+
+    keep_big_buffers_off_heap()  # as a node runs
+    initial = Board(
+        tasks=MappingProxyType({f"T{i}": Task(f"T{i}", title=f"task {i}") for i in range(tasks)})
+    )
+    log = EventLog(initial)
+    author = Author("session-1", "inc-1")  # one author: each event after the last, no refold
+    for n in range(3000):
+        event = commands.claim(log.view(), author, f"T{n}", T0 + timedelta(seconds=n))
+        log.add(event)
+        author = author.after(event)
+    gc.collect()
+    gc.freeze()
+    before, took = _rss_mb(), []
+    for n in range(changes):
+        at = T0 + timedelta(hours=1, seconds=n)
+        event = commands.progress(log.view(), author, f"T{n}", 25, at)
+        log.add(event)
+        author = author.after(event)
+        start = time.perf_counter()
+        if variant == "streamed":
+            log.digest()
+        else:
+            hashlib.sha256(canonical_bytes(log.board)).hexdigest()
+        took.append((time.perf_counter() - start) * 1000)
+    return {
+        "ms_p50": round(statistics.median(took), 1),
+        "rss_growth_mb": round(_rss_mb() - before, 1),
+    }
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def status_digest(rounds: int = 2) -> dict[str, dict[str, list[float]]]:
+    """:func:`digest_run` of each variant in fresh processes, interleaved ``rounds`` times."""
+    found: dict[str, dict[str, list[float]]] = {}
+    for _ in range(rounds):
+        for variant in ("streamed", "whole"):
+            out = subprocess.run([sys.executable, __file__, "--digest", variant],
+                                 check=True, capture_output=True, text=True).stdout  # fmt: skip
+            for name, value in json.loads(out).items():
+                found.setdefault(variant, {}).setdefault(name, []).append(value)
+    return found
+
+
 def p99(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=100)[98]
 
@@ -340,6 +401,7 @@ def main() -> None:
         "held_kb_per_signed_event_all_decoded": round(held_kb_per_event(10**9), 2),
         "held_kb_per_signed_event": round(held_kb_per_event(KEEP_DECODED), 2),
         "held_kb_per_signed_event_spilled": round(held_kb_per_event(KEEP_DECODED, spill=True), 2),
+        "status_digest_20k_tasks": status_digest(),
     }
     checks = [
         {
@@ -375,4 +437,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--digest"]:
+        print(json.dumps(digest_run(sys.argv[2])))
+    else:
+        main()

@@ -26,13 +26,11 @@ The log is pure bookkeeping: it never reads a clock, and persisting it is the ca
 from __future__ import annotations
 
 import bisect
-import hashlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
-from ifmesh.node.board import reducer
-from ifmesh.node.board.canonical import canonical_bytes
+from ifmesh.node.board import canonical, reducer
 from ifmesh.node.board.cold import ColdInMemory, ColdStore
 from ifmesh.node.board.effects import Effect
 from ifmesh.node.board.errors import ForkedLog
@@ -134,7 +132,7 @@ class EventLog:
         # On a big board each holds only the tasks changed since base (FoldState.checkpoint).
         self._checkpoints: list[tuple[int, Checkpoint]] = [(0, self._state.checkpoint())]
         self._board: Board | None = base
-        self._digest: tuple[Board, str] | None = None
+        self._digest: tuple[FoldState, int, str] | None = None  # of the fold at that count
         self._batches = 0  # open batch() scopes
         self._unfolded: int | None = None  # in a batch: the first position not folded
 
@@ -155,11 +153,13 @@ class EventLog:
 
     def digest(self) -> str:
         """SHA-256 of the board's canonical bytes, computed once per board: nodes holding the
-        same events hold the same digest, and ``ifmesh status`` may be asked for it often."""
-        board = self.board
-        if self._digest is None or self._digest[0] is not board:
-            self._digest = (board, hashlib.sha256(canonical_bytes(board)).hexdigest())
-        return self._digest[1]
+        same events hold the same digest, and ``ifmesh status`` may be asked for it often.
+        Hashed from the fold's view, a part at a time (:func:`canonical.digest`): no copy of
+        the board, no document of it."""
+        state = self._state  # replaced by a re-fold; its count grows with each event folded
+        if self._digest is None or self._digest[0] is not state or self._digest[1] != state.folded:
+            self._digest = (state, state.folded, canonical.digest(state.view()))
+        return self._digest[2]
 
     def view(self) -> Board:
         """The folded board as a read-only view, valid until the next event (no copying)."""
