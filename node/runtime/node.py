@@ -53,10 +53,9 @@ from ifmesh.node.mesh.events import (
 )
 from ifmesh.node.mesh.mesh import Mesh
 from ifmesh.node.protocol.messages import Envelope, SwarmLeave, SwarmRegister
-from ifmesh.node.runtime import operator_answers, parts
+from ifmesh.node.runtime import heap, operator_answers, parts
 from ifmesh.node.runtime.arrivals import Arrivals
 from ifmesh.node.runtime.config import NodeConfig
-from ifmesh.node.runtime.heap import freeze_heap
 from ifmesh.node.runtime.identity import NodeIdentity, PairGuard
 from ifmesh.node.runtime.journal import Journal
 from ifmesh.node.runtime.publishing import Publishing
@@ -130,7 +129,9 @@ class Node(Receiving, Publishing):
         self._control = await self._start_control()
         await self._start_mesh()
         self._start_timers()
-        freeze_heap()
+        heap.freeze_heap()
+        heap.give_back_free_heap()  # what the start-up read freed (a day's history: ~18 MB)
+        self._tasks.append(asyncio.create_task(heap.give_back_free_heap_every(), name="node-heap"))
         log.info("node.started", session=self.session, incarnation=self.incarnation)
         self.feed.publish({"type": "node.started", "session": self.session})
 
@@ -366,7 +367,7 @@ class Node(Receiving, Publishing):
             elif isinstance(event, MeshReady):
                 if not self._mesh_was_ready:  # the first peer connections stay too
                     self._mesh_was_ready = True
-                    freeze_heap()
+                    heap.freeze_heap()
                 continue
             elif isinstance(event, SignalingChanged):
                 self.signaling_joined = event.joined
