@@ -43,10 +43,13 @@ bench: $(STAMP)
 	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(PY) $$b || exit $$?; done
 
 # A bounded soak (not part of `make test`): 8 nodes, 2 signaling instances on Redis, a node or
-# instance killed every 30 s, for MINUTES (15). Needs redis-server (make test-tools).
+# instance killed every 30 s, for MINUTES (15). Needs redis-server (make test-tools). The nodes
+# start from logs of PREGROWN events per session (20,000: a Phase-0 day), as a long session's
+# node runs; PREGROWN=0 starts them from empty logs, where the growth is the history itself.
 MINUTES ?= 15
+PREGROWN ?= 20000
 soak: $(STAMP) test-tools
-	$(PY) benchmarks/soak.py --minutes $(MINUTES)
+	$(PY) benchmarks/soak.py --minutes $(MINUTES) --pregrown $(PREGROWN)
 
 clean:
 	rm -rf $(VENV) .setup.log .mypy_cache .pytest_cache .ruff_cache .hypothesis build dist

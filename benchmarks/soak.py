@@ -14,6 +14,8 @@ and how long each node took to exit after SIGTERM (at most 5 s each).
 ``--pregrown N``: the room starts from logs pre-grown to N events per session (issue 22, long
 sessions: 20,000 is a Phase-0 day), each session's node resuming its own log with its own key
 (benchmarks/_pregrown.py). Every start and restart then reads and verifies the day first.
+``make soak`` passes ``--pregrown 20000`` (``PREGROWN=0`` for empty logs, where a node's growth
+is mostly the room's history and its bounded caches filling from nothing: docs/scaling.md).
 
 Run: .venv/bin/python benchmarks/soak.py [--minutes 15] [--pregrown 20000] [--keep DIR]
 (last line: JSON)
