@@ -4,7 +4,7 @@ Issue 22 asks for at most 120 MB RSS per node in a 32-node room on one host; the
 116-130 MB. A node's RSS is mostly what it imports (99 MB before it does anything, 42 MB of it
 pages of shared libraries), then about 0.4 MB per peer (150 KB of it the RTCPeerConnection
 with its DTLS and SCTP state, mostly OpenSSL's) and what the board holds, which grows with the
-room's events (docs/scaling.md, "Memory per node"). Three things here:
+room's events (docs/scaling.md, "Memory per node"). Four things here:
 
 * **No media** (:func:`leave_out_media`). aiortc's package imports PyAV, and with it ffmpeg's
   codecs, filters, x265, gnutls…, for audio and video tracks. The mesh opens one data channel
@@ -63,8 +63,8 @@ def keep_big_buffers_off_heap() -> bool:
 
 
 def give_back_free_heap() -> bool:
-    """Returns the heap's free pages to the system (``malloc_trim(0)``: glibc unmaps the free
-    whole pages inside every arena, not only at the top). False off glibc."""
+    """Returns the heap's free pages to the system (``malloc_trim(0)``: glibc releases every
+    free whole page inside every arena, not only at the top of the heap). False off glibc."""
     try:
         return bool(ctypes.CDLL(None).malloc_trim(0))
     except (OSError, AttributeError):
