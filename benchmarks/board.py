@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -36,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _boards import available_board  # this directory, as the script's own
 from _real_board import status_files, task_board
+from _redis_room import rss_mb
 
 from ifmesh.node.board import commands
 from ifmesh.node.board.canonical import canonical_bytes
@@ -305,7 +307,7 @@ def digest_run(variant: str, tasks: int = 20_000, changes: int = 40) -> dict[str
         author = author.after(event)
     gc.collect()
     gc.freeze()
-    before, took = _rss_mb(), []
+    before, took = rss_mb(os.getpid()) or 0.0, []
     for n in range(changes):
         at = T0 + timedelta(hours=1, seconds=n)
         event = commands.progress(log.view(), author, f"T{n}", 25, at)
@@ -319,15 +321,8 @@ def digest_run(variant: str, tasks: int = 20_000, changes: int = 40) -> dict[str
         took.append((time.perf_counter() - start) * 1000)
     return {
         "ms_p50": round(statistics.median(took), 1),
-        "rss_growth_mb": round(_rss_mb() - before, 1),
+        "rss_growth_mb": round((rss_mb(os.getpid()) or 0.0) - before, 1),
     }
-
-
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def status_digest(rounds: int = 2) -> dict[str, dict[str, list[float]]]:
