@@ -18,15 +18,21 @@ progress event, from the call on the sender's control API until the receiver fol
 CLOCK_MONOTONIC, one clock for every process of this host), and decided-claim latency
 (control API, p50/p99).
 
+32 nodes: benchmarks/scale.py's room, as that benchmark runs it alone (32 node processes on
+three signaling instances sharing one Redis): claim seen by all, RSS and CPU per node, git
+landing (``scale``).
+
 Long sessions: benchmarks/longlog.py's landings (``long_logs``): the git bridges of a room
 whose logs are pre-grown to 20,000 signed events per session against a room with fresh logs,
 interleaved in the same run; landing p99 and turn-hint sizes, and their ratios.
 
 Targets (issue 22): partition: events lost <= 0, double winners <= 0, boards identical after
-heal <= 30 s; 20k-event logs: landing p99 vs fresh log <= 2. The degraded figures have no
-target: they are reported beside loopback.
+heal <= 30 s; 20k-event logs: landing p99 vs fresh log <= 2; 32 nodes: claim seen by all
+p99 <= 250 ms, RSS per node <= 120 MB. The degraded figures have no target: they are reported
+beside loopback.
 Run (root): .venv/bin/python benchmarks/faults.py [--cut-seconds 30] [--keep DIR]
-[--links-only | --long-logs-only | --no-long-logs] (last stdout line: the JSON result)
+[--links-only | --long-logs-only | --no-long-logs] [--no-scale] (last stdout line: the JSON
+result; about 20 minutes with every part, 8 of them the 32-node room)
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import longlog  # noqa: E402
+from benchmarks import longlog, scale  # noqa: E402
 from benchmarks._boards import available_board  # noqa: E402
 from benchmarks._figures import percentile, progress, work_directory  # noqa: E402
 from ifmesh.node.cli.room import LocalRoom  # noqa: E402
@@ -195,11 +201,18 @@ async def run(arguments: argparse.Namespace, directory: Path) -> dict[str, Any]:
         path.mkdir(parents=True)
         async with make(path) as room:
             figures[name] = await measure_link(room, progress)
+    if not arguments.no_scale and not arguments.links_only:
+        progress("32 nodes: benchmarks/scale.py's room")
+        (directory / "scale").mkdir()
+        figures["scale"] = await scale.run(32, directory / "scale")
+        progress(f"  {json.dumps(figures['scale'])}")
     return figures
 
 
 def checks(figures: dict[str, Any]) -> list[dict[str, Any]]:
     found = longlog.checks(figures["long_logs"]) if "long_logs" in figures else []
+    if "scale" in figures:
+        found += scale.checks(figures["scale"])
     if "partition" not in figures:
         return found
     partition = figures["partition"]
@@ -237,6 +250,7 @@ async def main() -> None:
     parser.add_argument("--links-only", action="store_true", help="skip the partition")
     parser.add_argument("--long-logs-only", action="store_true", help="only the long logs")
     parser.add_argument("--no-long-logs", action="store_true", help="skip the long logs")
+    parser.add_argument("--no-scale", action="store_true", help="skip the 32-node room")
     arguments = parser.parse_args()
     with work_directory(arguments.keep, "faults") as directory:
         figures = await run(arguments, directory)
