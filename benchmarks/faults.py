@@ -32,7 +32,7 @@ p99 <= 250 ms, RSS per node <= 120 MB. The degraded figures have no target: they
 beside loopback.
 Run (root): .venv/bin/python benchmarks/faults.py [--cut-seconds 30] [--keep DIR]
 [--links-only | --long-logs-only | --no-long-logs] [--no-scale] (last stdout line: the JSON
-result; about 20 minutes with every part, 8 of them the 32-node room)
+result; 17 minutes with every part on a 2-core machine, 8 of them the 32-node room)
 """
 
 from __future__ import annotations

@@ -115,7 +115,7 @@ class Scale:
 
 def machine_busy() -> float:
     """CPU seconds this host's cores have spent busy so far (/proc/stat: all but idle and
-    iowait), for the share of the 2 cores a phase used."""
+    iowait); over a phase, divided by its wall time, the cores it kept busy."""
     ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
 
