@@ -111,6 +111,13 @@ def cpu_seconds(pid: int) -> float | None:
     return ticks / _CLOCK_TICKS
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds this host's cores have spent busy so far (/proc/stat: all but idle and
+    iowait); over a phase, divided by its wall time, the cores it kept busy."""
+    ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / _CLOCK_TICKS
+
+
 def open_fds(pid: int) -> int | None:
     try:
         return len(list(Path(f"/proc/{pid}/fd").iterdir()))

@@ -38,7 +38,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import random
 import statistics
 import sys
@@ -52,7 +51,13 @@ sys.path.insert(0, str(ROOT))
 from benchmarks._boards import available_board  # noqa: E402
 from benchmarks._figures import percentile, progress, work_directory  # noqa: E402
 from benchmarks._probe_room import ProbeRoom, bare_aiortc  # noqa: E402
-from benchmarks._redis_room import RedisRoom, cpu_seconds, rss_mb, start_redis  # noqa: E402
+from benchmarks._redis_room import (  # noqa: E402
+    RedisRoom,
+    cpu_seconds,
+    machine_busy_seconds,
+    rss_mb,
+    start_redis,
+)
 from ifmesh.signaling.config import ServerConfig  # noqa: E402
 from ifmesh.signaling.server import SignalingServer  # noqa: E402
 from tests.integration.faults.observe import Streams  # noqa: E402
@@ -111,13 +116,6 @@ class Scale:
         found = [t for t, line in self.streams.effects(actor, "confirmed")
                  if line.get("task_id") == task]  # fmt: skip
         return (found[0] - start) * 1000 if found else None
-
-
-def machine_busy() -> float:
-    """CPU seconds this host's cores have spent busy so far (/proc/stat: all but idle and
-    iowait); over a phase, divided by its wall time, the cores it kept busy."""
-    ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_parts(pids: list[int], suffix: str) -> dict[str, float]:
@@ -182,22 +180,23 @@ async def run(nodes: int, directory: Path) -> dict[str, Any]:
             phases: dict[str, list[str]] = {}
             busy: dict[str, float] = {}
             for phase, pace in (("paced", PACE), ("back_to_back", 0.0)):
-                began, busy_before, made = time.monotonic(), machine_busy(), len(scale.claimed)
+                made, busy_before = len(scale.claimed), machine_busy_seconds()
+                began = time.monotonic()
                 for _ in range(SEEN_ROUNDS):
                     await scale.claim()
                     await asyncio.sleep(pace)
-                busy[phase] = (machine_busy() - busy_before) / (time.monotonic() - began)
+                busy[phase] = (machine_busy_seconds() - busy_before) / (time.monotonic() - began)
                 phases[phase] = list(scale.claimed)[made:]
                 progress(f"{SEEN_ROUNDS} claims made, {phase}: {busy[phase]:.2f} cores busy")
                 await asyncio.sleep(3)
 
             before = [cpu_seconds(p) for p in pids]
-            began, running, busy_before = time.monotonic(), [], machine_busy()
+            began, running, busy_before = time.monotonic(), [], machine_busy_seconds()
             for n in range(int(RATE * LOAD_SECONDS)):
                 await asyncio.sleep(max(0.0, began + n / RATE - time.monotonic()))
                 running.append(asyncio.create_task(scale.claim()))
             loaded_for = time.monotonic() - began
-            busy["under_load"] = (machine_busy() - busy_before) / loaded_for
+            busy["under_load"] = (machine_busy_seconds() - busy_before) / loaded_for
             loaded = cpu_percent(pids, loaded_for, before)
             figures |= {"cpu_loaded_percent_mean": round(statistics.mean(loaded), 2),
                         "cpu_loaded_percent_max": max(loaded),
