@@ -28,7 +28,9 @@ from ifmesh.node.mesh.events import MessageReceived
 FOLD_DELAY = 0.001
 """Seconds from a message's ack until its fold, unless the board is read sooner. Any delay
 lets the loop sleep, and the claimant run, once the ack is on its way; it bounds how long the
-event stream and the timers hear of a peer's event later than before."""
+event stream and the timers hear of a peer's event later than before. A trade, measured in
+docs/claims.md: folding at once answers the claimant 0.6 ms later and shows the claim on every
+node's event stream 1.6 ms sooner (3 nodes, 2 cores)."""
 
 
 class Arrivals:
