@@ -116,7 +116,7 @@ def claim_board(directory: Path) -> Path:
 
 def claim_frame_size(session: str) -> int:
     """Bytes of a task.claim IFMessage on the wire, as the mesh carries one: signed, as the
-    nodes sign it by default (the signature object doubles it: 444 bytes unsigned)."""
+    nodes sign it by default (the signature object nearly doubles it: 444 bytes unsigned)."""
     now = datetime.now(UTC)
     payload = messages.TaskClaim(task_id=f"R.{BOARD_TASKS}", epoch=0, swarm_id=session,
                                  timestamp=now, policy_hash="0" * 64)  # fmt: skip
